@@ -1,0 +1,49 @@
+# Front door. `make run` and `make test` are the README's Quick start; both
+# install missing Debian packages first (scripts/install-deps.sh).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+DURATION   ?= 0
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build build-asan run test unit unit-asan integration bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DVF_SANITIZE=ON -DVF_BUILD_PERF=OFF $(CMAKE_FLAGS)
+
+build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The demo: vfabd on in-memory ports with generated traffic (Ctrl-C stops it;
+# DURATION=N stops it after N seconds).
+run: build
+	$(BUILD)/mgmt/vfabd -c examples/demo.yaml --demo --duration $(DURATION)
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure
+
+unit-asan: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+
+integration: build
+	tests/integration/run-all.sh $(BUILD)
+
+# Every test: unit tests (plain and under ASan+UBSan) and integration tests.
+test: unit unit-asan integration
+
+bench: build
+	$(BUILD)/perf/vfab-bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,123 @@
+/* vf_port.h - the one port interface every fabric backend implements.
+ *
+ * What: a port is where packets enter and leave vfab: a tenant port (ring,
+ * tap, ...) or the uplink toward the underlay (ring, UDP, verbs). Each port
+ * has n_queues queues; each queue is served by exactly one worker, which is
+ * the only thread that calls rx_burst/tx_burst on it.
+ *
+ * Contract of the ops:
+ *   rx_burst(port, q, pkts, n, cache): fills up to n packets (buffers taken
+ *     from `cache`, the calling worker's pool cache) and returns how many.
+ *     pkt->port is set to port->index.
+ *   tx_burst(port, q, pkts, n, cache): takes ownership of the packets it
+ *     accepts and returns how many (a prefix of pkts). The caller frees the
+ *     rest and counts them as tx drops; backends never free what they did
+ *     not accept.
+ *   wait_fd(port, q): a file descriptor that becomes readable when queue q
+ *     has work, so an idle worker can sleep in poll(); -1 if it has none.
+ *   close: releases everything; safe on a half-opened port.
+ *
+ * Counters: per queue, written only by the queue's worker, summed by mgmt
+ * (vf_port_stats_sum). Reads from mgmt may be a burst stale; they are
+ * 64-bit relaxed atomics so no read is torn.
+ *
+ * Thread-safety: open/close from the management thread while no worker
+ * serves the port; rx/tx per queue from that queue's worker only.
+ */
+#ifndef VF_PORT_H
+#define VF_PORT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "numa/vf_pkt.h"
+#include "numa/vf_pool.h"
+
+#define VF_PORT_NAME_MAX 64
+#define VF_PORT_MAX_QUEUES 64
+
+struct vf_port;
+
+struct vf_port_q_stats {
+    _Atomic uint64_t rx_pkts;   /* worker: rw (relaxed), mgmt: ro */
+    _Atomic uint64_t rx_bytes;
+    _Atomic uint64_t tx_pkts;
+    _Atomic uint64_t tx_bytes;
+    _Atomic uint64_t tx_drops;  /* not accepted by the backend (queue full) */
+    _Atomic uint64_t rx_errors; /* backend rx failures (no buffer, I/O error) */
+} __attribute__((aligned(64)));
+
+struct vf_port_stats {
+    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, tx_drops, rx_errors;
+};
+
+struct vf_port_ops {
+    const char *type;  /* "ring", "udp", "tap", "verbs" */
+    unsigned (*rx_burst)(struct vf_port *p, unsigned q, struct vf_pkt **pkts,
+                         unsigned n, struct vf_pool_cache *cache);
+    unsigned (*tx_burst)(struct vf_port *p, unsigned q, struct vf_pkt **pkts,
+                         unsigned n, struct vf_pool_cache *cache);
+    int (*wait_fd)(struct vf_port *p, unsigned q);
+    void (*close)(struct vf_port *p);
+};
+
+struct vf_port {
+    const struct vf_port_ops *ops;
+    char name[VF_PORT_NAME_MAX];
+    uint32_t index;      /* position in the worker-visible port table */
+    unsigned n_queues;
+    void *priv;          /* backend state */
+    struct vf_port_q_stats *qstats; /* n_queues entries */
+};
+
+/* Helpers for backends: allocate/free the port and its per-queue stats. */
+struct vf_port *vf_port_alloc(const struct vf_port_ops *ops, const char *name,
+                              unsigned n_queues);
+void vf_port_free(struct vf_port *p);   /* frees qstats and p, not priv */
+
+static inline unsigned vf_port_rx_burst(struct vf_port *p, unsigned q,
+                                        struct vf_pkt **pkts, unsigned n,
+                                        struct vf_pool_cache *c)
+{
+    return p->ops->rx_burst(p, q, pkts, n, c);
+}
+
+static inline unsigned vf_port_tx_burst(struct vf_port *p, unsigned q,
+                                        struct vf_pkt **pkts, unsigned n,
+                                        struct vf_pool_cache *c)
+{
+    return p->ops->tx_burst(p, q, pkts, n, c);
+}
+
+static inline void vf_port_close(struct vf_port *p)
+{
+    if (p)
+        p->ops->close(p);
+}
+
+void vf_port_stats_sum(const struct vf_port *p, struct vf_port_stats *out);
+
+/* ---- the in-memory ring port (port_ring.c) ----
+ * Each queue has two SPSC rings: `rx` (the outside world -> vfab: a traffic
+ * generator, a test, or another vfabd's uplink produces; the worker consumes)
+ * and `tx` (vfab -> outside: the worker produces; a sink consumes).
+ * wait_fd is an eventfd that vf_ring_port_inject() writes when the worker
+ * said it is going to sleep (vf_ring_port_set_sleeping), so an idle worker
+ * costs no CPU and still wakes on the first packet.
+ */
+struct vf_ring;
+struct vf_port *vf_ring_port_open(const char *name, unsigned n_queues,
+                                  unsigned ring_size, int numa_node);
+struct vf_ring *vf_ring_port_rx_ring(struct vf_port *p, unsigned q);
+struct vf_ring *vf_ring_port_tx_ring(struct vf_port *p, unsigned q);
+/* Outside side: put packets on queue q's rx ring (wakes a sleeping worker);
+ * get packets the worker sent from queue q's tx ring. */
+unsigned vf_ring_port_inject(struct vf_port *p, unsigned q,
+                             struct vf_pkt **pkts, unsigned n);
+unsigned vf_ring_port_drain(struct vf_port *p, unsigned q,
+                            struct vf_pkt **pkts, unsigned n);
+/* Worker side: announce sleep (1) or wake (0) so injectors know to kick. */
+void vf_ring_port_set_sleeping(struct vf_port *p, unsigned q, int sleeping);
+
+#endif

@@ -1,0 +1,161 @@
+/* vf_model.h - the desired state: what the operator asked for.
+ *
+ * What: the in-memory form of the YAML desired state (schema in
+ * shared/ARCHITECTURE.md and docs/config.md): chassis, tenants with their
+ * logical switches, ports, routers and ACLs, and this host's `local` part.
+ * vf_config_load() (config.c) fills it from YAML and vf_model_validate()
+ * checks everything that YAML typing cannot: unique names and VNIs,
+ * references that resolve, addresses that parse, port security that has
+ * addresses to enforce. The table compiler (compile.c) turns a valid model
+ * into the immutable tables the workers read.
+ *
+ * Identity: logical port ids are what Geneve carries between hosts, so
+ * every chassis must assign the same ids. They are assigned by
+ * vf_model_assign_ids() in model order (tenants, switches, ports, then
+ * router ports), starting at 1; every host loads the same desired state
+ * (as NVP's controller gives every host one view). Id 0 means "none".
+ *
+ * Ownership: arrays are heap-allocated and owned by the model;
+ * vf_model_free() releases everything (accepts NULL and a zeroed model).
+ * Strings are fixed-size and always NUL-terminated.
+ *
+ * Thread-safety: owned by the management thread only; workers never see
+ * the model, only compiled tables.
+ */
+#ifndef VF_MODEL_H
+#define VF_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "numa/vf_topo.h"
+#include "tunnel/vf_tunnel.h"
+
+#define VF_NAME_MAX 64
+#define VF_MODEL_MAX_IPS 8
+
+enum vf_attach_type { VF_ATTACH_RING, VF_ATTACH_TAP, VF_ATTACH_VERBS };
+enum vf_uplink_type { VF_UPLINK_RING, VF_UPLINK_UDP, VF_UPLINK_VERBS };
+enum vf_acl_dir { VF_ACL_FROM_PORT, VF_ACL_TO_PORT };   /* from-port | to-port */
+enum vf_acl_action { VF_ACL_ALLOW, VF_ACL_DROP };        /* allow | drop */
+
+struct vf_model_chassis {
+    char name[VF_NAME_MAX];
+    uint32_t underlay_ip;        /* network order */
+    uint16_t udp_port;           /* host order; 0 = the encap's default */
+    enum vf_encap encap;
+};
+
+struct vf_model_attach {
+    enum vf_attach_type type;
+    char name[VF_NAME_MAX];      /* tap: interface name */
+    char device[VF_NAME_MAX];    /* verbs: device name */
+};
+
+struct vf_model_port {
+    char name[VF_NAME_MAX];      /* unique in the whole model */
+    uint8_t mac[6];
+    unsigned n_ips;
+    uint32_t ips[VF_MODEL_MAX_IPS];  /* network order */
+    char chassis[VF_NAME_MAX];
+    int chassis_idx;             /* resolved by validate */
+    struct vf_model_attach attach;
+    bool port_security;
+    uint32_t id;                 /* assigned logical port id */
+};
+
+struct vf_model_switch {
+    char name[VF_NAME_MAX];      /* unique in the whole model */
+    uint32_t vni;                /* unique, 1..2^24-1 */
+    size_t n_ports;
+    struct vf_model_port *ports;
+    uint32_t id;                 /* datapath id, assigned */
+};
+
+struct vf_model_rport {
+    char name[VF_NAME_MAX];
+    char sw[VF_NAME_MAX];        /* the switch it attaches to (same tenant) */
+    int switch_idx;              /* index in the tenant's switches, resolved */
+    uint8_t mac[6];
+    uint32_t ip;                 /* network order */
+    uint8_t plen;                /* from cidr */
+    uint32_t id;                 /* logical port id on that switch */
+};
+
+struct vf_model_route {
+    uint32_t prefix;             /* network order, host bits zero */
+    uint8_t plen;
+    uint32_t nexthop;            /* network order */
+};
+
+struct vf_model_router {
+    char name[VF_NAME_MAX];
+    size_t n_ports;
+    struct vf_model_rport *ports;
+    size_t n_routes;
+    struct vf_model_route *routes;
+    uint32_t id;
+};
+
+struct vf_model_acl {
+    char sw[VF_NAME_MAX];        /* switch the ACL applies to */
+    int switch_idx;              /* resolved */
+    char port[VF_NAME_MAX];      /* optional: only this port ("" = all) */
+    enum vf_acl_dir dir;
+    int32_t priority;            /* higher wins; 0..65535 */
+    enum vf_acl_action action;
+    uint8_t proto;               /* 0 = any; tcp 6, udp 17, icmp 1 */
+    uint32_t ip_src; uint8_t src_plen;   /* network order; plen 0 = any */
+    uint32_t ip_dst; uint8_t dst_plen;
+    uint16_t sport_lo, sport_hi; /* host order; 0..65535 = any */
+    uint16_t dport_lo, dport_hi;
+};
+
+struct vf_model_tenant {
+    char name[VF_NAME_MAX];
+    size_t n_switches;
+    struct vf_model_switch *switches;
+    size_t n_routers;
+    struct vf_model_router *routers;
+    size_t n_acls;
+    struct vf_model_acl *acls;
+};
+
+struct vf_model_local {
+    char chassis[VF_NAME_MAX];
+    int chassis_idx;             /* resolved */
+    struct vf_workers_spec workers;
+    enum vf_uplink_type uplink;
+    uint32_t bind_ip;            /* udp: network order */
+    uint16_t bind_port;          /* udp: host order; 0 = encap default */
+    char device[VF_NAME_MAX];    /* verbs */
+    int device_port;             /* verbs port number, default 1 */
+};
+
+struct vf_model {
+    size_t n_chassis;
+    struct vf_model_chassis *chassis;
+    size_t n_tenants;
+    struct vf_model_tenant *tenants;
+    bool has_local;
+    struct vf_model_local local;
+};
+
+void vf_model_free(struct vf_model *m);
+/* Checks cross-references and uniqueness; resolves *_idx fields and assigns
+ * ids. 0, or -EINVAL with err naming the entry and field, e.g.
+ * "tenants[0] (blue) switches[1] (blue-db) ports[2] (vm3): chassis 'hv9'
+ * is not a chassis of the fabric". */
+int vf_model_validate(struct vf_model *m, char *err, size_t errlen);
+
+/* Loads and validates a YAML file. 0, or -EINVAL (err names the file, the
+ * entry and the field; line numbers where the YAML layer knows them), or
+ * -errno for I/O. On failure the model is left empty. */
+int vf_config_load(const char *path, struct vf_model *m, char *err,
+                   size_t errlen);
+/* Same from a string (tests, and `vfabctl apply` sending file contents). */
+int vf_config_load_string(const char *yaml, size_t len, struct vf_model *m,
+                          char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,68 @@
+/* vf_drop.h - every reason vfab drops a packet, each with its own counter.
+ *
+ * One X-macro table: the enum, the names shown by `vfabctl stats` and the
+ * metrics all come from it, so a new reason cannot be added without a name.
+ * Reason 0 is "none". Names are stable: scripts and tests match on them.
+ * It lives in numa/, the bottom layer, so that fabric, tunnel and pipeline
+ * can all name their drops without a dependency pointing upward.
+ */
+#ifndef VF_DROP_H
+#define VF_DROP_H
+
+#define VF_DROP_REASONS(X)                                                   \
+    X(NONE,              "none")                                             \
+    /* parser */                                                             \
+    X(RUNT,              "runt")            /* shorter than Ethernet */      \
+    X(VLAN_TRUNC,        "vlan_truncated")                                   \
+    X(ARP_TRUNC,         "arp_truncated")                                    \
+    X(ARP_BAD,           "arp_malformed")   /* not Ethernet/IPv4 ARP */      \
+    X(IP4_TRUNC,         "ipv4_truncated")                                   \
+    X(IP4_BAD_VERSION,   "ipv4_bad_version")                                 \
+    X(IP4_BAD_IHL,       "ipv4_bad_header_length")                           \
+    X(IP4_BAD_LEN,       "ipv4_bad_total_length")                            \
+    X(IP6_TRUNC,         "ipv6_truncated")                                   \
+    X(IP6_BAD_LEN,       "ipv6_bad_payload_length")                          \
+    X(IP6_EXT_TRUNC,     "ipv6_ext_header_truncated")                        \
+    X(IP6_EXT_LIMIT,     "ipv6_too_many_ext_headers")                        \
+    X(TCP_TRUNC,         "tcp_truncated")                                    \
+    X(TCP_BAD_OFF,       "tcp_bad_data_offset")                              \
+    X(UDP_TRUNC,         "udp_truncated")                                    \
+    X(UDP_BAD_LEN,       "udp_bad_length")                                   \
+    X(ICMP_TRUNC,        "icmp_truncated")                                   \
+    X(ICMP6_TRUNC,       "icmpv6_truncated")                                 \
+    /* forwarding */                                                         \
+    X(NO_ROUTE,          "no_route")        /* no table entry for dst */     \
+    X(UNKNOWN_PORT,      "unknown_in_port") /* packet on an unmapped port */ \
+    X(PORT_SECURITY,     "port_security")   /* spoofed source MAC/IP */      \
+    X(ACL_INGRESS,       "acl_ingress")                                      \
+    X(ACL_EGRESS,        "acl_egress")                                       \
+    X(TTL_EXPIRED,       "ttl_expired")                                      \
+    X(NO_ARP,            "router_no_next_hop_mac")                           \
+    X(LOOP,              "pipeline_loop")   /* too many router hops */       \
+    X(HAIRPIN,           "hairpin")         /* out port == in port */        \
+    X(NO_BUFFER,         "no_buffer")       /* pool empty (flood copies) */  \
+    X(TX_FULL,           "tx_queue_full")                                    \
+    X(MTU,               "mtu_exceeded")                                     \
+    /* tunnel decap */                                                       \
+    X(TUN_TRUNC,         "tunnel_truncated")                                 \
+    X(TUN_NOT_UDP,       "tunnel_not_udp")                                   \
+    X(TUN_BAD_PORT,      "tunnel_unknown_udp_port")                          \
+    X(TUN_BAD_VERSION,   "tunnel_bad_version")                               \
+    X(TUN_BAD_FLAGS,     "tunnel_bad_flags")                                 \
+    X(TUN_BAD_OPTLEN,    "tunnel_bad_option_length")                         \
+    X(TUN_BAD_PROTO,     "tunnel_bad_protocol")                              \
+    X(TUN_UNKNOWN_VNI,   "tunnel_unknown_vni")                               \
+    X(TUN_BAD_EGRESS,    "tunnel_egress_port_not_in_vni")                    \
+    X(TUN_UNKNOWN_CHASSIS, "tunnel_unknown_chassis")
+
+enum vf_drop_reason {
+#define VF_DROP_ENUM_(id, name) VF_DROP_##id,
+    VF_DROP_REASONS(VF_DROP_ENUM_)
+#undef VF_DROP_ENUM_
+    VF_DROP__COUNT
+};
+
+/* Stable name of a reason ("ipv4_truncated"); "unknown" if out of range. */
+const char *vf_drop_name(unsigned reason);
+
+#endif

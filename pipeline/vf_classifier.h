@@ -1,0 +1,70 @@
+/* vf_classifier.h - priority classifier with wildcards (tuple space search).
+ *
+ * What: rules match on a small fixed key (IPv4 source/destination prefixes,
+ * IP protocol, source/destination L4 port ranges, a 32-bit "scope" such as
+ * a logical port id) and carry a priority and an opaque 32-bit action.
+ * vf_cls_lookup() returns the highest-priority rule that matches; among
+ * equal priorities, the one added first.
+ *
+ * Basic design (as Open vSwitch's classifier): a port range is split into
+ * the few prefix (value/mask) pieces that cover it exactly; every distinct
+ * mask gets one hash table of the rules with that mask ("subtable"); lookup
+ * masks the key once per subtable and probes its hash. Subtables are sorted
+ * by the highest priority they contain, so a lookup stops as soon as the
+ * best match found so far outranks every remaining subtable.
+ *
+ * Life cycle: the management thread builds a classifier with vf_cls_add()
+ * and then calls vf_cls_seal(); a sealed classifier is immutable and is read
+ * by any number of workers at once (published via RCU with its tables).
+ *
+ * The linear oracle in tests/unit/test_classifier.c defines the expected
+ * answer; both must agree on random rules and packets.
+ *
+ * Thread-safety: add/seal from one thread; lookup from any thread after seal.
+ */
+#ifndef VF_CLASSIFIER_H
+#define VF_CLASSIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The key every lookup supplies; host byte order throughout. */
+struct vf_cls_key {
+    uint32_t scope;    /* e.g. logical port id; rules may wildcard it */
+    uint32_t ip_src;
+    uint32_t ip_dst;
+    uint16_t sport;
+    uint16_t dport;
+    uint8_t proto;
+    uint8_t pad[3];    /* must be zero */
+};
+
+/* What a rule matches; any field can be wildcarded. */
+struct vf_cls_match {
+    bool match_scope;
+    uint32_t scope;
+    uint32_t ip_src; uint8_t src_plen;   /* plen 0 = any */
+    uint32_t ip_dst; uint8_t dst_plen;
+    uint8_t proto;                       /* 0 = any */
+    uint16_t sport_lo, sport_hi;         /* 0..65535 = any */
+    uint16_t dport_lo, dport_hi;
+};
+
+struct vf_classifier;
+
+struct vf_classifier *vf_cls_create(void);
+void vf_cls_destroy(struct vf_classifier *c);        /* accepts NULL */
+/* Adds a rule; -EINVAL on a bad match (lo > hi, plen > 32), -ENOMEM. */
+int vf_cls_add(struct vf_classifier *c, const struct vf_cls_match *m,
+               int32_t priority, uint32_t action);
+/* Freezes the classifier and orders subtables for lookup. */
+void vf_cls_seal(struct vf_classifier *c);
+/* true and *action set if some rule matches. If prio is not NULL it gets
+ * the matching rule's priority. */
+bool vf_cls_lookup(const struct vf_classifier *c, const struct vf_cls_key *k,
+                   uint32_t *action, int32_t *prio);
+size_t vf_cls_n_rules(const struct vf_classifier *c);   /* after splitting */
+size_t vf_cls_n_subtables(const struct vf_classifier *c);
+
+#endif

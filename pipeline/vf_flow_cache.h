@@ -1,0 +1,52 @@
+/* vf_flow_cache.h - a worker's private exact-match flow cache.
+ *
+ * What: maps (logical ingress port, flow key) to the action list the logical
+ * pipeline decided for that flow, so that the second packet of a flow costs
+ * a hash probe instead of every stage. Bounded: a fixed number of entries
+ * chosen at creation (power of two), set-associative (VF_FC_WAYS ways per
+ * bucket), least-recently-inserted way replaced; it never allocates after
+ * creation.
+ *
+ * Staleness: every entry carries the tables generation it was computed
+ * under; a lookup passes the current generation and an entry of any other
+ * generation is a miss. So after a table change no stale decision is ever
+ * used, and no flush is needed.
+ *
+ * Values are opaque bytes (at most VF_FC_VALUE_MAX) owned by the pipeline.
+ *
+ * Thread-safety: none; each worker owns its cache. Counters are read by
+ * mgmt as relaxed 64-bit loads (possibly a burst stale).
+ */
+#ifndef VF_FLOW_CACHE_H
+#define VF_FLOW_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/vf_parse.h"
+
+#define VF_FC_WAYS 4
+#define VF_FC_VALUE_MAX 240
+
+struct vf_flow_cache_stats {
+    uint64_t hits, misses, inserts, evictions;
+};
+
+struct vf_flow_cache;
+
+/* n_entries is rounded up to a power of two >= VF_FC_WAYS. */
+struct vf_flow_cache *vf_fc_create(unsigned n_entries, int numa_node);
+void vf_fc_destroy(struct vf_flow_cache *fc);   /* accepts NULL */
+/* Pointer to the cached value (valid until the next insert) or NULL. */
+const void *vf_fc_lookup(struct vf_flow_cache *fc, uint32_t in_port,
+                         const struct vf_flow_key *key, uint32_t hash,
+                         uint64_t gen);
+/* Stores a value (len <= VF_FC_VALUE_MAX; longer values are not cached). */
+void vf_fc_insert(struct vf_flow_cache *fc, uint32_t in_port,
+                  const struct vf_flow_key *key, uint32_t hash, uint64_t gen,
+                  const void *value, size_t len);
+void vf_fc_get_stats(const struct vf_flow_cache *fc,
+                     struct vf_flow_cache_stats *out);
+unsigned vf_fc_capacity(const struct vf_flow_cache *fc);
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every integration test (tests/integration/t_*.sh) against BUILD.
+# A test exits 0 (pass), 77 (skipped: says why) or anything else (fail).
+set -u
+BUILD=${1:-build}
+BUILD=$(cd "$BUILD" && pwd)
+cd "$(dirname "$0")"
+pass=0 fail=0 skip=0
+for t in t_*.sh; do
+  [ -e "$t" ] || continue
+  echo "=== $t"
+  VF_BUILD="$BUILD" timeout 300 bash "$t"
+  rc=$?
+  case $rc in
+    0) pass=$((pass+1)); echo "--- PASS $t" ;;
+    77) skip=$((skip+1)); echo "--- SKIP $t" ;;
+    *) fail=$((fail+1)); echo "--- FAIL $t (exit $rc)" ;;
+  esac
+done
+echo "integration: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
