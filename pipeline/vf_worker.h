@@ -1,0 +1,150 @@
+/* vf_worker.h - a pipeline worker: one pinned thread, its queues, its state.
+ *
+ * What: a worker owns a set of rx queues (a tenant port's queue, an uplink
+ * queue), a pool cache, a flow cache and counters. vf_worker_run() loops:
+ * read the published tables once, poll each rx queue for a burst, hand the
+ * burst to vf_pipeline_burst() (the logical pipeline, process.c), which ends
+ * every packet in exactly one of: vf_worker_tx() (staged for output),
+ * vf_worker_drop() (counted by reason and freed), or consumed (e.g. a flood
+ * original after its copies). Then vf_worker_flush() sends the staged
+ * packets with one tx_burst per output port, and the worker announces a
+ * QSBR quiescent state: it holds no table pointer between bursts.
+ *
+ * Idle: after `idle_polls_before_sleep` empty polls in a row the worker goes
+ * RCU-offline and sleeps in poll() on its queues' wait fds (or a short
+ * timed sleep when a queue has none), so an idle vfabd costs no CPU. Setting
+ * it to 0 means pure busy polling (a tuning choice).
+ *
+ * Thread-safety: everything here is owned by the worker thread, except:
+ * `stats` (worker: rw relaxed, mgmt: ro), `stop` (mgmt: w, worker: r),
+ * `tables` (mgmt publishes with rcu_assign_pointer; worker reads with
+ * rcu_dereference once per burst), and the identity fields set before the
+ * thread starts (ro afterwards).
+ */
+#ifndef VF_WORKER_H
+#define VF_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fabric/vf_port.h"
+#include "numa/vf_drop.h"
+#include "numa/vf_pool.h"
+#include "pipeline/vf_flow_cache.h"
+
+#define VF_WORKER_MAX_RXQ 256
+#define VF_MAX_FPORTS 4096     /* fabric port indexes a worker can send to */
+#define VF_WORKER_BURST 32
+
+struct vf_tables;  /* pipeline/vf_tables.h: the compiled, published tables */
+
+struct vf_rxq {
+    struct vf_port *port;
+    unsigned queue;
+};
+
+/* Counters of one worker. Each is written by its worker only (relaxed
+ * stores) and summed by mgmt (relaxed loads): no read is torn, a read may
+ * be one burst stale. */
+struct vf_worker_stats {
+    _Atomic uint64_t rx_pkts;
+    _Atomic uint64_t tx_pkts;
+    _Atomic uint64_t bursts;        /* non-empty rx bursts */
+    _Atomic uint64_t polls;         /* rx polls, empty or not */
+    _Atomic uint64_t sleeps;        /* times the worker went to sleep */
+    _Atomic uint64_t busy_tsc;      /* TSC cycles in non-empty iterations */
+    _Atomic uint64_t idle_tsc;      /* TSC cycles in empty iterations */
+    _Atomic uint64_t generation;    /* tables generation last seen */
+    _Atomic uint64_t drops[VF_DROP__COUNT];
+} __attribute__((aligned(64)));
+
+struct vf_tx_stage {
+    struct vf_port *port;
+    unsigned n;
+    struct vf_pkt *pkts[VF_BURST_MAX];
+};
+
+struct vf_worker {
+    /* identity: set by mgmt before start, ro afterwards */
+    unsigned id;
+    int cpu;
+    int numa_node;
+    unsigned idle_polls_before_sleep;   /* 0 = busy poll */
+    struct vf_rxq rxq[VF_WORKER_MAX_RXQ];
+    unsigned n_rxq;
+    unsigned txq;          /* tx queue this worker uses on multi-queue ports */
+
+    /* mgmt: w (rcu_assign_pointer), worker: r (rcu_dereference) */
+    struct vf_tables **tables;
+    _Atomic bool stop;     /* mgmt: w, worker: r */
+
+    /* worker-private */
+    struct vf_pool_cache cache;
+    struct vf_flow_cache *fc;
+    unsigned n_dirty;
+    uint16_t dirty[VF_BURST_MAX * 4];   /* fabric indexes with staged pkts */
+    struct vf_tx_stage *stage;          /* VF_MAX_FPORTS entries, lazily used */
+
+    struct vf_worker_stats stats;
+} __attribute__((aligned(64)));
+
+/* Sets up the private parts (pool cache, flow cache of fc_entries, tx
+ * staging). 0 or -ENOMEM. */
+int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
+                   unsigned fc_entries);
+void vf_worker_fini(struct vf_worker *w);   /* accepts a zeroed worker */
+
+/* The thread body: runs until w->stop. Registers with RCU itself. */
+void *vf_worker_run(void *w);
+/* One iteration (poll every rx queue once, process, flush); returns the
+ * number of packets received. The caller must be an RCU-registered thread
+ * and announce quiescent states itself. Tests and benchmarks drive this. */
+unsigned vf_worker_poll_once(struct vf_worker *w);
+
+static inline void vf_worker_count_drop(struct vf_worker *w, unsigned reason,
+                                        uint64_t n)
+{
+    atomic_fetch_add_explicit(&w->stats.drops[reason], n,
+                              memory_order_relaxed);
+}
+
+/* Counts the drop by reason and frees the packet. */
+static inline void vf_worker_drop(struct vf_worker *w, struct vf_pkt *p,
+                                  unsigned reason)
+{
+    vf_worker_count_drop(w, reason, 1);
+    vf_pool_free(&w->cache, p);
+}
+
+void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s);
+
+/* Stages p for output on fabric port `port` (tx queue w->txq, or 0 if the
+ * port has fewer queues); sends when the stage fills. */
+static inline void vf_worker_tx(struct vf_worker *w, struct vf_port *port,
+                                struct vf_pkt *p)
+{
+    struct vf_tx_stage *s = &w->stage[port->index];
+    if (s->n == 0) {
+        s->port = port;
+        if (w->n_dirty < sizeof(w->dirty) / sizeof(w->dirty[0]))
+            w->dirty[w->n_dirty++] = (uint16_t)port->index;
+        else
+            vf_worker_flush_port(w, s);  /* cannot track: send now */
+    }
+    s->pkts[s->n++] = p;
+    if (s->n == VF_BURST_MAX)
+        vf_worker_flush_port(w, s);
+}
+
+/* Sends every staged packet: one tx_burst per port; what a port does not
+ * accept is freed and counted as VF_DROP_TX_FULL. */
+void vf_worker_flush(struct vf_worker *w);
+
+/* Implemented by the logical pipeline (pipeline/process.c): processes a
+ * burst received on one rx queue against tables t. Every packet ends in
+ * vf_worker_tx, vf_worker_drop, or is freed. */
+void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
+                       struct vf_pkt **pkts, unsigned n);
+
+#endif
