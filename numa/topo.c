@@ -112,7 +112,8 @@ static void machine_summary(const struct vf_topo *t, char *buf, size_t len)
              t->n_numa == 1 ? "" : "s");
 }
 
-static int refuse(const struct vf_topo *t, char *err, size_t errlen,
+static int __attribute__((format(printf, 4, 5)))
+refuse(const struct vf_topo *t, char *err, size_t errlen,
                   const char *fmt, ...)
 {
     char what[160], have[256];
