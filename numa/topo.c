@@ -114,7 +114,7 @@ static void machine_summary(const struct vf_topo *t, char *buf, size_t len)
 
 static int __attribute__((format(printf, 4, 5)))
 refuse(const struct vf_topo *t, char *err, size_t errlen,
-                  const char *fmt, ...)
+       const char *fmt, ...)
 {
     char what[160], have[256];
     va_list ap;
