@@ -15,6 +15,7 @@
  *     not accept.
  *   wait_fd(port, q): a file descriptor that becomes readable when queue q
  *     has work, so an idle worker can sleep in poll(); -1 if it has none.
+ *   sleep_notify: optional, see below.
  *   close: releases everything; safe on a half-opened port.
  *
  * Counters: per queue, written only by the queue's worker, summed by mgmt
@@ -59,6 +60,12 @@ struct vf_port_ops {
     unsigned (*tx_burst)(struct vf_port *p, unsigned q, struct vf_pkt **pkts,
                          unsigned n, struct vf_pool_cache *cache);
     int (*wait_fd)(struct vf_port *p, unsigned q);
+    /* Optional. The worker calls it with sleeping=1 before it sleeps on
+     * wait_fd and with 0 when it wakes. A backend whose producers must kick
+     * a sleeping worker (ring ports) records the state, and clears its
+     * wait_fd on wake. With sleeping=1 it returns nonzero when the queue
+     * already has work, so the worker must not sleep (no lost wake-up). */
+    int (*sleep_notify)(struct vf_port *p, unsigned q, int sleeping);
     void (*close)(struct vf_port *p);
 };
 

@@ -21,6 +21,7 @@
     X(IP4_BAD_IHL,       "ipv4_bad_header_length")                           \
     X(IP4_BAD_LEN,       "ipv4_bad_total_length")                            \
     X(IP6_TRUNC,         "ipv6_truncated")                                   \
+    X(IP6_BAD_VERSION,   "ipv6_bad_version")                                 \
     X(IP6_BAD_LEN,       "ipv6_bad_payload_length")                          \
     X(IP6_EXT_TRUNC,     "ipv6_ext_header_truncated")                        \
     X(IP6_EXT_LIMIT,     "ipv6_too_many_ext_headers")                        \

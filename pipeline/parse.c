@@ -1,0 +1,282 @@
+/* parse.c - one pass over a frame into a flow key (contract in vf_parse.h).
+ *
+ * Each layer works on [p, p + rem), where rem is what the layer below says
+ * the layer may use: the frame for L2/L3, the IP payload (total / payload
+ * length, never the Ethernet padding) for what sits above IP. So one bounds
+ * check per header is enough never to read past `len`.
+ *
+ * How a problem is named, the same way at every layer:
+ *   - *_TRUNC: the fixed part of the header does not fit in rem.
+ *   - *_BAD_*: it fits but a field is impossible: a version, a header length
+ *     below the minimum, or a length field that claims more bytes than the
+ *     layer below holds (IPv4 total length / IPv6 payload length vs frame,
+ *     TCP data offset / UDP length vs IP payload).
+ *   IPv4 options and IPv6 extension headers cut short by the end of the
+ *   frame are truncation (IP4_TRUNC, IP6_EXT_TRUNC): the header itself is
+ *   incomplete.
+ *
+ * Work is bounded by the frame: at most two VLAN tags and
+ * VF_PARSE_IP6_EXT_MAX extension headers are looked at.
+ */
+#include "pipeline/vf_parse.h"
+
+#include "numa/vf_drop.h"
+
+#define ETH_LEN 14u
+#define VLAN_LEN 4u
+#define ARP_LEN 28u
+#define IP4_LEN 20u
+#define IP6_LEN 40u
+#define TCP_LEN 20u
+#define UDP_LEN 8u
+#define ICMP_LEN 8u   /* type, code, checksum + 4 bytes every message has */
+
+#define IP4_MF 0x2000
+#define IP4_OFFSET_MASK 0x1fff
+
+#define IP6_HOPOPTS 0
+#define IP6_ROUTING 43
+#define IP6_FRAGMENT 44
+#define IP6_DSTOPTS 60
+
+/* An extension header is at most (255 + 1) * 8 bytes, so even the largest
+ * chain keeps every offset inside struct vf_hdr_offsets' uint16_t. */
+_Static_assert(ETH_LEN + 2 * VLAN_LEN + IP6_LEN + VF_PARSE_IP6_EXT_MAX * 2048u <= 0xffff,
+               "IPv6 extension chain must fit a 16-bit offset");
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return __builtin_bswap16(v);
+}
+
+/* Network-order copy: the key keeps addresses and ports as on the wire. */
+static inline uint16_t rd16_raw(const uint8_t *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint32_t rd32_raw(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* L4 over the IP payload [p, p + rem). off->l4/l4_len are already set. */
+static inline int parse_l4(const uint8_t *p, uint32_t rem, uint8_t proto,
+                           struct vf_flow_key *key)
+{
+    switch (proto) {
+    case VF_IPPROTO_TCP: {
+        uint32_t doff;
+
+        if (rem < TCP_LEN)
+            return VF_DROP_TCP_TRUNC;
+        doff = (uint32_t)(p[12] >> 4) * 4;
+        if (doff < TCP_LEN || doff > rem)
+            return VF_DROP_TCP_BAD_OFF;
+        break;
+    }
+    case VF_IPPROTO_UDP: {
+        uint32_t ulen;
+
+        if (rem < UDP_LEN)
+            return VF_DROP_UDP_TRUNC;
+        /* Shorter than the IP payload is allowed (the rest is padding);
+         * longer would make the receiver read past the datagram. */
+        ulen = rd16(p + 4);
+        if (ulen < UDP_LEN || ulen > rem)
+            return VF_DROP_UDP_BAD_LEN;
+        break;
+    }
+    case VF_IPPROTO_ICMP:
+    case VF_IPPROTO_ICMPV6:
+        if (rem < ICMP_LEN)
+            return proto == VF_IPPROTO_ICMP ? VF_DROP_ICMP_TRUNC : VF_DROP_ICMP6_TRUNC;
+        /* Type and code, widened to 16 bits in network order like ports. */
+        key->sport = __builtin_bswap16(p[0]);
+        key->dport = __builtin_bswap16(p[1]);
+        key->flags |= VF_FLOW_L4;
+        return VF_DROP_NONE;
+    default:
+        return VF_DROP_NONE;    /* unknown protocol: the key stops at L3 */
+    }
+    key->sport = rd16_raw(p);
+    key->dport = rd16_raw(p + 2);
+    key->flags |= VF_FLOW_L4;
+    return VF_DROP_NONE;
+}
+
+static int parse_ip4(const uint8_t *frame, uint32_t l3, uint32_t len,
+                     struct vf_flow_key *key, struct vf_hdr_offsets *off)
+{
+    const uint8_t *p = frame + l3;
+    uint32_t rem = len - l3;
+    uint32_t hlen, tot;
+    uint16_t frag;
+
+    if (rem < IP4_LEN)
+        return VF_DROP_IP4_TRUNC;
+    if ((p[0] >> 4) != 4)
+        return VF_DROP_IP4_BAD_VERSION;
+    hlen = (uint32_t)(p[0] & 0x0f) * 4;
+    if (hlen < IP4_LEN)
+        return VF_DROP_IP4_BAD_IHL;
+    if (hlen > rem)
+        return VF_DROP_IP4_TRUNC;
+    /* Bytes past the total length are Ethernet padding and are ignored. */
+    tot = rd16(p + 2);
+    if (tot < hlen || tot > rem)
+        return VF_DROP_IP4_BAD_LEN;
+
+    key->flags |= VF_FLOW_IP4;
+    key->ip_tos = p[1];
+    key->ip_ttl = p[8];
+    key->ip_proto = p[9];
+    key->ip_src = rd32_raw(p + 12);
+    key->ip_dst = rd32_raw(p + 16);
+
+    frag = rd16(p + 6);
+    if (frag & IP4_OFFSET_MASK) {
+        key->flags |= VF_FLOW_FRAG_LATER;   /* no L4 header here */
+        return VF_DROP_NONE;
+    }
+    if (frag & IP4_MF)
+        key->flags |= VF_FLOW_FRAG_FIRST;
+    off->l4 = (uint16_t)(l3 + hlen);
+    off->l4_len = (uint16_t)(tot - hlen);
+    return parse_l4(p + hlen, tot - hlen, p[9], key);
+}
+
+static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
+                     struct vf_flow_key *key, struct vf_hdr_offsets *off)
+{
+    const uint8_t *p = frame + l3;
+    uint32_t rem = len - l3;
+    uint32_t plen, pos;
+    uint8_t nh;
+    unsigned i;
+
+    if (rem < IP6_LEN)
+        return VF_DROP_IP6_TRUNC;
+    if ((p[0] >> 4) != 6)
+        return VF_DROP_IP6_BAD_VERSION;
+    plen = rd16(p + 4);
+    if (plen > rem - IP6_LEN)
+        return VF_DROP_IP6_BAD_LEN;
+
+    key->flags |= VF_FLOW_IP6;
+    key->ip_tos = (uint8_t)(rd16(p) >> 4);  /* traffic class */
+    key->ip_ttl = p[7];
+    memcpy(key->ip6_src, p + 8, 16);
+    memcpy(key->ip6_dst, p + 24, 16);
+
+    /* Walk the extension headers inside the payload; pos is relative to the
+     * end of the fixed header, so every header is bounded by plen. */
+    nh = p[6];
+    pos = 0;
+    p += IP6_LEN;
+    for (i = 0;; i++) {
+        uint32_t elen;
+
+        if (nh != IP6_HOPOPTS && nh != IP6_ROUTING && nh != IP6_FRAGMENT &&
+            nh != IP6_DSTOPTS)
+            break;
+        if (i == VF_PARSE_IP6_EXT_MAX)
+            return VF_DROP_IP6_EXT_LIMIT;
+        if (plen - pos < 8)
+            return VF_DROP_IP6_EXT_TRUNC;
+        if (nh == IP6_FRAGMENT) {
+            uint16_t fo = rd16(p + pos + 2);
+
+            if (fo & 0xfff8) {
+                key->ip_proto = p[pos];
+                key->flags |= VF_FLOW_FRAG_LATER;   /* no L4 header here */
+                return VF_DROP_NONE;
+            }
+            if (fo & 1)
+                key->flags |= VF_FLOW_FRAG_FIRST;
+            elen = 8;
+        } else {
+            elen = ((uint32_t)p[pos + 1] + 1) * 8;
+            if (elen > plen - pos)
+                return VF_DROP_IP6_EXT_TRUNC;
+        }
+        nh = p[pos];
+        pos += elen;
+    }
+
+    key->ip_proto = nh;
+    off->l4 = (uint16_t)(l3 + IP6_LEN + pos);
+    off->l4_len = (uint16_t)(plen - pos);
+    return parse_l4(p + pos, plen - pos, nh, key);
+}
+
+/* Only Ethernet/IPv4 ARP carries what the key has room for. */
+static int parse_arp(const uint8_t *p, uint32_t rem, struct vf_flow_key *key)
+{
+    if (rem < ARP_LEN)
+        return VF_DROP_ARP_TRUNC;
+    if (rd16(p) != 1 || rd16(p + 2) != VF_ETH_P_IP || p[4] != 6 || p[5] != 4)
+        return VF_DROP_ARP_BAD;
+    key->flags |= VF_FLOW_ARP;
+    key->arp_op = rd16(p + 6);
+    memcpy(key->arp_sha, p + 8, 6);
+    key->ip_src = rd32_raw(p + 14);
+    memcpy(key->arp_tha, p + 18, 6);
+    key->ip_dst = rd32_raw(p + 24);
+    return VF_DROP_NONE;
+}
+
+int vf_parse(const uint8_t *frame, uint32_t len, struct vf_flow_key *key,
+             struct vf_hdr_offsets *off)
+{
+    uint32_t l3 = ETH_LEN;
+    uint16_t type;
+
+    memset(key, 0, sizeof(*key));
+    memset(off, 0, sizeof(*off));
+    if (len < ETH_LEN)
+        return VF_DROP_RUNT;
+    memcpy(key->eth_dst, frame, 12);    /* dst then src, as on the wire */
+    type = rd16(frame + 12);
+
+    /* At most two tags (802.1ad outer + 802.1Q inner, or two 802.1Q); a
+     * third TPID is left as the EtherType, which nothing above understands. */
+    if (type == VF_ETH_P_8021Q || type == VF_ETH_P_8021AD) {
+        if (len - l3 < VLAN_LEN)
+            return VF_DROP_VLAN_TRUNC;
+        key->flags |= VF_FLOW_VLAN;
+        key->vlan = rd16(frame + l3);
+        type = rd16(frame + l3 + 2);
+        l3 += VLAN_LEN;
+        if (type == VF_ETH_P_8021Q || type == VF_ETH_P_8021AD) {
+            if (len - l3 < VLAN_LEN)
+                return VF_DROP_VLAN_TRUNC;
+            type = rd16(frame + l3 + 2);
+            l3 += VLAN_LEN;
+        }
+    }
+    key->eth_type = type;
+
+    switch (type) {
+    case VF_ETH_P_IP:
+        off->l3 = (uint16_t)l3;
+        return parse_ip4(frame, l3, len, key, off);
+    case VF_ETH_P_IPV6:
+        off->l3 = (uint16_t)l3;
+        return parse_ip6(frame, l3, len, key, off);
+    case VF_ETH_P_ARP:
+        off->l3 = (uint16_t)l3;
+        return parse_arp(frame + l3, len - l3, key);
+    default:
+        return VF_DROP_NONE;
+    }
+}

@@ -1,0 +1,190 @@
+/* worker.c - the worker loop: poll, process, flush, quiesce, sleep when idle.
+ *
+ * One worker thread runs to completion on its own core: no locks, no
+ * malloc, no syscall except the fabric's rx/tx and the idle sleep. See
+ * vf_worker.h for the ownership of every field.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <urcu-qsbr.h>
+
+#include "pipeline/vf_worker.h"
+
+#define VF_WORKER_SLEEP_MS 100   /* longest sleep: bounds stop latency */
+
+static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
+                   unsigned fc_entries)
+{
+    w->id = id;
+    vf_pool_cache_init(&w->cache, pool);
+    w->stage = calloc(VF_MAX_FPORTS, sizeof(*w->stage));
+    w->fc = vf_fc_create(fc_entries ? fc_entries : 4096, w->numa_node);
+    if (!w->stage || !w->fc) {
+        vf_worker_fini(w);
+        return -ENOMEM;
+    }
+    w->n_dirty = 0;
+    return 0;
+}
+
+void vf_worker_fini(struct vf_worker *w)
+{
+    if (!w)
+        return;
+    if (w->stage) {
+        vf_worker_flush(w);
+        free(w->stage);
+        w->stage = NULL;
+    }
+    vf_fc_destroy(w->fc);
+    w->fc = NULL;
+    if (w->cache.pool)
+        vf_pool_cache_flush(&w->cache);
+}
+
+void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
+{
+    if (s->n == 0)
+        return;
+    struct vf_port *port = s->port;
+    unsigned q = w->txq < port->n_queues ? w->txq : 0;
+    unsigned sent = vf_port_tx_burst(port, q, s->pkts, s->n, &w->cache);
+    stat_add(&w->stats.tx_pkts, sent);
+    if (sent < s->n) {
+        unsigned lost = s->n - sent;
+        vf_pool_free_burst(&w->cache, s->pkts + sent, lost);
+        vf_worker_count_drop(w, VF_DROP_TX_FULL, lost);
+        atomic_fetch_add_explicit(&port->qstats[q].tx_drops, lost,
+                                  memory_order_relaxed);
+    }
+    s->n = 0;
+}
+
+void vf_worker_flush(struct vf_worker *w)
+{
+    for (unsigned i = 0; i < w->n_dirty; i++)
+        vf_worker_flush_port(w, &w->stage[w->dirty[i]]);
+    w->n_dirty = 0;
+}
+
+unsigned vf_worker_poll_once(struct vf_worker *w)
+{
+    struct vf_pkt *pkts[VF_WORKER_BURST];
+    /* One table snapshot per iteration: every packet of the iteration sees
+     * the same generation, and the pointer is dropped before quiescing. */
+    const struct vf_tables *t = rcu_dereference(*w->tables);
+    unsigned total = 0;
+
+    for (unsigned i = 0; i < w->n_rxq; i++) {
+        struct vf_rxq *rq = &w->rxq[i];
+        unsigned n = vf_port_rx_burst(rq->port, rq->queue, pkts,
+                                      VF_WORKER_BURST, &w->cache);
+        if (n == 0)
+            continue;
+        total += n;
+        if (t)
+            vf_pipeline_burst(w, t, pkts, n);
+        else {
+            /* No tables yet: nothing can be forwarded. */
+            vf_pool_free_burst(&w->cache, pkts, n);
+            vf_worker_count_drop(w, VF_DROP_NO_ROUTE, n);
+        }
+    }
+    vf_worker_flush(w);
+    stat_add(&w->stats.polls, 1);
+    if (total) {
+        stat_add(&w->stats.rx_pkts, total);
+        stat_add(&w->stats.bursts, 1);
+    }
+    return total;
+}
+
+static int notify_sleep(struct vf_worker *w, int sleeping)
+{
+    int pending = 0;
+    for (unsigned i = 0; i < w->n_rxq; i++) {
+        struct vf_port *p = w->rxq[i].port;
+        if (p->ops->sleep_notify)
+            pending |= p->ops->sleep_notify(p, w->rxq[i].queue, sleeping);
+    }
+    return pending;
+}
+
+/* Blocks until a queue has work or VF_WORKER_SLEEP_MS passes. The worker is
+ * RCU-offline meanwhile, so it never delays a grace period while asleep. */
+static void worker_sleep(struct vf_worker *w)
+{
+    struct pollfd pfd[VF_WORKER_MAX_RXQ];
+    unsigned n = 0;
+    bool all_have_fd = true;
+
+    for (unsigned i = 0; i < w->n_rxq; i++) {
+        struct vf_port *p = w->rxq[i].port;
+        int fd = p->ops->wait_fd ? p->ops->wait_fd(p, w->rxq[i].queue) : -1;
+        if (fd < 0) {
+            all_have_fd = false;
+            continue;
+        }
+        pfd[n].fd = fd;
+        pfd[n].events = POLLIN;
+        pfd[n].revents = 0;
+        n++;
+    }
+
+    stat_add(&w->stats.sleeps, 1);
+    rcu_thread_offline();
+    /* The announcement re-checks the queues: a packet injected between our
+     * last empty poll and the announcement is seen here, not after a sleep. */
+    int pending = notify_sleep(w, 1);
+    if (!pending && !atomic_load_explicit(&w->stop, memory_order_acquire)) {
+        /* Queues without a wait fd are polled every 1 ms while idle. */
+        int timeout = all_have_fd ? VF_WORKER_SLEEP_MS : 1;
+        if (n > 0) {
+            (void)poll(pfd, n, timeout);
+        } else {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    notify_sleep(w, 0);
+    rcu_thread_online();
+}
+
+void *vf_worker_run(void *arg)
+{
+    struct vf_worker *w = arg;
+    unsigned empty = 0;
+
+    rcu_register_thread();
+    while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+        uint64_t t0 = __rdtsc();
+        unsigned n = vf_worker_poll_once(w);
+        uint64_t dt = __rdtsc() - t0;
+        rcu_quiescent_state();
+        if (n) {
+            stat_add(&w->stats.busy_tsc, dt);
+            empty = 0;
+            continue;
+        }
+        stat_add(&w->stats.idle_tsc, dt);
+        if (w->idle_polls_before_sleep && ++empty >= w->idle_polls_before_sleep) {
+            worker_sleep(w);
+            empty = 0;
+        }
+    }
+    vf_worker_flush(w);
+    rcu_unregister_thread();
+    return NULL;
+}
