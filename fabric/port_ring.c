@@ -155,11 +155,24 @@ static void ring_close(struct vf_port *p)
     vf_port_free(p);
 }
 
+/* The worker's side of the sleep protocol through the generic port op:
+ * announce, then re-check the rx ring (the fence in set_sleeping orders the
+ * re-check after the announcement). */
+static int ring_sleep_notify(struct vf_port *p, unsigned q, int sleeping)
+{
+    vf_ring_port_set_sleeping(p, q, sleeping);
+    if (!sleeping)
+        return 0;
+    struct vf_ring *r = vf_ring_port_rx_ring(p, q);
+    return r && vf_ring_count(r) > 0;
+}
+
 static const struct vf_port_ops ring_port_ops = {
     .type = "ring",
     .rx_burst = ring_rx_burst,
     .tx_burst = ring_tx_burst,
     .wait_fd = ring_wait_fd,
+    .sleep_notify = ring_sleep_notify,
     .close = ring_close,
 };
 

@@ -124,7 +124,10 @@ unsigned vf_ring_port_inject(struct vf_port *p, unsigned q,
                              struct vf_pkt **pkts, unsigned n);
 unsigned vf_ring_port_drain(struct vf_port *p, unsigned q,
                             struct vf_pkt **pkts, unsigned n);
-/* Worker side: announce sleep (1) or wake (0) so injectors know to kick. */
+/* Worker side: announce sleep (1) or wake (0) so injectors know to kick.
+ * Waking also clears the eventfd, so the worker never reads it itself; the
+ * re-check of the rx ring after announcing sleep is the caller's (the
+ * ring port's sleep_notify op does both). */
 void vf_ring_port_set_sleeping(struct vf_port *p, unsigned q, int sleeping);
 
 #endif
