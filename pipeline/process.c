@@ -17,6 +17,7 @@
  * floods by VF_ACT_MAX_OUT. No malloc, lock or syscall: the only
  * allocation is a pool buffer per flood copy from the worker's cache.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "numa/vf_drop.h"
@@ -227,13 +228,17 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
     }
     uint32_t hash = vf_flow_key_hash(&key, 0);
     union vf_act_buf buf;
+    const struct vf_act *a;
     const void *v = w->fc ? vf_fc_lookup(w->fc, cache_in, &key, hash,
                                          t->generation) : NULL;
-    if (v) {
-        /* The cache gives bytes, not an aligned struct: copy them out. */
+    if (v && ((uintptr_t)v & (_Alignof(struct vf_act) - 1)) == 0) {
+        a = v;      /* the cache keeps values 8-aligned: use in place */
+    } else if (v) {
+        /* Opaque bytes by contract: copy when not aligned for the struct. */
         memcpy(&buf.act, v, sizeof(buf.act));
         memcpy(buf.act.out, (const uint8_t *)v + sizeof(buf.act),
                buf.act.n_out * sizeof(struct vf_act_out));
+        a = &buf.act;
     } else {
         struct vf_lctx c = { .t = t, .key = key, .act = &buf.act };
         memset(&buf.act, 0, sizeof(buf.act));
@@ -246,8 +251,9 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
         unsigned size = vf_act_size(buf.act.n_out);
         if (w->fc && size <= VF_FC_VALUE_MAX)
             vf_fc_insert(w->fc, cache_in, &key, hash, t->generation, &buf, size);
+        a = &buf.act;
     }
-    execute(w, t, p, &buf.act, &key, &off, hash);
+    execute(w, t, p, a, &key, &off, hash);
 }
 
 void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
