@@ -10,10 +10,13 @@
  * into the immutable tables the workers read.
  *
  * Identity: logical port ids are what Geneve carries between hosts, so
- * every chassis must assign the same ids. They are assigned by
- * vf_model_assign_ids() in model order (tenants, switches, ports, then
- * router ports), starting at 1; every host loads the same desired state
- * (as NVP's controller gives every host one view). Id 0 means "none".
+ * every chassis must assign the same ids. vf_model_validate() assigns them
+ * in model order, starting at 1: first every switch port (tenants,
+ * switches, ports, as written), then every router port (tenants, routers,
+ * ports); one counter for the whole model, so a logical port id is unique
+ * across tenants. Switch datapath ids and router ids are likewise 1.. in
+ * model order. Every host loads the same desired state (as NVP's controller
+ * gives every host one view), so all hosts agree. Id 0 means "none".
  *
  * Ownership: arrays are heap-allocated and owned by the model;
  * vf_model_free() releases everything (accepts NULL and a zeroed model).
@@ -142,16 +145,49 @@ struct vf_model {
     struct vf_model_local local;
 };
 
+/* Where a validation error lies, as a path into the YAML document:
+ * key[0][idx[0]] key[1][idx[1]] ... then field (dotted for nested mappings,
+ * "attach.name"; "" for the entry itself). idx SIZE_MAX means key names a
+ * mapping, not a list ("local"). The loader uses it to find the line. */
+#define VF_MODEL_LOC_DEPTH 3
+struct vf_model_errloc {
+    unsigned depth;
+    const char *key[VF_MODEL_LOC_DEPTH];
+    size_t idx[VF_MODEL_LOC_DEPTH];
+    const char *field;
+};
+
 void vf_model_free(struct vf_model *m);
 /* Checks cross-references and uniqueness; resolves *_idx fields and assigns
  * ids. 0, or -EINVAL with err naming the entry and field, e.g.
- * "tenants[0] (blue) switches[1] (blue-db) ports[2] (vm3): chassis 'hv9'
- * is not a chassis of the fabric". */
+ * "tenants[0] (blue) switches[1] (blue-db) ports[2] (vm3): field 'chassis':
+ * \"hv9\" is not a chassis of the fabric (chassis: hv1, hv2)". On failure
+ * the model is left allocated (the caller still owns it; ids may be stale). */
 int vf_model_validate(struct vf_model *m, char *err, size_t errlen);
+/* Same, and fills loc (may be NULL) with where the error is. */
+int vf_model_validate_loc(struct vf_model *m, char *err, size_t errlen,
+                          struct vf_model_errloc *loc);
+
+/* Finds a switch port by name (names are unique in a valid model): 0 and
+ * the indexes, or -ENOENT. Router ports are not switch ports. */
+int vf_model_find_port(const struct vf_model *m, const char *name,
+                       size_t *tenant, size_t *sw, size_t *port);
+/* Index of the chassis called name, or -1. */
+int vf_model_find_chassis(const struct vf_model *m, const char *name);
+
+/* The YAML spelling of each enum ("geneve", "tap", "to-port", ...), for
+ * show/JSON output; "?" for a value out of range. */
+const char *vf_encap_name(enum vf_encap e);
+const char *vf_attach_type_name(enum vf_attach_type t);
+const char *vf_uplink_type_name(enum vf_uplink_type t);
+const char *vf_acl_dir_name(enum vf_acl_dir d);
+const char *vf_acl_action_name(enum vf_acl_action a);
 
 /* Loads and validates a YAML file. 0, or -EINVAL (err names the file, the
  * entry and the field; line numbers where the YAML layer knows them), or
- * -errno for I/O. On failure the model is left empty. */
+ * -errno for I/O. m is output only: it is overwritten, not freed, so pass an
+ * empty or uninitialised model. On failure the model is left empty (zeroed,
+ * nothing allocated). */
 int vf_config_load(const char *path, struct vf_model *m, char *err,
                    size_t errlen);
 /* Same from a string (tests, and `vfabctl apply` sending file contents). */
