@@ -880,9 +880,9 @@ static int uplink_check(struct cfg *c, const yaml_node_t *map, void *obj)
         return cfg_fail(c, bind, "field '%sbind' only applies to uplink "
                         "type udp, not %s", c->prefix,
                         vf_uplink_type_name(l->uplink));
-    if (l->uplink != VF_UPLINK_VERBS && map_get(c, map, "device_port"))
-        return cfg_fail(c, map_get(c, map, "device_port"),
-                        "field '%sdevice_port' only applies to uplink type "
+    if (l->uplink != VF_UPLINK_VERBS && map_get(c, map, "port"))
+        return cfg_fail(c, map_get(c, map, "port"),
+                        "field '%sport' only applies to uplink type "
                         "verbs", c->prefix);
     return 0;
 }
@@ -891,7 +891,7 @@ static const struct cfg_field uplink_fields[] = {
     ENUM("type", struct vf_model_local, uplink, true, uplink_types),
     FN("bind", false, fn_bind, struct vf_model_local, 0, 0, 0),
     NAME("device", struct vf_model_local, device, false),
-    UINT("device_port", struct vf_model_local, device_port, false, 1, 255),
+    UINT("port", struct vf_model_local, device_port, false, 1, 255),
 };
 static const struct cfg_schema uplink_schema =
     SCHEMA(struct vf_model_local, uplink_fields, NULL, NULL, uplink_check);
