@@ -13,7 +13,9 @@
  * of packets goes through two plain sockets with sendmmsg/recvmmsg (no pool,
  * no header parsing or synthesis): `vs_plain` is the variant's packets/s over
  * that baseline's, so the ratio holds on a noisy machine. BM_udp_plain is
- * that baseline on its own.
+ * that baseline on its own. Google Benchmark's items_per_second divides by
+ * CPU time; on a loaded machine compare vs_plain and cycles_per_packet
+ * (TSC, wall clock) instead. BM_udp_idle_poll measures an empty rx poll.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -262,3 +264,35 @@ out:
     free(cb);
 }
 VF_BENCH_ARGS(BM_udp_loopback, 0, 1, 2, 3)
+
+/* BM_udp_idle_poll/<variant>: rx_burst on a queue with nothing to receive,
+ * the cost a worker pays per loop for its uplink when traffic is elsewhere.
+ * One "packet" here is one empty poll. */
+static void BM_udp_idle_poll(struct vf_bench_state *st, int64_t variant)
+{
+    struct vf_udp_opts o;
+    vf_udp_opts_default(&o);
+    if (variant == 3)
+        o.rx_mode = VF_UDP_RX_SYSCALL;
+    char err[256] = "";
+    struct side a = {0};
+    struct vf_pool_cache *c = aligned_alloc(64, sizeof(*c));
+    if (!c || side_open(&a, &o, err, sizeof(err))) {
+        vf_bench_skip(st, err[0] ? err : "setup failed");
+        goto out;
+    }
+    vf_pool_cache_init(c, a.pool);
+    while (vf_bench_next(st)) {
+        struct vf_pkt *pk[B_BURST];
+        for (int i = 0; i < 64; i++) {
+            unsigned k = vf_port_rx_burst(a.port, 0, pk, B_BURST, c);
+            vf_pool_free_burst(c, pk, k);
+        }
+        vf_bench_items(st, 64);
+    }
+    vf_pool_cache_flush(c);
+out:
+    side_close(&a);
+    free(c);
+}
+VF_BENCH_ARGS(BM_udp_idle_poll, 0, 3)
