@@ -35,11 +35,14 @@
  *     MSG_DONTWAIT, the baseline the io_uring modes are measured against.
  * The default (vf_udp_opts_default) is VF_UDP_RX_MULTISHOT without send_zc,
  * depth 256, burst 64, from perf/bench_udp.c on the 2-core dev VM (noisy,
- * +-50%): carrying packets over loopback both modes run at ~0.9-0.95x of
- * plain sendmmsg/recvmmsg sockets (within noise of each other), but an empty
- * rx poll costs ~20 cycles in multishot mode (a CQ ring read) against ~5000
- * (a recvmmsg syscall) in syscall mode, and a worker polls its uplink queue
- * on every loop whether traffic is there or not. send_zc measured 0.6-0.75x
+ * +-50%): carrying 32-frame bursts over loopback, syscall mode ran at
+ * 0.8-1.0x of plain sendmmsg/recvmmsg sockets and multishot at 0.75-0.95x
+ * (10-40% more CPU per packet than syscall mode: a CQE and buffer refill per
+ * datagram plus task work), but an empty rx poll costs ~20 cycles in
+ * multishot mode (a CQ ring read) against ~5000 (a recvmmsg syscall) in
+ * syscall mode, and a worker polls its uplink queue on every loop whether
+ * traffic is there or not; only a queue that is never idle would prefer
+ * VF_UDP_RX_SYSCALL. send_zc measured 0.6-0.75x
  * of plain: over loopback the kernel always copies (every notification says
  * so) and the notification CQE costs extra; the kernel's MSG_ZEROCOPY
  * guidance is that zero copy pays off only well above MTU-sized sends, and
