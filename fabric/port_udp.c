@@ -61,6 +61,7 @@ struct udp_q {
     int efd;              /* io_uring modes: eventfd registered with ring */
     bool has_ring;
     bool rx_armed;        /* the multishot recvmsg is live */
+    bool armed_once;      /* the worker armed it at least once */
     bool cqe_since_drain; /* a CQE was seen since the eventfd was drained */
     unsigned br_pending;  /* buffers added to br but not yet published */
     struct io_uring ring;
@@ -367,7 +368,9 @@ static void cq_poll(struct vf_port *p, unsigned qi, struct vf_pool_cache *cache)
         q->br_pending = 0;
     }
     if (!q->rx_armed && rx_arm(q)) {
-        q->rx_rearms++;
+        if (q->armed_once)
+            q->rx_rearms++;
+        q->armed_once = true;
         io_uring_submit(&q->ring);
     }
 }
@@ -872,13 +875,11 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
     io_uring_buf_ring_advance(q->br, (int)q->br_pending);
     q->br_pending = 0;
 
+    /* The multishot receive is armed by the worker's first rx/tx call, not
+     * here: io_uring runs a request's receive work in the task that
+     * submitted it, which must be the worker, not the management thread. */
     q->rx_msg.msg_namelen = sizeof(struct sockaddr_in);
     q->rx_msg.msg_controllen = u->pktinfo ? UDP_CTL_LEN : 0;
-    if (!rx_arm(q) || (r = io_uring_submit(&q->ring)) < 0) {
-        snprintf(err, errlen, "udp port '%s': arming recvmsg: %s", name,
-                 strerror(r < 0 ? -r : EBUSY));
-        return r < 0 ? r : -EBUSY;
-    }
 
     q->tx = calloc(depth, sizeof(*q->tx));
     q->tx_free = calloc(depth, sizeof(*q->tx_free));

@@ -69,8 +69,11 @@
  *
  * Thread-safety: as vf_port.h: open/close from the management thread while no
  * worker serves the port; rx/tx/reap on queue q from q's worker only. The
- * io_uring is created without SINGLE_ISSUER because open (mgmt thread) and
- * the worker both submit to it.
+ * io_uring is created without SINGLE_ISSUER because open and close (mgmt
+ * thread) and the worker all touch it. The multishot receive is armed by
+ * the worker's first rx_burst/tx_burst/reap on the queue (io_uring runs a
+ * request's receive work in the task that submitted it), so a worker must
+ * poll a queue once before it sleeps on wait_fd.
  */
 #ifndef VF_PORT_UDP_H
 #define VF_PORT_UDP_H

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -464,6 +465,86 @@ static void test_malformed_tx(void **st)
     }
 }
 
+/* The deployment shape: the management thread opens, a worker thread
+ * serves the queue and sleeps in poll() on wait_fd between bursts; every
+ * frame sent from another thread wakes it and arrives. */
+struct worker_arg {
+    struct side *from, *to;
+    unsigned got, sleeps;
+    uint8_t seen[N_FRAMES];
+};
+
+static void *worker_main(void *p)
+{
+    struct worker_arg *w = p;
+    struct vf_pool_cache *c = aligned_alloc(64, sizeof(*c));
+    if (!c)
+        return NULL;
+    vf_pool_cache_init(c, w->to->pool);
+    int fd = w->to->port->ops->wait_fd(w->to->port, 0);
+    for (unsigned round = 0; w->got < N_FRAMES && round < WAIT_ROUNDS;) {
+        struct vf_pkt *pk[VF_BURST_MAX];
+        unsigned k = vf_port_rx_burst(w->to->port, 0, pk, VF_BURST_MAX, c);
+        for (unsigned i = 0; i < k; i++) {
+            unsigned seq;
+            memcpy(&seq, vf_pkt_data(pk[i]) + 42, 4);
+            if (seq < N_FRAMES)
+                w->seen[seq]++;
+        }
+        vf_pool_free_burst(c, pk, k);
+        w->got += k;
+        if (k == 0) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            w->sleeps++;
+            if (poll(&pfd, 1, 5) == 0)
+                round++;
+        }
+    }
+    vf_pool_cache_flush(c);
+    free(c);
+    return NULL;
+}
+
+static void test_worker_thread(void **st)
+{
+    (void)st;
+    for (int v = 0; v < 4; v += 3) {
+        struct vf_udp_opts o;
+        struct side a, b;
+        variant_opts(v, &o);
+        side_open(&a, &o);
+        side_open(&b, &o);
+        struct worker_arg *w = calloc(1, sizeof(*w));
+        assert_non_null(w);
+        w->from = &a;
+        w->to = &b;
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, worker_main, w), 0);
+        usleep(20000);              /* let the worker arm and go to sleep */
+        for (unsigned sent = 0; sent < N_FRAMES;) {
+            struct vf_pkt *pk[10];
+            assert_int_equal(vf_pool_alloc_burst(&a.cache, pk, 10), 10);
+            for (unsigned i = 0; i < 10; i++)
+                build_frame(pk[i], &b.addr, sent + i);
+            unsigned acc = vf_port_tx_burst(a.port, 0, pk, 10, &a.cache);
+            vf_pool_free_burst(&a.cache, pk + acc, 10 - acc);
+            sent += acc;
+            usleep(200);            /* trickle: the worker sleeps between */
+        }
+        pthread_join(t, NULL);
+        assert_int_equal(w->got, N_FRAMES);
+        for (unsigned i = 0; i < N_FRAMES; i++)
+            assert_int_equal(w->seen[i], 1);
+        assert_true(w->sleeps > 0);
+        for (int i = 0; i < WAIT_ROUNDS &&
+                        vf_udp_port_reap(a.port, 0, &a.cache); i++)
+            usleep(1000);
+        free(w);
+        side_close(&a);
+        side_close(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_burst_over_depth),
         cmocka_unit_test(test_wait_fd),
         cmocka_unit_test(test_malformed_tx),
+        cmocka_unit_test(test_worker_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
