@@ -40,6 +40,17 @@ static inline uint32_t decap_vni(const uint8_t v[3])
     return (uint32_t)v[0] << 16 | (uint32_t)v[1] << 8 | v[2];
 }
 
+/* Our option header with its exact length, as one 32-bit compare. */
+static inline bool decap_is_lport_opt(const uint8_t *o)
+{
+    static const uint8_t ours[VF_GENEVE_OPT_HDR_LEN] = {
+        VF_GENEVE_OPT_CLASS >> 8, VF_GENEVE_OPT_CLASS & 0xff,
+        VF_GENEVE_OPT_TYPE, VF_GENEVE_LPORT_OPT_WORDS,
+    };
+
+    return memcmp(o, &ours, sizeof(ours)) == 0;
+}
+
 struct decap_geneve_opts {
     bool has_ports;
     uint32_t in_lport, out_lport;   /* host order */
@@ -101,7 +112,17 @@ static int decap_geneve(const uint8_t *t, uint32_t len, uint32_t *hlen,
         return VF_DROP_TUN_BAD_OPTLEN;
     if (g->proto != htons(VF_ETH_TYPE_TEB))
         return VF_DROP_TUN_BAD_PROTO;
-    if (opt_len) {
+    if (opt_len == sizeof(struct vf_geneve_lport_opt) &&
+        decap_is_lport_opt(t + VF_GENEVE_HDR_LEN)) {
+        /* What our encap sends: just our option. The walk below would
+         * find the same; this saves its loop on the common case. */
+        const struct vf_geneve_lport_opt *l =
+            (const void *)(t + VF_GENEVE_HDR_LEN);
+
+        opts.has_ports = true;
+        opts.in_lport = ntohl(l->in_lport);
+        opts.out_lport = ntohl(l->out_lport);
+    } else if (opt_len) {
         rc = decap_geneve_opts(t + VF_GENEVE_HDR_LEN, opt_len, &opts);
         if (rc)
             return rc;
