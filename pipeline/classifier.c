@@ -173,8 +173,10 @@ int vf_cls_add(struct vf_classifier *c, const struct vf_cls_match *m,
     if (!c || !m || m->src_plen > 32 || m->dst_plen > 32 ||
         m->sport_lo > m->sport_hi || m->dport_lo > m->dport_hi)
         return -EINVAL;
-    if (c->sealed || c->n_added == UINT32_MAX)
+    if (c->sealed)
         return -EBUSY;   /* sealed classifiers are immutable */
+    if (c->n_added == UINT32_MAX)
+        return -ENOMEM;  /* seq, the tie breaker, would wrap */
 
     uint16_t sv[CLS_RANGE_PIECES_MAX], sm[CLS_RANGE_PIECES_MAX];
     uint16_t dv[CLS_RANGE_PIECES_MAX], dm[CLS_RANGE_PIECES_MAX];
