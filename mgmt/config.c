@@ -210,13 +210,22 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
     if (!*s)
         return false;
     for (; *s; s++) {
-        if (*s < '0' || *s > '9')
+        unsigned long d = (unsigned long)(*s - '0');
+        if (*s < '0' || *s > '9' || v > (max - d) / 10)
             return false;
-        v = v * 10 + (unsigned long)(*s - '0');
-        if (v > max)
-            return false;
+        v = v * 10 + d;
     }
     *out = v;
+    return true;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
     return true;
 }
 
@@ -420,7 +429,7 @@ static int do_field(struct cfg *c, const yaml_node_t *val,
         return 0;
     case CFG_UINT:
         if (!parse_uint(sval(val), f->max, &u) || u < f->min) {
-            if (!parse_uint(sval(val), ~0ul >> 1, &u))
+            if (!all_digits(sval(val)))
                 return cfg_field_fail(c, val, f, "%s is not a whole number",
                                       shown(val, b));
             return cfg_field_fail(c, val, f, "%s is out of range %u..%u",
@@ -627,8 +636,8 @@ static int fn_workers(struct cfg *c, const yaml_node_t *val,
             w->mode = VF_WORKERS_AUTO;
             return 0;
         }
-        if (parse_uint(sval(val), ~0ul >> 1, &u)) {
-            if (u < 1 || u > VF_MAX_WORKERS)
+        if (all_digits(sval(val))) {
+            if (!parse_uint(sval(val), VF_MAX_WORKERS, &u) || u < 1)
                 return cfg_field_fail(c, val, f, "%s is out of range 1..%d",
                                       shown(val, b), VF_MAX_WORKERS);
             w->mode = VF_WORKERS_COUNT;
@@ -871,9 +880,9 @@ static int uplink_check(struct cfg *c, const yaml_node_t *map, void *obj)
         return cfg_fail(c, bind, "field '%sbind' only applies to uplink "
                         "type udp, not %s", c->prefix,
                         vf_uplink_type_name(l->uplink));
-    if (l->uplink != VF_UPLINK_VERBS && map_get(c, map, "device_port"))
-        return cfg_fail(c, map_get(c, map, "device_port"),
-                        "field '%sdevice_port' only applies to uplink type "
+    if (l->uplink != VF_UPLINK_VERBS && map_get(c, map, "port"))
+        return cfg_fail(c, map_get(c, map, "port"),
+                        "field '%sport' only applies to uplink type "
                         "verbs", c->prefix);
     return 0;
 }
@@ -882,7 +891,7 @@ static const struct cfg_field uplink_fields[] = {
     ENUM("type", struct vf_model_local, uplink, true, uplink_types),
     FN("bind", false, fn_bind, struct vf_model_local, 0, 0, 0),
     NAME("device", struct vf_model_local, device, false),
-    UINT("device_port", struct vf_model_local, device_port, false, 1, 255),
+    UINT("port", struct vf_model_local, device_port, false, 1, 255),
 };
 static const struct cfg_schema uplink_schema =
     SCHEMA(struct vf_model_local, uplink_fields, NULL, NULL, uplink_check);

@@ -81,7 +81,8 @@ static void fc_prefer_node(void *p, size_t len, int numa_node)
     unsigned long mask[16] = {0};
     const unsigned bits = sizeof(unsigned long) * 8;
 
-    if (numa_node < 0 || (unsigned)numa_node >= 16 * bits)
+    /* The kernel reads maxnode - 1 bits, hence the - 1 on both sides. */
+    if (numa_node < 0 || (unsigned)numa_node >= 16 * bits - 1)
         return;
     mask[numa_node / bits] = 1ul << (numa_node % bits);
     (void)syscall(SYS_mbind, p, len, MPOL_PREFERRED, mask, 16 * bits, 0);

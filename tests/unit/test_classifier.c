@@ -104,7 +104,7 @@ static uint8_t rand_plen(void)
         return 0;
     if (r < 8)
         return 32;
-    if (r < 16)
+    if (r < 18)
         return common[rnd_below(3)];
     return (uint8_t)rnd_below(33);
 }
@@ -161,7 +161,7 @@ static void rand_rule(struct oracle_rule *r, uint32_t idx, bool catch_all_ok)
     r->m.dst_plen = rand_plen();
     r->m.proto = rand_proto();
     rand_range(&r->m.sport_lo, &r->m.sport_hi, 90);
-    rand_range(&r->m.dport_lo, &r->m.dport_hi, 40);
+    rand_range(&r->m.dport_lo, &r->m.dport_hi, 50);
     /* Rules with both addresses (nearly) wildcarded would match every
      * packet and leave the no-match answer untested; tie them to a scope,
      * which packets with a scope >= 8 never carry. */
@@ -400,6 +400,32 @@ static void test_ties(void **state)
     vf_cls_destroy(c);
 }
 
+/* The best match so far may be a non-head entry of an earlier subtable; a
+ * later subtable whose head ties on priority but was added earlier must
+ * still be searched, and wins. */
+static void test_tie_across_subtables(void **state)
+{
+    (void)state;
+    struct vf_classifier *c = vf_cls_create();
+    struct vf_cls_match a = match_any(), b = match_any();
+
+    a.src_plen = 32, a.ip_src = 0x01010101;
+    assert_int_equal(vf_cls_add(c, &a, 10, 0), 0);     /* A's head */
+    b.dst_plen = 32, b.ip_dst = 0x02020202;
+    assert_int_equal(vf_cls_add(c, &b, 5, 1), 0);      /* B, seq 1 */
+    a.ip_src = 0x03030303;
+    assert_int_equal(vf_cls_add(c, &a, 5, 2), 0);      /* in A, seq 2 */
+    vf_cls_seal(c);
+    assert_int_equal(vf_cls_n_subtables(c), 2);
+
+    int32_t prio = 0;
+    assert_int_equal(lookup(c, key_of(0x03030303, 0x02020202, 6, 1, 1), &prio), 1);
+    assert_int_equal(prio, 5);
+    assert_int_equal(lookup(c, key_of(0x03030303, 0x02020203, 6, 1, 1), NULL), 2);
+    assert_int_equal(lookup(c, key_of(0x01010101, 0x02020202, 6, 1, 1), NULL), 0);
+    vf_cls_destroy(c);
+}
+
 static void run_random(uint64_t seed, size_t n_rules, size_t n_packets,
                        bool check_mix)
 {
@@ -482,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_prefix_lengths),
         cmocka_unit_test(test_port_ranges),
         cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_tie_across_subtables),
         cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_random_vs_oracle),
     };

@@ -1,0 +1,10 @@
+/* rpc_methods.c - the method table of the control socket. */
+#include "mgmt/vf_rpc.h"
+
+const struct vf_ctl_method vf_rpc_methods[] = {
+    {"status", vf_rpc_status},
+    {"stats", vf_rpc_stats},
+    {"flows", vf_rpc_flows},
+    {"show", vf_rpc_show},
+    {NULL, NULL},
+};

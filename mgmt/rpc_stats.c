@@ -1,0 +1,143 @@
+/* rpc_stats.c - `status`, `stats` and `flows`: what the daemon is doing.
+ *
+ * All counters are per worker (or per port queue) and summed here, on the
+ * management thread, with relaxed loads: never torn, at most a burst stale.
+ */
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "mgmt/vf_daemon.h"
+#include "mgmt/vf_model_json.h"
+#include "mgmt/vf_rpc.h"
+#include "numa/vf_drop.h"
+
+static uint64_t ld(const _Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    struct vf_daemon *d = ctx;
+    (void)params;
+    (void)err;
+    char desc[256];
+    vf_topo_describe(&d->topo, desc, sizeof(desc));
+    json_t *workers = json_array();
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        struct vf_worker *wk = &d->workers[w];
+        uint64_t busy = ld(&wk->stats.busy_tsc), idle = ld(&wk->stats.idle_tsc);
+        json_array_append_new(workers, json_pack(
+            "{s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:I, s:f, s:I, s:I}",
+            "id", (int)w, "cpu", wk->cpu, "numa_node", wk->numa_node,
+            "pinned", atomic_load(&d->pinned[w]), "rx_queues", (int)wk->n_rxq,
+            "rx_pkts", (json_int_t)ld(&wk->stats.rx_pkts),
+            "tx_pkts", (json_int_t)ld(&wk->stats.tx_pkts),
+            "sleeps", (json_int_t)ld(&wk->stats.sleeps),
+            "busy_ratio", busy + idle ? (double)busy / (double)(busy + idle) : 0.0,
+            "generation", (json_int_t)ld(&wk->stats.generation),
+            "idle_polls_before_sleep", (json_int_t)wk->idle_polls_before_sleep));
+    }
+    const struct vf_model *m = &d->model;
+    return json_pack(
+        "{s:s, s:s, s:I, s:I, s:{s:s, s:i, s:i, s:b}, s:o, s:i,"
+        " s:{s:I, s:I, s:I, s:I}}",
+        "version", VF_VERSION,
+        "chassis", m->local.chassis,
+        "pid", (json_int_t)getpid(),
+        "uptime_s", (json_int_t)(time(NULL) - d->started),
+        "topology", "description", desc, "cores", d->topo.n_cores,
+        "numa_nodes", d->topo.n_numa, "this_system", d->topo.is_this_system,
+        "workers", workers,
+        "ports", (int)d->n_ports,
+        "tables", "generation", (json_int_t)d->generation,
+        "publications", (json_int_t)d->pub.n_published,
+        "last_grace_us", (json_int_t)(d->pub.last_grace_ns / 1000),
+        "max_grace_us", (json_int_t)(d->pub.max_grace_ns / 1000));
+}
+
+static json_t *port_json(const struct vf_daemon_port *dp)
+{
+    struct vf_port_stats s;
+    vf_port_stats_sum(dp->port, &s);
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "name", dp->mport ? dp->mport->name : dp->port->name,
+                     "type", dp->port->ops->type,
+                     "rx_pkts", (json_int_t)s.rx_pkts,
+                     "rx_bytes", (json_int_t)s.rx_bytes,
+                     "tx_pkts", (json_int_t)s.tx_pkts,
+                     "tx_bytes", (json_int_t)s.tx_bytes,
+                     "tx_drops", (json_int_t)s.tx_drops,
+                     "rx_errors", (json_int_t)s.rx_errors);
+}
+
+json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    struct vf_daemon *d = ctx;
+    (void)params;
+    (void)err;
+    json_t *ports = json_array();
+    for (unsigned i = 0; i < d->n_ports; i++)
+        json_array_append_new(ports, port_json(&d->ports[i]));
+
+    uint64_t total[VF_DROP__COUNT] = {0};
+    json_t *workers = json_array();
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        struct vf_worker *wk = &d->workers[w];
+        json_t *drops = json_object();
+        for (unsigned r = 1; r < VF_DROP__COUNT; r++) {
+            uint64_t v = ld(&wk->stats.drops[r]);
+            total[r] += v;
+            json_object_set_new(drops, vf_drop_name(r), json_integer((json_int_t)v));
+        }
+        struct vf_flow_cache_stats fc = {0};
+        if (wk->fc)
+            vf_fc_get_stats(wk->fc, &fc);
+        json_array_append_new(workers, json_pack(
+            "{s:i, s:i, s:i, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}",
+            "id", (int)w, "cpu", wk->cpu, "numa_node", wk->numa_node,
+            "rx_pkts", (json_int_t)ld(&wk->stats.rx_pkts),
+            "tx_pkts", (json_int_t)ld(&wk->stats.tx_pkts),
+            "drops", drops,
+            "flow_cache", "hits", (json_int_t)fc.hits,
+            "misses", (json_int_t)fc.misses, "inserts", (json_int_t)fc.inserts,
+            "evictions", (json_int_t)fc.evictions));
+    }
+    /* Every reason is listed, zero or not: scripts can rely on the keys. */
+    json_t *drops = json_object();
+    for (unsigned r = 1; r < VF_DROP__COUNT; r++)
+        json_object_set_new(drops, vf_drop_name(r), json_integer((json_int_t)total[r]));
+    return json_pack("{s:o, s:o, s:o, s:I}", "ports", ports, "workers", workers,
+                     "drops", drops, "generation", (json_int_t)d->generation);
+}
+
+json_t *vf_rpc_flows(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    struct vf_daemon *d = ctx;
+    (void)params;
+    (void)err;
+    json_t *workers = json_array();
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        struct vf_worker *wk = &d->workers[w];
+        struct vf_flow_cache_stats fc = {0};
+        if (wk->fc)
+            vf_fc_get_stats(wk->fc, &fc);
+        uint64_t lookups = fc.hits + fc.misses;
+        json_array_append_new(workers, json_pack(
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:f}", "worker", (int)w,
+            "capacity", wk->fc ? (int)vf_fc_capacity(wk->fc) : 0,
+            "hits", (json_int_t)fc.hits, "misses", (json_int_t)fc.misses,
+            "inserts", (json_int_t)fc.inserts, "evictions", (json_int_t)fc.evictions,
+            "hit_rate", lookups ? (double)fc.hits / (double)lookups : 0.0));
+    }
+    return json_pack("{s:I, s:o}", "generation", (json_int_t)d->generation,
+                     "workers", workers);
+}
+
+json_t *vf_rpc_show(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    struct vf_daemon *d = ctx;
+    (void)params;
+    (void)err;
+    return vf_model_to_json(&d->model);
+}

@@ -1,0 +1,83 @@
+/* vf_daemon.h - one running vfabd: topology, pools, ports, workers, tables.
+ *
+ * What: vf_daemon_start() turns a validated model into a running forwarder:
+ * it places workers on cores (vf_topo_place), creates one NUMA-local pool
+ * per worker, opens this chassis' ports (tenant ports and the uplink),
+ * compiles and publishes the first tables, then starts one pinned thread
+ * per worker. The management thread (the caller) then serves the control
+ * socket; every table change goes through vf_daemon_publish().
+ *
+ * Queue ownership: every port gets one queue per worker. A tenant port's
+ * rx is served by exactly one worker (round robin by port); every worker
+ * transmits on its own queue (w->txq == worker id), so no ring or socket
+ * ever has two producers. The uplink's queue q is received by worker q.
+ *
+ * Thread-safety: all functions run on the management thread. Workers touch
+ * only their own struct vf_worker, the ports' queues they own, and the
+ * published tables.
+ */
+#ifndef VF_DAEMON_H
+#define VF_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fabric/vf_port.h"
+#include "mgmt/vf_model.h"
+#include "mgmt/vf_publish.h"
+#include "numa/vf_pool.h"
+#include "numa/vf_topo.h"
+#include "pipeline/vf_worker.h"
+
+#define VF_DAEMON_MAX_PORTS 4096
+
+struct vf_daemon_opts {
+    unsigned pool_bufs;          /* per worker; default 16384 */
+    unsigned ring_size;          /* ring port depth; default 1024 */
+    unsigned flow_cache_entries; /* per worker; default 65536 */
+    unsigned idle_polls;         /* empty polls before sleeping; 0 = busy poll */
+};
+
+struct vf_daemon_port {
+    struct vf_port *port;
+    const struct vf_model_port *mport;   /* NULL for the uplink */
+    unsigned tenant;                     /* index in model.tenants */
+};
+
+struct vf_daemon {
+    struct vf_model model;
+    struct vf_daemon_opts opts;
+    struct vf_topo topo;
+    struct vf_placement place;
+    unsigned n_workers;
+    struct vf_pool *pools[VF_MAX_WORKERS];
+    struct vf_worker *workers;           /* n_workers, cache aligned */
+    pthread_t threads[VF_MAX_WORKERS];
+    _Atomic bool pinned[VF_MAX_WORKERS]; /* worker: w once, mgmt: r */
+    bool running;
+
+    unsigned n_ports;                    /* tenant ports, then the uplink */
+    struct vf_daemon_port ports[VF_DAEMON_MAX_PORTS];
+    struct vf_port *uplink;
+
+    struct vf_publisher pub;
+    uint64_t generation;
+    time_t started;
+};
+
+/* Takes ownership of *model (left empty). 0 or -errno with err filled. */
+int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
+                    const struct vf_daemon_opts *opts, char *err,
+                    size_t errlen);
+/* Stops workers, unpublishes tables, closes ports and frees everything. */
+void vf_daemon_stop(struct vf_daemon *d);
+/* Compiles tables for d->model and publishes them. 0 or -EINVAL. */
+int vf_daemon_publish(struct vf_daemon *d, char *err, size_t errlen);
+/* Finds a port by logical name; NULL if it is not local. */
+struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
+                                           const char *name);
+
+#endif

@@ -1,0 +1,23 @@
+/* vf_rpc.h - the control socket's methods (status, stats, show, flows,
+ * trace, ...) over a running daemon. The table ends with {NULL, NULL}.
+ *
+ * Thread-safety: handlers run on the management thread, read worker and
+ * port counters with relaxed loads, and read the tables through the
+ * publisher (the management thread is their only writer).
+ */
+#ifndef VF_RPC_H
+#define VF_RPC_H
+
+#include "mgmt/vf_ctl.h"
+
+#define VF_VERSION "0.1.0"
+
+extern const struct vf_ctl_method vf_rpc_methods[];
+
+/* Handlers; ctx is the struct vf_daemon. One file per group. */
+json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_flows(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_show(void *ctx, json_t *params, struct vf_rpc_error *err);
+
+#endif
