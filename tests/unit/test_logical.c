@@ -557,6 +557,52 @@ static void test_trace(void **state)
     free(tr);
 }
 
+/* The shipped demo model, loaded from YAML and validated by mgmt: the ids
+ * and resolved indexes are the real ones, not the test builder's. */
+static void test_yaml_demo(void **state)
+{
+    (void)state;
+    char path[512], err[256];
+    const char *src = getenv("VF_SOURCE_DIR");
+    snprintf(path, sizeof(path), "%s/examples/demo.yaml", src ? src : ".");
+    struct vf_model m;
+    if (vf_config_load(path, &m, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        fail();
+    }
+    struct lt_fabric *f = calloc(1, sizeof(*f));
+    assert_int_equal(lt_fabric_init(f, &m, true), 0);
+    uint8_t fr[256];
+    uint32_t vm1_mac = 0x0101, r_web = 0xff01;
+    /* blue-vm1 (hv1) -> blue-db2 (hv2, 10.0.1.2) through blue-r. */
+    size_t n = udp_frame(fr, vm1_mac, IP(10, 0, 0, 1), r_web, IP(10, 0, 1, 2), 64, 53);
+    lt_send(f, "blue-vm1", fr, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "blue-db2");
+    assert_int_equal(res.tunnelled, 1);
+    check_routed(&res.d[0], fr, n, 0xff02, 0x0202, 63);
+    /* ssh towards the web machines is dropped at their egress. */
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, 0x0201);
+    mac_of(t.eth_dst, 0xff02);
+    t.ip4_src = IP(10, 0, 1, 1);
+    t.ip4_dst = IP(10, 0, 0, 4);
+    t.dport = 22;
+    n = vf_tpkt_ip4_tcp(fr, sizeof(fr), &t);
+    lt_send(f, "blue-db1", fr, (unsigned)n, &res);
+    assert_int_equal(res.n, 0);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_ACL_EGRESS);
+    /* red-vm1 to the MAC red-vm4 and blue-vm4 share: red-vm4 only. */
+    n = udp_frame(fr, vm1_mac, IP(10, 0, 0, 1), 0x0104, IP(10, 0, 0, 4), 64, 53);
+    lt_send(f, "red-vm1", fr, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "red-vm4");
+    lt_fabric_fini(f);
+    free(f);
+    vf_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +616,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tenants_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+        cmocka_unit_test(test_yaml_demo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
