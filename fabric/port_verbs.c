@@ -281,6 +281,10 @@ static unsigned verbs_rx_burst(struct vf_port *p, unsigned q,
     if (got <= 0) {
         if (got < 0)
             stat_add(&s->rx_errors, 1);
+        /* A queue the pool could not refill gets no completion to wake
+         * it up; retry here so it recovers once buffers are back. */
+        if (vq->rx_nfree > 0)
+            rx_refill(vp, vq, cache);
         return 0;
     }
 
@@ -347,9 +351,9 @@ static unsigned verbs_tx_burst(struct vf_port *p, unsigned q,
 {
     struct verbs_port *vp = p->priv;
     struct verbs_q *vq = port_q(p, q);
-    if (!vq || n == 0)
+    if (!vq)
         return 0;
-    tx_reap(vp, vq, cache);
+    tx_reap(vp, vq, cache);   /* also with n == 0: a way to reap only */
 
     const uint64_t mask = vp->sq_size - 1;
     unsigned sent = 0;
@@ -907,6 +911,9 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
         if (!vq->rx_cq)
             continue;
         rx_refill(vp, vq, NULL);
+        /* The refill pulled half a cache more than it posted; give that
+         * back so the workers' caches find it on the pool. */
+        vf_pool_cache_flush(vq->own_cache);
         if (vq->rx_nfree == vp->rq_size) {
             errf(err, errlen, "uplink verbs device '%s': could not post any "
                  "receive buffer on queue %u (pool empty or ibv_post_recv "
