@@ -496,29 +496,38 @@ static struct ibv_flow *fk_create_flow(struct ibv_qp *qp, struct ibv_flow_attr *
     f->flow.context = qp->context;
     f->qp = (struct fk_qp *)qp;
     f->port = a->port;
-    /* Walk the specs the way the library does: each is `size` bytes. */
+    /* Walk the specs the way the library does: each is `size` bytes. They
+     * are only 4-byte aligned, so copy each out before reading it. */
     const uint8_t *s = (const uint8_t *)(a + 1);
     for (unsigned i = 0; i < a->num_of_specs; i++) {
-        const struct ibv_flow_spec *sp = (const struct ibv_flow_spec *)s;
-        switch (sp->hdr.type) {
-        case IBV_FLOW_SPEC_ETH:
-            f->eth = sp->eth.val;
-            f->eth_mask = sp->eth.mask;
-            break;
-        case IBV_FLOW_SPEC_IPV4:
-            f->ip = sp->ipv4.val;
-            f->ip_mask = sp->ipv4.mask;
-            break;
-        case IBV_FLOW_SPEC_UDP:
-            f->udp = sp->tcp_udp.val;
-            f->udp_mask = sp->tcp_udp.mask;
-            break;
-        default:
+        struct {
+            enum ibv_flow_spec_type type;
+            uint16_t size;
+        } hdr;
+        memcpy(&hdr, s, sizeof(hdr));
+        if (hdr.type == IBV_FLOW_SPEC_ETH && hdr.size == sizeof(struct ibv_flow_spec_eth)) {
+            struct ibv_flow_spec_eth e;
+            memcpy(&e, s, sizeof(e));
+            f->eth = e.val;
+            f->eth_mask = e.mask;
+        } else if (hdr.type == IBV_FLOW_SPEC_IPV4 &&
+                   hdr.size == sizeof(struct ibv_flow_spec_ipv4)) {
+            struct ibv_flow_spec_ipv4 e;
+            memcpy(&e, s, sizeof(e));
+            f->ip = e.val;
+            f->ip_mask = e.mask;
+        } else if (hdr.type == IBV_FLOW_SPEC_UDP &&
+                   hdr.size == sizeof(struct ibv_flow_spec_tcp_udp)) {
+            struct ibv_flow_spec_tcp_udp e;
+            memcpy(&e, s, sizeof(e));
+            f->udp = e.val;
+            f->udp_mask = e.mask;
+        } else {
             free(f);
             errno = EINVAL;
             return NULL;
         }
-        s += sp->hdr.size;
+        s += hdr.size;
     }
     if ((size_t)(s - (const uint8_t *)a) != a->size) {
         free(f);
