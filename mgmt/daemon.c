@@ -16,6 +16,7 @@
 
 #include "mgmt/vf_compile.h"
 #include "fabric/vf_port_udp.h"
+#include "fabric/vf_port_verbs.h"
 #include "fabric/vf_ring.h"
 #include "mgmt/vf_daemon.h"
 #include "pipeline/vf_tables.h"
@@ -202,10 +203,16 @@ static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
         }
         break;
     }
-    case VF_UPLINK_VERBS:
-        snprintf(err, errlen, "local.uplink: type 'verbs' is not in this build "
-                 "yet; use uplink: {type: udp, bind: ADDR:PORT} or {type: ring}");
-        return -ENOTSUP;
+    case VF_UPLINK_VERBS: {
+        char e2[512];
+        up = vf_verbs_port_open("uplink", m->local.device, m->local.device_port,
+                                nq, d->pools, NULL, e2, sizeof(e2));
+        if (!up) {
+            snprintf(err, errlen, "local.uplink: %s", e2);
+            return -ENODEV;
+        }
+        break;
+    }
     }
     int rc = add_port(d, up, NULL, 0, err, errlen);
     if (rc)
