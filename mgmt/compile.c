@@ -452,28 +452,62 @@ static void mark_needed(const struct cctx *cc, const struct vf_model_tenant *tn,
     }
 }
 
-static int build_chassis(const struct cctx *cc, struct vf_tables *t)
+static bool chassis_same(const struct vf_chassis *pc,
+                         const struct vf_model_chassis *ch,
+                         const struct vf_model_chassis *lc, bool local,
+                         uint16_t mtu, bool csum)
+{
+    if (pc->local != local || pc->underlay_ip != ch->underlay_ip ||
+        pc->udp_port != ch->udp_port || strcmp(pc->name, ch->name) != 0)
+        return false;
+    return local || (pc->peer.encap == ch->encap &&
+                     pc->peer.src_ip == lc->underlay_ip &&
+                     pc->peer.mtu == mtu && pc->peer.udp_csum == csum);
+}
+
+static int build_chassis(const struct cctx *cc, const struct vf_tables *prev,
+                         struct vf_tables *t)
 {
     const struct vf_model *m = cc->m;
     const struct vf_model_chassis *lc = &m->chassis[cc->local];
     static const uint8_t zero_mac[6];
-    t->chassis = calloc(m->n_chassis, sizeof(*t->chassis));
-    if (!t->chassis)
-        return -ENOMEM;
-    t->n_chassis = (uint32_t)m->n_chassis;
-    for (size_t i = 0; i < m->n_chassis; i++) {
-        const struct vf_model_chassis *ch = &m->chassis[i];
-        struct vf_chassis *o = &t->chassis[i];
-        snprintf(o->name, sizeof(o->name), "%s", ch->name);
-        o->underlay_ip = ch->underlay_ip;
-        o->local = (int)i == cc->local;
-        if (!o->local)
-            vf_tunnel_peer_init(&o->peer, ch->encap, lc->underlay_ip,
-                                ch->underlay_ip, ch->udp_port, zero_mac,
-                                zero_mac, cc->env->underlay_mtu ?
-                                cc->env->underlay_mtu : 1500,
-                                cc->env->udp_csum);
+    uint16_t mtu = cc->env->underlay_mtu ? cc->env->underlay_mtu : 1500;
+    bool csum = cc->env->udp_csum;
+
+    /* Unchanged chassis (the common case): share the previous array.
+     * Changed: rebuild, still copying the templates of unchanged peers. */
+    bool same = prev && prev->chassis_tab && prev->n_chassis == m->n_chassis;
+    for (size_t i = 0; same && i < m->n_chassis; i++)
+        same = chassis_same(&prev->chassis[i], &m->chassis[i], lc,
+                            (int)i == cc->local, mtu, csum);
+    if (same) {
+        t->chassis_tab = prev->chassis_tab;
+        vf_chassis_tab_ref(t->chassis_tab);
+    } else {
+        t->chassis_tab = vf_chassis_tab_alloc((uint32_t)m->n_chassis);
+        if (!t->chassis_tab)
+            return -ENOMEM;
+        for (size_t i = 0; i < m->n_chassis; i++) {
+            const struct vf_model_chassis *ch = &m->chassis[i];
+            struct vf_chassis *o = &t->chassis_tab->c[i];
+            snprintf(o->name, sizeof(o->name), "%s", ch->name);
+            o->underlay_ip = ch->underlay_ip;
+            o->udp_port = ch->udp_port;
+            o->local = (int)i == cc->local;
+            if (o->local)
+                continue;
+            const struct vf_chassis *pc = prev && i < prev->n_chassis ?
+                                          &prev->chassis[i] : NULL;
+            if (pc && chassis_same(pc, ch, lc, false, mtu, csum))
+                o->peer = pc->peer;
+            else
+                vf_tunnel_peer_init(&o->peer, ch->encap, lc->underlay_ip,
+                                    ch->underlay_ip, ch->udp_port, zero_mac,
+                                    zero_mac, mtu, csum);
+        }
     }
+    t->chassis = t->chassis_tab->c;
+    t->n_chassis = (uint32_t)m->n_chassis;
     t->geneve_port = VF_GENEVE_UDP_PORT;
     t->vxlan_port = VF_VXLAN_UDP_PORT;
     if (lc->udp_port && lc->encap == VF_ENCAP_GENEVE)
@@ -567,7 +601,7 @@ struct vf_tables *vf_compile(const struct vf_model *m,
     t->generation = generation;
     t->local_chassis = cc.local;
     t->uplink = env->uplink;
-    if (build_chassis(&cc, t))
+    if (build_chassis(&cc, prev, t))
         goto fail;
     for (size_t i = 0; i < m->n_tenants; i++) {
         n_sw += m->tenants[i].n_switches;

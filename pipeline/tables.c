@@ -89,6 +89,27 @@ void vf_dp_unref(struct vf_dp *dp)
     free(dp);
 }
 
+struct vf_chassis_tab *vf_chassis_tab_alloc(uint32_t n)
+{
+    struct vf_chassis_tab *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(c->c[0]));
+    if (c) {
+        atomic_init(&c->refcnt, 1);
+        c->n = n;
+    }
+    return c;
+}
+
+void vf_chassis_tab_ref(struct vf_chassis_tab *c)
+{
+    atomic_fetch_add_explicit(&c->refcnt, 1, memory_order_relaxed);
+}
+
+void vf_chassis_tab_unref(struct vf_chassis_tab *c)
+{
+    if (c && atomic_fetch_sub_explicit(&c->refcnt, 1, memory_order_acq_rel) == 1)
+        free(c);
+}
+
 struct vf_router *vf_router_alloc(void)
 {
     struct vf_router *r = calloc(1, sizeof(*r));
@@ -124,7 +145,7 @@ void vf_tables_free(struct vf_tables *t)
         vf_router_unref(t->routers[i]);
     free(t->dps);
     free(t->routers);
-    free(t->chassis);
+    vf_chassis_tab_unref(t->chassis_tab);
     free(t->fports);
     vf_hmap_free(&t->vni_map);
     vf_hmap_free(&t->dp_map);

@@ -139,7 +139,16 @@ struct vf_chassis {
     char name[VF_TABLES_NAME_MAX];
     uint32_t underlay_ip;        /* network order */
     bool local;
+    uint16_t udp_port;           /* as configured (0: the encap's default) */
     struct vf_tunnel_peer peer;  /* toward this chassis (unused if local) */
+};
+
+/* The chassis array, shared between snapshots while no chassis changes
+ * (at thousands of chassis it is most of what a small change would copy). */
+struct vf_chassis_tab {
+    _Atomic uint32_t refcnt;
+    uint32_t n;
+    struct vf_chassis c[];
 };
 
 /* What arrives on a fabric port: a tenant port's datapath and logical
@@ -156,7 +165,8 @@ struct vf_tables {
     struct vf_port *uplink;      /* may be NULL (single-host setups) */
     uint16_t geneve_port, vxlan_port;   /* accepted on decap, host order */
     uint32_t n_chassis;
-    struct vf_chassis *chassis;
+    struct vf_chassis *chassis;  /* chassis_tab->c */
+    struct vf_chassis_tab *chassis_tab;
     uint32_t n_dps;
     struct vf_dp **dps;
     uint32_t n_routers;
@@ -241,6 +251,9 @@ void vf_hmap_free(struct vf_hmap *h);
 struct vf_dp *vf_dp_alloc(void);
 void vf_dp_ref(struct vf_dp *dp);
 void vf_dp_unref(struct vf_dp *dp);           /* accepts NULL */
+struct vf_chassis_tab *vf_chassis_tab_alloc(uint32_t n);
+void vf_chassis_tab_ref(struct vf_chassis_tab *c);
+void vf_chassis_tab_unref(struct vf_chassis_tab *c);   /* accepts NULL */
 struct vf_router *vf_router_alloc(void);
 void vf_router_ref(struct vf_router *r);
 void vf_router_unref(struct vf_router *r);    /* accepts NULL */

@@ -176,6 +176,18 @@ static void test_sharing(void **state)
     assert_int_equal(t5->n_dps_built, 0);
     assert_int_equal(t5->n_routers_built, 1);
 
+    /* Chassis: shared while unchanged; a moved chassis gets a new peer. */
+    assert_ptr_equal(t5->chassis_tab, t1->chassis_tab);
+    m.chassis[2].underlay_ip = htonl(IP(192, 0, 2, 33));
+    struct vf_tables *t6 = compile(&m, t5, 6, NULL);
+    assert_ptr_not_equal(t6->chassis_tab, t5->chassis_tab);
+    assert_int_equal(t6->chassis[2].peer.dst_ip, htonl(IP(192, 0, 2, 33)));
+    assert_int_equal(t5->chassis[2].peer.dst_ip, htonl(IP(192, 0, 2, 3)));
+    assert_memory_equal(&t6->chassis[1].peer, &t5->chassis[1].peer,
+                        sizeof(t5->chassis[1].peer));
+    assert_int_equal(t6->n_dps_built, 0);
+    vf_tables_free(t6);
+
     /* Free out of order: shared objects survive until their last user. */
     vf_tables_free(t1);
     vf_tables_free(t4);
