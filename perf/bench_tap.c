@@ -226,6 +226,9 @@ static void BM_tap_tx(struct vf_bench_state *st, int64_t plain)
         sent += k;
     }
     vf_bench_items(st, sent);
+    struct vf_tap_info info;
+    vf_tap_port_info(t.port, &info);
+    vf_bench_counter(st, "tx_errors", (double)info.tx_errors);
     tb_port_close(&t);
 }
 VF_BENCH_ARGS(BM_tap_tx, 0, 1)
@@ -251,6 +254,9 @@ static void BM_tap_rx(struct vf_bench_state *st, int64_t plain)
     }
     vf_bench_items(st, got);
     tb_gen_stop(&g);
+    struct vf_tap_info info;
+    vf_tap_port_info(t.port, &info);
+    vf_bench_counter(st, "rx_bad", (double)info.rx_bad);
     tb_port_close(&t);
 }
 VF_BENCH_ARGS(BM_tap_rx, 0, 1)

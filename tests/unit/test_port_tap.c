@@ -443,6 +443,36 @@ static void test_open_errors(void **state)
     assert_int_not_equal(sh("ip link show %s >/dev/null 2>&1", e->tap), 0);
 }
 
+/* An existing persistent tap (as libvirt or a container runtime makes) is
+ * attached to, not re-created, and survives the port's close; one without
+ * multiqueue/vnet_hdr is refused with a message that says so. The device
+ * stays in this namespace (open sets it up) with IPv6 off, so it gets no
+ * address at all, not even a link-local one. */
+static void test_open_existing(void **state)
+{
+    struct env *e = *state;
+    char err[256] = "";
+    struct vf_pool *pools[2] = {e->pool, e->pool};
+    assert_int_equal(sh("ip tuntap add dev %s mode tap multi_queue vnet_hdr", e->tap), 0);
+    sh("sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 2>/dev/null", e->tap);
+    e->port = vf_tap_port_open("vm1", e->tap, 2, pools, NULL, err, sizeof(err));
+    if (!e->port)
+        fail_msg("open existing: %s", err);
+    struct vf_pkt *pkts[4];
+    for (unsigned q = 0; q < 2; q++)
+        assert_int_equal(vf_port_rx_burst(e->port, q, pkts, 4, &e->cache), 0);
+    vf_port_close(e->port);
+    e->port = NULL;
+    assert_int_equal(sh("ip link show %s >/dev/null", e->tap), 0);
+    assert_int_equal(sh("ip tuntap del dev %s mode tap multi_queue vnet_hdr", e->tap), 0);
+
+    assert_int_equal(sh("ip tuntap add dev %s mode tap", e->tap), 0);
+    assert_null(vf_tap_port_open("vm1", e->tap, 1, pools, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, e->tap));
+    assert_non_null(strstr(err, "multiqueue"));
+    assert_int_equal(sh("ip link del %s", e->tap), 0);
+}
+
 /* ARP request then ICMP echo requests arrive through rx_burst; the ARP and
  * echo replies built here go out through tx_burst and the namespace's raw
  * ICMP socket gets the replies: three pings succeed. */
@@ -873,6 +903,7 @@ int main(void)
     };
     const struct CMUnitTest ports[] = {
         cmocka_unit_test_setup_teardown(test_open_errors, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_open_existing, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_ping_fixed, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_ping_plain, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_udp_partial_csum, env_setup, env_teardown),
