@@ -10,9 +10,13 @@
  *     that queue's pool, placed so that the frame lands at VF_PKT_HEADROOM
  *     and the vnet header just before it. rx_burst only harvests
  *     completions (it never waits) and re-arms the window, one submit per
- *     burst. The pool region is registered as fixed buffers so reads are
- *     read_fixed (no per-I/O page pinning); opts.plain_io selects plain
- *     read/write instead (for comparison, or where registration fails).
+ *     burst. The window is armed by the first rx_burst, so the reads belong
+ *     to the worker's task (io_uring runs their completion work there, and
+ *     cancels a task's requests when it exits). The pool region is
+ *     registered as fixed buffers so reads are read_fixed (no per-I/O page
+ *     pinning); opts.plain_io selects plain read/write instead. Measured on
+ *     tun (perf/bench_tap.c) the two cost the same within noise: tun copies
+ *     either way. Registration failing (RLIMIT_MEMLOCK) falls back to plain.
  *   - tx: tx_burst queues one write SQE per packet (vnet header prepended
  *     into the headroom; write_fixed when the packet lies in the registered
  *     region) and submits once per burst. A packet is freed when its write
@@ -35,6 +39,10 @@
  * checksum. tx: the vnet header is zero, or, when pkt->gso_size is set, a
  * TCPv4/TCPv6 GSO header (NEEDS_CSUM, the pseudo-header sum rewritten) so
  * the kernel segments the frame for the tenant.
+ *
+ * Limits: one read per frame (no multishot read in liburing 2.3); a frame
+ * larger than the buffer (MTU raised without TSO pools) is dropped by the
+ * kernel and counted in rx_errors. tun's queue choice is by flow hash.
  *
  * Device loss. When the tap disappears under the port (`ip link del`, its
  * namespace deleted), reads fail with EBADFD. The first queue to see it sets
