@@ -168,7 +168,10 @@ static void rx_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
                         struct vf_pkt *pkt, int res, struct vf_pool_cache *cache)
 {
     tq->rx_inflight--;
-    if (res >= (int)(HDR + 14)) {
+    /* tun truncates a frame longer than the buffer and reports the buffer
+     * length, so a full buffer may be a cut frame: dropped, never forwarded.
+     * (The largest frame taken is therefore one byte short of the room.) */
+    if (res >= (int)(HDR + 14) && (unsigned)res < pkt->buf_len - VF_PKT_HEADROOM + HDR) {
         const struct virtio_net_hdr_v1 *h =
             (const void *)(pkt->buf + VF_PKT_HEADROOM - HDR);
         pkt->data_off = VF_PKT_HEADROOM;

@@ -40,9 +40,11 @@
  * TCPv4/TCPv6 GSO header (NEEDS_CSUM, the pseudo-header sum rewritten) so
  * the kernel segments the frame for the tenant.
  *
- * Limits: one read per frame (no multishot read in liburing 2.3); a frame
- * larger than the buffer (MTU raised without TSO pools) is dropped by the
- * kernel and counted in rx_errors. tun's queue choice is by flow hash.
+ * Limits: one read per frame (no multishot read in liburing 2.3). tun cuts
+ * a frame longer than the buffer to the buffer's length, so a read that
+ * fills the whole buffer is dropped and counted in rx_errors (MTU raised on
+ * a port without big pools): the largest frame taken is data_room -
+ * VF_PKT_HEADROOM - 1 bytes. tun picks a flow's queue by its hash.
  *
  * Device loss. When the tap disappears under the port (`ip link del`, its
  * namespace deleted), reads fail with EBADFD. The first queue to see it sets

@@ -628,6 +628,22 @@ static void test_udp_partial_csum(void **state)
     uint8_t in[256];
     assert_int_equal(recv(s, in, sizeof(in), 0), 77);
     assert_memory_equal(in, payload, 77);
+
+    /* A frame larger than the rx buffer (MTU raised on a port with small
+     * pools) is an rx error of that frame only; the port stays up. */
+    assert_int_equal(sh("ip -n %s link set %s mtu 4000", g_ns, e->tap), 0);
+    static uint8_t jumbo[3000];
+    assert_int_equal(sendto(s, jumbo, sizeof(jumbo), 0, (void *)&dst, sizeof(dst)),
+                     (ssize_t)sizeof(jumbo));
+    assert_int_equal(sendto(s, payload, 10, 0, (void *)&dst, sizeof(dst)), 10);
+    p = rx_wait(e, 0, match_udp_dport, &port, 2000);
+    assert_non_null(p);
+    assert_int_equal(p->len, 14 + 20 + 8 + 10);
+    vf_pool_free(&e->cache, p);
+    struct vf_port_stats st;
+    vf_port_stats_sum(e->port, &st);
+    assert_int_equal(st.rx_errors, 1);
+    assert_false(vf_tap_port_gone(e->port));
     close(s);
 }
 
