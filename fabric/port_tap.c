@@ -190,8 +190,8 @@ static void rx_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
     } else if (res < 0 && res != -ECANCELED && res != -EAGAIN && res != -EINTR) {
         /* EBADFD is what a detached tun fd returns; for any other error ask
          * the fd itself (TUNGETIFF fails with EBADFD once it is detached),
-         * so an error that concerns one frame (e.g. EFAULT for a frame
-         * larger than the buffer) does not kill the port. Error path only. */
+         * so an error that concerns one read (a fault on its buffer, say)
+         * does not kill the port. Error path only. */
         struct ifreq ifr;
         if (res == -EBADFD || (ioctl(tq->fd, TUNGETIFF, &ifr) < 0 && errno == EBADFD)) {
             rx_device_gone(p, tq, q);
@@ -200,7 +200,7 @@ static void rx_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
         }
     }
     /* EAGAIN only comes back on kernels whose tun cannot be polled by
-     * io_uring: not an error, the buffer is simply re-armed. */
+     * io_uring: not an error; the next refill arms a read again. */
     if (res != -ECANCELED && res != -EAGAIN && res != -EINTR && !tq->dead) {
         stat_add(&tq->rx_bad, 1);
         stat_add(&p->qstats[q].rx_errors, 1);
