@@ -16,6 +16,7 @@
 
 #include "mgmt/vf_compile.h"
 #include "fabric/vf_port_udp.h"
+#include "fabric/vf_port_tap.h"
 #include "fabric/vf_port_verbs.h"
 #include "fabric/vf_ring.h"
 #include "mgmt/vf_daemon.h"
@@ -107,6 +108,7 @@ static int add_port(struct vf_daemon *d, struct vf_port *p,
                                              .tenant = tenant, .rx_worker = rxw};
     snprintf(d->ports[slot].name, sizeof(d->ports[slot].name), "%s",
              mp ? mp->name : p->name);
+    d->ports[slot].mq_rx = mp && mp->attach.type == VF_ATTACH_TAP;
     if (slot == d->n_ports)
         d->n_ports++;
     return 0;
@@ -126,12 +128,20 @@ static struct vf_port *open_tenant_port(struct vf_daemon *d,
             snprintf(err, errlen, "port %s: cannot create ring port "
                      "(out of memory?)", mp->name);
         break;
-    case VF_ATTACH_TAP:
+    case VF_ATTACH_TAP: {
+        char e2[512];
+        p = vf_tap_port_open(mp->name, mp->attach.name, d->n_workers, d->pools,
+                             NULL, e2, sizeof(e2));
+        if (!p)
+            snprintf(err, errlen, "port %s: attach.name %s: %s", mp->name,
+                     mp->attach.name, e2);
+        break;
+    }
     case VF_ATTACH_VERBS:
         snprintf(err, errlen,
-                 "port %s: attach type '%s' is not supported by this build; "
-                 "use attach: {type: ring}", mp->name,
-                 mp->attach.type == VF_ATTACH_TAP ? "tap" : "verbs");
+                 "port %s: attach type 'verbs' is for the uplink only in this "
+                 "build; attach VMs with {type: tap, name: ...} or {type: ring}",
+                 mp->name);
         break;
     }
     return p;
@@ -240,7 +250,9 @@ static int publish_rx_sets(struct vf_daemon *d, struct vf_rxq_set **old)
         struct vf_daemon_port *dp = &d->ports[i];
         if (!dp->port || dp->closing)
             continue;
-        if (dp->port == d->uplink) {
+        /* The uplink and taps are multi-queue: the kernel spreads their
+         * traffic over the queues, so worker w polls queue w. */
+        if (dp->port == d->uplink || dp->mq_rx) {
             for (unsigned w = 0; w < d->n_workers && w < dp->port->n_queues; w++)
                 if (set[w]->n < VF_WORKER_MAX_RXQ)
                     set[w]->q[set[w]->n++] = (struct vf_rxq){dp->port, w};
@@ -440,6 +452,9 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
             const struct vf_model_port *np = &next->tenants[t].switches[sw].ports[k];
             keep = np->chassis_idx == next->local.chassis_idx &&
                    same_attach(&np->attach, &dp->mport->attach);
+            /* A tap whose device vanished is re-created by the apply. */
+            if (keep && dp->mq_rx && vf_tap_port_gone(dp->port))
+                keep = false;
         }
         dp->closing = !keep;
     }

@@ -23,7 +23,8 @@ struct vf_demo_tmpl {
 
 struct demo_payload {
     uint32_t magic;
-    uint32_t tenant;
+    uint16_t tenant;
+    uint16_t chassis;    /* the sender's chassis index */
     uint64_t seq;
 };
 
@@ -41,7 +42,7 @@ static uint16_t ip_csum(const uint8_t *h, unsigned len)
 static unsigned build_ip(uint8_t *f, const uint8_t *dmac, const uint8_t *smac,
                          uint32_t sip, uint32_t dip, uint8_t proto,
                          uint16_t sport, uint16_t dport, uint32_t tenant,
-                         uint16_t *payload_off)
+                         uint16_t chassis, uint16_t *payload_off)
 {
     unsigned l4len = proto == 6 ? 20 : 8;
     unsigned plen = sizeof(struct demo_payload);
@@ -72,7 +73,7 @@ static unsigned build_ip(uint8_t *f, const uint8_t *dmac, const uint8_t *smac,
         l4[13] = 0x02;        /* SYN */
     }
     *payload_off = (uint16_t)(14 + 20 + l4len);
-    struct demo_payload p = {DEMO_MAGIC, tenant, 0};
+    struct demo_payload p = {DEMO_MAGIC, (uint16_t)tenant, chassis, 0};
     memcpy(f + *payload_off, &p, sizeof(p));
     return *payload_off + plen;
 }
@@ -114,13 +115,15 @@ static void add_port_traffic(struct vf_demo *g, struct vf_port *port,
     if (mp->n_ips == 0)
         return;
     uint32_t sip = mp->ips[0];
+    uint16_t ch = (uint16_t)mp->chassis_idx;
     /* Same switch: every other port (local delivery or tunnel). */
     for (size_t i = 0; i < sw->n_ports; i++) {
         const struct vf_model_port *q = &sw->ports[i];
         if (q == mp || q->n_ips == 0 || !(t = add_tmpl(g, port)))
             continue;
         t->len = (uint16_t)build_ip(t->frame, q->mac, mp->mac, sip, q->ips[0], 17,
-                                    (uint16_t)(10000 + i), 5001, ti, &t->payload_off);
+                                    (uint16_t)(10000 + i), 5001, ti, ch,
+                                    &t->payload_off);
         if ((t = add_tmpl(g, port)))   /* ARP for the neighbour */
             t->len = (uint16_t)build_arp_request(t->frame, mp->mac, sip, q->ips[0]);
     }
@@ -143,7 +146,7 @@ static void add_port_traffic(struct vf_demo *g, struct vf_port *port,
                 if (q->n_ips == 0 || !(t = add_tmpl(g, port)))
                     continue;
                 t->len = (uint16_t)build_ip(t->frame, gw->mac, mp->mac, sip,
-                                            q->ips[0], 17, 20000, 5002, ti,
+                                            q->ips[0], 17, 20000, 5002, ti, ch,
                                             &t->payload_off);
             }
         }
@@ -154,10 +157,10 @@ static void add_port_traffic(struct vf_demo *g, struct vf_port *port,
         if (q->n_ips && (t = add_tmpl(g, port)))
             t->len = (uint16_t)build_ip(t->frame, q->mac, mp->mac,
                                         htonl(ntohl(sip) ^ 0x80), q->ips[0], 17,
-                                        666, 666, ti, &t->payload_off);
+                                        666, 666, ti, ch, &t->payload_off);
         if (q->n_ips && (t = add_tmpl(g, port)))
             t->len = (uint16_t)build_ip(t->frame, q->mac, mp->mac, sip, q->ips[0],
-                                        6, 40000, 22, ti, &t->payload_off);
+                                        6, 40000, 22, ti, ch, &t->payload_off);
     }
 }
 
@@ -193,6 +196,9 @@ static void drain(struct vf_demo *g)
                             else if (dp->tenant < VF_DEMO_MAX_TENANTS)
                                 atomic_fetch_add_explicit(&g->stats.delivered[dp->tenant], 1,
                                                           memory_order_relaxed);
+                            if (pl.chassis != (uint16_t)d->model.local.chassis_idx)
+                                atomic_fetch_add_explicit(&g->stats.from_remote, 1,
+                                                          memory_order_relaxed);
                         }
                     }
                 }
@@ -210,11 +216,21 @@ static void *demo_main(void *arg)
     unsigned next = 0;
 
     while (!atomic_load_explicit(&g->stop, memory_order_acquire)) {
+        if (g->limit >= 0 && seq >= (uint64_t)g->limit) {
+            /* Done generating (or sink only): keep receiving. */
+            drain(g);
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         /* One burst per sending port in turn, then drain everything. */
         for (unsigned round = 0; round < 8 && g->n_templates; round++) {
             struct vf_port *port = g->tmpl[next].port;
-            unsigned n = vf_pool_alloc_burst(&g->cache, pkts, DEMO_BURST);
-            if (n < DEMO_BURST)
+            unsigned want = DEMO_BURST;
+            if (g->limit >= 0 && (uint64_t)g->limit - seq < want)
+                want = (unsigned)((uint64_t)g->limit - seq);
+            unsigned n = want ? vf_pool_alloc_burst(&g->cache, pkts, want) : 0;
+            if (n < want)
                 atomic_fetch_add_explicit(&g->stats.no_buffer, 1, memory_order_relaxed);
             unsigned k = 0;
             for (; k < n; k++) {
@@ -242,11 +258,12 @@ static void *demo_main(void *arg)
     return NULL;
 }
 
-int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, char *err,
-                  size_t errlen)
+int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
+                  char *err, size_t errlen)
 {
     memset(g, 0, sizeof(*g));
     g->d = d;
+    g->limit = limit;
     g->tmpl = calloc(DEMO_MAX_TEMPLATES, sizeof(*g->tmpl));
     g->pool = vf_pool_create(&d->topo, d->place.numa_node[0], DEMO_POOL_BUFS,
                              VF_PKT_DEFAULT_DATA_ROOM, err, errlen);
@@ -268,7 +285,7 @@ int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, char *err,
                     add_port_traffic(g, dp->port, ten, dp->tenant,
                                      &ten->switches[s], dp->mport);
     }
-    if (g->n_templates == 0) {
+    if (g->n_templates == 0 && limit != 0) {
         snprintf(err, errlen, "demo: no local ring port with an IP address to "
                  "send from; give ports attach: {type: ring} and ips");
         vf_demo_free(g);

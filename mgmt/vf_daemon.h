@@ -51,6 +51,8 @@ struct vf_daemon_port {
     unsigned tenant;                     /* index in model.tenants */
     unsigned rx_worker;                  /* worker that polls its queue 0 */
     bool closing;                        /* apply: leaves with this change */
+    bool mq_rx;                          /* tap: worker w polls queue w */
+    bool reported_gone;                  /* device loss logged once */
 };
 
 struct vf_daemon {

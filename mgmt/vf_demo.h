@@ -8,7 +8,9 @@
  * spoofed source addresses (port security) and TCP to port 22 (the demo's
  * ACL). Each frame's payload carries the sender's tenant; the generator
  * drains every port's tx rings and counts a delivery to a port of another
- * tenant as an isolation violation (there must be none).
+ * tenant as an isolation violation (there must be none). The payload also
+ * names the sending chassis, so deliveries that crossed the underlay from
+ * another vfabd are counted apart.
  *
  * Thread-safety: the generator thread owns its pool and the outside end of
  * every ring port (rx producer, tx consumer); counters are relaxed atomics
@@ -31,6 +33,7 @@ struct vf_demo_stats {
     _Atomic uint64_t arp_replies;
     _Atomic uint64_t tunnelled;           /* frames that left on the uplink */
     _Atomic uint64_t isolation_violations;
+    _Atomic uint64_t from_remote;         /* delivered, sent by another chassis */
     _Atomic uint64_t no_buffer;           /* generator pool empty */
 };
 
@@ -40,14 +43,17 @@ struct vf_demo {
     struct vf_pool_cache cache;
     pthread_t th;
     _Atomic int stop;
+    long long limit;                      /* frames to send; -1 = no limit */
     unsigned n_templates;
     struct vf_demo_tmpl *tmpl;            /* frames to send, per port */
     struct vf_demo_stats stats;
 };
 
-/* Builds the traffic from d's model and starts the generator. */
-int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, char *err,
-                  size_t errlen);
+/* Builds the traffic from d's model and starts the generator. It sends
+ * `limit` frames (-1: until stopped; 0: none, it only receives and checks)
+ * and keeps receiving until stopped. */
+int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
+                  char *err, size_t errlen);
 /* Stops the generator thread; packets it sent may still be in flight. */
 void vf_demo_stop(struct vf_demo *g);
 /* Frees the generator's pool: only after vf_daemon_stop() has drained the

@@ -10,13 +10,13 @@
  * into the immutable tables the workers read.
  *
  * Identity: logical port ids are what Geneve carries between hosts, so
- * every chassis must assign the same ids. vf_model_validate() assigns them
- * in model order, starting at 1: first every switch port (tenants,
- * switches, ports, as written), then every router port (tenants, routers,
- * ports); one counter for the whole model, so a logical port id is unique
- * across tenants. Switch datapath ids and router ids are likewise 1.. in
- * model order. Every host loads the same desired state (as NVP's controller
- * gives every host one view), so all hosts agree. Id 0 means "none".
+ * every chassis must assign the same ids, and an id must not move when an
+ * unrelated object is added (hosts learn of a change at different times).
+ * vf_model_validate() makes them functions of names: a switch's datapath
+ * id is its VNI; a port's and a router port's id (one space, unique across
+ * tenants) and a router's id are a 31-bit hash of the object's globally
+ * unique name, collisions settled by probing upward in sorted-name order
+ * (model.c). Id 0 means "none".
  *
  * Ownership: arrays are heap-allocated and owned by the model;
  * vf_model_free() releases everything (accepts NULL and a zeroed model).

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fabric/vf_port_tap.h"
 #include "mgmt/vf_ctl.h"
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_demo.h"
@@ -45,6 +46,8 @@ static void usage(FILE *f)
 "      --demo            generate tenant traffic on the in-memory ring ports and\n"
 "                        show a live line per worker (packets/s, drops by\n"
 "                        reason, core and NUMA node)\n"
+"      --demo-count N    with --demo: send N frames, then only receive and\n"
+"                        check (0 = receive only; default: send until stopped)\n"
 "      --duration N      stop after N seconds (0 = until Ctrl-C; default 0)\n"
 "      --idle-polls N    empty polls before a worker sleeps (default 1024;\n"
 "                        0 = busy polling)\n"
@@ -139,7 +142,9 @@ static void live_print(struct vf_daemon *d, struct vf_demo *g, struct live *lv,
         lines++;
     }
     if (g) {
-        uint64_t sent = ld(&g->stats.sent), tun = ld(&g->stats.tunnelled);
+        struct vf_port_stats up;
+        vf_port_stats_sum(d->uplink, &up);
+        uint64_t sent = ld(&g->stats.sent), tun = up.tx_pkts;
         uint64_t arp = ld(&g->stats.arp_replies);
         const char *us, *ut, *ua;
         double sr = fmt_rate((double)(sent - lv->sent) / dt, &us);
@@ -153,8 +158,9 @@ static void live_print(struct vf_daemon *d, struct vf_demo *g, struct live *lv,
             printf(" %s %.2f %spps", d->model.tenants[t].name, r, u);
             lv->delivered[t] = v;
         }
-        printf(" | arp replies %.1f%s/s | to other chassis %.2f %spps | isolation violations %" PRIu64 "\n",
-               ar, ua, tr, ut, ld(&g->stats.isolation_violations));
+        printf(" | arp replies %.1f%s/s | underlay tx %.2f %spps | from other chassis %" PRIu64 " | isolation violations %" PRIu64 "\n",
+               ar, ua, tr, ut, ld(&g->stats.from_remote),
+               ld(&g->stats.isolation_violations));
         lv->sent = sent;
         lv->tunnelled = tun;
         lv->arp = arp;
@@ -167,19 +173,38 @@ static void live_print(struct vf_daemon *d, struct vf_demo *g, struct live *lv,
     lv->at = now;
 }
 
+/* A tap deleted under us is reported once; `vfabctl apply` brings it back. */
+static void report_lost_ports(struct vf_daemon *d)
+{
+    for (unsigned i = 0; i < d->n_ports; i++) {
+        struct vf_daemon_port *dp = &d->ports[i];
+        if (!dp->port || !dp->mq_rx || dp->reported_gone ||
+            !vf_tap_port_gone(dp->port))
+            continue;
+        dp->reported_gone = true;
+        fprintf(stderr, "vfabd: port %s: tap device %s disappeared; its traffic "
+                "is dropped (counted in rx_errors) until the device is back and "
+                "the state is re-applied (vfabctl apply FILE)\n", dp->name,
+                dp->mport ? dp->mport->attach.name : "?");
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL, *sock = NULL;
     int check = 0, demo = 0, quiet = 0;
     double duration = 0;
+    long long demo_count = -1;
     struct vf_daemon_opts dopts = {.idle_polls = 1024};
-    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_VERSION };
+    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_VERSION,
+           OPT_DEMO_COUNT };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
         {"check", no_argument, 0, OPT_CHECK},
         {"demo", no_argument, 0, OPT_DEMO},
         {"duration", required_argument, 0, OPT_DURATION},
+        {"demo-count", required_argument, 0, OPT_DEMO_COUNT},
         {"idle-polls", required_argument, 0, OPT_IDLE},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -201,6 +226,14 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vfabd: --duration wants seconds >= 0, got '%s'\n", optarg);
                 return 2;
             }
+            break;
+        case OPT_DEMO_COUNT:
+            demo_count = strtoll(optarg, &end, 10);
+            if (*end || demo_count < 0) {
+                fprintf(stderr, "vfabd: --demo-count wants a number >= 0, got '%s'\n", optarg);
+                return 2;
+            }
+            demo = 1;
             break;
         case OPT_IDLE:
             dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
@@ -273,7 +306,7 @@ int main(int argc, char **argv)
     static struct vf_demo g;
     bool have_demo = false;
     if (demo) {
-        rc = vf_demo_start(&g, &d, err, sizeof(err));
+        rc = vf_demo_start(&g, &d, demo_count, err, sizeof(err));
         if (rc) {
             fprintf(stderr, "vfabd: %s\n", err);
             vf_ctl_close(ctl);
@@ -297,8 +330,10 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &now);
         double since_last = (double)(now.tv_sec - last.tv_sec) +
                             (double)(now.tv_nsec - last.tv_nsec) / 1e9;
-        if (demo && !quiet && since_last >= 1.0) {
-            live_print(&d, have_demo ? &g : NULL, &lv, tty);
+        if (since_last >= 1.0) {
+            if (demo && !quiet)
+                live_print(&d, have_demo ? &g : NULL, &lv, tty);
+            report_lost_ports(&d);
             last = now;
         }
         double ran = (double)(now.tv_sec - start.tv_sec) +
@@ -314,10 +349,13 @@ int main(int argc, char **argv)
         uint64_t delivered = 0;
         for (unsigned t = 0; t < VF_DEMO_MAX_TENANTS; t++)
             delivered += ld(&g.stats.delivered[t]);
-        printf("demo summary: %" PRIu64 " frames sent, %" PRIu64 " delivered to VMs, "
-               "%" PRIu64 " ARP replies, %" PRIu64 " tunnelled, %" PRIu64
-               " isolation violations\n", ld(&g.stats.sent), delivered,
-               ld(&g.stats.arp_replies), ld(&g.stats.tunnelled), viol);
+        struct vf_port_stats up;
+        vf_port_stats_sum(d.uplink, &up);
+        printf("demo summary: %" PRIu64 " frames sent, %" PRIu64 " delivered to VMs "
+               "(%" PRIu64 " from other chassis), %" PRIu64 " ARP replies, %" PRIu64
+               " tunnelled to other chassis, %" PRIu64 " isolation violations\n",
+               ld(&g.stats.sent), delivered, ld(&g.stats.from_remote),
+               ld(&g.stats.arp_replies), up.tx_pkts, viol);
         if (viol)
             exit_code = 1;
     }

@@ -141,19 +141,35 @@ static void test_ids(void **state)
 
     (void)state;
     assert_int_equal(load_rel("examples/demo.yaml", &a, err, sizeof(err)), 0);
-    /* Switch ports first, in model order, then router ports. */
-    assert_int_equal(a.tenants[0].switches[0].id, 1);
-    assert_int_equal(a.tenants[0].switches[1].id, 2);
-    assert_int_equal(a.tenants[1].switches[0].id, 3);
-    for (p = 0; p < 4; p++)
-        assert_int_equal(a.tenants[0].switches[0].ports[p].id, 1 + p);
-    assert_int_equal(a.tenants[0].switches[1].ports[0].id, 5);
-    assert_int_equal(a.tenants[0].switches[1].ports[1].id, 6);
-    assert_int_equal(a.tenants[1].switches[0].ports[0].id, 7);
-    assert_int_equal(a.tenants[1].switches[0].ports[3].id, 10);
-    assert_int_equal(a.tenants[0].routers[0].id, 1);
-    assert_int_equal(a.tenants[0].routers[0].ports[0].id, 11);
-    assert_int_equal(a.tenants[0].routers[0].ports[1].id, 12);
+    /* Datapath ids are VNIs; port, router-port and router ids are name
+     * hashes: non-zero, 31-bit, unique in one space, independent of order. */
+    assert_int_equal(a.tenants[0].switches[0].id, 1001);
+    assert_int_equal(a.tenants[0].switches[1].id, 1002);
+    assert_int_equal(a.tenants[1].switches[0].id, 2001);
+    {
+        uint32_t ids[64];
+        size_t n = 0;
+        for (t = 0; t < a.n_tenants; t++) {
+            for (s = 0; s < a.tenants[t].n_switches; s++)
+                for (p = 0; p < a.tenants[t].switches[s].n_ports; p++)
+                    ids[n++] = a.tenants[t].switches[s].ports[p].id;
+            for (s = 0; s < a.tenants[t].n_routers; s++) {
+                assert_true(a.tenants[t].routers[s].id != 0);
+                for (p = 0; p < a.tenants[t].routers[s].n_ports; p++)
+                    ids[n++] = a.tenants[t].routers[s].ports[p].id;
+            }
+        }
+        assert_int_equal(n, 12);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(ids[i] != 0 && ids[i] <= 0x7fffffffu);
+            for (size_t j = i + 1; j < n; j++)
+                assert_true(ids[i] != ids[j]);
+        }
+    }
+    /* Same name, same id, wherever it stands in the file: red-vm1 and
+     * blue-vm1 differ although they sit at the same place of their switch. */
+    assert_true(a.tenants[0].switches[0].ports[0].id !=
+                a.tenants[1].switches[0].ports[0].id);
 
     assert_int_equal(vf_model_find_port(&a, "red-vm2", &t, &s, &p), 0);
     assert_int_equal(t, 1);
@@ -398,7 +414,7 @@ static void test_load_string(void **state)
     assert_false(m.tenants[0].switches[0].ports[0].port_security);
     assert_string_equal(m.tenants[0].switches[0].ports[0].attach.name,
                         "vfab0");
-    assert_int_equal(m.tenants[0].switches[0].ports[0].id, 1);
+    assert_true(m.tenants[0].switches[0].ports[0].id != 0);
     assert_int_equal(m.tenants[0].acls[0].proto, 17);
     assert_int_equal(m.tenants[0].acls[0].ip_src, ip4("10.0.0.0"));
     assert_int_equal(m.tenants[0].acls[0].src_plen, 8);
@@ -612,7 +628,7 @@ static void test_validate_programmatic(void **state)
     assert_non_null(strstr(err, "field 'name'"));
     strcpy(m.tenants[0].switches[1].name, "s1");
     assert_int_equal(vf_model_validate(&m, err, sizeof(err)), 0);
-    assert_int_equal(m.tenants[0].switches[1].id, 2);
+    assert_int_equal(m.tenants[0].switches[1].id, 6);   /* its VNI */
     vf_model_free(&m);
     assert_true(model_is_empty(&m));
     vf_model_free(&m);          /* twice is fine: zeroed */
@@ -631,12 +647,45 @@ static void test_enum_names(void **state)
     assert_string_equal(vf_acl_action_name(VF_ACL_DROP), "drop");
 }
 
+/* Adding a port moves no other id (hosts learn of changes at different
+ * times, and unchanged switches must compile to the same bytes). */
+static void test_ids_stable_across_adds(void **state)
+{
+    (void)state;
+    static const char *y1 =
+        "chassis: [{name: hv1, underlay_ip: 192.0.2.1}]\n"
+        "tenants:\n"
+        "  - name: t\n"
+        "    switches:\n"
+        "      - name: s\n"
+        "        vni: 7\n"
+        "        ports:\n"
+        "%s"
+        "          - {name: p1, mac: '02:00:00:00:00:01', chassis: hv1}\n"
+        "          - {name: p2, mac: '02:00:00:00:00:02', chassis: hv1}\n";
+    char a[1024], b[1024], err[512];
+    snprintf(a, sizeof(a), y1, "");
+    snprintf(b, sizeof(b), y1, "          - {name: p0, mac: '02:00:00:00:00:09', chassis: hv1}\n");
+    struct vf_model ma, mb;
+    memset(&ma, 0, sizeof(ma));
+    memset(&mb, 0, sizeof(mb));
+    assert_int_equal(vf_config_load_string(a, strlen(a), &ma, err, sizeof(err)), 0);
+    assert_int_equal(vf_config_load_string(b, strlen(b), &mb, err, sizeof(err)), 0);
+    assert_int_equal(ma.tenants[0].switches[0].ports[0].id,
+                     mb.tenants[0].switches[0].ports[1].id);
+    assert_int_equal(ma.tenants[0].switches[0].ports[1].id,
+                     mb.tenants[0].switches[0].ports[2].id);
+    vf_model_free(&ma);
+    vf_model_free(&mb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_demo_contents),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_ids_stable_across_adds),
         cmocka_unit_test(test_invalid_files),
         cmocka_unit_test(test_every_file_has_a_case),
         cmocka_unit_test(test_load_string),
