@@ -40,3 +40,57 @@ wait_for() {
 # jq-free JSON field access: json_get 'expr' reads JSON on stdin, python3
 # evaluates expr with the document bound to `d`.
 json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# ---- network-namespace hosts (root only) ----
+need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, tap devices)"; }
+
+# mkns NAME: a fresh namespace with lo up, removed at exit.
+mkns() {
+  ip netns del "$1" 2>/dev/null
+  ip netns add "$1" || skip "cannot create network namespace $1"
+  NETNS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+# underlay A B: veth uA (in A, 192.0.2.1/24) <-> uB (in B, 192.0.2.2/24).
+underlay() {
+  ip link add uA netns "$1" type veth peer name uB netns "$2" || fail "veth"
+  ip -n "$1" addr add 192.0.2.1/24 dev uA
+  ip -n "$2" addr add 192.0.2.2/24 dev uB
+  ip -n "$1" link set uA up
+  ip -n "$2" link set uB up
+}
+
+# vm HOSTNS TAP VMNS MAC IP/LEN [GATEWAY]: moves vfabd's tap from the host
+# namespace into a VM namespace and configures it like a guest would.
+vm() {
+  local host=$1 tap=$2 ns=$3 mac=$4 ip=$5 gw=${6:-}
+  mkns "$ns"
+  # No IPv6 chatter (router/neighbour solicitations): counters stay exact.
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  wait_for ip -n "$host" link show "$tap" || fail "tap $tap never appeared in $host"
+  ip -n "$host" link set "$tap" netns "$ns" || fail "moving $tap into $ns"
+  # 1500 underlay - outer IPv4 20 - UDP 8 - Geneve 8 - our option 12 - Ethernet 14
+  # leaves 1438 for the VM's IP MTU; 1400 keeps a margin.
+  ip -n "$ns" link set "$tap" address "$mac" mtu 1400
+  ip -n "$ns" addr add "$ip" dev "$tap"
+  ip -n "$ns" link set "$tap" up
+  [ -n "$gw" ] && ip -n "$ns" route add default via "$gw"
+  return 0
+}
+
+# start_vfabd NS CONFIG SOCK [ARGS...]: vfabd inside NS; waits for its socket.
+start_vfabd() {
+  local ns=$1 cfg=$2 sock=$3; shift 3
+  ip netns exec "$ns" "$VFABD" -c "$cfg" -s "$sock" -q "$@" \
+    >"$sock.out" 2>"$sock.err" &
+  PIDS+=($!)
+  wait_for test -S "$sock" || { cat "$sock.err"; fail "vfabd in $ns did not start"; }
+}
+
+# port_stat SOCK PORT FIELD: one counter of one port from vfabctl stats.
+port_stat() {
+  "$VFABCTL" -s "$1" --json stats |
+    json_get "[p for p in d['ports'] if p['name']=='$2'][0]['$3']"
+}
+drop_stat() { "$VFABCTL" -s "$1" --json stats | json_get "d['drops']['$2']"; }
