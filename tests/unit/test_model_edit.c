@@ -454,6 +454,27 @@ static void test_switch(void **state)
     free(t2);
     expect_ok(m, VF_EDIT_DEL, "switch", "{\"name\": \"blue-web\"}", true, t);
     free(t);
+    /* A route through the switch's router port goes with it. */
+    {
+        struct vf_model m2;
+        char *via = yaml_edit(BASE, "prefix: 10.9.0.0/16",
+            "          - {prefix: 0.0.0.0/0, nexthop: 10.0.0.253}\n");
+        load(via, &m2);
+        expect_fail(&m2, VF_EDIT_DEL, "switch", "{\"name\": \"blue-web\"}",
+                    false, -EINVAL, "routes 0.0.0.0/0 via 10.0.0.253", NULL);
+        t = yaml_cut(BASE, "      - name: blue-web", "      - name: blue-db");
+        t2 = yaml_drop(t, "name: blue-r-web,");
+        free(t);
+        t = yaml_drop(t2, "priority: 100");
+        free(t2);
+        t2 = yaml_drop(t, "priority: 50");
+        expect_ok(&m2, VF_EDIT_DEL, "switch", "{\"name\": \"blue-web\"}", true,
+                  t2);
+        free(t);
+        free(t2);
+        free(via);
+        vf_model_free(&m2);
+    }
     free(noweb);
     free(with);
     free(noempty);
