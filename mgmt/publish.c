@@ -17,6 +17,8 @@ void vf_publisher_init(struct vf_publisher *p,
 {
     p->slot = NULL;
     p->free_fn = free_fn;
+    p->kick = NULL;
+    p->kick_arg = NULL;
     p->n_published = 0;
     p->last_grace_ns = 0;
     p->max_grace_ns = 0;
@@ -28,6 +30,8 @@ void vf_publish(struct vf_publisher *p, struct vf_tables *next)
     /* Release: pairs with rcu_dereference in the workers. */
     rcu_assign_pointer(p->slot, next);
     uint64_t t0 = now_ns();
+    if (p->kick)
+        p->kick(p->kick_arg);
     /* After this, no worker is inside a burst that began before the swap. */
     synchronize_rcu();
     p->last_grace_ns = now_ns() - t0;

@@ -6,5 +6,6 @@ const struct vf_ctl_method vf_rpc_methods[] = {
     {"stats", vf_rpc_stats},
     {"flows", vf_rpc_flows},
     {"show", vf_rpc_show},
+    {"trace", vf_rpc_trace},
     {NULL, NULL},
 };

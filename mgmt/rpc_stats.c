@@ -30,7 +30,7 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
         json_array_append_new(workers, json_pack(
             "{s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:I, s:f, s:I, s:I}",
             "id", (int)w, "cpu", wk->cpu, "numa_node", wk->numa_node,
-            "pinned", atomic_load(&d->pinned[w]), "rx_queues", (int)wk->n_rxq,
+            "pinned", atomic_load(&d->pinned[w]), "rx_queues", wk->rxqs ? (int)wk->rxqs->n : 0,
             "rx_pkts", (json_int_t)ld(&wk->stats.rx_pkts),
             "tx_pkts", (json_int_t)ld(&wk->stats.tx_pkts),
             "sleeps", (json_int_t)ld(&wk->stats.sleeps),

@@ -41,10 +41,16 @@ struct vf_daemon_opts {
     unsigned idle_polls;         /* empty polls before sleeping; 0 = busy poll */
 };
 
+/* One opened fabric port. Slots are reused: ports[i].port == NULL is a
+ * free slot, and a port's fabric index (port->index) is its slot, stable
+ * for the port's life (workers stage packets by it). */
 struct vf_daemon_port {
     struct vf_port *port;
-    const struct vf_model_port *mport;   /* NULL for the uplink */
+    const struct vf_model_port *mport;   /* into d->model; NULL: the uplink */
+    char name[VF_NAME_MAX];              /* logical port name */
     unsigned tenant;                     /* index in model.tenants */
+    unsigned rx_worker;                  /* worker that polls its queue 0 */
+    bool closing;                        /* apply: leaves with this change */
 };
 
 struct vf_daemon {
@@ -59,10 +65,11 @@ struct vf_daemon {
     _Atomic bool pinned[VF_MAX_WORKERS]; /* worker: w once, mgmt: r */
     bool running;
 
-    unsigned n_ports;                    /* tenant ports, then the uplink */
+    unsigned n_ports;                    /* slots in use (high-water mark) */
     struct vf_daemon_port ports[VF_DAEMON_MAX_PORTS];
     struct vf_port *uplink;
 
+    struct vf_pool_cache mgmt_cache;     /* mgmt's own, for draining ports */
     struct vf_publisher pub;
     uint64_t generation;
     time_t started;
@@ -76,6 +83,14 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
 void vf_daemon_stop(struct vf_daemon *d);
 /* Compiles tables for d->model and publishes them. 0 or -EINVAL. */
 int vf_daemon_publish(struct vf_daemon *d, char *err, size_t errlen);
+/* Moves the running daemon to the desired state `next` (validated; taken
+ * over and left empty on success, untouched on failure): opens the ports
+ * that arrive on this chassis, compiles the tables incrementally from the
+ * current ones, publishes them and the workers' new rx queue sets in one
+ * grace period, then closes the ports that left. All or nothing: on error
+ * nothing changed. The `local` section cannot change at run time. */
+int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
+                    size_t errlen);
 /* Finds a port by logical name; NULL if it is not local. */
 struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
                                            const char *name);

@@ -27,6 +27,9 @@ struct vf_tables;
 struct vf_publisher {
     struct vf_tables *slot;      /* mgmt: rw (rcu_assign_pointer), workers: ro */
     void (*free_fn)(struct vf_tables *);
+    /* Optional: wakes sleeping readers so the grace period is short. */
+    void (*kick)(void *arg);
+    void *kick_arg;
     uint64_t n_published;        /* mgmt only */
     uint64_t last_grace_ns;      /* duration of the last grace period */
     uint64_t max_grace_ns;

@@ -19,5 +19,6 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_flows(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_show(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err);
 
 #endif

@@ -1,3 +1,330 @@
-/* vfabd_main.c - placeholder until the forwarder lands. */
+/* vfabd - the vfab forwarder: loads the desired state, starts pinned
+ * workers and serves the control socket until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "vfabd: not built yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mgmt/vf_ctl.h"
+#include "mgmt/vf_daemon.h"
+#include "mgmt/vf_demo.h"
+#include "mgmt/vf_model.h"
+#include "mgmt/vf_rpc.h"
+#include "numa/vf_drop.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: vfabd -c FILE [-s SOCKET] [--check] [--demo] [--duration SECONDS]\n"
+"\n"
+"vfab's forwarder: runs this chassis' part of the tenants' logical networks\n"
+"(desired state in FILE, YAML; see docs/config.md) on pinned, NUMA-aware\n"
+"workers, and serves vfabctl on a Unix control socket.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE     desired state (required)\n"
+"  -s, --socket PATH     control socket (default %s, or\n"
+"                        $XDG_RUNTIME_DIR/vfabd.sock / /tmp/vfabd-UID.sock when\n"
+"                        that directory cannot be created)\n"
+"      --check           validate FILE and exit: 0 valid, 2 invalid (the error\n"
+"                        names the entry and field)\n"
+"      --demo            generate tenant traffic on the in-memory ring ports and\n"
+"                        show a live line per worker (packets/s, drops by\n"
+"                        reason, core and NUMA node)\n"
+"      --duration N      stop after N seconds (0 = until Ctrl-C; default 0)\n"
+"      --idle-polls N    empty polls before a worker sleeps (default 1024;\n"
+"                        0 = busy polling)\n"
+"  -q, --quiet           no live output\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n", VF_CTL_DEFAULT_SOCKET);
+}
+
+static const char *default_socket(char *buf, size_t len)
+{
+    if (mkdir("/run/vfab", 0750) == 0 || errno == EEXIST) {
+        if (access("/run/vfab", W_OK) == 0)
+            return VF_CTL_DEFAULT_SOCKET;
+    }
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && access(xdg, W_OK) == 0)
+        snprintf(buf, len, "%s/vfabd.sock", xdg);
+    else
+        snprintf(buf, len, "/tmp/vfabd-%u.sock", (unsigned)getuid());
+    return buf;
+}
+
+static double fmt_rate(double v, const char **unit)
+{
+    if (v >= 1e6) {
+        *unit = "M";
+        return v / 1e6;
+    }
+    if (v >= 1e3) {
+        *unit = "k";
+        return v / 1e3;
+    }
+    *unit = "";
+    return v;
+}
+
+struct live {
+    uint64_t rx[VF_MAX_WORKERS], tx[VF_MAX_WORKERS];
+    uint64_t busy[VF_MAX_WORKERS], idle[VF_MAX_WORKERS];
+    uint64_t drops[VF_MAX_WORKERS][VF_DROP__COUNT];
+    uint64_t delivered[VF_DEMO_MAX_TENANTS], sent, tunnelled, arp;
+    struct timespec at;
+    unsigned lines;
+};
+
+static uint64_t ld(const _Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* One line per worker, then one for the demo; redrawn in place on a tty. */
+static void live_print(struct vf_daemon *d, struct vf_demo *g, struct live *lv,
+                       bool tty)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt = (double)(now.tv_sec - lv->at.tv_sec) +
+                (double)(now.tv_nsec - lv->at.tv_nsec) / 1e9;
+    if (dt <= 0)
+        return;
+    if (tty && lv->lines)
+        printf("\033[%uA", lv->lines);
+    unsigned lines = 0;
+    const char *u1, *u2;
+    const char *clr = tty ? "\033[2K" : "";   /* erase the old line */
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        struct vf_worker *wk = &d->workers[w];
+        uint64_t rx = ld(&wk->stats.rx_pkts), tx = ld(&wk->stats.tx_pkts);
+        uint64_t busy = ld(&wk->stats.busy_tsc), idle = ld(&wk->stats.idle_tsc);
+        double rxr = fmt_rate((double)(rx - lv->rx[w]) / dt, &u1);
+        double txr = fmt_rate((double)(tx - lv->tx[w]) / dt, &u2);
+        uint64_t db = busy - lv->busy[w], di = idle - lv->idle[w];
+        printf("%sworker %u cpu %d node %d%s | rx %6.2f %spps tx %6.2f %spps | busy %3.0f%% | drops/s:",
+               clr, w, wk->cpu, wk->numa_node, atomic_load(&d->pinned[w]) ? "" : " (unpinned)",
+               rxr, u1, txr, u2, db + di ? 100.0 * (double)db / (double)(db + di) : 0.0);
+        unsigned shown = 0;
+        for (unsigned r = 1; r < VF_DROP__COUNT; r++) {
+            uint64_t v = ld(&wk->stats.drops[r]);
+            if (v > lv->drops[w][r]) {
+                const char *u;
+                double rate = fmt_rate((double)(v - lv->drops[w][r]) / dt, &u);
+                printf(" %s %.1f%s", vf_drop_name(r), rate, u);
+                shown++;
+            }
+            lv->drops[w][r] = v;
+        }
+        printf("%s\n", shown ? "" : " none");
+        lv->rx[w] = rx;
+        lv->tx[w] = tx;
+        lv->busy[w] = busy;
+        lv->idle[w] = idle;
+        lines++;
+    }
+    if (g) {
+        uint64_t sent = ld(&g->stats.sent), tun = ld(&g->stats.tunnelled);
+        uint64_t arp = ld(&g->stats.arp_replies);
+        const char *us, *ut, *ua;
+        double sr = fmt_rate((double)(sent - lv->sent) / dt, &us);
+        double tr = fmt_rate((double)(tun - lv->tunnelled) / dt, &ut);
+        double ar = fmt_rate((double)(arp - lv->arp) / dt, &ua);
+        printf("%sdemo: sent %.2f %spps | delivered", clr, sr, us);
+        for (size_t t = 0; t < d->model.n_tenants && t < VF_DEMO_MAX_TENANTS; t++) {
+            uint64_t v = ld(&g->stats.delivered[t]);
+            const char *u;
+            double r = fmt_rate((double)(v - lv->delivered[t]) / dt, &u);
+            printf(" %s %.2f %spps", d->model.tenants[t].name, r, u);
+            lv->delivered[t] = v;
+        }
+        printf(" | arp replies %.1f%s/s | to other chassis %.2f %spps | isolation violations %" PRIu64 "\n",
+               ar, ua, tr, ut, ld(&g->stats.isolation_violations));
+        lv->sent = sent;
+        lv->tunnelled = tun;
+        lv->arp = arp;
+        lines++;
+    }
+    if (!tty)
+        printf("\n");
+    fflush(stdout);
+    lv->lines = lines;
+    lv->at = now;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *sock = NULL;
+    int check = 0, demo = 0, quiet = 0;
+    double duration = 0;
+    struct vf_daemon_opts dopts = {.idle_polls = 1024};
+    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_VERSION };
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"socket", required_argument, 0, 's'},
+        {"check", no_argument, 0, OPT_CHECK},
+        {"demo", no_argument, 0, OPT_DEMO},
+        {"duration", required_argument, 0, OPT_DURATION},
+        {"idle-polls", required_argument, 0, OPT_IDLE},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, OPT_VERSION},
+        {0, 0, 0, 0},
+    };
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "c:s:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 's': sock = optarg; break;
+        case 'q': quiet = 1; break;
+        case OPT_CHECK: check = 1; break;
+        case OPT_DEMO: demo = 1; break;
+        case OPT_DURATION:
+            duration = strtod(optarg, &end);
+            if (*end || duration < 0) {
+                fprintf(stderr, "vfabd: --duration wants seconds >= 0, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_IDLE:
+            dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
+            if (*end) {
+                fprintf(stderr, "vfabd: --idle-polls wants a number, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        case OPT_VERSION: printf("vfabd %s\n", VF_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "vfabd: the desired state is required: vfabd -c FILE (see --help)\n");
+        return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vfabd: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+
+    char err[2048] = "";
+    struct vf_model model = {0};
+    int rc = vf_config_load(config, &model, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "vfabd: %s\n", err);
+        return rc == -EINVAL ? 2 : 1;
+    }
+    if (check) {
+        size_t nports = 0, nsw = 0;
+        for (size_t t = 0; t < model.n_tenants; t++) {
+            nsw += model.tenants[t].n_switches;
+            for (size_t s = 0; s < model.tenants[t].n_switches; s++)
+                nports += model.tenants[t].switches[s].n_ports;
+        }
+        printf("%s: valid (%zu chassis, %zu tenants, %zu switches, %zu ports)\n",
+               config, model.n_chassis, model.n_tenants, nsw, nports);
+        vf_model_free(&model);
+        return 0;
+    }
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char sockbuf[256];
+    if (!sock)
+        sock = default_socket(sockbuf, sizeof(sockbuf));
+
+    static struct vf_daemon d;
+    rc = vf_daemon_start(&d, &model, &dopts, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "vfabd: %s\n", err);
+        return 1;
+    }
+    struct vf_ctl_server *ctl = vf_ctl_open(sock, vf_rpc_methods, &d, err, sizeof(err));
+    if (!ctl) {
+        fprintf(stderr, "vfabd: %s\n", err);
+        vf_daemon_stop(&d);
+        return 1;
+    }
+    char desc[256];
+    vf_topo_describe(&d.topo, desc, sizeof(desc));
+    fprintf(stderr, "vfabd: chassis %s, %u workers on %s, %u ports, control socket %s\n",
+            d.model.local.chassis, d.n_workers, desc, d.n_ports, sock);
+
+    static struct vf_demo g;
+    bool have_demo = false;
+    if (demo) {
+        rc = vf_demo_start(&g, &d, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "vfabd: %s\n", err);
+            vf_ctl_close(ctl);
+            vf_daemon_stop(&d);
+            return 1;
+        }
+        have_demo = true;
+    }
+
+    struct live lv = {0};
+    clock_gettime(CLOCK_MONOTONIC, &lv.at);
+    struct timespec start = lv.at, last = lv.at;
+    bool tty = isatty(STDOUT_FILENO);
+    while (!g_stop) {
+        int n = vf_ctl_poll(ctl, 200);
+        if (n < 0) {
+            fprintf(stderr, "vfabd: control socket failed: %s\n", strerror(-n));
+            break;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double since_last = (double)(now.tv_sec - last.tv_sec) +
+                            (double)(now.tv_nsec - last.tv_nsec) / 1e9;
+        if (demo && !quiet && since_last >= 1.0) {
+            live_print(&d, have_demo ? &g : NULL, &lv, tty);
+            last = now;
+        }
+        double ran = (double)(now.tv_sec - start.tv_sec) +
+                     (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (duration > 0 && ran >= duration)
+            break;
+    }
+
+    int exit_code = 0;
+    if (have_demo) {
+        vf_demo_stop(&g);
+        uint64_t viol = ld(&g.stats.isolation_violations);
+        uint64_t delivered = 0;
+        for (unsigned t = 0; t < VF_DEMO_MAX_TENANTS; t++)
+            delivered += ld(&g.stats.delivered[t]);
+        printf("demo summary: %" PRIu64 " frames sent, %" PRIu64 " delivered to VMs, "
+               "%" PRIu64 " ARP replies, %" PRIu64 " tunnelled, %" PRIu64
+               " isolation violations\n", ld(&g.stats.sent), delivered,
+               ld(&g.stats.arp_replies), ld(&g.stats.tunnelled), viol);
+        if (viol)
+            exit_code = 1;
+    }
+    vf_ctl_close(ctl);
+    vf_daemon_stop(&d);
+    if (have_demo)
+        vf_demo_free(&g);
+    fprintf(stderr, "vfabd: stopped\n");
+    return exit_code;
+}

@@ -10,10 +10,17 @@
  * packets with one tx_burst per output port, and the worker announces a
  * QSBR quiescent state: it holds no table pointer between bursts.
  *
- * Idle: after `idle_polls_before_sleep` empty polls in a row the worker goes
- * RCU-offline and sleeps in poll() on its queues' wait fds (or a short
- * timed sleep when a queue has none), so an idle vfabd costs no CPU. Setting
- * it to 0 means pure busy polling (a tuning choice).
+ * Idle: after `idle_polls_before_sleep` empty polls in a row the worker
+ * sleeps in poll() on its queues' wait fds and its own kick eventfd (with a
+ * 1 ms timeout when a queue has no wait fd), so an idle vfabd costs no CPU.
+ * Setting it to 0 means pure busy polling (a tuning choice). A sleeping
+ * worker stays RCU-online, so the ports and tables it holds stay alive;
+ * whoever publishes a change kicks every worker first (vf_worker_kick), so
+ * a grace period still lasts only a wake-up.
+ *
+ * Rx queues: the set a worker polls is published like the tables (mgmt
+ * rcu_assign_pointer, worker rcu_dereference once per iteration), so ports
+ * can be added and removed while traffic runs.
  *
  * Thread-safety: everything here is owned by the worker thread, except:
  * `stats` (worker: rw relaxed, mgmt: ro), `stop` (mgmt: w, worker: r),
@@ -44,6 +51,12 @@ struct vf_rxq {
     unsigned queue;
 };
 
+/* The rx queues one worker polls; immutable once published. */
+struct vf_rxq_set {
+    unsigned n;
+    struct vf_rxq q[VF_WORKER_MAX_RXQ];
+};
+
 /* Counters of one worker. Each is written by its worker only (relaxed
  * stores) and summed by mgmt (relaxed loads): no read is torn, a read may
  * be one burst stale. */
@@ -71,13 +84,14 @@ struct vf_worker {
     int cpu;
     int numa_node;
     unsigned idle_polls_before_sleep;   /* 0 = busy poll */
-    struct vf_rxq rxq[VF_WORKER_MAX_RXQ];
-    unsigned n_rxq;
     unsigned txq;          /* tx queue this worker uses on multi-queue ports */
 
     /* mgmt: w (rcu_assign_pointer), worker: r (rcu_dereference) */
     struct vf_tables **tables;
+    /* mgmt: w (rcu_assign_pointer), worker: r (rcu_dereference) */
+    struct vf_rxq_set *rxqs;
     _Atomic bool stop;     /* mgmt: w, worker: r */
+    int kick_fd;           /* eventfd: mgmt writes, the sleeping worker reads */
 
     /* worker-private */
     struct vf_pool_cache cache;
@@ -94,6 +108,8 @@ struct vf_worker {
 int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
                    unsigned fc_entries);
 void vf_worker_fini(struct vf_worker *w);   /* accepts a zeroed worker */
+/* Wakes the worker if it sleeps (any thread; async-signal-safe). */
+void vf_worker_kick(struct vf_worker *w);
 
 /* The thread body: runs until w->stop. Registers with RCU itself. */
 void *vf_worker_run(void *w);

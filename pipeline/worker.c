@@ -5,10 +5,10 @@
  * vf_worker.h for the ownership of every field.
  */
 #include <errno.h>
+#include <sys/eventfd.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -31,7 +31,8 @@ int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
     vf_pool_cache_init(&w->cache, pool);
     w->stage = calloc(VF_MAX_FPORTS, sizeof(*w->stage));
     w->fc = vf_fc_create(fc_entries ? fc_entries : 4096, w->numa_node);
-    if (!w->stage || !w->fc) {
+    w->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!w->stage || !w->fc || w->kick_fd < 0) {
         vf_worker_fini(w);
         return -ENOMEM;
     }
@@ -50,8 +51,18 @@ void vf_worker_fini(struct vf_worker *w)
     }
     vf_fc_destroy(w->fc);
     w->fc = NULL;
+    if (w->kick_fd > 0)   /* 0: a zeroed worker that was never initialised */
+        close(w->kick_fd);
+    w->kick_fd = -1;
     if (w->cache.pool)
         vf_pool_cache_flush(&w->cache);
+}
+
+void vf_worker_kick(struct vf_worker *w)
+{
+    uint64_t one = 1;
+    if (w->kick_fd >= 0)
+        (void)!write(w->kick_fd, &one, sizeof(one));
 }
 
 void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
@@ -85,10 +96,12 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     /* One table snapshot per iteration: every packet of the iteration sees
      * the same generation, and the pointer is dropped before quiescing. */
     const struct vf_tables *t = rcu_dereference(*w->tables);
+    const struct vf_rxq_set *rs = rcu_dereference(w->rxqs);
     unsigned total = 0;
+    unsigned n_rxq = rs ? rs->n : 0;
 
-    for (unsigned i = 0; i < w->n_rxq; i++) {
-        struct vf_rxq *rq = &w->rxq[i];
+    for (unsigned i = 0; i < n_rxq; i++) {
+        const struct vf_rxq *rq = &rs->q[i];
         unsigned n = vf_port_rx_burst(rq->port, rq->queue, pkts,
                                       VF_WORKER_BURST, &w->cache);
         if (n == 0)
@@ -111,55 +124,51 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     return total;
 }
 
-static int notify_sleep(struct vf_worker *w, int sleeping)
+static int notify_sleep(const struct vf_rxq_set *rs, int sleeping)
 {
     int pending = 0;
-    for (unsigned i = 0; i < w->n_rxq; i++) {
-        struct vf_port *p = w->rxq[i].port;
+    for (unsigned i = 0; rs && i < rs->n; i++) {
+        struct vf_port *p = rs->q[i].port;
         if (p->ops->sleep_notify)
-            pending |= p->ops->sleep_notify(p, w->rxq[i].queue, sleeping);
+            pending |= p->ops->sleep_notify(p, rs->q[i].queue, sleeping);
     }
     return pending;
 }
 
-/* Blocks until a queue has work or VF_WORKER_SLEEP_MS passes. The worker is
- * RCU-offline meanwhile, so it never delays a grace period while asleep. */
+/* Blocks until a queue has work, the worker is kicked, or
+ * VF_WORKER_SLEEP_MS passes. The worker stays RCU-online: the rx set and
+ * its ports cannot be freed under it, and publishers kick it before they
+ * wait for a grace period. */
 static void worker_sleep(struct vf_worker *w)
 {
-    struct pollfd pfd[VF_WORKER_MAX_RXQ];
+    struct pollfd pfd[VF_WORKER_MAX_RXQ + 1];
+    const struct vf_rxq_set *rs = rcu_dereference(w->rxqs);
     unsigned n = 0;
     bool all_have_fd = true;
 
-    for (unsigned i = 0; i < w->n_rxq; i++) {
-        struct vf_port *p = w->rxq[i].port;
-        int fd = p->ops->wait_fd ? p->ops->wait_fd(p, w->rxq[i].queue) : -1;
+    pfd[n++] = (struct pollfd){.fd = w->kick_fd, .events = POLLIN};
+    for (unsigned i = 0; rs && i < rs->n; i++) {
+        struct vf_port *p = rs->q[i].port;
+        int fd = p->ops->wait_fd ? p->ops->wait_fd(p, rs->q[i].queue) : -1;
         if (fd < 0) {
             all_have_fd = false;
             continue;
         }
-        pfd[n].fd = fd;
-        pfd[n].events = POLLIN;
-        pfd[n].revents = 0;
-        n++;
+        pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
 
     stat_add(&w->stats.sleeps, 1);
-    rcu_thread_offline();
     /* The announcement re-checks the queues: a packet injected between our
      * last empty poll and the announcement is seen here, not after a sleep. */
-    int pending = notify_sleep(w, 1);
-    if (!pending && !atomic_load_explicit(&w->stop, memory_order_acquire)) {
+    int pending = notify_sleep(rs, 1);
+    if (!pending && !atomic_load_explicit(&w->stop, memory_order_acquire))
         /* Queues without a wait fd are polled every 1 ms while idle. */
-        int timeout = all_have_fd ? VF_WORKER_SLEEP_MS : 1;
-        if (n > 0) {
-            (void)poll(pfd, n, timeout);
-        } else {
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
+        (void)poll(pfd, n, all_have_fd ? VF_WORKER_SLEEP_MS : 1);
+    if (pfd[0].revents & POLLIN) {
+        uint64_t v;
+        (void)!read(w->kick_fd, &v, sizeof(v));
     }
-    notify_sleep(w, 0);
-    rcu_thread_online();
+    notify_sleep(rs, 0);
 }
 
 void *vf_worker_run(void *arg)

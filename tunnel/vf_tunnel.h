@@ -39,7 +39,7 @@
 
 #define VF_GENEVE_UDP_PORT 6081
 #define VF_VXLAN_UDP_PORT 4789
-#define VF_GENEVE_OPT_CLASS 0x0a7f  /* ours; within the experimental range? see .c */
+#define VF_GENEVE_OPT_CLASS 0xff7f  /* ours: RFC 8926 IANA experimental range 0xff00-0xffff */
 #define VF_GENEVE_OPT_TYPE 0x01
 #define VF_TUNNEL_OUTER_L2L3 34      /* Ethernet 14 + IPv4 20 */
 #define VF_TUNNEL_TMPL_MAX 96

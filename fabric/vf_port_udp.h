@@ -1,0 +1,144 @@
+/* vf_port_udp.h - the UDP underlay uplink: tunnel frames over kernel UDP.
+ *
+ * What: an uplink port whose queues are UDP sockets bound to one IPv4
+ * ADDR:PORT with SO_REUSEPORT, so the kernel spreads the tunnel flows (whose
+ * UDP source port carries the inner flow hash) across the queues; each queue
+ * is served by one worker and has its own socket and (io_uring modes) its
+ * own io_uring.
+ *
+ * Frames: tx_burst takes full tunnel frames (outer Ethernet 14 + IPv4 + UDP 8
+ * + tunnel header + inner frame, as vf_tunnel_encap builds them) and sends
+ * only the UDP payload to the outer IPv4 destination address and UDP
+ * destination port read from the frame; the kernel builds its own outer
+ * headers (so the frame's outer source port is not used). rx_burst returns
+ * full frames too: the datagram lands in a pool buffer with 42 bytes of room
+ * before it and the port synthesises outer Ethernet (MACs zero, type IPv4),
+ * IPv4 (source = sender, destination = our address, protocol UDP, lengths
+ * and header checksum right, TTL 64) and UDP (ports from the datagram,
+ * checksum 0) headers, so vf_tunnel_decap is one code path for every uplink.
+ * A bind to 0.0.0.0 asks the kernel for IP_PKTINFO to learn each
+ * datagram's destination address.
+ *
+ * Variants (struct vf_udp_opts, chosen per port at open):
+ *   VF_UDP_RX_MULTISHOT: one multishot recvmsg per queue fills pool buffers
+ *     handed to the kernel through a provided-buffer ring (one bid per pool
+ *     packet, replenished from the worker's cache after every completion;
+ *     when the cache is empty the datagram is dropped and its buffer reused,
+ *     so the ring never runs dry). Tx is one sendmsg SQE per packet and one
+ *     io_uring_submit per burst; completions free the packets.
+ *   send_zc: tx uses SENDMSG_ZC; a packet stays in flight until its
+ *     notification CQE (IORING_CQE_F_NOTIF) and is freed only then.
+ *   fixed_bufs (with send_zc): the queue's pool region is registered as one
+ *     fixed buffer and packets from it go out with SEND_ZC + the fixed index
+ *     (no per-send page pinning); packets from other pools use SENDMSG_ZC.
+ *   VF_UDP_RX_SYSCALL: no io_uring at all: recvmmsg / sendmmsg with
+ *     MSG_DONTWAIT, the baseline the io_uring modes are measured against.
+ * The default (vf_udp_opts_default) is VF_UDP_RX_MULTISHOT without send_zc,
+ * depth 256, burst 64, from perf/bench_udp.c on the 2-core dev VM (noisy,
+ * +-50%): carrying 32-frame bursts over loopback, syscall mode ran at
+ * 0.8-1.0x of plain sendmmsg/recvmmsg sockets and multishot at 0.75-0.95x
+ * (10-40% more CPU per packet than syscall mode: a CQE and buffer refill per
+ * datagram plus task work), but an empty rx poll costs ~20 cycles in
+ * multishot mode (a CQ ring read) against ~5000 (a recvmmsg syscall) in
+ * syscall mode, and a worker polls its uplink queue on every loop whether
+ * traffic is there or not; only a queue that is never idle would prefer
+ * VF_UDP_RX_SYSCALL. send_zc measured 0.6-0.75x
+ * of plain: over loopback the kernel always copies (every notification says
+ * so) and the notification CQE costs extra; the kernel's MSG_ZEROCOPY
+ * guidance is that zero copy pays off only well above MTU-sized sends, and
+ * tunnel frames are at most one MTU. Measure on a real NIC before turning
+ * it on.
+ *
+ * Accounting: tx_burst accepts a prefix of the burst (at most the free tx
+ * slots, ring_depth in flight per queue) and counts the rest in tx_drops.
+ * An accepted frame that is not Ethernet/IPv4/UDP, or whose send fails, is
+ * freed by the port and counted in tx_drops too; tx_pkts/tx_bytes count
+ * frames the kernel took (io_uring modes: on completion). rx_errors counts
+ * truncated datagrams, receive errors and datagrams dropped for lack of a
+ * fresh buffer. Byte counters count whole frames (outer headers included).
+ *
+ * wait_fd: io_uring modes return the ring's eventfd (signalled on every
+ * CQE); rx_burst drains it before it reports an empty queue, so a sleeping
+ * worker never misses a completion and never spins on a stale count. The
+ * syscall mode returns the socket itself.
+ *
+ * Bounds: each queue holds at most ring_depth rx buffers (taken from its pool
+ * at open, so the pool must have more than ring_depth free buffers per
+ * queue), ring_depth tx packets in flight and ring_depth received packets
+ * staged; rx and tx handle at most `burst` packets per call.
+ *
+ * Thread-safety: as vf_port.h: open/close from the management thread while no
+ * worker serves the port; rx/tx/reap on queue q from q's worker only. The
+ * io_uring is created without SINGLE_ISSUER because open and close (mgmt
+ * thread) and the worker all touch it. The multishot receive is armed by
+ * the worker's first rx_burst/tx_burst/reap on the queue (io_uring runs a
+ * request's receive work in the task that submitted it), so a worker must
+ * poll a queue once before it sleeps on wait_fd.
+ */
+#ifndef VF_PORT_UDP_H
+#define VF_PORT_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <netinet/in.h>
+
+#include "fabric/vf_port.h"
+
+/* Bytes of synthesised outer headers in front of a received datagram. */
+#define VF_UDP_OUTER_HDRS 42u   /* Ethernet 14 + IPv4 20 + UDP 8 */
+#define VF_UDP_DEPTH_DEFAULT 256u
+#define VF_UDP_DEPTH_MAX 4096u
+
+enum vf_udp_rx_mode {
+    VF_UDP_RX_MULTISHOT = 0,   /* io_uring multishot recvmsg + buffer ring */
+    VF_UDP_RX_SYSCALL = 1,     /* recvmmsg/sendmmsg, no io_uring */
+};
+
+struct vf_udp_opts {
+    enum vf_udp_rx_mode rx_mode;
+    bool send_zc;       /* io_uring zero-copy send (ignored in SYSCALL mode) */
+    bool fixed_bufs;    /* register the pool for send_zc (needs send_zc) */
+    unsigned ring_depth;/* power of two, 8..VF_UDP_DEPTH_MAX; 0 = default */
+    unsigned burst;     /* max packets per rx/tx call, 1..VF_BURST_MAX; 0 = max */
+};
+
+/* Fills the recommended options (see the default above). */
+void vf_udp_opts_default(struct vf_udp_opts *o);
+
+/* Opens a UDP uplink of n_queues queues bound to `bind` ("ADDR:PORT", IPv4;
+ * PORT 0 picks a free port shared by all queues). pools[q] feeds queue q's
+ * receive buffers. o NULL = defaults. On failure returns NULL and writes a
+ * message naming the address (e.g. "udp port 'up0': bind 127.0.0.1:6081:
+ * Address already in use") into err. A port already bound by anyone, with
+ * or without SO_REUSEPORT, is refused: two forwarders must not silently
+ * split one port's traffic. */
+struct vf_port *vf_udp_port_open(const char *name, const char *bind,
+                                 unsigned n_queues,
+                                 const struct vf_udp_opts *o,
+                                 struct vf_pool *const *pools,
+                                 char *err, size_t errlen);
+
+/* The address the port is bound to (after PORT 0 was resolved). 0 or
+ * -EINVAL if p is not a UDP port. */
+int vf_udp_port_addr(const struct vf_port *p, struct sockaddr_in *out);
+
+/* Handles queue q's pending completions (frees sent packets, stages received
+ * ones) without blocking and returns how many tx packets are still in
+ * flight. Lets a caller drain before close or check zero-copy release. */
+unsigned vf_udp_port_reap(struct vf_port *p, unsigned q,
+                          struct vf_pool_cache *cache);
+
+/* Queue q's internals for tests and benchmarks. Call from q's worker (or
+ * while no worker serves it). */
+struct vf_udp_q_info {
+    unsigned tx_inflight;   /* sends whose packet the port still holds */
+    unsigned rx_staged;     /* received, not yet returned by rx_burst */
+    uint64_t zc_notifs;     /* zero-copy notifications handled */
+    uint64_t zc_copied;     /* ... of which the kernel copied anyway
+                             * (always so over loopback) */
+    uint64_t rx_rearms;     /* multishot receives re-armed after ending */
+};
+int vf_udp_port_q_info(const struct vf_port *p, unsigned q,
+                       struct vf_udp_q_info *out);
+
+#endif

@@ -1,0 +1,229 @@
+/* flow_cache.c - per-worker set-associative exact-match cache (vf_flow_cache.h).
+ *
+ * Layout: one mapping holds the cache struct, then one 64-byte tag line per
+ * bucket (the 4 ways' hash tags, ingress ports and generations), then the
+ * entries (key, value) bucket by bucket. A lookup reads the bucket's tag
+ * line and touches an entry only when tag, port and generation all agree,
+ * so a miss costs one cache line.
+ *
+ * Replacement: every way carries an insertion stamp; an insert of a key
+ * already in the bucket (of any generation) rewrites that way, otherwise it
+ * takes an empty way or else the one with the oldest stamp. Rewriting the
+ * same key's way keeps one copy per key, so a lookup can never find an
+ * older value for a key under the current generation.
+ */
+#include "pipeline/vf_flow_cache.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/mempolicy.h>
+
+_Static_assert((VF_FC_WAYS & (VF_FC_WAYS - 1)) == 0, "ways is a power of two");
+_Static_assert(VF_FC_WAYS == 4, "a bucket's tags fill exactly one cache line");
+
+/* The largest cache we agree to build: 2^26 entries is 24 GiB already. */
+#define FC_ENTRIES_MAX (1u << 26)
+
+struct fc_bucket {           /* one cache line: everything a miss reads */
+    uint32_t tag[VF_FC_WAYS];     /* hash | 1; 0 = empty way */
+    uint32_t in_port[VF_FC_WAYS];
+    uint64_t gen[VF_FC_WAYS];
+} __attribute__((aligned(64)));
+
+struct fc_entry {
+    struct vf_flow_key key;
+    uint64_t stamp;          /* insertion order within the bucket */
+    uint16_t len;
+    uint8_t value[VF_FC_VALUE_MAX] __attribute__((aligned(8)));
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct fc_bucket) == 64, "tag line is one cache line");
+
+struct vf_flow_cache {
+    struct fc_bucket *buckets;    /* n_buckets tag lines */
+    struct fc_entry *entries;     /* n_buckets * VF_FC_WAYS */
+    uint32_t bucket_mask;         /* n_buckets - 1 */
+    unsigned capacity;
+    size_t map_len;               /* the mapping that holds all of it */
+    /* worker: rw (plain read, relaxed store); mgmt: ro (relaxed load) */
+    struct vf_flow_cache_stats stats;
+} __attribute__((aligned(64)));
+
+/* The worker is the counters' only writer, so a plain read plus a relaxed
+ * store is enough; the atomic store only keeps mgmt's relaxed 64-bit loads
+ * from racing in the C11 sense (no read-modify-write, no fence). */
+static inline void fc_count(uint64_t *ctr, uint64_t n)
+{
+    __atomic_store_n(ctr, *ctr + n, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t fc_tag(uint32_t hash)
+{
+    /* Bit 0 forced on so no tag is 0; a tag false positive only costs a key
+     * compare. */
+    return hash | 1u;
+}
+
+static inline struct fc_entry *fc_entry(const struct vf_flow_cache *fc,
+                                        uint32_t b, unsigned w)
+{
+    return &fc->entries[(size_t)b * VF_FC_WAYS + w];
+}
+
+/* Prefers memory on numa_node without insisting: a cache on the wrong node
+ * is slower, not wrong, so a failed mbind (no NUMA, bad node) is ignored. */
+static void fc_prefer_node(void *p, size_t len, int numa_node)
+{
+    unsigned long mask[16] = {0};
+    const unsigned bits = sizeof(unsigned long) * 8;
+
+    /* The kernel reads maxnode - 1 bits, hence the - 1 on both sides. */
+    if (numa_node < 0 || (unsigned)numa_node >= 16 * bits - 1)
+        return;
+    mask[numa_node / bits] = 1ul << (numa_node % bits);
+    (void)syscall(SYS_mbind, p, len, MPOL_PREFERRED, mask, 16 * bits, 0);
+}
+
+struct vf_flow_cache *vf_fc_create(unsigned n_entries, int numa_node)
+{
+    if (n_entries > FC_ENTRIES_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
+    unsigned cap = VF_FC_WAYS;
+    while (cap < n_entries)
+        cap *= 2;
+    size_t n_buckets = cap / VF_FC_WAYS;
+    size_t head = sizeof(struct vf_flow_cache);
+    size_t len = head + n_buckets * sizeof(struct fc_bucket) +
+                 (size_t)cap * sizeof(struct fc_entry);
+
+    /* Fresh anonymous pages are zero: every tag starts empty. The pages are
+     * bound before first touch so they land on the preferred node. */
+    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    fc_prefer_node(map, len, numa_node);
+
+    struct vf_flow_cache *fc = map;
+    fc->buckets = (struct fc_bucket *)((char *)map + head);
+    fc->entries = (struct fc_entry *)(fc->buckets + n_buckets);
+    fc->bucket_mask = (uint32_t)(n_buckets - 1);
+    fc->capacity = cap;
+    fc->map_len = len;
+    return fc;
+}
+
+void vf_fc_destroy(struct vf_flow_cache *fc)
+{
+    if (!fc)
+        return;
+    munmap(fc, fc->map_len);
+}
+
+/* The way holding (in_port, key) in any generation, or -1. */
+static int fc_find_key(const struct vf_flow_cache *fc, uint32_t b, uint32_t tag,
+                       uint32_t in_port, const struct vf_flow_key *key)
+{
+    const struct fc_bucket *bk = &fc->buckets[b];
+
+    for (unsigned w = 0; w < VF_FC_WAYS; w++)
+        if (bk->tag[w] == tag && bk->in_port[w] == in_port &&
+            vf_flow_key_eq(&fc_entry(fc, b, w)->key, key))
+            return (int)w;
+    return -1;
+}
+
+const void *vf_fc_lookup(struct vf_flow_cache *fc, uint32_t in_port,
+                         const struct vf_flow_key *key, uint32_t hash,
+                         uint64_t gen)
+{
+    uint32_t b = hash & fc->bucket_mask;
+    uint32_t tag = fc_tag(hash);
+    const struct fc_bucket *bk = &fc->buckets[b];
+
+    /* An entry of another generation is a miss even if the key agrees:
+     * it was computed from tables that no longer exist. */
+    for (unsigned w = 0; w < VF_FC_WAYS; w++) {
+        if (bk->tag[w] == tag && bk->in_port[w] == in_port &&
+            bk->gen[w] == gen) {
+            const struct fc_entry *e = fc_entry(fc, b, w);
+            if (vf_flow_key_eq(&e->key, key)) {
+                fc_count(&fc->stats.hits, 1);
+                return e->value;
+            }
+        }
+    }
+    fc_count(&fc->stats.misses, 1);
+    return NULL;
+}
+
+void vf_fc_insert(struct vf_flow_cache *fc, uint32_t in_port,
+                  const struct vf_flow_key *key, uint32_t hash, uint64_t gen,
+                  const void *value, size_t len)
+{
+    uint32_t b = hash & fc->bucket_mask;
+    uint32_t tag = fc_tag(hash);
+    struct fc_bucket *bk = &fc->buckets[b];
+    int way = fc_find_key(fc, b, tag, in_port, key);
+
+    if (len > VF_FC_VALUE_MAX) {
+        /* Not cached; an older value of this key must not outlive it. */
+        if (way >= 0)
+            bk->tag[way] = 0;
+        return;
+    }
+
+    uint64_t newest = 0;
+    if (way < 0) {
+        /* An empty way if any, else the least recently inserted. */
+        uint64_t oldest = UINT64_MAX;
+        for (unsigned w = 0; w < VF_FC_WAYS; w++) {
+            if (!bk->tag[w]) {
+                way = (int)w;
+                break;
+            }
+            if (fc_entry(fc, b, w)->stamp < oldest) {
+                oldest = fc_entry(fc, b, w)->stamp;
+                way = (int)w;
+            }
+        }
+        if (bk->tag[way])
+            fc_count(&fc->stats.evictions, 1);
+    }
+    for (unsigned w = 0; w < VF_FC_WAYS; w++)
+        if (bk->tag[w] && fc_entry(fc, b, w)->stamp > newest)
+            newest = fc_entry(fc, b, w)->stamp;
+
+    struct fc_entry *e = fc_entry(fc, b, (unsigned)way);
+    e->key = *key;
+    e->stamp = newest + 1;
+    e->len = (uint16_t)len;
+    if (len)
+        memcpy(e->value, value, len);
+    bk->tag[way] = tag;
+    bk->in_port[way] = in_port;
+    bk->gen[way] = gen;
+    fc_count(&fc->stats.inserts, 1);
+}
+
+void vf_fc_get_stats(const struct vf_flow_cache *fc,
+                     struct vf_flow_cache_stats *out)
+{
+    /* Relaxed loads pair with fc_count()'s relaxed stores: each counter is
+     * whole, the four together may be a burst apart. */
+    out->hits = __atomic_load_n(&fc->stats.hits, __ATOMIC_RELAXED);
+    out->misses = __atomic_load_n(&fc->stats.misses, __ATOMIC_RELAXED);
+    out->inserts = __atomic_load_n(&fc->stats.inserts, __ATOMIC_RELAXED);
+    out->evictions = __atomic_load_n(&fc->stats.evictions, __ATOMIC_RELAXED);
+}
+
+unsigned vf_fc_capacity(const struct vf_flow_cache *fc)
+{
+    return fc->capacity;
+}

@@ -1,0 +1,270 @@
+/* process.c - vf_pipeline_burst: parse, flow cache, stages, actions.
+ *
+ * Per packet: find what the fabric port is (a tenant port, the uplink,
+ * or nothing), decapsulate if it came from the uplink, parse once, hash,
+ * probe the worker's flow cache; on a miss run the stages (vf_logical.h)
+ * into an action list and cache it, tagged with the tables' generation.
+ * Then apply the list: header rewrites once, one copy per extra output
+ * (flood), tunnel encap per remote output, and vf_worker_tx/_drop.
+ *
+ * Cache key: (fabric port index, flow key) for tenant ports: within one
+ * generation a fabric port is exactly one logical port. For tunnelled
+ * packets the decision also depends on the VNI and the Geneve ports, so
+ * they are stamped into the key's padding (with a tag byte no parsed key
+ * has) and the ingress lport is the cache's port argument.
+ *
+ * Bounds: one pass per packet; routing is bounded by VF_LOGICAL_MAX_HOPS,
+ * floods by VF_ACT_MAX_OUT. No malloc, lock or syscall: the only
+ * allocation is a pool buffer per flood copy from the worker's cache.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "numa/vf_drop.h"
+#include "pipeline/vf_logical.h"
+#include "pipeline/vf_worker.h"
+
+#define TUN_KEY_TAG 0xa5
+
+void vf_logical_ingress(struct vf_lctx *c, const struct vf_dp *dp, uint32_t in)
+{
+    struct vf_act *a = c->act;
+    const struct vf_lport *lp = &dp->ports[in];
+    int r;
+
+    c->dp = dp;
+    c->in = in;
+    c->hops = 0;
+    a->datapath = dp->id;
+    if (c->tr)
+        vf_trace_note(c->tr, "physical_to_logical",
+                      "port %s (lport %u) on switch %s (vni %u)", lp->name,
+                      lp->id, dp->name, dp->vni);
+    r = vf_stage_port_security(c);
+    if (r)
+        goto drop;
+    /* Each round is one switch: the first, then one per router hop. The
+     * router stage refuses to go past VF_LOGICAL_MAX_HOPS, so this loop is
+     * bounded; the explicit bound below only guards that promise. */
+    for (unsigned round = 0; round <= VF_LOGICAL_MAX_HOPS + 1; round++) {
+        a->datapath = c->dp->id;
+        r = vf_stage_acl(c, true, 0);
+        if (r)
+            goto drop;
+        if (vf_stage_arp_responder(c))
+            return;
+        uint32_t out = vf_stage_l2(c, &r);
+        if (out == VF_L2_DROP)
+            goto drop;
+        if (out == VF_L2_FLOOD) {
+            r = vf_stage_flood(c, false, c->dp->ports[c->in].id);
+            if (r)
+                goto drop;
+            break;
+        }
+        if (c->dp->ports[out].kind == VF_LPORT_ROUTER) {
+            r = vf_stage_router(c, out);
+            if (r)
+                goto drop;
+            continue;
+        }
+        r = vf_stage_output(c, out);
+        if (r)
+            goto drop;
+        break;
+    }
+    if (a->n_out == 0) {
+        r = VF_DROP_LOOP;
+        goto drop;
+    }
+    if (c->hops) {
+        a->flags |= VF_ACT_SET_MAC;
+        a->ttl_dec = (uint8_t)c->hops;
+        memcpy(a->eth_src, c->key.eth_src, 6);
+        memcpy(a->eth_dst, c->key.eth_dst, 6);
+    }
+    return;
+drop:
+    a->n_out = 0;
+    a->drop = (uint16_t)r;
+    if (c->tr)
+        vf_trace_note(c->tr, "result", "drop: %s", vf_drop_name((unsigned)r));
+}
+
+static void ip4_dec_ttl(uint8_t *ip, unsigned dec)
+{
+    /* RFC 1624 incremental update: TTL is the high byte of the 16-bit word
+     * at offset 8 (TTL, protocol). */
+    uint16_t old = (uint16_t)(ip[8] << 8 | ip[9]);
+    ip[8] = (uint8_t)(ip[8] - dec);
+    uint16_t new = (uint16_t)(ip[8] << 8 | ip[9]);
+    uint16_t hc = (uint16_t)(ip[10] << 8 | ip[11]);
+    uint32_t sum = (uint16_t)~hc + (uint32_t)(uint16_t)~old + new;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    hc = (uint16_t)~sum;
+    ip[10] = (uint8_t)(hc >> 8);
+    ip[11] = (uint8_t)hc;
+}
+
+void vf_act_rewrite(const struct vf_act *a, uint8_t *frame,
+                    const struct vf_flow_key *key,
+                    const struct vf_hdr_offsets *off)
+{
+    if (a->flags & VF_ACT_ARP_REPLY) {
+        uint8_t *arp = frame + off->l3;
+        memcpy(frame, key->eth_src, 6);
+        memcpy(frame + 6, a->eth_src, 6);
+        arp[6] = 0;
+        arp[7] = 2;
+        memcpy(arp + 8, a->eth_src, 6);        /* sender: the owner */
+        memcpy(arp + 14, &key->ip_dst, 4);
+        memcpy(arp + 18, key->arp_sha, 6);     /* target: the requester */
+        memcpy(arp + 24, &key->ip_src, 4);
+        return;
+    }
+    if (a->flags & VF_ACT_SET_MAC) {
+        memcpy(frame, a->eth_dst, 6);
+        memcpy(frame + 6, a->eth_src, 6);
+        if (a->ttl_dec && (key->flags & VF_FLOW_IP4))
+            ip4_dec_ttl(frame + off->l3, a->ttl_dec);
+    }
+}
+
+static struct vf_pkt *clone_pkt(struct vf_worker *w, const struct vf_pkt *p)
+{
+    struct vf_pkt *q = vf_pool_alloc(&w->cache);
+    if (!q)
+        return NULL;
+    if ((uint64_t)p->data_off + p->len > q->buf_len) {
+        vf_pool_free(&w->cache, q);
+        return NULL;
+    }
+    q->data_off = p->data_off;
+    q->len = p->len;
+    q->port = p->port;
+    q->meta = p->meta;
+    memcpy(vf_pkt_data(q), vf_pkt_data(p), p->len);
+    return q;
+}
+
+static void execute(struct vf_worker *w, const struct vf_tables *t,
+                    struct vf_pkt *p, const struct vf_act *a,
+                    const struct vf_flow_key *key,
+                    const struct vf_hdr_offsets *off, uint32_t hash)
+{
+    if (a->n_out == 0) {
+        vf_worker_drop(w, p, a->drop ? a->drop : VF_DROP_NO_ROUTE);
+        return;
+    }
+    p->meta.datapath = a->datapath;
+    p->meta.out_port = a->out_lport;
+    p->meta.flow_hash = hash;
+    if (a->flags & (VF_ACT_ARP_REPLY | VF_ACT_SET_MAC))
+        vf_act_rewrite(a, vf_pkt_data(p), key, off);
+    /* Copies are taken before the original is encapsulated: the original
+     * is the last output, so every copy starts from the same inner frame. */
+    for (unsigned i = 0; i < a->n_out; i++) {
+        const struct vf_act_out *o = &a->out[i];
+        struct vf_pkt *q = i + 1 == a->n_out ? p : clone_pkt(w, p);
+        if (!q) {
+            vf_worker_count_drop(w, VF_DROP_NO_BUFFER, 1);
+            continue;
+        }
+        if (o->chassis == VF_CHASSIS_NONE) {
+            vf_worker_tx(w, t->fports[o->fport].port, q);
+            continue;
+        }
+        int r = vf_tunnel_encap(q, &t->chassis[o->chassis].peer, o->vni,
+                                o->in_lport, o->out_lport, hash);
+        if (r)
+            vf_worker_drop(w, q, (unsigned)r);
+        else
+            vf_worker_tx(w, t->uplink, q);
+    }
+}
+
+static void process_one(struct vf_worker *w, const struct vf_tables *t,
+                        struct vf_pkt *p)
+{
+    struct vf_tunnel_md md;
+    struct vf_flow_key key;
+    struct vf_hdr_offsets off;
+    const struct vf_fport_map *fm = NULL;
+    bool tun = false;
+    uint32_t cache_in;
+    int r;
+
+    if (t->uplink && p->port == t->uplink->index) {
+        r = vf_tunnel_decap(p, t->geneve_port, t->vxlan_port, &md);
+        if (r) {
+            vf_worker_drop(w, p, (unsigned)r);
+            return;
+        }
+        tun = true;
+    } else if (p->port < t->n_fports && t->fports[p->port].dp) {
+        fm = &t->fports[p->port];
+    } else {
+        vf_worker_drop(w, p, VF_DROP_UNKNOWN_PORT);
+        return;
+    }
+    r = vf_parse(vf_pkt_data(p), p->len, &key, &off);
+    if (r) {
+        vf_worker_drop(w, p, (unsigned)r);
+        return;
+    }
+    if (tun) {
+        memcpy(&key.pad[0], &md.out_lport, 4);
+        key.pad[4] = (uint8_t)md.vni;
+        key.pad[5] = (uint8_t)(md.vni >> 8);
+        key.pad[6] = (uint8_t)(md.vni >> 16);
+        key.pad[7] = md.has_ports;
+        key.pad[9] = TUN_KEY_TAG;
+        cache_in = md.has_ports ? md.in_lport : 0;
+        p->meta.in_port = cache_in;
+    } else {
+        cache_in = p->port;
+        p->meta.in_port = fm->dp->ports[fm->lport].id;
+    }
+    uint32_t hash = vf_flow_key_hash(&key, 0);
+    union vf_act_buf buf;
+    const struct vf_act *a;
+    const void *v = w->fc ? vf_fc_lookup(w->fc, cache_in, &key, hash,
+                                         t->generation) : NULL;
+    if (v && ((uintptr_t)v & (_Alignof(struct vf_act) - 1)) == 0) {
+        a = v;      /* the cache keeps values 8-aligned: use in place */
+    } else if (v) {
+        /* Opaque bytes by contract: copy when not aligned for the struct. */
+        memcpy(&buf.act, v, sizeof(buf.act));
+        memcpy(buf.act.out, (const uint8_t *)v + sizeof(buf.act),
+               buf.act.n_out * sizeof(struct vf_act_out));
+        a = &buf.act;
+    } else {
+        struct vf_lctx c = { .t = t, .key = key, .act = &buf.act };
+        memset(&buf.act, 0, sizeof(buf.act));
+        if (tun) {
+            md.in_lport = cache_in;
+            vf_stage_decap_ingress(&c, &md);
+        } else {
+            vf_logical_ingress(&c, fm->dp, fm->lport);
+        }
+        unsigned size = vf_act_size(buf.act.n_out);
+        if (w->fc && size <= VF_FC_VALUE_MAX)
+            vf_fc_insert(w->fc, cache_in, &key, hash, t->generation, &buf, size);
+        a = &buf.act;
+    }
+    execute(w, t, p, a, &key, &off, hash);
+}
+
+void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
+                       struct vf_pkt **pkts, unsigned n)
+{
+    if (!t) {
+        /* No tables published yet: nothing is known about any port. */
+        for (unsigned i = 0; i < n; i++)
+            vf_worker_drop(w, pkts[i], VF_DROP_UNKNOWN_PORT);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        process_one(w, t, pkts[i]);
+}

@@ -1,0 +1,68 @@
+/* stage_decap_ingress.c - the receiving host: tunnel -> local port.
+ *
+ * The source host ran the whole pipeline; here only the datapath (from
+ * the VNI) and the egress port are found, the port's to-port ACLs run and
+ * the frame is delivered. With our Geneve option the egress port is named
+ * and must be a local VM port of that VNI's switch (anything else would
+ * let one tenant address another's port); out port 0 means flood. VXLAN
+ * and option-less Geneve name no port: the destination MAC decides, and a
+ * group or unknown MAC floods to this host's ports of the switch.
+ */
+#include "numa/vf_drop.h"
+#include "pipeline/vf_logical.h"
+
+static void fail(struct vf_lctx *c, int reason, const char *why)
+{
+    if (c->tr)
+        vf_trace_note(c->tr, "decap_ingress", "drop: %s", why);
+    c->act->drop = (uint16_t)reason;
+    c->act->n_out = 0;
+}
+
+void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md)
+{
+    const struct vf_dp *dp = vf_tables_dp_by_vni(c->t, md->vni);
+    struct vf_act *a = c->act;
+    int r;
+
+    a->flags |= VF_ACT_DECAP;
+    if (!dp) {
+        fail(c, VF_DROP_TUN_UNKNOWN_VNI, "VNI not known here");
+        return;
+    }
+    c->dp = dp;
+    a->datapath = dp->id;
+    c->in = vf_hmap_get(&dp->by_id, md->in_lport);
+    uint32_t in_lport = md->has_ports ? md->in_lport : 0;
+    uint32_t out = UINT32_MAX;
+
+    if (md->has_ports && md->out_lport != 0) {
+        out = vf_hmap_get(&dp->by_id, md->out_lport);
+        if (out == UINT32_MAX) {
+            fail(c, VF_DROP_TUN_BAD_EGRESS, "egress port not in this VNI");
+            return;
+        }
+    } else if (!(c->key.eth_dst[0] & 1)) {
+        out = vf_hmap_get(&dp->by_mac, vf_mac_key(c->key.eth_dst));
+    }
+    if (out == UINT32_MAX) {
+        if (c->tr)
+            vf_trace_note(c->tr, "decap_ingress", "vni %u (%s): flood locally",
+                          md->vni, dp->name);
+        r = vf_stage_flood(c, true, in_lport);
+        if (r)
+            fail(c, r, "flood reached no port");
+        return;
+    }
+    const struct vf_lport *lp = &dp->ports[out];
+    if (lp->kind != VF_LPORT_VM || !lp->local) {
+        fail(c, VF_DROP_TUN_BAD_EGRESS, "egress port is not a local VM port");
+        return;
+    }
+    if (c->tr)
+        vf_trace_note(c->tr, "decap_ingress", "vni %u (%s): egress %s",
+                      md->vni, dp->name, lp->name);
+    r = vf_stage_output(c, out);
+    if (r)
+        fail(c, r, "egress refused");
+}

@@ -1,0 +1,97 @@
+/* stage_router.c - the distributed logical router, one hop.
+ *
+ * A frame sent to a router port's MAC is routed right here at the source
+ * host (every host runs every router of its tenants): TTL check, longest
+ * prefix match over the router's connected networks and static routes
+ * (sorted longest first at compile time, so the first match wins), next
+ * hop's MAC from the model (no ARP on the wire), and the frame continues
+ * as the ingress of the next switch from the outgoing router port. The
+ * header rewrite itself is recorded in the key copy and applied once to
+ * the packet (process.c) whatever the number of hops.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "numa/vf_drop.h"
+#include "pipeline/vf_logical.h"
+
+static int route_drop(struct vf_lctx *c, int reason, const char *fmt,
+                      const char *arg)
+{
+    if (c->tr)
+        vf_trace_note(c->tr, "router", fmt, arg);
+    return reason;
+}
+
+int vf_stage_router(struct vf_lctx *c, uint32_t rport)
+{
+    const struct vf_lport *lp = &c->dp->ports[rport];
+    const struct vf_router *r = vf_tables_router_by_id(c->t, lp->router_id);
+    struct vf_flow_key *k = &c->key;
+    char dst[16] = "";
+
+    if (!r)
+        return route_drop(c, VF_DROP_NO_ROUTE, "router of %s not in the tables",
+                          lp->name);
+    if (!(k->flags & VF_FLOW_IP4))
+        return route_drop(c, VF_DROP_NO_ROUTE, "%s: only IPv4 is routed", r->name);
+    if (c->hops >= VF_LOGICAL_MAX_HOPS)
+        return route_drop(c, VF_DROP_LOOP, "%s: too many router hops", r->name);
+    if (k->ip_ttl <= 1)
+        return route_drop(c, VF_DROP_TTL_EXPIRED, "%s: TTL expired", r->name);
+    if (c->tr)
+        vf_fmt_ip(dst, k->ip_dst);
+    for (uint32_t i = 0; i < r->n_ports; i++)
+        if (r->ports[i].ip == k->ip_dst)
+            return route_drop(c, VF_DROP_NO_ROUTE,
+                              "%s is the router's own address: not answered", dst);
+
+    uint32_t d = ntohl(k->ip_dst);
+    const struct vf_route *rt = NULL;
+    for (uint32_t i = 0; i < r->n_routes; i++) {
+        if ((d & r->routes[i].mask) == r->routes[i].prefix) {
+            rt = &r->routes[i];
+            break;
+        }
+    }
+    if (!rt || rt->out == UINT32_MAX)
+        return route_drop(c, VF_DROP_NO_ROUTE, "no route to %s", dst);
+
+    const struct vf_rport *orp = &r->ports[rt->out];
+    uint32_t nh = rt->connected ? k->ip_dst : rt->nexthop;
+    const struct vf_dp *ndp = vf_tables_dp_by_id(c->t, orp->dp_id);
+    if (!ndp)
+        return route_drop(c, VF_DROP_NO_ROUTE, "switch of %s not in the tables",
+                          orp->name);
+    uint32_t nin = vf_hmap_get(&ndp->by_id, orp->lport_id);
+    uint32_t nhi = vf_hmap_get(&ndp->by_ip, nh);
+    if (nin == UINT32_MAX)
+        return route_drop(c, VF_DROP_NO_ROUTE, "port %s not on its switch",
+                          orp->name);
+    if (nhi == UINT32_MAX || nhi == nin) {
+        char nhs[16];
+        vf_fmt_ip(nhs, nh);
+        return route_drop(c, VF_DROP_NO_ARP, "next hop %s has no known MAC", nhs);
+    }
+    const struct vf_lport *nhp = &ndp->ports[nhi];
+    if (c->tr) {
+        char nhs[16], smac[18], dmac[18], pfx[16];
+        vf_fmt_ip(nhs, nh);
+        vf_fmt_mac(smac, orp->mac);
+        vf_fmt_mac(dmac, nhp->mac);
+        vf_fmt_ip(pfx, htonl(rt->prefix));
+        vf_trace_note(c->tr, "router",
+                      "%s: %s via %s/%u (%s) out %s, next hop %s (%s), "
+                      "ttl %u -> %u, eth %s -> %s",
+                      r->name, dst, pfx, rt->plen,
+                      rt->connected ? "connected" : "static", orp->name, nhs,
+                      nhp->name, k->ip_ttl, k->ip_ttl - 1, smac, dmac);
+    }
+    memcpy(k->eth_src, orp->mac, 6);
+    memcpy(k->eth_dst, nhp->mac, 6);
+    k->ip_ttl--;
+    c->hops++;
+    c->dp = ndp;
+    c->in = nin;
+    return VF_DROP_NONE;
+}

@@ -1,0 +1,677 @@
+/* test_isolation.c - random multi-tenant fabrics against a reference model.
+ *
+ * Property: for random topologies where every tenant reuses the same MAC
+ * and IP addresses, every packet (valid, spoofed, broadcast, unknown MAC,
+ * ARP, routed) sent from every port is delivered to exactly the ports, with
+ * exactly the bytes, that a naive reference model written here says; no
+ * packet ever reaches another tenant's port. The reference reads the model
+ * structs directly: linear ACL scan, linear switch/port scans, linear
+ * longest prefix match. Nothing is shared with the code under test but the
+ * frame builder (whose frames the reference describes by their fields).
+ *
+ * Also here: cache coherence (a fabric with flow caches and one without
+ * give identical results across random model changes and recompiles, the
+ * cached one sending every packet twice), and trace agreement (vf_trace_run
+ * on the source host names the same local ports, tunnel copies and drop
+ * reason as what vf_pipeline_burst did).
+ *
+ * Seeds are fixed (VF_TEST_SEED overrides) so a failure reproduces.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pipeline/vf_trace.h"
+#include "tests/unit/vf_test_logical.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+static unsigned name_seq;
+
+static void add_random_port(struct vf_model *m, int t, int s)
+{
+    struct vf_model_switch *sw = &m->tenants[t].switches[s];
+    char name[VF_NAME_MAX];
+    unsigned p = (unsigned)sw->n_ports;
+    snprintf(name, sizeof(name), "t%d-s%d-p%u-%u", t, s, p, name_seq++);
+    /* Same MAC and IP pattern in every tenant: 02:00:00:00:0s:0p, 10.0.s.p+1 */
+    lt_port(m, t, s, name, (uint32_t)((s + 1) << 8 | (p + 1)),
+            IP(10, 0, s, p + 1), (int)rnd((uint32_t)m->n_chassis), rnd(2));
+}
+
+static void random_acls(struct vf_model *m, int t)
+{
+    struct vf_model_tenant *tn = &m->tenants[t];
+    free(tn->acls);
+    tn->acls = NULL;
+    tn->n_acls = 0;
+    unsigned n = rnd(5);
+    static const uint16_t ports[] = {22, 53, 80, 443};
+    for (unsigned i = 0; i < n; i++) {
+        int s = (int)rnd((uint32_t)tn->n_switches);
+        struct vf_model_acl *a = lt_acl(m, t, s, rnd(2) ? VF_ACL_FROM_PORT
+                                                         : VF_ACL_TO_PORT,
+                                        (int32_t)rnd(4), rnd(3) ? VF_ACL_DROP
+                                                               : VF_ACL_ALLOW);
+        struct vf_model_switch *sw = &tn->switches[s];
+        if (sw->n_ports && rnd(3) == 0)
+            snprintf(a->port, sizeof(a->port), "%s", sw->ports[rnd((uint32_t)sw->n_ports)].name);
+        static const uint8_t protos[] = {0, VF_IPPROTO_TCP, VF_IPPROTO_UDP};
+        a->proto = protos[rnd(3)];
+        if (rnd(2)) {
+            uint16_t lo = ports[rnd(4)];
+            a->dport_lo = lo;
+            a->dport_hi = (uint16_t)(lo + rnd(30));
+        }
+        if (rnd(3) == 0) {
+            a->ip_src = htonl(IP(10, 0, rnd(3), 0));
+            a->src_plen = 24;
+        }
+    }
+}
+
+static void random_model(struct vf_model *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (unsigned c = 0; c < 3; c++) {
+        char name[8];
+        snprintf(name, sizeof(name), "hv%u", c);
+        lt_chassis(m, name, IP(192, 0, 2, c + 1), rnd(3) ? VF_ENCAP_GENEVE
+                                                         : VF_ENCAP_VXLAN);
+    }
+    for (int t = 0; t < 3; t++) {
+        char name[16];
+        snprintf(name, sizeof(name), "tenant%d", t);
+        lt_tenant(m, name);
+        int ns = 1 + (int)rnd(3);
+        for (int s = 0; s < ns; s++) {
+            snprintf(name, sizeof(name), "t%d-sw%d", t, s);
+            lt_switch(m, t, name, (uint32_t)(100 * (t + 1) + s));
+            int np = 1 + (int)rnd(4);
+            for (int p = 0; p < np; p++)
+                add_random_port(m, t, s);
+        }
+        if (rnd(5) < 3) {
+            snprintf(name, sizeof(name), "t%d-r", t);
+            int r = lt_router(m, t, name);
+            for (int s = 0; s < ns; s++) {
+                if (rnd(5) == 0)
+                    continue;
+                snprintf(name, sizeof(name), "t%d-r-%d", t, s);
+                lt_rport(m, t, r, name, s, (uint32_t)(0xff00 | (s + 1)),
+                         IP(10, 0, s, 254), 24);
+            }
+        }
+        random_acls(m, t);
+    }
+    lt_assign_ids(m);
+}
+
+/* ---- the reference model ---- */
+struct ref_pkt {
+    uint8_t eth_src[6], eth_dst[6];
+    bool arp;
+    uint16_t arp_op;
+    uint32_t ip_src, ip_dst;    /* host order */
+    uint8_t proto, ttl;
+    uint16_t sport, dport;
+};
+
+struct ref_out {
+    unsigned n;
+    char port[64][VF_NAME_MAX];
+    uint8_t data[64][LT_FRAME_MAX];
+    unsigned len[64];
+    int drop;                   /* reason when n == 0 */
+};
+
+static bool mac_eq(const uint8_t *a, const uint8_t *b) { return memcmp(a, b, 6) == 0; }
+
+static bool port_has_ip(const struct vf_model_port *p, uint32_t ip_host)
+{
+    for (unsigned i = 0; i < p->n_ips; i++)
+        if (ntohl(p->ips[i]) == ip_host)
+            return true;
+    return false;
+}
+
+static bool pfx_match(uint32_t ip_host, uint32_t pfx_net, uint8_t plen)
+{
+    if (plen == 0)
+        return true;
+    uint32_t mask = plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
+    return (ip_host & mask) == (ntohl(pfx_net) & mask);
+}
+
+/* true when the packet passes the switch's ACLs of dir for port name. */
+static bool ref_acl(const struct vf_model_tenant *tn, int sw, enum vf_acl_dir dir,
+                    const char *port, const struct ref_pkt *k)
+{
+    if (k->arp)
+        return true;
+    const struct vf_model_acl *best = NULL;
+    for (size_t i = 0; i < tn->n_acls; i++) {
+        const struct vf_model_acl *a = &tn->acls[i];
+        if (a->switch_idx != sw || a->dir != dir)
+            continue;
+        if (a->port[0] && strcmp(a->port, port) != 0)
+            continue;
+        if (a->proto && a->proto != k->proto)
+            continue;
+        if (!pfx_match(k->ip_src, a->ip_src, a->src_plen) ||
+            !pfx_match(k->ip_dst, a->ip_dst, a->dst_plen))
+            continue;
+        bool l4 = k->proto == VF_IPPROTO_TCP || k->proto == VF_IPPROTO_UDP;
+        uint16_t sp = l4 ? k->sport : 0, dp = l4 ? k->dport : 0;
+        if (k->proto == VF_IPPROTO_ICMP) {
+            sp = 8;      /* ICMP echo: type in sport, code in dport */
+            dp = 0;
+        }
+        if (sp < a->sport_lo || sp > a->sport_hi || dp < a->dport_lo || dp > a->dport_hi)
+            continue;
+        if (!best || a->priority > best->priority)
+            best = a;
+    }
+    return !best || best->action == VF_ACL_ALLOW;
+}
+
+static void ref_emit(struct ref_out *o, const char *port, const uint8_t *f, unsigned len)
+{
+    assert_true(o->n < 64);
+    snprintf(o->port[o->n], VF_NAME_MAX, "%s", port);
+    memcpy(o->data[o->n], f, len);
+    o->len[o->n++] = len;
+}
+
+static uint16_t csum16(const uint8_t *h, unsigned len)
+{
+    uint32_t s = 0;
+    for (unsigned i = 0; i < len; i += 2)
+        s += (uint32_t)(h[i] << 8 | h[i + 1]);
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/* Delivers to VM port (sw, p) through its egress ACL. */
+static void ref_deliver(const struct vf_model_tenant *tn, int sw, size_t p,
+                        const struct ref_pkt *k, const uint8_t *f, unsigned len,
+                        struct ref_out *o, bool *acl_dropped)
+{
+    const struct vf_model_port *mp = &tn->switches[sw].ports[p];
+    if (!ref_acl(tn, sw, VF_ACL_TO_PORT, mp->name, k)) {
+        *acl_dropped = true;
+        return;
+    }
+    ref_emit(o, mp->name, f, len);
+}
+
+static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
+                    struct ref_pkt k, const uint8_t *frame, unsigned len,
+                    struct ref_out *o)
+{
+    const struct vf_model_tenant *tn = &m->tenants[t];
+    const struct vf_model_port *src = &tn->switches[sw].ports[in_port];
+    uint8_t f[LT_FRAME_MAX];
+    memcpy(f, frame, len);
+    memset(o, 0, sizeof(*o));
+
+    if (src->port_security) {
+        bool ok = mac_eq(k.eth_src, src->mac);
+        if (!k.arp && k.ip_src && !port_has_ip(src, k.ip_src))
+            ok = false;
+        if (k.arp && k.ip_src && !port_has_ip(src, k.ip_src))
+            ok = false;   /* (the frames here have sha == eth_src) */
+        if (!ok) {
+            o->drop = VF_DROP_PORT_SECURITY;
+            return;
+        }
+    }
+    const char *in_name = src->name;
+    const struct vf_model_rport *in_rport = NULL;
+    int hops = 0;
+    for (;;) {
+        if (!ref_acl(tn, sw, VF_ACL_FROM_PORT, in_name, &k)) {
+            o->drop = VF_DROP_ACL_INGRESS;
+            return;
+        }
+        if (k.arp && k.arp_op == 1 && k.ip_dst != k.ip_src) {
+            const uint8_t *owner = NULL;
+            bool self = port_has_ip(src, k.ip_dst);
+            for (size_t p = 0; p < tn->switches[sw].n_ports && !owner; p++)
+                if (port_has_ip(&tn->switches[sw].ports[p], k.ip_dst))
+                    owner = tn->switches[sw].ports[p].mac;
+            for (size_t r = 0; r < tn->n_routers && !owner; r++)
+                for (size_t i = 0; i < tn->routers[r].n_ports; i++) {
+                    const struct vf_model_rport *rp = &tn->routers[r].ports[i];
+                    if (rp->switch_idx == sw && ntohl(rp->ip) == k.ip_dst)
+                        owner = rp->mac;
+                }
+            if (owner && !self) {
+                uint8_t *a = f + 14;
+                memcpy(f, k.eth_src, 6);
+                memcpy(f + 6, owner, 6);
+                a[7] = 2;
+                memcpy(a + 8, owner, 6);
+                uint32_t v = htonl(k.ip_dst);
+                memcpy(a + 14, &v, 4);
+                memcpy(a + 18, k.eth_src, 6);
+                v = htonl(k.ip_src);
+                memcpy(a + 24, &v, 4);
+                ref_emit(o, src->name, f, len);
+                return;
+            }
+        }
+        /* L2 */
+        const struct vf_model_switch *s = &tn->switches[sw];
+        bool flood = k.eth_dst[0] & 1;
+        ssize_t vm = -1;
+        const struct vf_model_rport *rport = NULL;
+        const struct vf_model_router *router = NULL;
+        if (!flood) {
+            for (size_t p = 0; p < s->n_ports; p++)
+                if (mac_eq(s->ports[p].mac, k.eth_dst))
+                    vm = (ssize_t)p;
+            for (size_t r = 0; r < tn->n_routers; r++)
+                for (size_t i = 0; i < tn->routers[r].n_ports; i++)
+                    if (tn->routers[r].ports[i].switch_idx == sw &&
+                        mac_eq(tn->routers[r].ports[i].mac, k.eth_dst)) {
+                        rport = &tn->routers[r].ports[i];
+                        router = &tn->routers[r];
+                    }
+            flood = vm < 0 && !rport;
+        }
+        if (flood) {
+            bool acl_dropped = false;
+            for (size_t p = 0; p < s->n_ports; p++)
+                if (strcmp(s->ports[p].name, in_name) != 0)
+                    ref_deliver(tn, sw, p, &k, f, len, o, &acl_dropped);
+            /* Copies to other chassis leave even when their ACLs drop
+             * there; the reason counted then is the receiver's. */
+            if (o->n == 0)
+                o->drop = acl_dropped ? VF_DROP_ACL_EGRESS : VF_DROP_NO_ROUTE;
+            return;
+        }
+        if ((vm >= 0 && strcmp(s->ports[vm].name, in_name) == 0) ||
+            (rport && rport == in_rport)) {
+            o->drop = VF_DROP_HAIRPIN;
+            return;
+        }
+        if (vm >= 0) {
+            bool acl_dropped = false;
+            ref_deliver(tn, sw, (size_t)vm, &k, f, len, o, &acl_dropped);
+            if (acl_dropped)
+                o->drop = VF_DROP_ACL_EGRESS;
+            return;
+        }
+        /* Router: connected networks only in these topologies. */
+        if (k.arp) {
+            o->drop = VF_DROP_NO_ROUTE;
+            return;
+        }
+        if (hops >= VF_LOGICAL_MAX_HOPS) {
+            o->drop = VF_DROP_LOOP;
+            return;
+        }
+        if (k.ttl <= 1) {
+            o->drop = VF_DROP_TTL_EXPIRED;
+            return;
+        }
+        const struct vf_model_rport *out = NULL;
+        for (size_t i = 0; i < router->n_ports; i++) {
+            const struct vf_model_rport *rp = &router->ports[i];
+            if (ntohl(rp->ip) == k.ip_dst) {
+                o->drop = VF_DROP_NO_ROUTE;
+                return;
+            }
+            if (pfx_match(k.ip_dst, rp->ip, rp->plen) && (!out || rp->plen > out->plen))
+                out = rp;
+        }
+        if (!out) {
+            o->drop = VF_DROP_NO_ROUTE;
+            return;
+        }
+        int nsw = out->switch_idx;
+        const uint8_t *nh_mac = NULL;
+        for (size_t p = 0; p < tn->switches[nsw].n_ports && !nh_mac; p++)
+            if (port_has_ip(&tn->switches[nsw].ports[p], k.ip_dst))
+                nh_mac = tn->switches[nsw].ports[p].mac;
+        for (size_t r = 0; r < tn->n_routers && !nh_mac; r++)
+            for (size_t i = 0; i < tn->routers[r].n_ports; i++) {
+                const struct vf_model_rport *rp = &tn->routers[r].ports[i];
+                if (rp != out && rp->switch_idx == nsw && ntohl(rp->ip) == k.ip_dst)
+                    nh_mac = rp->mac;
+            }
+        if (!nh_mac) {
+            o->drop = VF_DROP_NO_ARP;
+            return;
+        }
+        memcpy(k.eth_src, out->mac, 6);
+        memcpy(k.eth_dst, nh_mac, 6);
+        k.ttl--;
+        hops++;
+        memcpy(f, k.eth_dst, 6);
+        memcpy(f + 6, k.eth_src, 6);
+        f[14 + 8] = k.ttl;
+        f[14 + 10] = f[14 + 11] = 0;
+        uint16_t c = csum16(f + 14, 20);
+        f[14 + 10] = (uint8_t)(c >> 8);
+        f[14 + 11] = (uint8_t)c;
+        sw = nsw;
+        in_name = out->name;
+        in_rport = out;
+    }
+}
+
+/* ---- random packets ---- */
+static void random_pkt(const struct vf_model *m, int t, int sw, size_t p,
+                       struct ref_pkt *k)
+{
+    const struct vf_model_tenant *tn = &m->tenants[t];
+    const struct vf_model_switch *s = &tn->switches[sw];
+    const struct vf_model_port *src = &s->ports[p];
+    memset(k, 0, sizeof(*k));
+    memcpy(k->eth_src, src->mac, 6);
+    k->ip_src = src->n_ips ? ntohl(src->ips[0]) : 0;
+    k->ttl = 64;
+    static const uint8_t protos[] = {VF_IPPROTO_TCP, VF_IPPROTO_UDP, VF_IPPROTO_ICMP};
+    static const uint16_t ports[] = {22, 53, 80, 443, 1000};
+    k->proto = protos[rnd(3)];
+    k->sport = (uint16_t)(1024 + rnd(4));
+    k->dport = ports[rnd(5)];
+    /* A destination: some port pattern (may or may not exist here). */
+    unsigned ds = rnd(3), dp = rnd(5);
+    lt_mac(k->eth_dst, (ds + 1) << 8 | (dp + 1));
+    k->ip_dst = IP(10, 0, ds, dp + 1);
+    switch (rnd(9)) {
+    case 0:         /* unicast to a real port of the switch */
+        memcpy(k->eth_dst, s->ports[rnd((uint32_t)s->n_ports)].mac, 6);
+        break;
+    case 1:         /* spoofed MAC */
+        k->eth_src[5] ^= 0x40;
+        break;
+    case 2:         /* spoofed IP */
+        k->ip_src = IP(10, 0, 3, 3);
+        break;
+    case 3:         /* broadcast */
+        memset(k->eth_dst, 0xff, 6);
+        break;
+    case 4:         /* unknown unicast */
+        lt_mac(k->eth_dst, 0x7777);
+        break;
+    case 5:         /* ARP request */
+    case 6:
+        k->arp = true;
+        k->arp_op = 1;
+        memset(k->eth_dst, 0xff, 6);
+        if (rnd(4) == 0)
+            k->ip_dst = IP(10, 0, sw, 254);
+        if (rnd(6) == 0)
+            k->ip_src ^= 0x80;      /* spoofed sender */
+        break;
+    default:        /* routed: to the switch's router MAC */
+        lt_mac(k->eth_dst, 0xff00 | (unsigned)(sw + 1));
+        k->ttl = rnd(4) == 0 ? (uint8_t)(1 + rnd(2)) : 64;
+        if (rnd(5) == 0)
+            k->ip_dst = IP(10, 7, 7, 7);
+        break;
+    }
+}
+
+static unsigned to_frame(const struct vf_lport *in, const struct ref_pkt *k,
+                         uint8_t *buf)
+{
+    struct vf_trace_pkt tp = {
+        .fields = VF_TRACE_F_ETH_SRC | VF_TRACE_F_ETH_DST | VF_TRACE_F_IP_SRC |
+                  VF_TRACE_F_IP_DST | VF_TRACE_F_PROTO | VF_TRACE_F_SPORT |
+                  VF_TRACE_F_DPORT | VF_TRACE_F_TTL,
+        .ip_src = htonl(k->ip_src), .ip_dst = htonl(k->ip_dst),
+        .proto = k->proto, .sport = k->sport, .dport = k->dport, .ttl = k->ttl,
+    };
+    memcpy(tp.eth_src, k->eth_src, 6);
+    memcpy(tp.eth_dst, k->eth_dst, 6);
+    if (k->arp) {
+        tp.fields |= VF_TRACE_F_ARP_OP;
+        tp.arp_op = k->arp_op;
+    }
+    return vf_trace_build_frame(in, &tp, buf, LT_FRAME_MAX);
+}
+
+static struct vf_trace_pkt trace_pkt_of(const struct ref_pkt *k)
+{
+    struct vf_trace_pkt tp = {
+        .fields = 0x1ff & ~(unsigned)(k->arp ? 0 : VF_TRACE_F_ARP_OP),
+        .ip_src = htonl(k->ip_src), .ip_dst = htonl(k->ip_dst),
+        .proto = k->proto, .sport = k->sport, .dport = k->dport, .ttl = k->ttl,
+        .arp_op = k->arp_op,
+    };
+    memcpy(tp.eth_src, k->eth_src, 6);
+    memcpy(tp.eth_dst, k->eth_dst, 6);
+    return tp;
+}
+
+static int dlv_cmp(const void *a, const void *b)
+{
+    const struct lt_dlv *x = a, *y = b;
+    int c = strcmp(x->port, y->port);
+    return c ? c : memcmp(x->data, y->data, LT_FRAME_MAX);
+}
+
+static int tenant_of(const struct vf_model *m, const char *port)
+{
+    for (size_t t = 0; t < m->n_tenants; t++)
+        for (size_t s = 0; s < m->tenants[t].n_switches; s++)
+            for (size_t p = 0; p < m->tenants[t].switches[s].n_ports; p++)
+                if (strcmp(m->tenants[t].switches[s].ports[p].name, port) == 0)
+                    return (int)t;
+    return -1;
+}
+
+static void sort_result(struct lt_result *r)
+{
+    for (unsigned i = 0; i < r->n; i++)
+        memset(r->d[i].data + r->d[i].len, 0, LT_FRAME_MAX - r->d[i].len);
+    qsort(r->d, r->n, sizeof(r->d[0]), dlv_cmp);
+}
+
+static struct lt_result got, got2, exp_r;
+static struct ref_out ref;
+static struct vf_trace tr;
+
+static void ref_to_result(const struct ref_out *o, struct lt_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->n = o->n;
+    for (unsigned i = 0; i < o->n; i++) {
+        snprintf(r->d[i].port, VF_NAME_MAX, "%s", o->port[i]);
+        r->d[i].len = o->len[i];
+        memcpy(r->d[i].data, o->data[i], o->len[i]);
+    }
+    sort_result(r);
+}
+
+static void assert_same(const struct lt_result *a, const struct lt_result *b,
+                        const char *what, const char *port, unsigned pkt)
+{
+    if (a->n != b->n) {
+        fprintf(stderr, "%s: port %s packet %u: %u deliveries vs %u\n", what,
+                port, pkt, a->n, b->n);
+        for (unsigned i = 0; i < a->n; i++)
+            fprintf(stderr, "  a: %s\n", a->d[i].port);
+        for (unsigned i = 0; i < b->n; i++)
+            fprintf(stderr, "  b: %s\n", b->d[i].port);
+    }
+    assert_int_equal(a->n, b->n);
+    for (unsigned i = 0; i < a->n; i++) {
+        assert_string_equal(a->d[i].port, b->d[i].port);
+        assert_int_equal(a->d[i].len, b->d[i].len);
+        assert_memory_equal(a->d[i].data, b->d[i].data, a->d[i].len);
+    }
+}
+
+/* Checks the trace of the packet against what the burst did. */
+static void check_trace(struct lt_fabric *f, unsigned host, const char *port,
+                        const struct ref_pkt *k, const struct lt_result *r)
+{
+    struct vf_trace_pkt tp = trace_pkt_of(k);
+    assert_int_equal(vf_trace_run(f->host[host].t, port, &tp, &tr), 0);
+    unsigned local = 0, n_tun = 0;
+    for (unsigned i = 0; i < tr.n_out; i++) {
+        if (tr.out[i].action == VF_TRACE_TUNNEL) {
+            n_tun++;
+            continue;
+        }
+        local++;
+        const struct lt_dlv *d = lt_find(r, tr.out[i].port);
+        assert_non_null(d);
+        assert_int_equal(f->port_host[lt_port_idx(f, d->port)], (int)host);
+    }
+    unsigned got_local = 0;
+    for (unsigned i = 0; i < r->n; i++)
+        got_local += f->port_host[lt_port_idx(f, r->d[i].port)] == (int)host;
+    assert_int_equal(local, got_local);
+    assert_int_equal(n_tun, r->tunnelled);
+    if (tr.action == VF_TRACE_DROP)
+        assert_true(r->drops[tr.reason] > 0);
+}
+
+struct run_stats { unsigned pkts, delivered, dropped; };
+
+/* Every port of m sends npkt random packets on f (and on f2 if given,
+ * whose results must be identical); all checked against the reference. */
+static void send_all(struct lt_fabric *f, struct lt_fabric *f2,
+                     const struct vf_model *m, unsigned npkt,
+                     struct run_stats *st)
+{
+    uint8_t frame[LT_FRAME_MAX];
+    for (size_t t = 0; t < m->n_tenants; t++)
+        for (size_t s = 0; s < m->tenants[t].n_switches; s++)
+            for (size_t p = 0; p < m->tenants[t].switches[s].n_ports; p++) {
+                const struct vf_model_port *mp = &m->tenants[t].switches[s].ports[p];
+                int host = mp->chassis_idx;
+                uint32_t li;
+                const struct vf_dp *dp = vf_tables_find_port(f->host[host].t, mp->name, &li);
+                assert_non_null(dp);
+                for (unsigned i = 0; i < npkt; i++) {
+                    struct ref_pkt k;
+                    random_pkt(m, (int)t, (int)s, p, &k);
+                    unsigned len = to_frame(&dp->ports[li], &k, frame);
+                    assert_true(len > 0);
+                    ref_run(m, (int)t, (int)s, p, k, frame, len, &ref);
+                    ref_to_result(&ref, &exp_r);
+                    assert_int_equal(lt_send(f, mp->name, frame, len, &got), 0);
+                    check_trace(f, (unsigned)host, mp->name, &k, &got);
+                    sort_result(&got);
+                    assert_same(&got, &exp_r, "vs reference", mp->name, i);
+                    for (unsigned d = 0; d < got.n; d++)
+                        assert_int_equal(tenant_of(m, got.d[d].port), (int)t);
+                    if (ref.n == 0 && !got.tunnelled)
+                        assert_int_equal(lt_drop_reason(&got), ref.drop);
+                    if (f2) {
+                        /* Twice: the second run is a flow cache hit. */
+                        for (int rep = 0; rep < 2; rep++) {
+                            assert_int_equal(lt_send(f2, mp->name, frame, len, &got2), 0);
+                            sort_result(&got2);
+                            assert_same(&got2, &got, "cache vs no cache", mp->name, i);
+                        }
+                    }
+                    st->pkts++;
+                    st->delivered += got.n;
+                    st->dropped += got.n == 0;
+                }
+            }
+}
+
+static uint64_t seed_base(void)
+{
+    const char *s = getenv("VF_TEST_SEED");
+    return s ? strtoull(s, NULL, 0) : 0x1234567;
+}
+
+static void test_isolation_random(void **state)
+{
+    (void)state;
+    struct run_stats st = {0};
+    for (unsigned round = 0; round < 12; round++) {
+        struct vf_model m;
+        struct lt_fabric *f = calloc(1, sizeof(*f));
+        rng_state = seed_base() + round * 7919 + 1;
+        random_model(&m);
+        assert_int_equal(lt_fabric_init(f, &m, round % 2 == 0), 0);
+        send_all(f, NULL, &m, 12, &st);
+        lt_fabric_fini(f);
+        free(f);
+        lt_model_free(&m);
+    }
+    /* The generator must exercise both outcomes a lot. */
+    assert_true(st.delivered > st.pkts / 4);
+    assert_true(st.dropped > st.pkts / 10);
+}
+
+/* Random changes between bursts: the cached fabric must agree with the
+ * uncached one and with the reference after every recompile. */
+static void test_cache_coherence(void **state)
+{
+    (void)state;
+    struct run_stats st = {0};
+    struct vf_model m;
+    struct lt_fabric *fc = calloc(1, sizeof(*fc)), *nc = calloc(1, sizeof(*nc));
+    rng_state = seed_base() ^ 0xabcdef;
+    random_model(&m);
+    assert_int_equal(lt_fabric_init(nc, &m, false), 0);
+    assert_int_equal(lt_fabric_init(fc, &m, true), 0);
+    for (unsigned round = 0; round < 10; round++) {
+        send_all(nc, fc, &m, 6, &st);
+        int t = (int)rnd((uint32_t)m.n_tenants);
+        int s = (int)rnd((uint32_t)m.tenants[t].n_switches);
+        struct vf_model_switch *sw = &m.tenants[t].switches[s];
+        switch (rnd(4)) {
+        case 0:
+            random_acls(&m, t);
+            break;
+        case 1:
+            if (sw->n_ports < 6)
+                add_random_port(&m, t, s);
+            break;
+        case 2:
+            if (sw->n_ports > 1)
+                sw->n_ports--;          /* the last port goes away */
+            random_acls(&m, t);         /* (an ACL may have named it) */
+            break;
+        default:
+            sw->ports[rnd((uint32_t)sw->n_ports)].port_security ^= 1;
+            break;
+        }
+        lt_assign_ids(&m);
+        assert_int_equal(lt_compile(nc, &m), 0);
+        assert_int_equal(lt_compile(fc, &m), 0);
+    }
+    struct vf_flow_cache_stats cs;
+    vf_fc_get_stats(fc->host[0].w->fc, &cs);
+    assert_true(cs.hits > 0);
+    lt_fabric_fini(nc);
+    lt_fabric_fini(fc);
+    free(nc);
+    free(fc);
+    lt_model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_isolation_random),
+        cmocka_unit_test(test_cache_coherence),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,622 @@
+/* test_logical.c - each logical stage, through vf_pipeline_burst.
+ *
+ * One fixed fabric (two chassis, two tenants with the same addresses):
+ *   blue: web (vni 1001): vm1 (hv1, port security), vm2 (hv1), vm3 (hv2)
+ *         db (1002): db1 (hv1), db2 (hv2)
+ *         transit (1003), app (1004): app1 (hv2)
+ *         r1: web .254, db .254, transit 10.0.2.1; route 10.0.3/24 via .2.2
+ *         r2: transit 10.0.2.2, app .254; route 10.0.0/22 via 10.0.2.1
+ *   red:  web (2001): rvm1 (hv1, same MAC/IP as vm1), rvm2 (hv2, as vm2)
+ * Expected frames are written out byte by byte from the test's own
+ * knowledge, never from the code under test.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pipeline/vf_trace.h"
+#include "tests/unit/vf_test_logical.h"
+#include "tests/unit/vf_test_pkt.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+#define MAC_VM(n) (0x0101u + (n))        /* 02:00:00:00:01:0n */
+#define MAC_R(n) (0xff00u + (n))
+
+struct world {
+    struct vf_model m;
+    struct lt_fabric f;
+};
+
+static void build(struct vf_model *m)
+{
+    memset(m, 0, sizeof(*m));
+    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
+    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_ENCAP_GENEVE);
+    int b = lt_tenant(m, "blue");
+    int web = lt_switch(m, b, "web", 1001);
+    lt_port(m, b, web, "vm1", MAC_VM(0), IP(10, 0, 0, 1), 0, true);
+    lt_port(m, b, web, "vm2", MAC_VM(1), IP(10, 0, 0, 2), 0, false);
+    lt_port(m, b, web, "vm3", MAC_VM(2), IP(10, 0, 0, 3), 1, false);
+    int db = lt_switch(m, b, "db", 1002);
+    lt_port(m, b, db, "db1", 0x0201, IP(10, 0, 1, 1), 0, false);
+    lt_port(m, b, db, "db2", 0x0202, IP(10, 0, 1, 2), 1, false);
+    int tr = lt_switch(m, b, "transit", 1003);
+    int app = lt_switch(m, b, "app", 1004);
+    lt_port(m, b, app, "app1", 0x0301, IP(10, 0, 3, 1), 1, false);
+    int r1 = lt_router(m, b, "r1");
+    lt_rport(m, b, r1, "r1-web", web, MAC_R(1), IP(10, 0, 0, 254), 24);
+    lt_rport(m, b, r1, "r1-db", db, MAC_R(2), IP(10, 0, 1, 254), 24);
+    lt_rport(m, b, r1, "r1-tr", tr, MAC_R(3), IP(10, 0, 2, 1), 24);
+    lt_route(m, b, r1, IP(10, 0, 3, 0), 24, IP(10, 0, 2, 2));
+    lt_route(m, b, r1, IP(10, 9, 0, 0), 16, IP(10, 0, 2, 2));   /* loops */
+    int r2 = lt_router(m, b, "r2");
+    lt_rport(m, b, r2, "r2-tr", tr, MAC_R(4), IP(10, 0, 2, 2), 24);
+    lt_rport(m, b, r2, "r2-app", app, MAC_R(5), IP(10, 0, 3, 254), 24);
+    lt_route(m, b, r2, IP(10, 0, 0, 0), 22, IP(10, 0, 2, 1));
+    lt_route(m, b, r2, IP(10, 9, 0, 0), 16, IP(10, 0, 2, 1));
+    int red = lt_tenant(m, "red");
+    int rweb = lt_switch(m, red, "rweb", 2001);
+    lt_port(m, red, rweb, "rvm1", MAC_VM(0), IP(10, 0, 0, 1), 0, true);
+    lt_port(m, red, rweb, "rvm2", MAC_VM(1), IP(10, 0, 0, 2), 1, false);
+    lt_assign_ids(m);
+}
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    build(&w->m);
+    if (lt_fabric_init(&w->f, &w->m, true))
+        return -1;
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    lt_fabric_fini(&w->f);
+    lt_model_free(&w->m);
+    free(w);
+    return 0;
+}
+
+static void mac_of(uint8_t out[6], uint32_t low) { lt_mac(out, low); }
+
+/* A UDP frame from port MAC/IP `src` to `dst`. */
+static size_t udp_frame(uint8_t *buf, uint32_t smac, uint32_t sip, uint32_t dmac,
+                        uint32_t dip, uint8_t ttl, uint16_t dport)
+{
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, smac);
+    mac_of(t.eth_dst, dmac);
+    t.ip4_src = sip;
+    t.ip4_dst = dip;
+    t.ttl = ttl;
+    t.dport = dport;
+    return vf_tpkt_ip4_udp(buf, 256, &t);
+}
+
+static struct lt_result res;
+
+static void test_l2_local_and_remote(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(1), IP(10, 0, 0, 2), 64, 53);
+    assert_int_equal(lt_send(&w->f, "vm1", f, (unsigned)n, &res), 0);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm2");
+    assert_int_equal(res.d[0].len, n);
+    assert_memory_equal(res.d[0].data, f, n);
+    assert_int_equal(res.tunnelled, 0);
+
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(2), IP(10, 0, 0, 3), 64, 53);
+    assert_int_equal(lt_send(&w->f, "vm1", f, (unsigned)n, &res), 0);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm3");
+    assert_memory_equal(res.d[0].data, f, n);   /* decap restored it exactly */
+    assert_int_equal(res.tunnelled, 1);
+
+    /* To its own MAC: hairpin. */
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(0), IP(10, 0, 0, 1), 64, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 0);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_HAIRPIN);
+}
+
+static void test_flood(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    /* Broadcast and unknown unicast reach every other port of the switch,
+     * locally and on hv2 (one tunnel copy), nothing of red, db or routers. */
+    uint32_t dsts[] = {0xffffffffu & 0xffffff, 0x7777};
+    for (unsigned k = 0; k < 2; k++) {
+        size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), dsts[k],
+                             IP(10, 0, 0, 255), 64, 67);
+        if (k == 0)
+            memset(f, 0xff, 6);
+        lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+        assert_int_equal(res.n, 2);
+        assert_non_null(lt_find(&res, "vm2"));
+        assert_non_null(lt_find(&res, "vm3"));
+        assert_int_equal(res.tunnelled, 1);
+        assert_memory_equal(lt_find(&res, "vm3")->data, f, n);
+    }
+    /* From hv2: vm3's flood reaches vm1 and vm2 with one tunnel copy. */
+    size_t n = udp_frame(f, MAC_VM(2), IP(10, 0, 0, 3), 0x7777, IP(10, 0, 0, 9), 64, 67);
+    lt_send(&w->f, "vm3", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 2);
+    assert_non_null(lt_find(&res, "vm1"));
+    assert_non_null(lt_find(&res, "vm2"));
+    assert_int_equal(res.tunnelled, 1);
+}
+
+static void test_port_security(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    size_t n;
+    /* Spoofed MAC, spoofed IP: dropped on vm1 (port security on). */
+    n = udp_frame(f, 0x9999, IP(10, 0, 0, 1), MAC_VM(1), IP(10, 0, 0, 2), 64, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 0);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_PORT_SECURITY);
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 7), MAC_VM(1), IP(10, 0, 0, 2), 64, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_PORT_SECURITY);
+    /* ARP with a foreign sender IP, and with a foreign sender MAC. */
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, MAC_VM(0));
+    memset(t.eth_dst, 0xff, 6);
+    t.ip4_src = IP(10, 0, 0, 2);
+    t.ip4_dst = IP(10, 0, 0, 3);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_PORT_SECURITY);
+    t.ip4_src = IP(10, 0, 0, 1);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    f[22 + 5] ^= 1;                       /* sender MAC != Ethernet source */
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_PORT_SECURITY);
+    /* The same spoof from vm2 (no port security) goes through. */
+    n = udp_frame(f, 0x9999, IP(10, 0, 0, 7), MAC_VM(2), IP(10, 0, 0, 3), 64, 53);
+    lt_send(&w->f, "vm2", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm3");
+    /* DHCP-style source 0.0.0.0 is allowed with the right MAC. */
+    n = udp_frame(f, MAC_VM(0), 0, MAC_VM(1), IP(10, 0, 0, 2), 64, 67);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+}
+
+static void check_arp_reply(const struct lt_dlv *d, uint32_t owner_mac,
+                            uint32_t owner_ip)
+{
+    uint8_t exp[42];
+    uint8_t om[6], rm[6];
+    mac_of(om, owner_mac);
+    mac_of(rm, MAC_VM(0));
+    memcpy(exp, rm, 6);
+    memcpy(exp + 6, om, 6);
+    exp[12] = 0x08; exp[13] = 0x06;
+    uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 2};
+    memcpy(exp + 14, hdr, 8);
+    memcpy(exp + 22, om, 6);
+    uint32_t ip = htonl(owner_ip);
+    memcpy(exp + 28, &ip, 4);
+    memcpy(exp + 32, rm, 6);
+    ip = htonl(IP(10, 0, 0, 1));
+    memcpy(exp + 38, &ip, 4);
+    assert_int_equal(d->len, 42);
+    assert_memory_equal(d->data, exp, 42);
+}
+
+static void test_arp_responder(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, MAC_VM(0));
+    memset(t.eth_dst, 0xff, 6);
+    t.ip4_src = IP(10, 0, 0, 1);
+
+    /* A VM on the other chassis: answered here, out vm1 only. */
+    t.ip4_dst = IP(10, 0, 0, 3);
+    size_t n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm1");
+    assert_int_equal(res.tunnelled, 0);
+    check_arp_reply(&res.d[0], MAC_VM(2), IP(10, 0, 0, 3));
+
+    /* The router port: answered with its MAC. */
+    t.ip4_dst = IP(10, 0, 0, 254);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    check_arp_reply(&res.d[0], MAC_R(1), IP(10, 0, 0, 254));
+
+    /* The same again comes from the flow cache: same bytes. */
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    check_arp_reply(&res.d[0], MAC_R(1), IP(10, 0, 0, 254));
+
+    /* Unknown address, and an address of another switch: flooded. */
+    t.ip4_dst = IP(10, 0, 0, 99);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 2);
+    assert_non_null(lt_find(&res, "vm2"));
+    assert_non_null(lt_find(&res, "vm3"));
+    t.ip4_dst = IP(10, 0, 1, 1);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 2);
+    /* Red's rvm1 asks for 10.0.0.2: red's rvm2 answers, not blue's vm2
+     * (same IP, same MAC: the reply must come from red's switch, which the
+     * in-port alone decides). */
+    t.ip4_dst = IP(10, 0, 0, 2);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "rvm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "rvm1");
+    /* Gratuitous ARP is not answered: flooded. */
+    t.ip4_dst = IP(10, 0, 0, 1);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 2);
+}
+
+static uint16_t csum16(const uint8_t *h, unsigned len)
+{
+    uint32_t s = 0;
+    for (unsigned i = 0; i < len; i += 2)
+        s += (uint32_t)(h[i] << 8 | h[i + 1]);
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/* Expected routed frame: the original with new MACs, TTL and checksum. */
+static void check_routed(const struct lt_dlv *d, const uint8_t *orig, size_t n,
+                         uint32_t smac, uint32_t dmac, uint8_t ttl)
+{
+    uint8_t exp[256];
+    memcpy(exp, orig, n);
+    mac_of(exp, dmac);
+    mac_of(exp + 6, smac);
+    exp[14 + 8] = ttl;
+    exp[14 + 10] = exp[14 + 11] = 0;
+    uint16_t c = csum16(exp + 14, 20);
+    exp[14 + 10] = (uint8_t)(c >> 8);
+    exp[14 + 11] = (uint8_t)c;
+    assert_int_equal(d->len, n);
+    assert_memory_equal(d->data, exp, n);
+    assert_int_equal(csum16(d->data + 14, 20), 0);
+}
+
+static void test_router(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    /* One hop, local: vm1 -> db1. */
+    size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), IP(10, 0, 1, 1), 64, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "db1");
+    check_routed(&res.d[0], f, n, MAC_R(2), 0x0201, 63);
+    /* One hop, remote: vm1 -> db2 through the tunnel. */
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), IP(10, 0, 1, 2), 17, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "db2");
+    assert_int_equal(res.tunnelled, 1);
+    check_routed(&res.d[0], f, n, MAC_R(2), 0x0202, 16);
+    /* Two hops (r1, transit, r2), all at the source host. */
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), IP(10, 0, 3, 1), 64, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "app1");
+    assert_int_equal(res.tunnelled, 1);
+    check_routed(&res.d[0], f, n, MAC_R(5), 0x0301, 62);
+    /* And back from hv2: app1 -> vm2. */
+    n = udp_frame(f, 0x0301, IP(10, 0, 3, 1), MAC_R(5), IP(10, 0, 0, 2), 64, 53);
+    lt_send(&w->f, "app1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm2");
+    check_routed(&res.d[0], f, n, MAC_R(1), MAC_VM(1), 62);
+}
+
+static void test_router_drops(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    struct { uint32_t dip; uint8_t ttl; int reason; } c[] = {
+        {IP(10, 0, 1, 1), 1, VF_DROP_TTL_EXPIRED},
+        {IP(10, 0, 3, 1), 2, VF_DROP_TTL_EXPIRED},   /* second hop */
+        {IP(10, 0, 3, 1), 3, VF_DROP_NONE},
+        {IP(10, 0, 1, 77), 64, VF_DROP_NO_ARP},
+        {IP(192, 168, 1, 1), 64, VF_DROP_NO_ROUTE},
+        {IP(10, 9, 1, 1), 64, VF_DROP_LOOP},
+        {IP(10, 0, 0, 254), 64, VF_DROP_NO_ROUTE},   /* the router itself */
+    };
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), c[i].dip,
+                             c[i].ttl, 53);
+        lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+        if (c[i].reason == VF_DROP_NONE) {
+            assert_int_equal(res.n, 1);
+            check_routed(&res.d[0], f, n, MAC_R(5), 0x0301, 1);
+        } else {
+            assert_int_equal(res.n, 0);
+            assert_int_equal(lt_drop_reason(&res), c[i].reason);
+        }
+    }
+}
+
+static void test_acl(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    /* web: drop tcp/22 from every port, but allow it from vm2 (port rule,
+     * higher priority); db: to-port drop udp 5000-5010. */
+    struct vf_model_acl *a = lt_acl(&w->m, 0, 0, VF_ACL_FROM_PORT, 100, VF_ACL_DROP);
+    a->proto = VF_IPPROTO_TCP;
+    a->dport_lo = a->dport_hi = 22;
+    a = lt_acl(&w->m, 0, 0, VF_ACL_FROM_PORT, 200, VF_ACL_ALLOW);
+    snprintf(a->port, sizeof(a->port), "vm2");
+    a->proto = VF_IPPROTO_TCP;
+    a = lt_acl(&w->m, 0, 1, VF_ACL_TO_PORT, 10, VF_ACL_DROP);
+    a->proto = VF_IPPROTO_UDP;
+    a->dport_lo = 5000;
+    a->dport_hi = 5010;
+    assert_int_equal(lt_compile(&w->f, &w->m), 0);
+
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, MAC_VM(0));
+    mac_of(t.eth_dst, MAC_VM(2));
+    t.ip4_src = IP(10, 0, 0, 1);
+    t.ip4_dst = IP(10, 0, 0, 3);
+    t.dport = 22;
+    size_t n = vf_tpkt_ip4_tcp(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_ACL_INGRESS);
+    t.dport = 23;
+    n = vf_tpkt_ip4_tcp(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    mac_of(t.eth_src, MAC_VM(1));
+    t.ip4_src = IP(10, 0, 0, 2);
+    t.dport = 22;
+    n = vf_tpkt_ip4_tcp(f, sizeof(f), &t);
+    lt_send(&w->f, "vm2", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    /* Egress ACL: local (db1) and remote (db2, applied at hv2). */
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), IP(10, 0, 1, 1), 64, 5005);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_ACL_EGRESS);
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), IP(10, 0, 1, 2), 64, 5010);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 0);
+    assert_int_equal(res.tunnelled, 1);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_ACL_EGRESS);
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), IP(10, 0, 1, 2), 64, 5011);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    /* ACLs do not apply to ARP. */
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, MAC_VM(3));
+    memset(t.eth_dst, 0xff, 6);
+    lt_acl(&w->m, 0, 0, VF_ACL_FROM_PORT, 1, VF_ACL_DROP);  /* drop all IPv4 */
+    assert_int_equal(lt_compile(&w->f, &w->m), 0);
+    n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(1), IP(10, 0, 0, 2), 64, 53);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_ACL_INGRESS);
+    mac_of(t.eth_src, MAC_VM(0));
+    t.ip4_src = IP(10, 0, 0, 1);
+    t.ip4_dst = IP(10, 0, 0, 2);
+    n = vf_tpkt_arp_request(f, sizeof(f), &t);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+}
+
+static void test_tenants_apart(void **state)
+{
+    struct world *w = *state;
+    uint8_t f[256];
+    /* rvm1 sends to the MAC both vm2 and rvm2 use: only rvm2 gets it. */
+    size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(1), IP(10, 0, 0, 2), 64, 53);
+    lt_send(&w->f, "rvm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "rvm2");
+    /* And vm1's identical frame only vm2. */
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm2");
+    /* A red broadcast never leaves red. */
+    memset(f, 0xff, 6);
+    lt_send(&w->f, "rvm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "rvm2");
+}
+
+/* Hand-made tunnel packets arriving at hv2. */
+static void test_decap(void **state)
+{
+    struct world *w = *state;
+    struct lt_fabric *fb = &w->f;
+    struct lt_host *h2 = &fb->host[1];
+    struct vf_tunnel_peer peer;
+    static const uint8_t z[6];
+    uint8_t f[256];
+    size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(2), IP(10, 0, 0, 3), 64, 53);
+    struct {
+        enum vf_encap encap; uint32_t vni, in, out; int reason; const char *to;
+    } c[] = {
+        {VF_ENCAP_GENEVE, 1001, 1, 3, VF_DROP_NONE, "vm3"},
+        {VF_ENCAP_GENEVE, 4242, 1, 3, VF_DROP_TUN_UNKNOWN_VNI, NULL},
+        {VF_ENCAP_GENEVE, 1001, 1, 2, VF_DROP_TUN_BAD_EGRESS, NULL},  /* vm2: hv1 */
+        {VF_ENCAP_GENEVE, 1001, 1, 8, VF_DROP_TUN_BAD_EGRESS, NULL},  /* red's */
+        {VF_ENCAP_GENEVE, 1001, 1, 11, VF_DROP_TUN_BAD_EGRESS, NULL}, /* router */
+        {VF_ENCAP_GENEVE, 2001, 1, 3, VF_DROP_TUN_BAD_EGRESS, NULL},  /* vm3 in red */
+        {VF_ENCAP_GENEVE, 1001, 1, 0, VF_DROP_NONE, "vm3"},          /* flood */
+        {VF_ENCAP_VXLAN, 1001, 0, 0, VF_DROP_NONE, "vm3"},           /* by MAC */
+        {VF_ENCAP_VXLAN, 2001, 0, 0, VF_DROP_NONE, "rvm2"},          /* unknown: flood */
+    };
+    for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        vf_tunnel_peer_init(&peer, c[i].encap, htonl(IP(192, 0, 2, 1)),
+                            htonl(IP(192, 0, 2, 2)), 0, z, z, 1500, false);
+        struct vf_pkt *p = vf_pool_alloc(&h2->w->cache);
+        assert_non_null(p);
+        assert_int_equal(vf_pkt_set(p, f, (uint32_t)n), 0);
+        assert_int_equal(vf_tunnel_encap(p, &peer, c[i].vni, c[i].in, c[i].out, 7), 0);
+        p->port = (uint16_t)h2->uplink->index;
+        uint64_t before[VF_DROP__COUNT];
+        lt_sum_drops(fb, before);
+        memset(&res, 0, sizeof(res));
+        lt_run(fb, 1, p);
+        lt_collect(fb, 1, &res, 0);
+        lt_sum_drops(fb, res.drops);
+        for (unsigned r = 0; r < VF_DROP__COUNT; r++)
+            res.drops[r] -= before[r];
+        if (c[i].to) {
+            assert_int_equal(res.n, 1);
+            assert_string_equal(res.d[0].port, c[i].to);
+            assert_memory_equal(res.d[0].data, f, n);
+        } else {
+            assert_int_equal(res.n, 0);
+            assert_int_equal(lt_drop_reason(&res), c[i].reason);
+        }
+    }
+}
+
+static void test_trace(void **state)
+{
+    struct world *w = *state;
+    struct vf_trace *tr = calloc(1, sizeof(*tr));
+    const struct vf_tables *t1 = w->f.host[0].t;
+    struct vf_trace_pkt pk = {0};
+
+    /* Unicast to a remote port: tunnel to hv2 with vni 1001. */
+    pk.fields = VF_TRACE_F_ETH_DST | VF_TRACE_F_IP_DST;
+    mac_of(pk.eth_dst, MAC_VM(2));
+    pk.ip_dst = htonl(IP(10, 0, 0, 3));
+    assert_int_equal(vf_trace_run(t1, "vm1", &pk, tr), 0);
+    assert_int_equal(tr->action, VF_TRACE_TUNNEL);
+    assert_int_equal(tr->n_out, 1);
+    assert_string_equal(tr->out[0].port, "vm3");
+    assert_string_equal(tr->out[0].chassis, "hv2");
+    assert_int_equal(tr->out[0].vni, 1001);
+    assert_true(tr->n_steps >= 4);
+    assert_string_equal(tr->steps[0].stage, "physical_to_logical");
+
+    /* Routed two hops: the router stage appears twice. */
+    mac_of(pk.eth_dst, MAC_R(1));
+    pk.ip_dst = htonl(IP(10, 0, 3, 1));
+    assert_int_equal(vf_trace_run(t1, "vm1", &pk, tr), 0);
+    assert_true(tr->routed);
+    assert_string_equal(tr->out[0].port, "app1");
+    unsigned routers = 0;
+    for (unsigned i = 0; i < tr->n_steps; i++)
+        routers += strcmp(tr->steps[i].stage, "router") == 0;
+    assert_int_equal(routers, 2);
+
+    /* Flood: local vm2 and a copy to hv2. */
+    pk.fields = 0;
+    assert_int_equal(vf_trace_run(t1, "vm1", &pk, tr), 0);
+    assert_int_equal(tr->n_out, 2);
+    assert_int_equal(tr->out[0].action, VF_TRACE_DELIVER);
+    assert_string_equal(tr->out[0].port, "vm2");
+    assert_int_equal(tr->out[1].action, VF_TRACE_TUNNEL);
+    assert_string_equal(tr->out[1].chassis, "hv2");
+
+    /* Spoofed: drop with the reason's name. */
+    pk.fields = VF_TRACE_F_IP_SRC;
+    pk.ip_src = htonl(IP(10, 0, 0, 9));
+    assert_int_equal(vf_trace_run(t1, "vm1", &pk, tr), 0);
+    assert_int_equal(tr->action, VF_TRACE_DROP);
+    assert_string_equal(tr->reason_name, "port_security");
+
+    /* ARP: answered at the source. */
+    pk.fields = VF_TRACE_F_ARP_OP | VF_TRACE_F_IP_DST;
+    pk.arp_op = 1;
+    pk.ip_dst = htonl(IP(10, 0, 0, 254));
+    assert_int_equal(vf_trace_run(t1, "vm1", &pk, tr), 0);
+    assert_true(tr->arp_reply);
+    assert_string_equal(tr->out[0].port, "vm1");
+
+    assert_int_equal(vf_trace_run(t1, "nope", &pk, tr), -ENOENT);
+    assert_int_equal(vf_trace_run(t1, "r1-web", &pk, tr), -ENOENT);
+    free(tr);
+}
+
+/* The shipped demo model, loaded from YAML and validated by mgmt: the ids
+ * and resolved indexes are the real ones, not the test builder's. */
+static void test_yaml_demo(void **state)
+{
+    (void)state;
+    char path[512], err[256];
+    const char *src = getenv("VF_SOURCE_DIR");
+    snprintf(path, sizeof(path), "%s/examples/demo.yaml", src ? src : ".");
+    struct vf_model m;
+    if (vf_config_load(path, &m, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        fail();
+    }
+    struct lt_fabric *f = calloc(1, sizeof(*f));
+    assert_int_equal(lt_fabric_init(f, &m, true), 0);
+    uint8_t fr[256];
+    uint32_t vm1_mac = 0x0101, r_web = 0xff01;
+    /* blue-vm1 (hv1) -> blue-db2 (hv2, 10.0.1.2) through blue-r. */
+    size_t n = udp_frame(fr, vm1_mac, IP(10, 0, 0, 1), r_web, IP(10, 0, 1, 2), 64, 53);
+    lt_send(f, "blue-vm1", fr, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "blue-db2");
+    assert_int_equal(res.tunnelled, 1);
+    check_routed(&res.d[0], fr, n, 0xff02, 0x0202, 63);
+    /* ssh towards the web machines is dropped at their egress. */
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, 0x0201);
+    mac_of(t.eth_dst, 0xff02);
+    t.ip4_src = IP(10, 0, 1, 1);
+    t.ip4_dst = IP(10, 0, 0, 4);
+    t.dport = 22;
+    n = vf_tpkt_ip4_tcp(fr, sizeof(fr), &t);
+    lt_send(f, "blue-db1", fr, (unsigned)n, &res);
+    assert_int_equal(res.n, 0);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_ACL_EGRESS);
+    /* red-vm1 to the MAC red-vm4 and blue-vm4 share: red-vm4 only. */
+    n = udp_frame(fr, vm1_mac, IP(10, 0, 0, 1), 0x0104, IP(10, 0, 0, 4), 64, 53);
+    lt_send(f, "red-vm1", fr, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "red-vm4");
+    lt_fabric_fini(f);
+    free(f);
+    vf_model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_l2_local_and_remote, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_security, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arp_responder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenants_apart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+        cmocka_unit_test(test_yaml_demo),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
