@@ -14,12 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "mgmt/vf_daemon.h"
 #include "mgmt/vf_model.h"
 #include "mgmt/vf_model_diff.h"
 #include "mgmt/vf_model_edit.h"
 #include "mgmt/vf_model_json.h"
+#include "mgmt/vf_rpc.h"
+#include "mgmt/vf_state.h"
 
 static const char BASE[] =
 "chassis:\n"
@@ -1076,6 +1080,198 @@ static void test_changed_switches(void **state)
     free(t);
 }
 
+/* ---- the RPC handlers over a running daemon ---- */
+
+static const char RPC_BASE[] =
+"chassis:\n"
+"  - {name: hv1, underlay_ip: 192.0.2.1}\n"
+"  - {name: hv2, underlay_ip: 192.0.2.2}\n"
+"tenants:\n"
+"  - name: blue\n"
+"    switches:\n"
+"      - name: web\n"
+"        vni: 100\n"
+"        ports:\n"
+"          - {name: a, mac: \"02:00:00:00:00:0a\", ips: [10.0.0.10], chassis: hv1}\n"
+"          - {name: r, mac: \"02:00:00:00:00:0b\", ips: [10.0.0.11], chassis: hv2}\n"
+"local: {chassis: hv1, workers: 1, uplink: {type: ring}}\n";
+
+static struct vf_daemon D;
+static char rpc_dir[64];
+
+static int rpc_setup(void **state)
+{
+    struct vf_model m;
+    struct vf_daemon_opts o = { .pool_bufs = 1024, .ring_size = 256,
+                                .flow_cache_entries = 1024, .idle_polls = 64 };
+    char err[512];
+
+    (void)state;
+    snprintf(rpc_dir, sizeof(rpc_dir), "/tmp/vf-rpc-XXXXXX");
+    if (!mkdtemp(rpc_dir))
+        return -1;
+    load(RPC_BASE, &m);
+    memset(&D, 0, sizeof(D));
+    if (vf_daemon_start(&D, &m, &o, err, sizeof(err))) {
+        print_error("daemon: %s\n", err);
+        return -1;
+    }
+    return vf_rpc_edit_set_state_dir(rpc_dir);
+}
+
+static int rpc_teardown(void **state)
+{
+    char p[128];
+
+    (void)state;
+    vf_daemon_stop(&D);
+    vf_rpc_edit_set_state_dir(NULL);
+    snprintf(p, sizeof(p), "%s/%s", rpc_dir, VF_STATE_FILE);
+    unlink(p);
+    rmdir(rpc_dir);
+    return 0;
+}
+
+static json_t *call(json_t *(*fn)(void *, json_t *, struct vf_rpc_error *),
+                    const char *params, struct vf_rpc_error *e)
+{
+    json_t *p = js(params), *r;
+    *e = (struct vf_rpc_error){ VF_RPC_INTERNAL_ERROR, "internal error" };
+    r = fn(&D, p, e);
+    json_decref(p);
+    return r;
+}
+
+/* The saved state equals the daemon's model. */
+static void assert_saved(void)
+{
+    struct vf_model m;
+    char err[512];
+    if (vf_state_load(rpc_dir, &m, err, sizeof(err)))
+        fail_msg("saved state: %s", err);
+    assert_models_equal(&m, &D.model);
+    vf_model_free(&m);
+}
+
+static void test_rpc(void **state)
+{
+    struct vf_rpc_error e;
+    json_t *r;
+    char *before;
+    uint64_t gen = D.generation;
+
+    (void)state;
+    /* add: applied, saved, diff says what. */
+    r = call(vf_rpc_add, "{\"kind\": \"port\", \"spec\": {\"switch\": \"web\", "
+             "\"port\": {\"name\": \"c\", \"mac\": \"02:00:00:00:00:0c\", "
+             "\"ips\": [\"10.0.0.12\"], \"chassis\": \"hv1\"}}}", &e);
+    if (!r)
+        fail_msg("add: %s", e.message);
+    assert_true(json_is_true(json_object_get(r, "applied")));
+    assert_true(json_is_true(json_object_get(r, "persisted")));
+    assert_int_equal(json_integer_value(json_object_get(r, "generation")), gen + 1);
+    assert_int_equal(vf_model_diff_count(json_object_get(r, "diff")), 1);
+    json_decref(r);
+    assert_non_null(vf_daemon_find_port(&D, "c"));
+    assert_saved();
+
+    /* Refused: nothing changes, in memory or on disk. */
+    before = dump(&D.model);
+    r = call(vf_rpc_add, "{\"kind\": \"port\", \"spec\": {\"switch\": \"web\", "
+             "\"port\": {\"name\": \"d\", \"mac\": \"02:00:zz\", \"chassis\": "
+             "\"hv1\"}}}", &e);
+    assert_null(r);
+    assert_int_equal(e.code, VF_RPC_REFUSED);
+    assert_non_null(strstr(e.message, "(d): field 'mac'"));
+    r = call(vf_rpc_del, "{\"kind\": \"switch\", \"spec\": {\"name\": \"web\"}}", &e);
+    assert_null(r);
+    assert_non_null(strstr(e.message, "cascade"));
+    r = call(vf_rpc_add, "{\"kind\": \"port\"}", &e);
+    assert_null(r);
+    assert_int_equal(e.code, VF_RPC_INVALID_PARAMS);
+    {
+        char *after = dump(&D.model);
+        assert_string_equal(before, after);
+        free(after);
+    }
+    assert_int_equal(D.generation, gen + 1);
+    assert_saved();
+
+    /* Dry run: the diff, nothing applied. */
+    r = call(vf_rpc_del, "{\"kind\": \"switch\", \"spec\": {\"name\": \"web\"}, "
+             "\"cascade\": true, \"dry_run\": true}", &e);
+    if (!r)
+        fail_msg("dry run: %s", e.message);
+    assert_false(json_is_true(json_object_get(r, "applied")));
+    assert_int_equal(vf_model_diff_count(json_object_get(r, "diff")), 4);
+    json_decref(r);
+    assert_int_equal(D.generation, gen + 1);
+    assert_non_null(vf_daemon_find_port(&D, "c"));
+
+    /* apply: a file without local keeps this host's; errors name the file. */
+    r = call(vf_rpc_apply, "{\"yaml\": \"chassis: [{name: hv1, underlay_ip: "
+             "192.0.2.1}]\\ntenants:\\n  - name: blue\\n    switches: [{name: "
+             "web, vni: 100, ports: [{name: a, mac: '02:00:00:00:00:0a', ips: "
+             "[10.0.0.10], chassis: hv1}]}]\\n\", \"name\": \"x.yaml\"}", &e);
+    if (!r)
+        fail_msg("apply: %s", e.message);
+    assert_true(json_is_true(json_object_get(r, "applied")));
+    assert_string_equal(D.model.local.chassis, "hv1");
+    assert_int_equal(D.model.n_chassis, 1);
+    assert_null(vf_daemon_find_port(&D, "c"));
+    json_decref(r);
+    assert_saved();
+    r = call(vf_rpc_apply, "{\"yaml\": \"chassis: [{name: hv1}]\\n\", \"name\": "
+             "\"x.yaml\"}", &e);
+    assert_null(r);
+    assert_non_null(strstr(e.message, "x.yaml:1: chassis[0] (hv1): missing field "
+                           "'underlay_ip'"));
+    /* The same model again: no change, no new generation. */
+    gen = D.generation;
+    r = call(vf_rpc_apply, "{\"yaml\": \"chassis: [{name: hv1, underlay_ip: "
+             "192.0.2.1}]\\ntenants:\\n  - name: blue\\n    switches: [{name: "
+             "web, vni: 100, ports: [{name: a, mac: '02:00:00:00:00:0a', ips: "
+             "[10.0.0.10], chassis: hv1}]}]\\n\"}", &e);
+    assert_non_null(r);
+    assert_false(json_is_true(json_object_get(r, "applied")));
+    json_decref(r);
+    assert_int_equal(D.generation, gen);
+
+    /* list */
+    r = call(vf_rpc_list, "{\"kind\": \"port\"}", &e);
+    assert_int_equal(json_array_size(r), 1);
+    json_decref(r);
+    assert_null(call(vf_rpc_list, "{\"kind\": \"vlan\"}", &e));
+    assert_int_equal(e.code, VF_RPC_INVALID_PARAMS);
+    free(before);
+}
+
+/* When the state cannot be saved the change is undone, not acknowledged. */
+static void test_rpc_save_fails(void **state)
+{
+    struct vf_rpc_error e;
+    json_t *r;
+    char *before = dump(&D.model), *after, bad[96];
+    uint64_t gen = D.generation;
+
+    (void)state;
+    snprintf(bad, sizeof(bad), "%s/missing", rpc_dir);
+    assert_int_equal(vf_rpc_edit_set_state_dir(bad), 0);
+    r = call(vf_rpc_add, "{\"kind\": \"port\", \"spec\": {\"switch\": \"web\", "
+             "\"port\": {\"name\": \"c\", \"mac\": \"02:00:00:00:00:0c\", "
+             "\"chassis\": \"hv1\"}}}", &e);
+    assert_null(r);
+    assert_non_null(strstr(e.message, "could not be saved"));
+    assert_non_null(strstr(e.message, "undone"));
+    after = dump(&D.model);
+    assert_string_equal(before, after);
+    assert_null(vf_daemon_find_port(&D, "c"));
+    /* Applied and undone: two publications, the old model in force. */
+    assert_int_equal(D.generation, gen + 2);
+    free(before);
+    free(after);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_json_roundtrip),
     cmocka_unit_test_setup_teardown(test_chassis, setup, teardown),
@@ -1091,6 +1287,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_list, setup, teardown),
     cmocka_unit_test(test_diff),
     cmocka_unit_test(test_changed_switches),
+    cmocka_unit_test_setup_teardown(test_rpc, rpc_setup, rpc_teardown),
+    cmocka_unit_test_setup_teardown(test_rpc_save_fails, rpc_setup, rpc_teardown),
 };
 
 int main(void)
