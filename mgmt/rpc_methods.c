@@ -7,5 +7,9 @@ const struct vf_ctl_method vf_rpc_methods[] = {
     {"flows", vf_rpc_flows},
     {"show", vf_rpc_show},
     {"trace", vf_rpc_trace},
+    {"add", vf_rpc_add},
+    {"del", vf_rpc_del},
+    {"list", vf_rpc_list},
+    {"apply", vf_rpc_apply},
     {NULL, NULL},
 };

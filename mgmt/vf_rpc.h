@@ -21,4 +21,18 @@ json_t *vf_rpc_flows(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_show(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err);
 
+/* rpc_edit.c: change the desired state (see vf_model_edit.h for kinds and
+ * specs). add/del params {"kind", "spec", "cascade"?, "dry_run"?}; list
+ * {"kind"}; apply {"yaml": file text, "name"?: file name for messages,
+ * "dry_run"?} (a file without `local` keeps this host's). add, del and
+ * apply answer {"dry_run", "applied", "persisted", "generation", "diff"}. */
+json_t *vf_rpc_add(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_del(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_list(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err);
+/* Where accepted changes are saved (vf_state_save) before they are
+ * acknowledged; NULL or never called: not saved. vfabd calls it once,
+ * before serving the socket. 0 or -ENAMETOOLONG. */
+int vf_rpc_edit_set_state_dir(const char *dir);
+
 #endif

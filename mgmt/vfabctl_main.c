@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,35 @@ static void usage(FILE *f)
 "                             (request|reply|N); unset fields take the port's\n"
 "                             own addresses\n"
 "  call METHOD [JSON-PARAMS]  send any method (for scripts and debugging)\n"
+"\n"
+"Changing the desired state (validated whole, refused whole, saved before\n"
+"vfabd answers; --dry-run shows the changes without applying them):\n"
+"  add KIND [PARENT] FIELD=VALUE...  add one object\n"
+"  del KIND NAME [--cascade]         delete one object (--cascade: and what\n"
+"                                    hangs on it)\n"
+"  list KIND                         list the objects of a kind\n"
+"  apply [--dry-run] FILE            move to the desired state in FILE (YAML;\n"
+"                                    without `local`, this host keeps its own)\n"
+"  KIND and PARENT:\n"
+"    chassis                  add chassis name=hv3 underlay_ip=192.0.2.3\n"
+"    tenant                   add tenant name=green\n"
+"    switch TENANT            add switch blue name=blue-app vni=1003\n"
+"    port SWITCH              add port blue-web name=vm9 mac=02:00:00:00:01:09\n"
+"                                 ips=10.0.0.9 chassis=hv1 port_security=true\n"
+"    router TENANT            add router blue name=blue-r2\n"
+"    router-port ROUTER       add router-port blue-r name=blue-r-app\n"
+"                                 switch=blue-app mac=02:00:00:00:ff:03\n"
+"                                 cidr=10.0.2.254/24\n"
+"    route ROUTER             add route blue-r prefix=0.0.0.0/0 nexthop=10.0.0.253\n"
+"                             del route blue-r prefix=0.0.0.0/0 [nexthop=...]\n"
+"    acl [TENANT]             add acl switch=blue-web direction=to-port\n"
+"                                 priority=100 action=drop match.proto=tcp\n"
+"                                 match.dst_port=22\n"
+"                             del acl switch=blue-web priority=100 [match.*=...]\n"
+"                             del acl blue index=0   (index as `list acl` shows)\n"
+"  FIELD=VALUE: the fields of docs/config.md; a.b=V sets a nested field\n"
+"  (attach.type=tap, match.dst_port=22); ips=A,B is a list. Or give the whole\n"
+"  spec as JSON with --spec '{...}' (shapes in mgmt/vf_model_edit.h).\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH   control socket (default $VFAB_SOCKET or %s)\n"
@@ -225,6 +255,245 @@ static json_t *trace_params(int argc, char **argv)
     return json_pack("{s:s, s:o}", "port", argv[0], "fields", fields);
 }
 
+
+/* ---- add / del / list / apply ---- */
+
+/* The positional argument of each kind: what add's PARENT names. */
+static const char *parent_key(const char *kind)
+{
+    if (!strcmp(kind, "switch") || !strcmp(kind, "router") ||
+        !strcmp(kind, "acl"))
+        return "tenant";
+    if (!strcmp(kind, "port"))
+        return "switch";
+    if (!strcmp(kind, "router-port") || !strcmp(kind, "route"))
+        return "router";
+    return NULL;
+}
+
+/* Digits become numbers and true/false booleans (the daemon's loader reads
+ * them the same either way); ips=A,B is a list. */
+static json_t *kv_value(const char *key, const char *v)
+{
+    if (!strcmp(key, "ips")) {
+        json_t *a = json_array();
+        char *copy = strdup(v), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_array_append_new(a, json_string(t));
+        free(copy);
+        return a;
+    }
+    if (*v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10)
+        return json_integer(strtoll(v, NULL, 10));
+    if (!strcmp(v, "true") || !strcmp(v, "false"))
+        return json_boolean(!strcmp(v, "true"));
+    return json_string(v);
+}
+
+/* "a.b=v" into obj, making nested objects for the dots. */
+static int set_kv(json_t *obj, const char *arg)
+{
+    char *copy = strdup(arg), *eq = strchr(copy, '='), *key = copy, *dot;
+    if (!eq || eq == copy) {
+        fprintf(stderr, "vfabctl: '%s' is not FIELD=VALUE\n", arg);
+        free(copy);
+        return -1;
+    }
+    *eq = '\0';
+    while ((dot = strchr(key, '.')) != NULL) {
+        *dot = '\0';
+        json_t *sub = json_object_get(obj, key);
+        if (!json_is_object(sub)) {
+            sub = json_object();
+            json_object_set_new(obj, key, sub);
+        }
+        obj = sub;
+        key = dot + 1;
+    }
+    json_object_set_new(obj, key, kv_value(key, eq + 1));
+    free(copy);
+    return 0;
+}
+
+/* add/del KIND [POSITIONAL] [FIELD=VALUE...] [--spec JSON] [--cascade]
+ * [--dry-run] -> {"kind", "spec", "cascade", "dry_run"}. */
+static json_t *edit_params(bool add, int argc, char **argv)
+{
+    const char *kind = argv[0], *pkey = parent_key(kind);
+    json_t *fields = json_object(), *spec = NULL;
+    bool cascade = false, dry_run = false;
+    const char *positional = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cascade")) {
+            cascade = true;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            dry_run = true;
+        } else if (!strcmp(argv[i], "--spec")) {
+            json_error_t e;
+            if (i + 1 >= argc || !(spec = json_loads(argv[++i], 0, &e))) {
+                fprintf(stderr, "vfabctl: --spec wants a JSON object%s%s\n",
+                        i < argc ? ": " : "", i < argc ? e.text : "");
+                goto bad;
+            }
+        } else if (!strchr(argv[i], '=') && !positional) {
+            positional = argv[i];
+        } else if (set_kv(fields, argv[i]) != 0) {
+            goto bad;
+        }
+    }
+    if (!spec) {
+        spec = json_object();
+        if (add) {
+            /* {"switch": "blue-web", "port": {fields}} */
+            if (positional && !pkey) {
+                fprintf(stderr, "vfabctl: add %s takes no parent, only "
+                        "FIELD=VALUE (got '%s')\n", kind, positional);
+                goto bad;
+            }
+            if (positional)
+                json_object_set_new(spec, pkey, json_string(positional));
+            json_object_set(spec, kind, fields);
+        } else {
+            /* {"name": "vm3"}, {"router": R, "prefix": P}, {"tenant": T, "index": I} */
+            const char *pos = !strcmp(kind, "route") ? "router"
+                              : !strcmp(kind, "acl") ? "tenant" : "name";
+            json_object_update(spec, fields);
+            if (positional)
+                json_object_set_new(spec, pos, json_string(positional));
+        }
+    } else if (positional || json_object_size(fields)) {
+        fprintf(stderr, "vfabctl: give either --spec or the object's fields, "
+                "not both\n");
+        goto bad;
+    }
+    json_decref(fields);
+    return json_pack("{s:s, s:o, s:b, s:b}", "kind", kind, "spec", spec,
+                     "cascade", cascade, "dry_run", dry_run);
+bad:
+    json_decref(fields);
+    json_decref(spec);
+    return NULL;
+}
+
+/* apply [--dry-run] FILE -> {"yaml": contents, "name": FILE, "dry_run"}. */
+static json_t *apply_params(int argc, char **argv)
+{
+    const char *file = NULL;
+    bool dry_run = false;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--dry-run"))
+            dry_run = true;
+        else if (!file)
+            file = argv[i];
+        else {
+            fprintf(stderr, "vfabctl: apply takes one FILE\n");
+            return NULL;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "vfabctl: apply needs a FILE\n");
+        return NULL;
+    }
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        fprintf(stderr, "vfabctl: %s: %s\n", file, strerror(errno));
+        return NULL;
+    }
+    /* The control socket takes requests up to VF_CTL_MAX_REQUEST bytes;
+     * leave room for the JSON escaping of the text. */
+    size_t cap = VF_CTL_MAX_REQUEST / 2, n;
+    char *buf = malloc(cap + 1);
+    n = buf ? fread(buf, 1, cap + 1, f) : 0;
+    int failed = !buf || ferror(f);
+    fclose(f);
+    if (failed || n > cap) {
+        fprintf(stderr, "vfabctl: %s: %s\n", file, failed ? "cannot read it" :
+                "too large to send (the control socket takes about 512 KiB)");
+        free(buf);
+        return NULL;
+    }
+    json_t *text = json_stringn(buf, n);
+    free(buf);
+    if (!text) {
+        fprintf(stderr, "vfabctl: %s: not UTF-8 text\n", file);
+        return NULL;
+    }
+    return json_pack("{s:o, s:s, s:b}", "yaml", text, "name", file,
+                     "dry_run", dry_run);
+}
+
+static void print_value(json_t *v)
+{
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    printf("%s", t ? t : "?");
+    free(t);
+}
+
+static void print_change(json_t *r)
+{
+    size_t i;
+    json_t *it;
+    static const char *const lists[] = {"added", "removed", "changed"};
+    static const char marks[] = {'+', '-', '~'};
+    json_t *diff = json_object_get(r, "diff");
+
+    for (int l = 0; l < 3; l++)
+        json_array_foreach(json_object_get(diff, lists[l]), i, it) {
+            printf("%c %s %s", marks[l],
+                   json_string_value(json_object_get(it, "kind")),
+                   json_string_value(json_object_get(it, "name")));
+            size_t k;
+            json_t *f;
+            json_array_foreach(json_object_get(it, "fields"), k, f) {
+                const char *key = json_string_value(f);
+                printf("%s %s ", k ? "," : ":", key);
+                print_value(json_object_get(json_object_get(it, "from"), key));
+                printf(" -> ");
+                print_value(json_object_get(json_object_get(it, "to"), key));
+            }
+            printf("\n");
+        }
+    size_t n = json_array_size(json_object_get(diff, "added")) +
+               json_array_size(json_object_get(diff, "removed")) +
+               json_array_size(json_object_get(diff, "changed"));
+    if (json_is_true(json_object_get(r, "dry_run")))
+        printf("dry run: %zu change%s, nothing applied\n", n, n == 1 ? "" : "s");
+    else if (json_is_true(json_object_get(r, "applied")))
+        printf("applied: %zu change%s, tables generation %" PRIu64 "%s\n", n,
+               n == 1 ? "" : "s", jint(r, "generation"),
+               json_is_true(json_object_get(r, "persisted")) ? ", saved"
+               : " (not saved: vfabd runs without a state directory)");
+    else
+        printf("no change\n");
+}
+
+/* One line per object: its parents and facts, then the object. */
+static void print_list(const char *kind, json_t *r)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(r, i, it) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(it, k, v) {
+            if (!strcmp(k, kind))
+                continue;
+            printf("%s=", k);
+            if (json_is_string(v))
+                printf("%s", json_string_value(v));
+            else
+                print_value(v);
+            printf(" ");
+        }
+        print_value(json_object_get(it, kind));
+        printf("\n");
+    }
+    if (!json_array_size(r))
+        printf("(no %s)\n", kind);
+}
+
 int main(int argc, char **argv)
 {
     const char *sock = getenv("VFAB_SOCKET");
@@ -271,6 +540,24 @@ int main(int argc, char **argv)
             return 2;
         }
         params = trace_params(nargs, args);
+        if (!params)
+            return 2;
+    } else if (!strcmp(cmd, "add") || !strcmp(cmd, "del")) {
+        if (nargs < 1) {
+            fprintf(stderr, "vfabctl: %s needs a KIND (see vfabctl --help)\n", cmd);
+            return 2;
+        }
+        params = edit_params(!strcmp(cmd, "add"), nargs, args);
+        if (!params)
+            return 2;
+    } else if (!strcmp(cmd, "list")) {
+        if (nargs != 1) {
+            fprintf(stderr, "vfabctl: list needs one KIND (see vfabctl --help)\n");
+            return 2;
+        }
+        params = json_pack("{s:s}", "kind", args[0]);
+    } else if (!strcmp(cmd, "apply")) {
+        params = apply_params(nargs, args);
         if (!params)
             return 2;
     } else if (!strcmp(cmd, "call")) {
@@ -328,6 +615,11 @@ int main(int argc, char **argv)
             print_stats(result);
         } else if (!strcmp(cmd, "trace")) {
             print_trace(result);
+        } else if (!strcmp(cmd, "list")) {
+            print_list(args[0], result);
+        } else if (!strcmp(cmd, "add") || !strcmp(cmd, "del") ||
+                   !strcmp(cmd, "apply")) {
+            print_change(result);
         }
         fflush(stdout);
         json_decref(resp);
