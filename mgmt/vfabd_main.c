@@ -17,6 +17,7 @@
 #include "mgmt/vf_demo.h"
 #include "mgmt/vf_model.h"
 #include "mgmt/vf_rpc.h"
+#include "mgmt/vf_state.h"
 #include "numa/vf_drop.h"
 
 static volatile sig_atomic_t g_stop;
@@ -41,6 +42,12 @@ static void usage(FILE *f)
 "  -s, --socket PATH     control socket (default %s, or\n"
 "                        $XDG_RUNTIME_DIR/vfabd.sock / /tmp/vfabd-UID.sock when\n"
 "                        that directory cannot be created)\n"
+"      --state-dir DIR   keep the acknowledged state durably in DIR/state.json:\n"
+"                        every accepted change (vfabctl add/del/apply) is written\n"
+"                        and fsync'd before it is acknowledged, and a restart\n"
+"                        (even after kill -9) comes back with it; FILE only seeds\n"
+"                        DIR the first time. Off by default; the systemd unit\n"
+"                        uses /var/lib/vfab\n"
 "      --check           validate FILE and exit: 0 valid, 2 invalid (the error\n"
 "                        names the entry and field)\n"
 "      --demo            generate tenant traffic on the in-memory ring ports and\n"
@@ -191,13 +198,13 @@ static void report_lost_ports(struct vf_daemon *d)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *sock = NULL;
+    const char *config = NULL, *sock = NULL, *state_dir = NULL;
     int check = 0, demo = 0, quiet = 0;
     double duration = 0;
     long long demo_count = -1;
     struct vf_daemon_opts dopts = {.idle_polls = 1024};
     enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_VERSION,
-           OPT_DEMO_COUNT };
+           OPT_DEMO_COUNT, OPT_STATE_DIR };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
@@ -205,6 +212,7 @@ int main(int argc, char **argv)
         {"demo", no_argument, 0, OPT_DEMO},
         {"duration", required_argument, 0, OPT_DURATION},
         {"demo-count", required_argument, 0, OPT_DEMO_COUNT},
+        {"state-dir", required_argument, 0, OPT_STATE_DIR},
         {"idle-polls", required_argument, 0, OPT_IDLE},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -227,6 +235,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_STATE_DIR: state_dir = optarg; break;
         case OPT_DEMO_COUNT:
             demo_count = strtoll(optarg, &end, 10);
             if (*end || demo_count < 0) {
@@ -262,6 +271,31 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "vfabd: %s\n", err);
         return rc == -EINVAL ? 2 : 1;
+    }
+    if (state_dir && !check) {
+        /* The acknowledged state wins over FILE: it holds every change
+         * vfabctl was told had been applied. */
+        struct vf_model saved = {0};
+        rc = vf_state_load(state_dir, &saved, err, sizeof(err));
+        if (rc == 0) {
+            fprintf(stderr, "vfabd: restored the acknowledged state from %s/state.json "
+                    "(%s only seeds an empty state directory; to move to its "
+                    "contents run: vfabctl apply %s)\n", state_dir, config, config);
+            vf_model_free(&model);
+            model = saved;
+        } else if (rc == -ENOENT) {
+            rc = vf_state_save(state_dir, &model, err, sizeof(err));
+            if (rc) {
+                fprintf(stderr, "vfabd: --state-dir %s: %s\n", state_dir, err);
+                vf_model_free(&model);
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "vfabd: --state-dir %s: %s\n", state_dir, err);
+            vf_model_free(&model);
+            return 1;
+        }
+        vf_rpc_edit_set_state_dir(state_dir);
     }
     if (check) {
         size_t nports = 0, nsw = 0;

@@ -227,7 +227,9 @@ static void test_refused_change_leaves_state(void **state)
 {
     (void)state;
     start("1");
-    char *before = json_dumps(vf_model_to_json(&D.model), JSON_SORT_KEYS);
+    json_t *jb = vf_model_to_json(&D.model);
+    char *before = json_dumps(jb, JSON_SORT_KEYS);
+    json_decref(jb);
     uint64_t gen = D.generation;
     unsigned nports = D.n_ports;
     struct vf_model m;
@@ -236,7 +238,9 @@ static void test_refused_change_leaves_state(void **state)
     assert_int_equal(vf_daemon_apply(&D, &m, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "local.workers"));
     vf_model_free(&m);
-    char *after = json_dumps(vf_model_to_json(&D.model), JSON_SORT_KEYS);
+    json_t *ja = vf_model_to_json(&D.model);
+    char *after = json_dumps(ja, JSON_SORT_KEYS);
+    json_decref(ja);
     assert_string_equal(before, after);
     assert_int_equal(D.generation, gen);
     assert_int_equal(D.n_ports, nports);
