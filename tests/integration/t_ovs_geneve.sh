@@ -58,10 +58,12 @@ ip netns exec ${P}hB ethtool -K vm tx off >/dev/null 2>&1
 # Capture vfab's Geneve on the underlay while the VM pings the OVS host.
 CAP=""
 if command -v tshark >/dev/null; then
-  ip netns exec ${P}hA timeout 20 tshark -q -i uA -f "udp dst port 6081 and src host 192.0.2.1" \
-    -c 4 -w "$TMP/gnv.pcapng" >/dev/null 2>&1 &
+  ip netns exec ${P}hA timeout 60 tshark -q -i uA -f "udp dst port 6081 and src host 192.0.2.1" \
+    -c 4 -w "$TMP/gnv.pcapng" >/dev/null 2>"$TMP/cap.err" &
   CAP=$!
-  sleep 1.5
+  # tshark is slow to start: wait until it says it is capturing.
+  for _ in $(seq 1 300); do grep -q "Capturing on" "$TMP/cap.err" && break; sleep 0.1; done
+  grep -q "Capturing on" "$TMP/cap.err" || fail "tshark did not start capturing: $(cat "$TMP/cap.err")"
 fi
 ok=0
 for _ in 1 2 3; do
