@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 DURATION   ?= 0
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan run test unit unit-asan integration bench clean
+.PHONY: all deps build build-asan run run-two-hosts test unit unit-asan integration bench clean
 
 all: build
 
@@ -29,6 +29,14 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 # DURATION=N stops it after N seconds).
 run: build
 	$(BUILD)/mgmt/vfabd -c examples/demo.yaml --demo --duration $(DURATION)
+
+# Two chassis on one machine over the UDP underlay on loopback: hv2 in the
+# background, hv1 in front with the live view (DURATION defaults to 20 s).
+run-two-hosts: build
+	@$(BUILD)/mgmt/vfabd -c examples/two-hosts-hv2.yaml -s /tmp/vfab-hv2.sock --demo -q & \
+	  pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; sleep 1; \
+	  $(BUILD)/mgmt/vfabd -c examples/two-hosts-hv1.yaml -s /tmp/vfab-hv1.sock --demo \
+	    --duration $(if $(filter 0,$(DURATION)),20,$(DURATION))
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure

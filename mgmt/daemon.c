@@ -50,6 +50,16 @@ struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
     return NULL;
 }
 
+unsigned vf_daemon_lost_ports(const struct vf_daemon *d)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < d->n_ports; i++)
+        if (d->ports[i].port && d->ports[i].mq_rx &&
+            vf_tap_port_gone(d->ports[i].port))
+            n++;
+    return n;
+}
+
 static void kick_workers(void *arg)
 {
     struct vf_daemon *d = arg;

@@ -72,7 +72,9 @@ static json_t *commit(struct vf_daemon *d, struct vf_model *next,
         vf_rpc_fail(err, VF_RPC_INTERNAL_ERROR, "out of memory");
         goto out;
     }
-    if (dry_run || vf_model_diff_count(diff) == 0) {
+    /* An unchanged model still goes to the daemon when a port was lost
+     * (tap deleted): applying is how an operator brings it back. */
+    if (dry_run || (vf_model_diff_count(diff) == 0 && !vf_daemon_lost_ports(d))) {
         out = json_pack("{s:b, s:b, s:I, s:O}", "dry_run", dry_run,
                         "applied", false, "generation",
                         (json_int_t)d->generation, "diff", diff);

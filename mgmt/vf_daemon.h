@@ -93,6 +93,9 @@ int vf_daemon_publish(struct vf_daemon *d, char *err, size_t errlen);
  * nothing changed. The `local` section cannot change at run time. */
 int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
                     size_t errlen);
+/* Number of ports whose device disappeared (a deleted tap); the next
+ * vf_daemon_apply re-creates them. */
+unsigned vf_daemon_lost_ports(const struct vf_daemon *d);
 /* Finds a port by logical name; NULL if it is not local. */
 struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
                                            const char *name);
