@@ -25,6 +25,7 @@
  * correctness check failed. Bounded: every loop has a deadline.
  */
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -355,7 +356,22 @@ static int run_start(struct run *r, const struct opts *o, unsigned workers)
     }
     vf_pool_cache_init(&g->cache, g->pool);
     build_templates(g);
-    return -pthread_create(&r->thr, NULL, gen_main, g);
+    int rc2 = -pthread_create(&r->thr, NULL, gen_main, g);
+    /* The generator gets a core no worker has when there is one, so it
+     * measures the workers, not the scheduler. */
+    for (int cpu = 0; !rc2 && cpu < r->d.topo.n_cores * 4 && cpu < CPU_SETSIZE; cpu++) {
+        bool used = false;
+        for (unsigned w = 0; w < r->d.n_workers; w++)
+            used |= r->d.place.cpu[w] == cpu;
+        if (used || cpu >= (int)sysconf(_SC_NPROCESSORS_ONLN))
+            continue;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(r->thr, sizeof(set), &set);
+        break;
+    }
+    return rc2;
 }
 
 /* One change: the next variant of the state. Returns apply and visible
