@@ -214,7 +214,10 @@ static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
         inet_ntop(AF_INET, &m->local.bind_ip, ip, sizeof(ip));
         snprintf(bind, sizeof(bind), "%s:%u", ip, port);
         struct vf_udp_opts uo;
-        vf_udp_opts_default(&uo);
+        if (d->opts.has_udp)
+            uo = d->opts.udp;
+        else
+            vf_udp_opts_default(&uo);
         char e2[512];
         up = vf_udp_port_open("uplink", bind, nq, &uo, d->pools, e2, sizeof(e2));
         if (!up) {
@@ -333,7 +336,11 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
                  strerror(-rc));
         goto fail;
     }
-    rc = vf_topo_place(&d->topo, &d->model.local.workers, &d->place, err, errlen);
+    /* A perf config's workers override the model's without changing it, so
+     * a later apply of the same state file still matches local.workers. */
+    rc = vf_topo_place(&d->topo, d->opts.has_workers ? &d->opts.workers
+                                                     : &d->model.local.workers,
+                       &d->place, err, errlen);
     if (rc)
         goto fail;
     d->n_workers = (unsigned)d->place.n_workers;
@@ -353,11 +360,24 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
             rc = -ENOMEM;
             goto fail;
         }
+        struct vf_pool_info pi;
+        vf_pool_get_info(d->pools[w], &pi);
+        if (d->opts.hugepages_required && !pi.hugepages) {
+            snprintf(err, errlen, "hugepages: required, but worker %u's pool "
+                     "(%u buffers) got normal pages; reserve hugepages "
+                     "(vm.nr_hugepages) or set hugepages: auto", w,
+                     d->opts.pool_bufs);
+            rc = -ENOMEM;
+            goto fail;
+        }
         struct vf_worker *wk = &d->workers[w];
         wk->cpu = d->place.cpu[w];
         wk->numa_node = d->place.numa_node[w];
         wk->txq = w;
         wk->idle_polls_before_sleep = d->opts.idle_polls;
+        wk->rx_burst = d->opts.burst;
+        wk->tx_batch = d->opts.tx_batch;
+        wk->flush_per_queue = d->opts.flush_per_queue;
         wk->tables = &d->pub.slot;
         rc = vf_worker_init(wk, w, d->pools[w], d->opts.flow_cache_entries);
         if (rc) {

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "fabric/vf_port_udp.h"
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_model_json.h"
 #include "mgmt/vf_rpc.h"
@@ -14,6 +15,47 @@
 static uint64_t ld(const _Atomic uint64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* The tuning in force: the values the daemon actually runs with (defaults
+ * filled in), not what the perf config file said. */
+static json_t *tuning_json(const struct vf_daemon *d)
+{
+    const struct vf_daemon_opts *o = &d->opts;
+    struct vf_udp_opts uo;
+    if (o->has_udp)
+        uo = o->udp;
+    else
+        vf_udp_opts_default(&uo);
+    bool huge = false;
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        struct vf_pool_info pi;
+        vf_pool_get_info(d->pools[w], &pi);
+        huge |= pi.hugepages;
+    }
+    json_t *cpus = json_array();
+    for (unsigned w = 0; w < d->n_workers; w++)
+        json_array_append_new(cpus, json_integer(d->place.cpu[w]));
+    const char *uplink = d->uplink ? d->uplink->ops->type : "none";
+    return json_pack(
+        "{s:s, s:i, s:o, s:i, s:i, s:s, s:i, s:i, s:b, s:b, s:i, s:i,"
+        " s:{s:s, s:s, s:b, s:b, s:i, s:i}}",
+        "source", o->tuning_source[0] ? o->tuning_source : "defaults",
+        "workers", (int)d->n_workers, "cpus", cpus,
+        "burst", (int)(o->burst ? o->burst : VF_WORKER_BURST),
+        "tx_batch", (int)(o->tx_batch ? o->tx_batch : VF_BURST_MAX),
+        "tx_flush", o->flush_per_queue ? "per-queue" : "per-poll",
+        "ring_size", (int)o->ring_size,
+        "pool_bufs", (int)o->pool_bufs,
+        "hugepages_required", o->hugepages_required,
+        "hugepages", huge,
+        "flow_cache_entries", (int)o->flow_cache_entries,
+        "idle_polls", (int)o->idle_polls,
+        "uplink", "type", uplink,
+        "rx", uo.rx_mode == VF_UDP_RX_SYSCALL ? "syscall" : "multishot",
+        "send_zc", uo.send_zc, "fixed_bufs", uo.fixed_bufs,
+        "depth", (int)(uo.ring_depth ? uo.ring_depth : VF_UDP_DEPTH_DEFAULT),
+        "burst", (int)(uo.burst ? uo.burst : VF_BURST_MAX));
 }
 
 json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
@@ -41,7 +83,7 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
     const struct vf_model *m = &d->model;
     return json_pack(
         "{s:s, s:s, s:I, s:I, s:{s:s, s:i, s:i, s:b}, s:o, s:i,"
-        " s:{s:I, s:I, s:I, s:I}}",
+        " s:{s:I, s:I, s:I, s:I}, s:o}",
         "version", VF_VERSION,
         "chassis", m->local.chassis,
         "pid", (json_int_t)getpid(),
@@ -53,7 +95,8 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
         "tables", "generation", (json_int_t)d->generation,
         "publications", (json_int_t)d->pub.n_published,
         "last_grace_us", (json_int_t)(d->pub.last_grace_ns / 1000),
-        "max_grace_us", (json_int_t)(d->pub.max_grace_ns / 1000));
+        "max_grace_us", (json_int_t)(d->pub.max_grace_ns / 1000),
+        "tuning", tuning_json(d));
 }
 
 static json_t *port_json(const struct vf_daemon_port *dp)

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "fabric/vf_port.h"
+#include "fabric/vf_port_udp.h"
 #include "mgmt/vf_model.h"
 #include "mgmt/vf_publish.h"
 #include "numa/vf_pool.h"
@@ -39,6 +40,16 @@ struct vf_daemon_opts {
     unsigned ring_size;          /* ring port depth; default 1024 */
     unsigned flow_cache_entries; /* per worker; default 65536 */
     unsigned idle_polls;         /* empty polls before sleeping; 0 = busy poll */
+    /* Tuning knobs (mgmt/vf_perfconfig.h); zero keeps the default. */
+    unsigned burst;              /* worker rx burst 1..VF_BURST_MAX; 0 = 32 */
+    unsigned tx_batch;           /* staged per port before a send; 0 = max */
+    bool flush_per_queue;        /* flush tx after each rx queue, not poll */
+    bool hugepages_required;     /* refuse to start on normal pages */
+    bool has_workers;            /* workers overrides the model's local.workers */
+    struct vf_workers_spec workers;
+    bool has_udp;                /* udp overrides vf_udp_opts_default */
+    struct vf_udp_opts udp;
+    char tuning_source[256];     /* perf config file, "" = built-in defaults */
 };
 
 /* One opened fabric port. Slots are reused: ports[i].port == NULL is a

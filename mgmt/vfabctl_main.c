@@ -181,6 +181,26 @@ static void print_status(json_t *r)
                jint(w, "rx_queues"), jint(w, "rx_pkts"), jint(w, "tx_pkts"),
                100.0 * json_real_value(json_object_get(w, "busy_ratio")));
     }
+    json_t *t = json_object_get(r, "tuning");
+    if (t) {
+        json_t *up = json_object_get(t, "uplink");
+        printf("tuning (%s): burst %" PRIu64 ", tx_batch %" PRIu64 " flush %s, "
+               "ring_size %" PRIu64 ", pool_bufs %" PRIu64 "/worker (hugepages %s%s), "
+               "flow_cache_entries %" PRIu64 ", idle_polls %" PRIu64 "\n",
+               json_string_value(json_object_get(t, "source")), jint(t, "burst"),
+               jint(t, "tx_batch"), json_string_value(json_object_get(t, "tx_flush")),
+               jint(t, "ring_size"), jint(t, "pool_bufs"),
+               json_is_true(json_object_get(t, "hugepages")) ? "yes" : "no",
+               json_is_true(json_object_get(t, "hugepages_required")) ? ", required" : "",
+               jint(t, "flow_cache_entries"), jint(t, "idle_polls"));
+        printf("uplink: %s, rx %s, send_zc %s, fixed_bufs %s, depth %" PRIu64
+               ", burst %" PRIu64 "\n",
+               json_string_value(json_object_get(up, "type")),
+               json_string_value(json_object_get(up, "rx")),
+               json_is_true(json_object_get(up, "send_zc")) ? "on" : "off",
+               json_is_true(json_object_get(up, "fixed_bufs")) ? "on" : "off",
+               jint(up, "depth"), jint(up, "burst"));
+    }
 }
 
 static void print_drops(json_t *drops, const char *indent)

@@ -16,6 +16,7 @@
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_demo.h"
 #include "mgmt/vf_model.h"
+#include "mgmt/vf_perfconfig.h"
 #include "mgmt/vf_rpc.h"
 #include "mgmt/vf_state.h"
 #include "numa/vf_drop.h"
@@ -31,7 +32,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: vfabd -c FILE [-s SOCKET] [--check] [--demo] [--duration SECONDS]\n"
+"usage: vfabd -c FILE [-p PERFCONFIG] [-s SOCKET] [--check] [--demo] [--duration SECONDS]\n"
 "\n"
 "vfab's forwarder: runs this chassis' part of the tenants' logical networks\n"
 "(desired state in FILE, YAML; see docs/config.md) on pinned, NUMA-aware\n"
@@ -39,6 +40,10 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -c, --config FILE     desired state (required)\n"
+"  -p, --perf FILE       tuning knobs (perf config, YAML; see perf/configs/ and\n"
+"                        docs/perf.md): workers, burst, rings, pools, flow cache,\n"
+"                        io_uring variant, idle polls. Options given on the\n"
+"                        command line (--idle-polls) win over the file\n"
 "  -s, --socket PATH     control socket (default %s, or\n"
 "                        $XDG_RUNTIME_DIR/vfabd.sock / /tmp/vfabd-UID.sock when\n"
 "                        that directory cannot be created)\n"
@@ -198,7 +203,8 @@ static void report_lost_ports(struct vf_daemon *d)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *sock = NULL, *state_dir = NULL;
+    const char *config = NULL, *sock = NULL, *state_dir = NULL, *perf = NULL;
+    int idle_given = 0;
     int check = 0, demo = 0, quiet = 0;
     double duration = 0;
     long long demo_count = -1;
@@ -208,6 +214,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
+        {"perf", required_argument, 0, 'p'},
         {"check", no_argument, 0, OPT_CHECK},
         {"demo", no_argument, 0, OPT_DEMO},
         {"duration", required_argument, 0, OPT_DURATION},
@@ -221,10 +228,11 @@ int main(int argc, char **argv)
     };
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "c:s:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:s:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 's': sock = optarg; break;
+        case 'p': perf = optarg; break;
         case 'q': quiet = 1; break;
         case OPT_CHECK: check = 1; break;
         case OPT_DEMO: demo = 1; break;
@@ -246,6 +254,7 @@ int main(int argc, char **argv)
             break;
         case OPT_IDLE:
             dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
+            idle_given = 1;
             if (*end) {
                 fprintf(stderr, "vfabd: --idle-polls wants a number, got '%s'\n", optarg);
                 return 2;
@@ -267,7 +276,21 @@ int main(int argc, char **argv)
 
     char err[2048] = "";
     struct vf_model model = {0};
-    int rc = vf_config_load(config, &model, err, sizeof(err));
+    int rc;
+    if (perf) {
+        /* Before the state: a bad tuning file costs nothing to refuse. */
+        struct vf_perfconfig pc;
+        unsigned idle = dopts.idle_polls;
+        rc = vf_perfconfig_load(perf, &pc, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "vfabd: %s\n", err);
+            return rc == -EINVAL ? 2 : 1;
+        }
+        vf_perfconfig_to_opts(&pc, &dopts);
+        if (idle_given)
+            dopts.idle_polls = idle;
+    }
+    rc = vf_config_load(config, &model, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "vfabd: %s\n", err);
         return rc == -EINVAL ? 2 : 1;
@@ -306,6 +329,8 @@ int main(int argc, char **argv)
         }
         printf("%s: valid (%zu chassis, %zu tenants, %zu switches, %zu ports)\n",
                config, model.n_chassis, model.n_tenants, nsw, nports);
+        if (perf)
+            printf("%s: valid perf config\n", perf);
         vf_model_free(&model);
         return 0;
     }

@@ -85,6 +85,9 @@ struct vf_worker {
     int numa_node;
     unsigned idle_polls_before_sleep;   /* 0 = busy poll */
     unsigned txq;          /* tx queue this worker uses on multi-queue ports */
+    unsigned rx_burst;     /* packets per rx poll, <= VF_BURST_MAX; 0 = 32 */
+    unsigned tx_batch;     /* staged per port before a send; 0 = VF_BURST_MAX */
+    bool flush_per_queue;  /* flush after each rx queue's burst, not per poll */
 
     /* mgmt: w (rcu_assign_pointer), worker: r (rcu_dereference) */
     struct vf_tables **tables;
@@ -149,7 +152,7 @@ static inline void vf_worker_tx(struct vf_worker *w, struct vf_port *port,
             vf_worker_flush_port(w, s);  /* cannot track: send now */
     }
     s->pkts[s->n++] = p;
-    if (s->n == VF_BURST_MAX)
+    if (s->n >= (w->tx_batch ? w->tx_batch : VF_BURST_MAX))
         vf_worker_flush_port(w, s);
 }
 

@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "pipeline/vf_tables.h"
 #include "pipeline/vf_worker.h"
 
 #define VF_WORKER_SLEEP_MS 100   /* longest sleep: bounds stop latency */
@@ -92,7 +93,9 @@ void vf_worker_flush(struct vf_worker *w)
 
 unsigned vf_worker_poll_once(struct vf_worker *w)
 {
-    struct vf_pkt *pkts[VF_WORKER_BURST];
+    struct vf_pkt *pkts[VF_BURST_MAX];
+    unsigned burst = w->rx_burst && w->rx_burst <= VF_BURST_MAX ? w->rx_burst
+                                                                : VF_WORKER_BURST;
     /* One table snapshot per iteration: every packet of the iteration sees
      * the same generation, and the pointer is dropped before quiescing. */
     const struct vf_tables *t = rcu_dereference(*w->tables);
@@ -100,10 +103,16 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     unsigned total = 0;
     unsigned n_rxq = rs ? rs->n : 0;
 
+    /* Tells mgmt (and the churn stress test) which tables this worker
+     * forwards with; pairs with mgmt's relaxed load of stats.generation. */
+    if (t)
+        atomic_store_explicit(&w->stats.generation, t->generation,
+                              memory_order_relaxed);
+
     for (unsigned i = 0; i < n_rxq; i++) {
         const struct vf_rxq *rq = &rs->q[i];
         unsigned n = vf_port_rx_burst(rq->port, rq->queue, pkts,
-                                      VF_WORKER_BURST, &w->cache);
+                                      burst, &w->cache);
         if (n == 0)
             continue;
         total += n;
@@ -114,6 +123,10 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
             vf_pool_free_burst(&w->cache, pkts, n);
             vf_worker_count_drop(w, VF_DROP_NO_ROUTE, n);
         }
+        /* Latency over batching: this queue's packets leave before the
+         * next queue is polled. */
+        if (w->flush_per_queue)
+            vf_worker_flush(w);
     }
     vf_worker_flush(w);
     stat_add(&w->stats.polls, 1);

@@ -9,7 +9,7 @@ PKGS=(
   libibverbs-dev liburing-dev libhwloc-dev libjemalloc-dev liburcu-dev
   libjansson-dev libcyaml-dev libyaml-dev libcmocka-dev libbenchmark-dev
   libpcap-dev libmicrohttpd-dev
-  iproute2 ethtool iputils-ping iperf3 tshark python3-scapy
+  iproute2 ethtool iputils-ping iperf3 tshark python3-scapy python3-matplotlib
   openvswitch-switch procps curl
 )
 

@@ -1,0 +1,692 @@
+/* stress_churn.c - vfab-stress: a whole vfabd in-process under load.
+ *
+ * Scenarios (one per run, chosen by the first argument):
+ *   churn  model changes at --rate per second for --duration seconds while a
+ *          generator thread forwards traffic; every frame carries its
+ *          intended destination port and a per-(source, destination)
+ *          sequence number, and every received frame is checked: zero lost,
+ *          zero misdelivered, zero out of order is the pass condition.
+ *          Reports apply latency (vf_daemon_apply alone) and visible latency
+ *          (apply start until every worker's stats.generation reaches the
+ *          new generation), p50/p99/max.
+ *   flows  flow-cache thrash: traffic over F distinct 5-tuples for each F in
+ *          --flows (default 1,1000,10000,100000,1000000), packets/s and RSS
+ *          per step; the flow cache is fixed-size, so RSS must stay flat.
+ *   bad    mixed bad traffic: --bad-share of the frames are runts, truncated
+ *          IPv4, bad IPv4 version or spoofed source MACs; good frames must
+ *          all arrive and every bad one must be counted under its reason.
+ *   soak   churn at a low rate plus traffic for --duration seconds, RSS and
+ *          counters sampled every second (flatness reported).
+ *   scale  the same traffic with 1..--max-workers workers, packets/s each.
+ * The generator thread is the only producer of the source ports' rx rings
+ * and the only consumer of the destination ports' tx rings, and it keeps at
+ * most WINDOW frames in flight, so a full ring can never lose a frame.
+ * Output: a JSON document on stdout (or --json FILE); exit 1 when a
+ * correctness check failed. Bounded: every loop has a deadline.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mgmt/vf_daemon.h"
+#include "mgmt/vf_perfconfig.h"
+#include "numa/vf_drop.h"
+#include "tests/unit/vf_test_pkt.h"
+
+#define N_DST 4
+#define MAX_SRC 16
+#define WINDOW 512
+#define FRAME_LEN 58       /* eth 14 + ipv4 20 + udp 8 + payload 16 */
+#define PL_OFF 42
+#define MAGIC 0x56464142u  /* "VFAB" */
+
+enum bad_kind { BAD_RUNT, BAD_IP4_TRUNC, BAD_IP4_VERSION, BAD_SPOOF, BAD__COUNT };
+static const unsigned bad_reason[BAD__COUNT] = {
+    VF_DROP_RUNT, VF_DROP_IP4_TRUNC, VF_DROP_IP4_BAD_VERSION, VF_DROP_PORT_SECURITY};
+static const char *const bad_name[BAD__COUNT] = {"runt", "ipv4_truncated",
+                                                 "ipv4_bad_version", "spoofed_mac"};
+
+struct opts {
+    const char *scenario;
+    double rate, duration, bad_share;
+    unsigned workers, max_workers;
+    const char *json_out;
+    const char *perf;
+    unsigned long flows[16];
+    unsigned n_flows;
+};
+
+/* Generator state: owned by the generator thread while it runs. */
+struct gen {
+    struct vf_port *src[MAX_SRC], *dst[N_DST];
+    unsigned n_src, n_q;
+    struct vf_pool *pool;
+    struct vf_pool_cache cache;
+    uint8_t tmpl[MAX_SRC][N_DST][FRAME_LEN];
+    unsigned long flows;         /* distinct 5-tuples (sport x dport) */
+    double bad_share;
+    _Atomic bool stop;
+    _Atomic bool pause;          /* flows/scale: between steps */
+    /* results; read by main after join or with relaxed loads */
+    _Atomic uint64_t sent, received, lost_checked;
+    uint64_t misdelivered, out_of_order, bad_sent[BAD__COUNT];
+    uint32_t next_seq[MAX_SRC][N_DST], rx_seq[MAX_SRC][N_DST];
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void mac_of(uint8_t mac[6], unsigned kind, unsigned i)
+{
+    const uint8_t m[6] = {2, 0, 0, (uint8_t)kind, 0, (uint8_t)(i + 1)};
+    memcpy(mac, m, 6);
+}
+
+/* The state: sources s0.. and destinations d0.. on hv1, port security on,
+ * plus `extra` (the churned part). */
+static char *state_yaml(unsigned n_src, unsigned workers, unsigned variant)
+{
+    size_t cap = 16384, off = 0;
+    char *y = malloc(cap);
+    off += (size_t)snprintf(y + off, cap - off,
+        "chassis:\n  - {name: hv1, underlay_ip: 192.0.2.1, encap: geneve}\n"
+        "  - {name: hv2, underlay_ip: 192.0.2.2, encap: geneve}\n"
+        "tenants:\n  - name: blue\n    switches:\n      - name: web\n"
+        "        vni: 100\n        ports:\n");
+    for (unsigned i = 0; i < n_src; i++)
+        off += (size_t)snprintf(y + off, cap - off,
+            "          - {name: s%u, mac: '02:00:00:01:00:%02x', ips: [10.0.1.%u], "
+            "chassis: hv1, port_security: true}\n", i, i + 1, i + 1);
+    for (unsigned i = 0; i < N_DST; i++)
+        off += (size_t)snprintf(y + off, cap - off,
+            "          - {name: d%u, mac: '02:00:00:02:00:%02x', ips: [10.0.2.%u], "
+            "chassis: hv1}\n", i, i + 1, i + 1);
+    /* The churn: a port that comes and goes (a ring port opened and closed),
+     * a remote port, and an ACL whose priority moves, so every change
+     * recompiles L2, port and ACL tables. */
+    if (variant % 2)
+        off += (size_t)snprintf(y + off, cap - off,
+            "          - {name: c%u, mac: '02:00:00:03:00:01', ips: [10.0.3.1], chassis: hv1}\n",
+            variant % 7);
+    off += (size_t)snprintf(y + off, cap - off,
+        "          - {name: r%u, mac: '02:00:00:04:00:%02x', ips: [10.0.4.%u], chassis: hv2}\n"
+        "    acls:\n      - {switch: web, direction: to-port, priority: %u, action: drop,"
+        " match: {proto: tcp, dst_port: 22}}\n"
+        "local: {chassis: hv1, workers: %u, uplink: {type: ring}}\n",
+        variant % 5, variant % 5 + 1, variant % 5 + 1, 100 + variant % 50, workers);
+    return y;
+}
+
+static int load_state(unsigned n_src, unsigned workers, unsigned variant,
+                      struct vf_model *m)
+{
+    char *y = state_yaml(n_src, workers, variant), err[1024];
+    int rc = vf_config_load_string(y, strlen(y), m, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "vfab-stress: state: %s\n", err);
+    free(y);
+    return rc;
+}
+
+static void build_templates(struct gen *g)
+{
+    for (unsigned s = 0; s < g->n_src; s++)
+        for (unsigned d = 0; d < N_DST; d++) {
+            struct vf_tpkt t;
+            vf_tpkt_init(&t);
+            mac_of(t.eth_src, 1, s);
+            mac_of(t.eth_dst, 2, d);
+            t.ip4_src = 0x0a000100u + s + 1;
+            t.ip4_dst = 0x0a000200u + d + 1;
+            t.sport = 1000;
+            t.dport = 2000;
+            uint8_t pl[16] = {0};
+            t.payload = pl;
+            t.payload_len = sizeof(pl);
+            size_t n = vf_tpkt_ip4_udp(g->tmpl[s][d], FRAME_LEN, &t);
+            if (n != FRAME_LEN)
+                abort();
+            g->tmpl[s][d][40] = g->tmpl[s][d][41] = 0;   /* UDP csum 0: patched */
+        }
+}
+
+/* One frame: good (magic, src, dst, seq) or one of the bad kinds. */
+static struct vf_pkt *make_frame(struct gen *g, unsigned s, unsigned d,
+                                 uint64_t i, int bad)
+{
+    struct vf_pkt *p = vf_pool_alloc(&g->cache);
+    if (!p)
+        return NULL;
+    uint8_t f[FRAME_LEN];
+    memcpy(f, g->tmpl[s][d], FRAME_LEN);
+    unsigned len = FRAME_LEN;
+    uint32_t w[4] = {MAGIC, s, d, g->next_seq[s][d]};
+    if (g->flows > 1) {
+        unsigned long k = i % g->flows;
+        uint16_t sp = (uint16_t)(1024 + k % 1024), dp = (uint16_t)(2048 + k / 1024);
+        f[34] = (uint8_t)(sp >> 8); f[35] = (uint8_t)sp;
+        f[36] = (uint8_t)(dp >> 8); f[37] = (uint8_t)dp;
+    }
+    switch (bad) {
+    case BAD_RUNT: len = 10; break;
+    case BAD_IP4_TRUNC: len = 30; break;
+    case BAD_IP4_VERSION: f[14] = 0x65; w[0] = 0; break;
+    case BAD_SPOOF: f[11] ^= 0x40; w[0] = 0; break;
+    default: break;
+    }
+    memcpy(f + PL_OFF, w, sizeof(w));
+    vf_pkt_set(p, f, len);
+    return p;
+}
+
+static void check_rx(struct gen *g, unsigned d, struct vf_pkt *p)
+{
+    const uint8_t *f = vf_pkt_data(p);
+    uint32_t w[4];
+    if (p->len < FRAME_LEN) {
+        g->misdelivered++;
+        return;
+    }
+    memcpy(w, f + PL_OFF, sizeof(w));
+    if (w[0] != MAGIC || w[1] >= g->n_src || w[2] != d) {
+        g->misdelivered++;
+        return;
+    }
+    if (w[3] != g->rx_seq[w[1]][d])
+        g->out_of_order++;
+    g->rx_seq[w[1]][d] = w[3] + 1;
+    atomic_fetch_add_explicit(&g->received, 1, memory_order_relaxed);
+}
+
+static unsigned drain_all(struct gen *g)
+{
+    struct vf_pkt *pk[64];
+    unsigned total = 0;
+    for (unsigned d = 0; d < N_DST; d++)
+        for (unsigned q = 0; q < g->n_q; q++) {
+            unsigned n = vf_ring_port_drain(g->dst[d], q, pk, 64);
+            for (unsigned k = 0; k < n; k++)
+                check_rx(g, d, pk[k]);
+            vf_pool_free_burst(&g->cache, pk, n);
+            total += n;
+        }
+    return total;
+}
+
+static void *gen_main(void *arg)
+{
+    struct gen *g = arg;
+    uint64_t i = 0, good_sent = 0;
+    uint64_t rnd = 0x9e3779b97f4a7c15ull;
+    while (!atomic_load_explicit(&g->stop, memory_order_acquire)) {
+        drain_all(g);
+        if (atomic_load_explicit(&g->pause, memory_order_acquire)) {
+            usleep(100);
+            continue;
+        }
+        uint64_t inflight = good_sent - atomic_load_explicit(&g->received,
+                                                             memory_order_relaxed);
+        if (inflight >= WINDOW)
+            continue;
+        for (unsigned k = 0; k < 32; k++, i++) {
+            unsigned s = (unsigned)(i % g->n_src), d = (unsigned)((i / g->n_src) % N_DST);
+            int bad = -1;
+            rnd ^= rnd << 13; rnd ^= rnd >> 7; rnd ^= rnd << 17;
+            if (g->bad_share > 0 && (double)(rnd % 1000000) / 1e6 < g->bad_share)
+                bad = (int)((rnd >> 20) % BAD__COUNT);
+            struct vf_pkt *p = make_frame(g, s, d, i, bad);
+            if (!p)
+                break;
+            if (vf_ring_port_inject(g->src[s], 0, &p, 1) != 1) {
+                vf_pool_free(&g->cache, p);
+                break;
+            }
+            if (bad >= 0) {
+                g->bad_sent[bad]++;
+            } else {
+                g->next_seq[s][d]++;
+                good_sent++;
+                atomic_store_explicit(&g->sent, good_sent, memory_order_relaxed);
+            }
+        }
+    }
+    /* Let the workers finish what is in flight (bounded: 2 s). */
+    double end = now_s() + 2.0;
+    while (good_sent > atomic_load(&g->received) && now_s() < end)
+        drain_all(g);
+    return NULL;
+}
+
+static uint64_t ld(const _Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    size_t k = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[k];
+}
+
+struct run {
+    struct vf_daemon d;
+    struct gen g;
+    pthread_t thr;
+    unsigned workers, n_src;
+    unsigned variant;
+};
+
+static int run_start(struct run *r, const struct opts *o, unsigned workers)
+{
+    char err[1024];
+    struct vf_model m;
+    r->workers = workers;
+    r->n_src = workers < MAX_SRC ? workers : MAX_SRC;
+    if (load_state(r->n_src, workers, 0, &m))
+        return -EINVAL;
+    struct vf_daemon_opts dop = {.pool_bufs = 16384, .ring_size = 1024,
+                                 .flow_cache_entries = 65536, .idle_polls = 0};
+    if (o->perf) {
+        struct vf_perfconfig pc;
+        if (vf_perfconfig_load(o->perf, &pc, err, sizeof(err))) {
+            fprintf(stderr, "vfab-stress: %s\n", err);
+            vf_model_free(&m);
+            return -EINVAL;
+        }
+        vf_perfconfig_to_opts(&pc, &dop);
+        dop.has_workers = false;   /* the scenario decides the worker count */
+    }
+    int rc = vf_daemon_start(&r->d, &m, &dop, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "vfab-stress: start: %s\n", err);
+        return rc;
+    }
+    struct gen *g = &r->g;
+    memset(g, 0, sizeof(*g));
+    g->n_src = r->n_src;
+    g->n_q = r->d.n_workers;
+    g->bad_share = o->bad_share;
+    g->flows = 1;
+    char name[16];
+    for (unsigned s = 0; s < g->n_src; s++) {
+        snprintf(name, sizeof(name), "s%u", s);
+        g->src[s] = vf_daemon_find_port(&r->d, name)->port;
+    }
+    for (unsigned d = 0; d < N_DST; d++) {
+        snprintf(name, sizeof(name), "d%u", d);
+        g->dst[d] = vf_daemon_find_port(&r->d, name)->port;
+    }
+    g->pool = vf_pool_create(NULL, -1, 8192, VF_PKT_DEFAULT_DATA_ROOM, err, sizeof(err));
+    if (!g->pool) {
+        vf_daemon_stop(&r->d);
+        return -ENOMEM;
+    }
+    vf_pool_cache_init(&g->cache, g->pool);
+    build_templates(g);
+    int rc2 = -pthread_create(&r->thr, NULL, gen_main, g);
+    /* The generator gets a core no worker has when there is one, so it
+     * measures the workers, not the scheduler. */
+    for (int cpu = 0; !rc2 && cpu < r->d.topo.n_cores * 4 && cpu < CPU_SETSIZE; cpu++) {
+        bool used = false;
+        for (unsigned w = 0; w < r->d.n_workers; w++)
+            used |= r->d.place.cpu[w] == cpu;
+        if (used || cpu >= (int)sysconf(_SC_NPROCESSORS_ONLN))
+            continue;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(r->thr, sizeof(set), &set);
+        break;
+    }
+    return rc2;
+}
+
+/* One change: the next variant of the state. Returns apply and visible
+ * latency in microseconds; -1 on error. */
+static int churn_once(struct run *r, double *apply_us, double *visible_us)
+{
+    struct vf_model m;
+    char err[1024];
+    if (load_state(r->n_src, r->workers, ++r->variant, &m))
+        return -1;
+    double t0 = now_s();
+    int rc = vf_daemon_apply(&r->d, &m, err, sizeof(err));
+    double t1 = now_s();
+    vf_model_free(&m);
+    if (rc) {
+        fprintf(stderr, "vfab-stress: apply: %s\n", err);
+        return -1;
+    }
+    uint64_t want = r->d.generation;
+    for (unsigned spins = 0; spins < 10000000; spins++) {
+        unsigned seen = 0;
+        for (unsigned w = 0; w < r->d.n_workers; w++)
+            seen += ld(&r->d.workers[w].stats.generation) >= want;
+        if (seen == r->d.n_workers)
+            break;
+        if (now_s() - t0 > 1.0)
+            return -1;
+    }
+    *apply_us = (t1 - t0) * 1e6;
+    *visible_us = (now_s() - t0) * 1e6;
+    return 0;
+}
+
+static json_t *traffic_json(struct run *r)
+{
+    uint64_t drops[VF_DROP__COUNT] = {0};
+    for (unsigned w = 0; w < r->d.n_workers; w++)
+        for (unsigned k = 1; k < VF_DROP__COUNT; k++)
+            drops[k] += ld(&r->d.workers[w].stats.drops[k]);
+    json_t *dj = json_object();
+    for (unsigned k = 1; k < VF_DROP__COUNT; k++)
+        if (drops[k])
+            json_object_set_new(dj, vf_drop_name(k), json_integer((json_int_t)drops[k]));
+    uint64_t sent = ld(&r->g.sent), got = ld(&r->g.received);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "sent", (json_int_t)sent,
+                     "received", (json_int_t)got,
+                     "lost", (json_int_t)(sent > got ? sent - got : 0),
+                     "misdelivered", (json_int_t)r->g.misdelivered,
+                     "out_of_order", (json_int_t)r->g.out_of_order, "drops", dj);
+}
+
+static bool traffic_ok(struct run *r)
+{
+    return ld(&r->g.sent) == ld(&r->g.received) && r->g.misdelivered == 0 &&
+           r->g.out_of_order == 0 && ld(&r->g.sent) > 0;
+}
+
+static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
+{
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    if (run_start(&r, o, o->workers)) {
+        *ok = false;
+        return json_pack("{s:s}", "error", "cannot start");
+    }
+    size_t max = (size_t)(rate * o->duration) + 2;
+    double *ap = calloc(max, sizeof(double)), *vis = calloc(max, sizeof(double));
+    size_t n = 0, failed = 0;
+    double start = now_s(), next = start;
+    json_t *samples = json_array();
+    double last_sample = start;
+    while (now_s() - start < o->duration && n < max) {
+        double a, v;
+        if (churn_once(&r, &a, &v))
+            failed++;
+        else {
+            ap[n] = a;
+            vis[n++] = v;
+        }
+        next += 1.0 / rate;
+        double wait = next - now_s();
+        if (wait > 0)
+            usleep((useconds_t)(wait * 1e6));
+        if (now_s() - last_sample >= 1.0) {
+            last_sample = now_s();
+            json_array_append_new(samples, json_pack("{s:f, s:I, s:I}",
+                "t_s", last_sample - start, "rss_kb", (json_int_t)rss_kb(),
+                "received", (json_int_t)ld(&r.g.received)));
+        }
+    }
+    double elapsed = now_s() - start;
+    atomic_store(&r.g.stop, true);
+    pthread_join(r.thr, NULL);
+    json_t *traffic = traffic_json(&r);
+    *ok = traffic_ok(&r) && failed == 0;
+    qsort(ap, n, sizeof(double), cmp_double);
+    qsort(vis, n, sizeof(double), cmp_double);
+    json_t *res = json_pack(
+        "{s:i, s:f, s:f, s:f, s:I, s:I, s:I,"
+        " s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:o, s:o, s:f, s:b}",
+        "workers", (int)r.d.n_workers, "target_rate", rate, "duration_s", elapsed,
+        "achieved_rate", (double)n / elapsed, "changes", (json_int_t)n,
+        "failed_changes", (json_int_t)failed, "final_generation", (json_int_t)r.d.generation,
+        "apply_us", "p50", pct(ap, n, 0.5), "p99", pct(ap, n, 0.99), "max", n ? ap[n - 1] : 0.0,
+        "visible_us", "p50", pct(vis, n, 0.5), "p99", pct(vis, n, 0.99), "max", n ? vis[n - 1] : 0.0,
+        "traffic", traffic, "samples", samples,
+        "pps", (double)ld(&r.g.received) / elapsed, "ok", *ok);
+    r.g.stop = false;
+    r.thr = 0;
+    vf_daemon_stop(&r.d);
+    vf_pool_cache_flush(&r.g.cache);
+    vf_pool_destroy(r.g.pool);
+    free(ap);
+    free(vis);
+    return res;
+}
+
+/* Forwarded packets per second over `secs` with the generator's current
+ * settings; the window keeps the generator from running ahead. */
+static double measure_pps(struct run *r, double secs)
+{
+    uint64_t a = ld(&r->g.received);
+    double t0 = now_s();
+    usleep((useconds_t)(secs * 1e6));
+    return (double)(ld(&r->g.received) - a) / (now_s() - t0);
+}
+
+static json_t *scenario_flows(const struct opts *o, bool *ok)
+{
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    if (run_start(&r, o, o->workers)) {
+        *ok = false;
+        return json_pack("{s:s}", "error", "cannot start");
+    }
+    double step = o->duration / (o->n_flows ? o->n_flows : 1);
+    if (step < 0.2)
+        step = 0.2;
+    json_t *points = json_array();
+    long rss0 = rss_kb(), rss_max = rss0;
+    for (unsigned i = 0; i < o->n_flows; i++) {
+        atomic_store(&r.g.pause, true);
+        usleep(20000);
+        r.g.flows = o->flows[i];   /* generator paused: it only re-reads */
+        atomic_store(&r.g.pause, false);
+        double pps = measure_pps(&r, step);
+        long rss = rss_kb();
+        if (rss > rss_max)
+            rss_max = rss;
+        uint64_t hits = 0, misses = 0;
+        for (unsigned w = 0; w < r.d.n_workers; w++) {
+            struct vf_flow_cache_stats fc;
+            vf_fc_get_stats(r.d.workers[w].fc, &fc);
+            hits += fc.hits;
+            misses += fc.misses;
+        }
+        json_array_append_new(points, json_pack("{s:I, s:f, s:I, s:I, s:I}",
+            "flows", (json_int_t)o->flows[i], "pps", pps, "rss_kb", (json_int_t)rss,
+            "fc_hits_total", (json_int_t)hits, "fc_misses_total", (json_int_t)misses));
+    }
+    atomic_store(&r.g.stop, true);
+    pthread_join(r.thr, NULL);
+    json_t *traffic = traffic_json(&r);
+    *ok = traffic_ok(&r);
+    json_t *res = json_pack("{s:i, s:I, s:o, s:I, s:I, s:o, s:b}", "workers",
+                            (int)r.d.n_workers, "flow_cache_entries_per_worker",
+                            (json_int_t)r.d.opts.flow_cache_entries, "points", points,
+                            "rss_start_kb", (json_int_t)rss0, "rss_max_kb",
+                            (json_int_t)rss_max, "traffic", traffic, "ok", *ok);
+    vf_daemon_stop(&r.d);
+    vf_pool_cache_flush(&r.g.cache);
+    vf_pool_destroy(r.g.pool);
+    return res;
+}
+
+static json_t *scenario_bad(const struct opts *o, bool *ok)
+{
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    struct opts o2 = *o;
+    if (o2.bad_share <= 0)
+        o2.bad_share = 0.2;
+    if (run_start(&r, &o2, o->workers)) {
+        *ok = false;
+        return json_pack("{s:s}", "error", "cannot start");
+    }
+    usleep((useconds_t)(o->duration * 1e6));
+    atomic_store(&r.g.stop, true);
+    pthread_join(r.thr, NULL);
+    json_t *kinds = json_object();
+    *ok = traffic_ok(&r);
+    for (unsigned k = 0; k < BAD__COUNT; k++) {
+        uint64_t counted = 0;
+        for (unsigned w = 0; w < r.d.n_workers; w++)
+            counted += ld(&r.d.workers[w].stats.drops[bad_reason[k]]);
+        bool match = counted == r.g.bad_sent[k];
+        *ok = *ok && match;
+        json_object_set_new(kinds, bad_name[k], json_pack("{s:I, s:s, s:I, s:b}",
+            "sent", (json_int_t)r.g.bad_sent[k], "reason", vf_drop_name(bad_reason[k]),
+            "counted", (json_int_t)counted, "match", match));
+    }
+    json_t *res = json_pack("{s:i, s:f, s:f, s:o, s:o, s:b}", "workers",
+                            (int)r.d.n_workers, "bad_share", o2.bad_share,
+                            "duration_s", o->duration, "bad", kinds,
+                            "traffic", traffic_json(&r), "ok", *ok);
+    vf_daemon_stop(&r.d);
+    vf_pool_cache_flush(&r.g.cache);
+    vf_pool_destroy(r.g.pool);
+    return res;
+}
+
+static json_t *scenario_scale(const struct opts *o, bool *ok)
+{
+    json_t *points = json_array();
+    *ok = true;
+    for (unsigned w = 1; w <= o->max_workers; w++) {
+        static struct run r;
+        memset(&r, 0, sizeof(r));
+        if (run_start(&r, o, w)) {
+            *ok = false;
+            break;
+        }
+        usleep(100000);   /* warm the caches */
+        double pps = measure_pps(&r, o->duration / o->max_workers);
+        atomic_store(&r.g.stop, true);
+        pthread_join(r.thr, NULL);
+        bool good = traffic_ok(&r);
+        *ok = *ok && good;
+        json_array_append_new(points, json_pack("{s:i, s:f, s:b}", "workers",
+                                                (int)r.d.n_workers, "pps", pps, "ok", good));
+        vf_daemon_stop(&r.d);
+        vf_pool_cache_flush(&r.g.cache);
+        vf_pool_destroy(r.g.pool);
+    }
+    return json_pack("{s:o, s:i, s:b}", "points", points, "cpus_online",
+                     (int)sysconf(_SC_NPROCESSORS_ONLN), "ok", *ok);
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+"usage: vfab-stress churn|flows|bad|soak|scale [--duration S] [--rate N]\n"
+"       [--workers N] [--max-workers N] [--flows a,b,c] [--bad-share F]\n"
+"       [--perf PERFCONFIG] [--json FILE]\n"
+"Defaults are CI-sized (seconds). Exit 0 ok, 1 a check failed, 2 usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.rate = 1000, .duration = 2, .workers = 1, .max_workers = 2,
+                     .flows = {1, 1000, 10000, 100000, 1000000}, .n_flows = 5};
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    o.scenario = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            usage();
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--duration")) o.duration = atof(v);
+        else if (!strcmp(a, "--rate")) o.rate = atof(v);
+        else if (!strcmp(a, "--workers")) o.workers = (unsigned)atoi(v);
+        else if (!strcmp(a, "--max-workers")) o.max_workers = (unsigned)atoi(v);
+        else if (!strcmp(a, "--bad-share")) o.bad_share = atof(v);
+        else if (!strcmp(a, "--json")) o.json_out = v;
+        else if (!strcmp(a, "--perf")) o.perf = v;
+        else if (!strcmp(a, "--flows")) {
+            char *s = strdup(v), *save = NULL;
+            o.n_flows = 0;
+            for (char *t = strtok_r(s, ",", &save); t && o.n_flows < 16;
+                 t = strtok_r(NULL, ",", &save))
+                o.flows[o.n_flows++] = strtoul(t, NULL, 10);
+            free(s);
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (o.duration <= 0 || o.duration > 3600 || o.rate <= 0 || o.rate > 100000 ||
+        o.workers < 1 || o.workers > MAX_SRC || o.max_workers < 1 ||
+        o.max_workers > MAX_SRC || o.bad_share < 0 || o.bad_share >= 1) {
+        fprintf(stderr, "vfab-stress: an option is out of range\n");
+        usage();
+        return 2;
+    }
+    bool ok = false;
+    json_t *res;
+    if (!strcmp(o.scenario, "churn"))
+        res = scenario_churn(&o, o.rate, &ok);
+    else if (!strcmp(o.scenario, "soak"))
+        res = scenario_churn(&o, o.rate > 10 ? 10 : o.rate, &ok);
+    else if (!strcmp(o.scenario, "flows"))
+        res = scenario_flows(&o, &ok);
+    else if (!strcmp(o.scenario, "bad"))
+        res = scenario_bad(&o, &ok);
+    else if (!strcmp(o.scenario, "scale"))
+        res = scenario_scale(&o, &ok);
+    else {
+        usage();
+        return 2;
+    }
+    json_object_set_new(res, "scenario", json_string(o.scenario));
+    if (o.json_out) {
+        if (json_dump_file(res, o.json_out, JSON_INDENT(2))) {
+            fprintf(stderr, "vfab-stress: cannot write %s\n", o.json_out);
+            ok = false;
+        }
+    } else {
+        json_dumpf(res, stdout, JSON_INDENT(2));
+        printf("\n");
+    }
+    json_decref(res);
+    return ok ? 0 : 1;
+}
