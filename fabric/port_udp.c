@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +141,8 @@ static uint16_t ip4_csum(const uint8_t *h, unsigned len)
  * Returns the payload offset, or 0 when the frame is not Ethernet/IPv4/UDP
  * (0 is never a valid offset). */
 static uint32_t frame_parse(const uint8_t *f, uint32_t len,
-                            struct sockaddr_in *dst, uint32_t *plen)
+                            struct sockaddr_in *dst, uint32_t *plen,
+                            bool batch)
 {
     if (len < VF_UDP_OUTER_HDRS || f[12] != 0x08 || f[13] != 0x00)
         return 0;
@@ -153,8 +155,8 @@ static uint32_t frame_parse(const uint8_t *f, uint32_t len,
     uint32_t end = ETH_HLEN_ + tot;
     /* Honour the IP total length (a frame may carry Ethernet padding) but
      * never read past the buffer. */
-    if (end > len)
-        end = len;
+    if (end > len || batch)
+        end = len;   /* a GSO batch runs to the end of the frame */
     if (off > end)
         return 0;
     dst->sin_family = AF_INET;
@@ -414,7 +416,7 @@ static unsigned uring_rx_burst(struct vf_port *p, unsigned qi,
     return n;
 }
 
-static unsigned uring_tx_burst(struct vf_port *p, unsigned qi,
+static unsigned uring_tx_run(struct vf_port *p, unsigned qi,
                                struct vf_pkt **pkts, unsigned n,
                                struct vf_pool_cache *cache)
 {
@@ -436,7 +438,7 @@ static unsigned uring_tx_burst(struct vf_port *p, unsigned qi,
         const uint8_t *f = vf_pkt_data(pkt);
         struct sockaddr_in dst;
         uint32_t plen;
-        uint32_t off = frame_parse(f, pkt->len, &dst, &plen);
+        uint32_t off = frame_parse(f, pkt->len, &dst, &plen, false);
         if (!off) {
             stat_add(&st->tx_drops, 1);
             vf_pool_free(cache, pkt);
@@ -546,7 +548,7 @@ static unsigned sys_rx_burst(struct vf_port *p, unsigned qi,
     return k;
 }
 
-static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
+static unsigned sys_tx_run(struct vf_port *p, unsigned qi,
                              struct vf_pkt **pkts, unsigned n,
                              struct vf_pool_cache *cache)
 {
@@ -563,7 +565,7 @@ static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
         struct vf_pkt *pkt = pkts[i];
         uint8_t *f = vf_pkt_data(pkt);
         uint32_t plen;
-        uint32_t off = frame_parse(f, pkt->len, &q->mm_name[m], &plen);
+        uint32_t off = frame_parse(f, pkt->len, &q->mm_name[m], &plen, false);
         if (!off)
             continue;
         struct msghdr *mh = &q->mm[m].msg_hdr;
@@ -617,6 +619,122 @@ static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
 static int sys_wait_fd(struct vf_port *p, unsigned qi)
 {
     return udp_of(p)->q[qi].fd;
+}
+
+
+/* ---- GSO batches (both modes) ---- */
+
+/* Sends one GSO batch (vf_port_udp.h) with UDP_SEGMENT, synchronously: the
+ * kernel copies the payload during sendmsg, so the packet is free to go
+ * as soon as this returns, and one system call carries up to
+ * VF_UDP_GSO_MAX_SEGS datagrams. A batch longer than one send allows
+ * (VF_UDP_GSO_MAX_BYTES) is cut at datagram boundaries. Frees the packet
+ * and counts datagrams sent in tx_pkts, the rest in tx_drops. */
+static void gso_tx_one(struct vf_port *p, unsigned qi, struct vf_pkt *pkt,
+                       struct vf_pool_cache *cache)
+{
+    struct udp_port *u = udp_of(p);
+    struct udp_q *q = &u->q[qi];
+    struct vf_port_q_stats *st = &p->qstats[qi];
+    const uint8_t *f = vf_pkt_data(pkt);
+    struct sockaddr_in dst;
+    uint32_t plen;
+    uint32_t off = frame_parse(f, pkt->len, &dst, &plen, true);
+    uint32_t seg = pkt->gso_size;
+
+    if (!off || seg == 0) {
+        stat_add(&st->tx_drops, 1);
+        vf_pool_free(cache, pkt);
+        return;
+    }
+    uint32_t per = VF_UDP_GSO_MAX_BYTES / seg;
+    if (per > VF_UDP_GSO_MAX_SEGS)
+        per = VF_UDP_GSO_MAX_SEGS;
+    if (per == 0)
+        per = 1;
+    uint64_t sent = 0, lost = 0, bytes = 0;
+    /* Bounded by plen / seg sends. */
+    for (uint32_t at = 0; at < plen;) {
+        uint32_t n = plen - at < per * seg ? plen - at : per * seg;
+        uint32_t dgrams = (n + seg - 1) / seg;
+        union {
+            char buf[CMSG_SPACE(sizeof(uint16_t))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {.iov_base = (void *)(f + off + at), .iov_len = n};
+        struct msghdr mh = {
+            .msg_name = &dst, .msg_namelen = sizeof(dst),
+            .msg_iov = &iov, .msg_iovlen = 1,
+        };
+        if (dgrams > 1) {
+            /* One datagram needs no segmentation (and the kernel refuses
+             * UDP_SEGMENT with a payload not longer than the size). */
+            memset(&ctl, 0, sizeof(ctl));
+            mh.msg_control = ctl.buf;
+            mh.msg_controllen = sizeof(ctl.buf);
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t gs = (uint16_t)seg;
+            memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
+        }
+        if (sendmsg(q->fd, &mh, MSG_DONTWAIT) < 0) {
+            lost += dgrams;   /* EAGAIN too: TCP inside will resend */
+        } else {
+            sent += dgrams;
+            bytes += n + (uint64_t)dgrams * VF_UDP_OUTER_HDRS;
+        }
+        at += n;
+    }
+    if (sent) {
+        stat_add(&st->tx_pkts, sent);
+        stat_add(&st->tx_bytes, bytes);
+    }
+    if (lost)
+        stat_add(&st->tx_drops, lost);
+    vf_pool_free(cache, pkt);
+}
+
+/* Hands runs of ordinary frames to `run` and sends GSO batches in between,
+ * in order. Stops at the first run that is not wholly accepted. */
+static unsigned tx_with_gso(struct vf_port *p, unsigned qi,
+                            struct vf_pkt **pkts, unsigned n,
+                            struct vf_pool_cache *cache,
+                            unsigned (*run)(struct vf_port *, unsigned,
+                                            struct vf_pkt **, unsigned,
+                                            struct vf_pool_cache *))
+{
+    unsigned done = 0;
+    while (done < n) {
+        if (pkts[done]->gso_size) {
+            gso_tx_one(p, qi, pkts[done], cache);
+            done++;
+            continue;
+        }
+        unsigned k = done;
+        while (k < n && !pkts[k]->gso_size)
+            k++;
+        unsigned acc = run(p, qi, pkts + done, k - done, cache);
+        done += acc;
+        if (done < k)
+            break;
+    }
+    return done;
+}
+
+static unsigned uring_tx_burst(struct vf_port *p, unsigned qi,
+                               struct vf_pkt **pkts, unsigned n,
+                               struct vf_pool_cache *cache)
+{
+    return tx_with_gso(p, qi, pkts, n, cache, uring_tx_run);
+}
+
+static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
+                             struct vf_pkt **pkts, unsigned n,
+                             struct vf_pool_cache *cache)
+{
+    return tx_with_gso(p, qi, pkts, n, cache, sys_tx_run);
 }
 
 /* ---- open / close ---- */

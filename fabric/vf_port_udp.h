@@ -49,6 +49,17 @@
  * tunnel frames are at most one MTU. Measure on a real NIC before turning
  * it on.
  *
+ * GSO batches (tx, both modes): a frame with pkt->gso_size != 0 carries
+ * many datagrams to one destination (tunnel/vf_segment.h builds them): its
+ * outer headers are read for the destination only, and its UDP payload,
+ * running to the end of the frame, is cut by the kernel into datagrams of
+ * gso_size bytes (the last may be shorter) with UDP_SEGMENT. It goes out
+ * in one sendmsg per VF_UDP_GSO_MAX_SEGS datagrams / VF_UDP_GSO_MAX_BYTES,
+ * synchronously (the kernel copies the payload inside the call, so no tx
+ * slot is held), in order with the burst's other frames; tx_pkts counts
+ * its datagrams, and datagrams a send refused (EAGAIN included) count in
+ * tx_drops: the TCP inside them recovers.
+ *
  * Accounting: tx_burst accepts a prefix of the burst (at most the free tx
  * slots, ring_depth in flight per queue) and counts the rest in tx_drops.
  * An accepted frame that is not Ethernet/IPv4/UDP, or whose send fails, is
@@ -88,6 +99,10 @@
 #define VF_UDP_OUTER_HDRS 42u   /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define VF_UDP_DEPTH_DEFAULT 256u
 #define VF_UDP_DEPTH_MAX 4096u
+/* One UDP_SEGMENT send: the kernel's UDP_MAX_SEGMENTS (64 before Linux
+ * 6.11), and a UDP payload under the 64 KB IPv4 limit. */
+#define VF_UDP_GSO_MAX_SEGS 64u
+#define VF_UDP_GSO_MAX_BYTES 65000u
 
 enum vf_udp_rx_mode {
     VF_UDP_RX_MULTISHOT = 0,   /* io_uring multishot recvmsg + buffer ring */
