@@ -35,6 +35,8 @@
 #define UDP_HLEN_ 8u
 /* Room for IP_PKTINFO in a control buffer; a macro so arrays can use it. */
 #define UDP_CTL_LEN CMSG_SPACE(sizeof(struct in_pktinfo))
+/* Room for the UDP_GRO segment size as well (opts.gro). */
+#define UDP_GRO_CTL_LEN CMSG_SPACE(sizeof(int))
 #define UDP_CLOSE_WAIT_MS 200 /* bound on waiting for in-flight sends at close */
 
 /* Kernel 6.2 uapi that liburing 2.3's header predates: ask zero-copy sends
@@ -67,6 +69,9 @@ struct udp_q {
     unsigned br_pending;  /* buffers added to br but not yet published */
     struct io_uring ring;
     struct vf_pool *pool;
+    /* Refills the provided buffers when the worker's cache serves another
+     * pool (a GRO port on large buffers): worker-only, like the queue. */
+    struct vf_pool_cache *own_cache;
 
     /* provided-buffer ring: bid -> packet whose data room the kernel owns */
     struct io_uring_buf_ring *br;
@@ -276,7 +281,11 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
         br_give(u, q, pkt, bid);          /* reuse the same buffer */
         return;
     }
-    struct vf_pkt *fresh = vf_pool_alloc(cache);
+    /* The ring must be refilled from this queue's pool, whose buffer size
+     * the receive relies on, not just any cache the caller has. */
+    struct vf_pool_cache *rc =
+        cache && cache->pool == q->pool ? cache : q->own_cache;
+    struct vf_pkt *fresh = rc ? vf_pool_alloc(rc) : NULL;
     if (!fresh) {
         /* No buffer to put back: drop this datagram and reuse its buffer so
          * the kernel's ring never shrinks. */
@@ -292,8 +301,22 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
     uint32_t dst_ip = dgram_dst(u, &q->rx_msg,
                                 io_uring_recvmsg_cmsg_firsthdr(out, &q->rx_msg));
     uint32_t plen = io_uring_recvmsg_payload_length(out, cqe->res, &q->rx_msg);
+    uint16_t gro = 0;
+    if (u->o.gro) {
+        /* Bounded by the control buffer (two messages at most). */
+        for (struct cmsghdr *c = io_uring_recvmsg_cmsg_firsthdr(out, &q->rx_msg);
+             c; c = io_uring_recvmsg_cmsg_nexthdr(out, &q->rx_msg, c)) {
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int gs;
+                memcpy(&gs, CMSG_DATA(c), sizeof(gs));
+                if (gs > 0 && (uint32_t)gs < plen)
+                    gro = (uint16_t)gs;
+            }
+        }
+    }
     pkt->data_off = VF_PKT_HEADROOM - VF_UDP_OUTER_HDRS;
     frame_synth(pkt, plen, &src, dst_ip, u->addr.sin_port);
+    pkt->gso_size = gro;
     pkt->port = (uint16_t)p->index;
     unsigned mask = u->o.ring_depth - 1;
     q->stage[(q->st_head + q->st_n) & mask] = pkt;
@@ -802,6 +825,10 @@ static void q_close(struct udp_port *u, struct vf_port *p, unsigned qi)
         vf_pool_cache_flush(c);
         free(c);
     }
+    if (q->own_cache) {
+        vf_pool_cache_flush(q->own_cache);
+        free(q->own_cache);
+    }
     if (q->br)
         munmap(q->br, q->br_bytes);
     if (q->efd >= 0)
@@ -889,6 +916,11 @@ static int q_open_socket(struct udp_port *u, struct udp_q *q, bool probe_first,
     int sz = 4 << 20;
     setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    if (u->o.gro && setsockopt(q->fd, SOL_UDP, UDP_GRO, &one, sizeof(one))) {
+        snprintf(err, errlen, "udp port '%s': UDP_GRO on %s: %s", name,
+                 bind_s, strerror(errno));
+        return -errno;
+    }
     if (u->pktinfo &&
         setsockopt(q->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))) {
         snprintf(err, errlen, "udp port '%s': IP_PKTINFO on %s: %s", name,
@@ -966,8 +998,10 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
         return r;
     }
     q->bufs = calloc(depth, sizeof(*q->bufs));
-    if (!q->bufs)
+    q->own_cache = aligned_alloc(64, sizeof(*q->own_cache));
+    if (!q->bufs || !q->own_cache)
         return -ENOMEM;
+    vf_pool_cache_init(q->own_cache, q->pool);
     struct vf_pool_cache *c = aligned_alloc(64, sizeof(*c));
     if (!c)
         return -ENOMEM;
@@ -997,7 +1031,8 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
      * here: io_uring runs a request's receive work in the task that
      * submitted it, which must be the worker, not the management thread. */
     q->rx_msg.msg_namelen = sizeof(struct sockaddr_in);
-    q->rx_msg.msg_controllen = u->pktinfo ? UDP_CTL_LEN : 0;
+    q->rx_msg.msg_controllen = (u->pktinfo ? UDP_CTL_LEN : 0) +
+                               (u->o.gro ? UDP_GRO_CTL_LEN : 0);
 
     q->tx = calloc(depth, sizeof(*q->tx));
     q->tx_free = calloc(depth, sizeof(*q->tx_free));
@@ -1080,6 +1115,23 @@ struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
                  (int)opt.rx_mode);
         return NULL;
     }
+    if (opt.gro && opt.rx_mode != VF_UDP_RX_MULTISHOT) {
+        snprintf(err, errlen, "udp port '%s': gro needs the multishot rx mode",
+                 name);
+        return NULL;
+    }
+    for (unsigned i = 0; opt.gro && pools && i < n_queues; i++) {
+        struct vf_pool_info info;
+        if (!pools[i])
+            break;   /* refused below */
+        vf_pool_get_info(pools[i], &info);
+        if (info.data_room < VF_UDP_GRO_DATA_ROOM) {
+            snprintf(err, errlen, "udp port '%s': gro needs pools with a data "
+                     "room of at least %u (queue %u has %u)", name,
+                     VF_UDP_GRO_DATA_ROOM, i, info.data_room);
+            return NULL;
+        }
+    }
     if (opt.fixed_bufs && !opt.send_zc) {
         snprintf(err, errlen, "udp port '%s': fixed_bufs needs send_zc", name);
         return NULL;
@@ -1117,9 +1169,11 @@ struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
     u->pktinfo = addr.sin_addr.s_addr == htonl(INADDR_ANY);
     u->rx_hdr = (unsigned)(sizeof(struct io_uring_recvmsg_out) +
                            sizeof(struct sockaddr_in) +
-                           (u->pktinfo ? UDP_CTL_LEN : 0));
+                           (u->pktinfo ? UDP_CTL_LEN : 0) +
+                           (opt.gro ? UDP_GRO_CTL_LEN : 0));
     _Static_assert(sizeof(struct io_uring_recvmsg_out) +
-                           sizeof(struct sockaddr_in) + UDP_CTL_LEN <=
+                           sizeof(struct sockaddr_in) + UDP_CTL_LEN +
+                           UDP_GRO_CTL_LEN <=
                        VF_PKT_HEADROOM,
                    "the recvmsg header must fit in the headroom");
     u->n_queues = n_queues;

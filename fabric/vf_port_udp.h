@@ -60,6 +60,14 @@
  * its datagrams, and datagrams a send refused (EAGAIN included) count in
  * tx_drops: the TCP inside them recovers.
  *
+ * GRO (rx, opts.gro, multishot mode only): the sockets set UDP_GRO, so the
+ * kernel may hand over several datagrams of one flow as one buffer; such a
+ * frame arrives with pkt->gso_size = the size of each datagram (the last
+ * may be shorter), its synthesised outer headers covering the whole
+ * buffer. Its consumer splits or merges it (vf_segment.h). The buffers must
+ * hold 64 KB: every queue's pool needs a data room of at least
+ * VF_UDP_GRO_DATA_ROOM (open fails otherwise).
+ *
  * Accounting: tx_burst accepts a prefix of the burst (at most the free tx
  * slots, ring_depth in flight per queue) and counts the rest in tx_drops.
  * An accepted frame that is not Ethernet/IPv4/UDP, or whose send fails, is
@@ -103,6 +111,8 @@
  * 6.11), and a UDP payload under the 64 KB IPv4 limit. */
 #define VF_UDP_GSO_MAX_SEGS 64u
 #define VF_UDP_GSO_MAX_BYTES 65000u
+/* Smallest pool data room for opts.gro: headroom + a 64 KB datagram. */
+#define VF_UDP_GRO_DATA_ROOM (VF_PKT_HEADROOM + 65536u)
 
 enum vf_udp_rx_mode {
     VF_UDP_RX_MULTISHOT = 0,   /* io_uring multishot recvmsg + buffer ring */
@@ -115,6 +125,7 @@ struct vf_udp_opts {
     bool fixed_bufs;    /* register the pool for send_zc (needs send_zc) */
     unsigned ring_depth;/* power of two, 8..VF_UDP_DEPTH_MAX; 0 = default */
     unsigned burst;     /* max packets per rx/tx call, 1..VF_BURST_MAX; 0 = max */
+    bool gro;           /* UDP_GRO receive (multishot mode; big pools) */
 };
 
 /* Fills the recommended options (see the default above). */

@@ -30,8 +30,9 @@
 /* TSO taps: buffers per worker for frames of up to 64 KB, and the reads
  * each tap queue keeps in flight (a window of 64 big buffers per queue
  * would be 5 MB; 16 keeps a 64 KB frame per read in reach of many ports). */
-#define TSO_POOL_BUFS 512
+#define TSO_POOL_BUFS 768
 #define TSO_RX_WINDOW 16
+#define TSO_UPLINK_DEPTH 128
 /* A TSO frame, plus the tailroom the tunnel batch grows it by. */
 #define TSO_DATA_ROOM (VF_TAP_TSO_DATA_ROOM + VF_SEG_BATCH_TAILROOM)
 
@@ -55,6 +56,17 @@ static void open_tso_pools(struct vf_daemon *d)
             return;
         }
     }
+}
+
+/* With the large pools, the UDP uplink receives with UDP GRO into them, so
+ * a peer's batch arrives as one buffer and crosses the pipeline once. A
+ * smaller ring keeps the pool's buffers for the taps' reads too. */
+static void tso_uplink_opts(const struct vf_daemon *d, struct vf_udp_opts *uo)
+{
+    if (!d->tso_pools[0])
+        return;
+    uo->gro = true;
+    uo->ring_depth = TSO_UPLINK_DEPTH;
 }
 
 /* Opens a tap port with TSO on when the large pools exist. */
@@ -247,8 +259,10 @@ static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
         snprintf(bind, sizeof(bind), "%s:%u", ip, port);
         struct vf_udp_opts uo;
         vf_udp_opts_default(&uo);
+        tso_uplink_opts(d, &uo);
         char e2[512];
-        up = vf_udp_port_open("uplink", bind, nq, &uo, d->pools, e2, sizeof(e2));
+        up = vf_udp_port_open("uplink", bind, nq, &uo,
+                              uo.gro ? d->tso_pools : d->pools, e2, sizeof(e2));
         if (!up) {
             snprintf(err, errlen, "local.uplink: %s", e2);
             return -EINVAL;

@@ -24,6 +24,7 @@
 #include "numa/vf_drop.h"
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_worker.h"
+#include "fabric/vf_port_udp.h"
 #include "tunnel/vf_segment.h"
 
 #define TUN_KEY_TAG 0xa5
@@ -266,6 +267,31 @@ static void execute(struct vf_worker *w, const struct vf_tables *t,
 }
 
 static void process_one(struct vf_worker *w, const struct vf_tables *t,
+                        struct vf_pkt *p);
+
+/* A UDP GRO buffer that is not one TCP run (vf_seg_gro_merge refused it):
+ * each datagram goes through the pipeline on its own. Bounded by the
+ * datagram count; the copies have gso_size 0, so this does not recurse
+ * further. */
+static void gro_split(struct vf_worker *w, const struct vf_tables *t,
+                      struct vf_pkt *p)
+{
+    uint32_t n = (p->len - VF_UDP_OUTER_HDRS + p->gso_size - 1) / p->gso_size;
+    for (unsigned k = 0; k < n; k++) {
+        struct vf_pkt *s = vf_pool_alloc(&w->cache);
+        int r = s ? vf_seg_gro_split(p, k, s) : VF_DROP_NO_BUFFER;
+        if (r) {
+            if (s)
+                vf_pool_free(&w->cache, s);
+            vf_worker_count_drop(w, (unsigned)r, 1);
+            continue;
+        }
+        process_one(w, t, s);
+    }
+    vf_pool_free(&w->cache, p);
+}
+
+static void process_one(struct vf_worker *w, const struct vf_tables *t,
                         struct vf_pkt *p)
 {
     struct vf_tunnel_md md;
@@ -277,6 +303,10 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
     int r;
 
     if (t->uplink && p->port == t->uplink->index) {
+        if (p->gso_size && vf_seg_gro_merge(p, t->vxlan_port)) {
+            gro_split(w, t, p);
+            return;
+        }
         r = vf_tunnel_decap(p, t->geneve_port, t->vxlan_port, &md);
         if (r) {
             vf_worker_drop(w, p, (unsigned)r);

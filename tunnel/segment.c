@@ -233,3 +233,134 @@ int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *in,
     p->gso_size = n > 1 ? (uint16_t)chunk : 0;
     return 0;
 }
+
+/* Bytes of the tunnel header at d (Geneve: fixed part plus options), or 0
+ * when it does not fit in dlen. */
+static uint32_t gro_tunnel_len(const uint8_t *d, uint32_t dlen, bool vxlan)
+{
+    uint32_t tl = vxlan ? VF_VXLAN_HDR_LEN
+                        : VF_GENEVE_HDR_LEN + 4u * (d[0] & VF_GENEVE_OPTLEN_MASK);
+    return tl <= dlen ? tl : 0;
+}
+
+int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port)
+{
+    uint8_t *f = vf_pkt_data(p);
+    const uint32_t seg = p->gso_size;
+
+    if (seg == 0 || p->len <= OUTER_L2L3L4 + seg)
+        return -EINVAL;
+    const uint32_t total = p->len - OUTER_L2L3L4;
+    const uint32_t n = (total + seg - 1) / seg;
+    uint8_t *d0 = f + OUTER_L2L3L4;
+    bool vxlan = rd16(f + VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + 2) == vxlan_port;
+    uint32_t tl = gro_tunnel_len(d0, seg, vxlan);
+    if (!tl)
+        return -EINVAL;
+
+    /* Datagram 0's inner frame, seen as a packet of its own. */
+    struct vf_pkt view = {.buf = d0 + tl, .buf_len = seg - tl, .len = seg - tl};
+    struct vf_seg_info si;
+    if (vf_seg_parse(&view, 1, &si) || si.payload == 0 ||
+        si.hdr_len + si.payload != seg - tl)
+        return -EINVAL;
+    const uint32_t h = si.hdr_len, l3 = si.l3, l4 = si.l4;
+    const uint32_t mss = si.payload;
+    const uint8_t *t0 = d0 + tl + l4;
+    /* Only plain data segments merge: no SYN/RST/URG/FIN/PSH before the
+     * last, which may carry FIN/PSH. */
+    if (t0[13] & (0x02 | 0x04 | 0x20 | TCP_FIN | TCP_PSH))
+        return -EINVAL;
+    uint32_t seq0 = rd32(t0 + 4);
+
+    /* Check everything before moving anything: a refusal leaves p as is. */
+    for (uint32_t k = 1; k < n; k++) {
+        const uint8_t *dk = d0 + (size_t)k * seg;
+        uint32_t dlen = k + 1 < n ? seg : total - k * seg;
+        const uint8_t *ik = dk + tl, *i0 = d0 + tl;
+        if (dlen <= tl + h || memcmp(dk, d0, tl + l3) != 0)
+            return -EINVAL;
+        uint32_t plen = dlen - tl - h;
+        if (si.ip6) {
+            if (memcmp(ik + l3 + 6, i0 + l3 + 6, 34) != 0 ||
+                rd16(ik + l3 + 4) != h - l4 + plen)
+                return -EINVAL;
+        } else {
+            if (memcmp(ik + l3, i0 + l3, 2) != 0 ||
+                memcmp(ik + l3 + 6, i0 + l3 + 6, 4) != 0 ||
+                memcmp(ik + l3 + 12, i0 + l3 + 12, l4 - l3 - 12) != 0 ||
+                rd16(ik + l3 + 2) != h - l3 + plen)
+                return -EINVAL;
+        }
+        const uint8_t *tk = ik + l4;
+        uint8_t extra = k + 1 == n ? (TCP_FIN | TCP_PSH) : 0;
+        if (memcmp(tk, t0, 4) != 0 || memcmp(tk + 8, t0 + 8, 5) != 0 ||
+            (tk[13] & (uint8_t)~extra) != t0[13] ||
+            memcmp(tk + 14, t0 + 14, 2) != 0 ||
+            memcmp(tk + 20, t0 + 20, h - l4 - 20) != 0 ||
+            rd32(tk + 4) != seq0 + k * mss)
+            return -EINVAL;
+    }
+
+    /* Payloads move left behind datagram 0's, in order, so each move reads
+     * bytes not yet overwritten. */
+    uint8_t *dst = d0 + tl + h + mss;
+    uint8_t last_flags = 0;
+    for (uint32_t k = 1; k < n; k++) {
+        const uint8_t *dk = d0 + (size_t)k * seg;
+        uint32_t dlen = k + 1 < n ? seg : total - k * seg;
+        uint32_t plen = dlen - tl - h;
+        last_flags = dk[tl + l4 + 13];
+        memmove(dst, dk + tl + h, plen);
+        dst += plen;
+    }
+    uint8_t *inner = d0 + tl;
+    uint32_t inner_len = (uint32_t)(dst - inner);
+    if (si.ip6) {
+        wr16(inner + l3 + 4, (uint16_t)(inner_len - l4));
+    } else {
+        wr16(inner + l3 + 2, (uint16_t)(inner_len - l3));
+        wr16(inner + l3 + 10, 0);
+        wr16(inner + l3 + 10,
+             (uint16_t)~vf_csum_fold(vf_csum_add(0, inner + l3, l4 - l3)));
+    }
+    inner[l4 + 13] |= (uint8_t)(last_flags & (TCP_FIN | TCP_PSH));
+    /* The outer headers now describe one datagram around the big frame,
+     * which is what decap expects. */
+    uint8_t *ip = f + VF_ETH_HDR_LEN;
+    uint32_t udp_len = VF_UDP_HDR_LEN + tl + inner_len;
+    wr16(ip + 2, (uint16_t)(VF_IP4_HDR_LEN + udp_len));
+    wr16(ip + 10, 0);
+    wr16(ip + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, VF_IP4_HDR_LEN)));
+    wr16(ip + VF_IP4_HDR_LEN + 4, (uint16_t)udp_len);
+    p->len = OUTER_L2L3L4 + tl + inner_len;
+    p->gso_size = (uint16_t)mss;
+    return 0;
+}
+
+int vf_seg_gro_split(const struct vf_pkt *p, unsigned k, struct vf_pkt *out)
+{
+    const uint8_t *f = vf_pkt_data(p);
+    const uint32_t seg = p->gso_size;
+    if (seg == 0 || p->len <= OUTER_L2L3L4)
+        return VF_DROP_TUN_TRUNC;
+    const uint32_t total = p->len - OUTER_L2L3L4;
+    if ((uint64_t)k * seg >= total)
+        return VF_DROP_TUN_TRUNC;
+    uint32_t dlen = total - k * seg < seg ? total - k * seg : seg;
+    if (out->data_off + OUTER_L2L3L4 + dlen > out->buf_len)
+        return VF_DROP_NO_BUFFER;
+    uint8_t *o = vf_pkt_data(out);
+    memcpy(o, f, OUTER_L2L3L4);
+    memcpy(o + OUTER_L2L3L4, f + OUTER_L2L3L4 + (size_t)k * seg, dlen);
+    uint8_t *ip = o + VF_ETH_HDR_LEN;
+    wr16(ip + 2, (uint16_t)(VF_IP4_HDR_LEN + VF_UDP_HDR_LEN + dlen));
+    wr16(ip + 10, 0);
+    wr16(ip + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, VF_IP4_HDR_LEN)));
+    wr16(ip + VF_IP4_HDR_LEN + 4, (uint16_t)(VF_UDP_HDR_LEN + dlen));
+    out->len = OUTER_L2L3L4 + dlen;
+    out->gso_size = 0;
+    out->port = p->port;
+    out->meta = p->meta;
+    return 0;
+}

@@ -93,4 +93,25 @@ int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *si,
                         uint32_t in_lport, uint32_t out_lport,
                         uint32_t flow_hash);
 
+/* ---- receive side: UDP GRO buffers (vf_port_udp.h, "GRO") ----
+ * p is a full tunnel frame from the UDP uplink whose payload holds several
+ * datagrams of p->gso_size bytes each (the last may be shorter). */
+
+/* Merges, in place, the datagrams of a GRO buffer that are consecutive
+ * segments of one TCP flow behind one tunnel header (what a peer's
+ * vf_seg_tunnel_batch sent) into one tunnel frame around one large TCP
+ * frame: p->gso_size becomes the inner MSS, the inner IP length covers
+ * the whole payload (the TCP checksum is left for whoever segments: a tap
+ * recomputes it). Returns 0, or -EINVAL (p unchanged) when any datagram
+ * differs in its tunnel header, addresses, ports, ack, window, options or
+ * flags, or its sequence number does not follow; split it then.
+ * vxlan_port (host order) tells VXLAN from Geneve. */
+int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port);
+
+/* Copies datagram k of a GRO buffer into out (an empty packet) as an
+ * ordinary uplink frame (outer lengths and IP checksum rewritten). Returns
+ * 0, VF_DROP_TUN_TRUNC when there is no datagram k, or VF_DROP_NO_BUFFER
+ * when out is too small. */
+int vf_seg_gro_split(const struct vf_pkt *p, unsigned k, struct vf_pkt *out);
+
 #endif
