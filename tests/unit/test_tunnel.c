@@ -1346,6 +1346,74 @@ static void test_seg_refusals(void **state)
     free(b);
 }
 
+/* The receiver's side: a batch as UDP GRO hands it over merges back into
+ * one large frame with the original payload; one out-of-order datagram
+ * makes the merge refuse, untouched, and the split then yields each
+ * datagram as an ordinary frame that decaps to its segment. */
+static void test_seg_gro_merge_and_split(void **state)
+{
+    (void)state;
+    struct bigbuf *b = big_alloc();
+    uint8_t *orig = malloc(SEG_ROOM), *copy = malloc(SEG_ROOM);
+    assert_non_null(orig);
+    assert_non_null(copy);
+    const uint32_t payload = 50000, ihl = 14 + 20 + SEG_TCP_HL;
+    uint32_t len = big_tcp_frame(orig, false, payload, 0x10 | 0x08);
+    struct vf_tunnel_peer peer;
+    vf_tunnel_peer_init(&peer, VF_ENCAP_GENEVE, htonl(IP_A), htonl(IP_B), 0,
+                        MAC_SRC, MAC_DST, 0, false);
+    struct vf_seg_info si;
+    for (int round = 0; round < 2; round++) {
+        vf_pkt_reset(&b->p);
+        assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+        assert_int_equal(vf_seg_parse(&b->p, 1398, &si), 0);
+        assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 77, 1, 2, 3), 0);
+        uint16_t dg = b->p.gso_size;
+        uint32_t mss = dg - 20 - ihl;
+        if (round == 0) {
+            assert_int_equal(vf_seg_gro_merge(&b->p, VF_VXLAN_UDP_PORT), 0);
+            assert_int_equal(b->p.gso_size, mss);
+            struct vf_tunnel_md md;
+            assert_int_equal(vf_tunnel_decap(&b->p, VF_GENEVE_UDP_PORT,
+                                             VF_VXLAN_UDP_PORT, &md), 0);
+            assert_int_equal(md.vni, 77);
+            const uint8_t *f = vf_pkt_data(&b->p);
+            assert_int_equal(b->p.len, len);
+            assert_int_equal(rd16_(f + 16), 20 + SEG_TCP_HL + payload);
+            assert_int_equal(vf_csum_fold(vf_csum_add_scalar(0, f + 14, 20)), 0xffff);
+            assert_memory_equal(f + ihl, orig + ihl, payload);
+            assert_int_equal(rd32_(f + 34 + 4), 0xfffff000u);
+            assert_int_equal(f[34 + 13], 0x18);   /* PSH of the last kept */
+            continue;
+        }
+        /* Datagram 3's sequence number off by one: refused, unchanged. */
+        uint8_t *seq = vf_pkt_data(&b->p) + 42 + 3u * dg + 20 + 34 + 7;
+        (*seq)++;
+        uint32_t blen = b->p.len;
+        memcpy(copy, vf_pkt_data(&b->p), blen);
+        assert_int_equal(vf_seg_gro_merge(&b->p, VF_VXLAN_UDP_PORT), -EINVAL);
+        assert_int_equal(b->p.len, blen);
+        assert_memory_equal(vf_pkt_data(&b->p), copy, blen);
+        (*seq)--;
+        unsigned n = (blen - 42 + dg - 1) / dg;
+        struct tbuf t;
+        for (unsigned k = 0; k < n; k++) {
+            tbuf_init(&t, orig, 0);
+            assert_int_equal(vf_seg_gro_split(&b->p, k, &t.p), 0);
+            struct vf_tunnel_md md;
+            assert_int_equal(vf_tunnel_decap(&t.p, VF_GENEVE_UDP_PORT,
+                                             VF_VXLAN_UDP_PORT, &md), 0);
+            check_segment(vf_pkt_data(&t.p), t.p.len, orig, false, k, n, mss,
+                          payload);
+        }
+        tbuf_init(&t, orig, 0);
+        assert_int_equal(vf_seg_gro_split(&b->p, n, &t.p), VF_DROP_TUN_TRUNC);
+    }
+    free(copy);
+    free(orig);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1371,6 +1439,7 @@ int main(void)
         cmocka_unit_test(test_seg_batch_geneve),
         cmocka_unit_test(test_seg_batch_vxlan),
         cmocka_unit_test(test_seg_refusals),
+        cmocka_unit_test(test_seg_gro_merge_and_split),
     };
 
     return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
