@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
 #define UDP_HLEN_ 8u
 /* Room for IP_PKTINFO in a control buffer; a macro so arrays can use it. */
 #define UDP_CTL_LEN CMSG_SPACE(sizeof(struct in_pktinfo))
+/* Room for the UDP_GRO segment size as well (opts.gro). */
+#define UDP_GRO_CTL_LEN CMSG_SPACE(sizeof(int))
 #define UDP_CLOSE_WAIT_MS 200 /* bound on waiting for in-flight sends at close */
 
 /* Kernel 6.2 uapi that liburing 2.3's header predates: ask zero-copy sends
@@ -66,6 +69,9 @@ struct udp_q {
     unsigned br_pending;  /* buffers added to br but not yet published */
     struct io_uring ring;
     struct vf_pool *pool;
+    /* Refills the provided buffers when the worker's cache serves another
+     * pool (a GRO port on large buffers): worker-only, like the queue. */
+    struct vf_pool_cache *own_cache;
 
     /* provided-buffer ring: bid -> packet whose data room the kernel owns */
     struct io_uring_buf_ring *br;
@@ -140,7 +146,8 @@ static uint16_t ip4_csum(const uint8_t *h, unsigned len)
  * Returns the payload offset, or 0 when the frame is not Ethernet/IPv4/UDP
  * (0 is never a valid offset). */
 static uint32_t frame_parse(const uint8_t *f, uint32_t len,
-                            struct sockaddr_in *dst, uint32_t *plen)
+                            struct sockaddr_in *dst, uint32_t *plen,
+                            bool batch)
 {
     if (len < VF_UDP_OUTER_HDRS || f[12] != 0x08 || f[13] != 0x00)
         return 0;
@@ -153,8 +160,8 @@ static uint32_t frame_parse(const uint8_t *f, uint32_t len,
     uint32_t end = ETH_HLEN_ + tot;
     /* Honour the IP total length (a frame may carry Ethernet padding) but
      * never read past the buffer. */
-    if (end > len)
-        end = len;
+    if (end > len || batch)
+        end = len;   /* a GSO batch runs to the end of the frame */
     if (off > end)
         return 0;
     dst->sin_family = AF_INET;
@@ -274,7 +281,11 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
         br_give(u, q, pkt, bid);          /* reuse the same buffer */
         return;
     }
-    struct vf_pkt *fresh = vf_pool_alloc(cache);
+    /* The ring must be refilled from this queue's pool, whose buffer size
+     * the receive relies on, not just any cache the caller has. */
+    struct vf_pool_cache *rc =
+        cache && cache->pool == q->pool ? cache : q->own_cache;
+    struct vf_pkt *fresh = rc ? vf_pool_alloc(rc) : NULL;
     if (!fresh) {
         /* No buffer to put back: drop this datagram and reuse its buffer so
          * the kernel's ring never shrinks. */
@@ -290,8 +301,22 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
     uint32_t dst_ip = dgram_dst(u, &q->rx_msg,
                                 io_uring_recvmsg_cmsg_firsthdr(out, &q->rx_msg));
     uint32_t plen = io_uring_recvmsg_payload_length(out, cqe->res, &q->rx_msg);
+    uint16_t gro = 0;
+    if (u->o.gro) {
+        /* Bounded by the control buffer (two messages at most). */
+        for (struct cmsghdr *c = io_uring_recvmsg_cmsg_firsthdr(out, &q->rx_msg);
+             c; c = io_uring_recvmsg_cmsg_nexthdr(out, &q->rx_msg, c)) {
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int gs;
+                memcpy(&gs, CMSG_DATA(c), sizeof(gs));
+                if (gs > 0 && (uint32_t)gs < plen)
+                    gro = (uint16_t)gs;
+            }
+        }
+    }
     pkt->data_off = VF_PKT_HEADROOM - VF_UDP_OUTER_HDRS;
     frame_synth(pkt, plen, &src, dst_ip, u->addr.sin_port);
+    pkt->gso_size = gro;
     pkt->port = (uint16_t)p->index;
     unsigned mask = u->o.ring_depth - 1;
     q->stage[(q->st_head + q->st_n) & mask] = pkt;
@@ -414,7 +439,7 @@ static unsigned uring_rx_burst(struct vf_port *p, unsigned qi,
     return n;
 }
 
-static unsigned uring_tx_burst(struct vf_port *p, unsigned qi,
+static unsigned uring_tx_run(struct vf_port *p, unsigned qi,
                                struct vf_pkt **pkts, unsigned n,
                                struct vf_pool_cache *cache)
 {
@@ -436,7 +461,7 @@ static unsigned uring_tx_burst(struct vf_port *p, unsigned qi,
         const uint8_t *f = vf_pkt_data(pkt);
         struct sockaddr_in dst;
         uint32_t plen;
-        uint32_t off = frame_parse(f, pkt->len, &dst, &plen);
+        uint32_t off = frame_parse(f, pkt->len, &dst, &plen, false);
         if (!off) {
             stat_add(&st->tx_drops, 1);
             vf_pool_free(cache, pkt);
@@ -546,7 +571,7 @@ static unsigned sys_rx_burst(struct vf_port *p, unsigned qi,
     return k;
 }
 
-static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
+static unsigned sys_tx_run(struct vf_port *p, unsigned qi,
                              struct vf_pkt **pkts, unsigned n,
                              struct vf_pool_cache *cache)
 {
@@ -563,7 +588,7 @@ static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
         struct vf_pkt *pkt = pkts[i];
         uint8_t *f = vf_pkt_data(pkt);
         uint32_t plen;
-        uint32_t off = frame_parse(f, pkt->len, &q->mm_name[m], &plen);
+        uint32_t off = frame_parse(f, pkt->len, &q->mm_name[m], &plen, false);
         if (!off)
             continue;
         struct msghdr *mh = &q->mm[m].msg_hdr;
@@ -617,6 +642,122 @@ static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
 static int sys_wait_fd(struct vf_port *p, unsigned qi)
 {
     return udp_of(p)->q[qi].fd;
+}
+
+
+/* ---- GSO batches (both modes) ---- */
+
+/* Sends one GSO batch (vf_port_udp.h) with UDP_SEGMENT, synchronously: the
+ * kernel copies the payload during sendmsg, so the packet is free to go
+ * as soon as this returns, and one system call carries up to
+ * VF_UDP_GSO_MAX_SEGS datagrams. A batch longer than one send allows
+ * (VF_UDP_GSO_MAX_BYTES) is cut at datagram boundaries. Frees the packet
+ * and counts datagrams sent in tx_pkts, the rest in tx_drops. */
+static void gso_tx_one(struct vf_port *p, unsigned qi, struct vf_pkt *pkt,
+                       struct vf_pool_cache *cache)
+{
+    struct udp_port *u = udp_of(p);
+    struct udp_q *q = &u->q[qi];
+    struct vf_port_q_stats *st = &p->qstats[qi];
+    const uint8_t *f = vf_pkt_data(pkt);
+    struct sockaddr_in dst;
+    uint32_t plen;
+    uint32_t off = frame_parse(f, pkt->len, &dst, &plen, true);
+    uint32_t seg = pkt->gso_size;
+
+    if (!off || seg == 0) {
+        stat_add(&st->tx_drops, 1);
+        vf_pool_free(cache, pkt);
+        return;
+    }
+    uint32_t per = VF_UDP_GSO_MAX_BYTES / seg;
+    if (per > VF_UDP_GSO_MAX_SEGS)
+        per = VF_UDP_GSO_MAX_SEGS;
+    if (per == 0)
+        per = 1;
+    uint64_t sent = 0, lost = 0, bytes = 0;
+    /* Bounded by plen / seg sends. */
+    for (uint32_t at = 0; at < plen;) {
+        uint32_t n = plen - at < per * seg ? plen - at : per * seg;
+        uint32_t dgrams = (n + seg - 1) / seg;
+        union {
+            char buf[CMSG_SPACE(sizeof(uint16_t))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {.iov_base = (void *)(f + off + at), .iov_len = n};
+        struct msghdr mh = {
+            .msg_name = &dst, .msg_namelen = sizeof(dst),
+            .msg_iov = &iov, .msg_iovlen = 1,
+        };
+        if (dgrams > 1) {
+            /* One datagram needs no segmentation (and the kernel refuses
+             * UDP_SEGMENT with a payload not longer than the size). */
+            memset(&ctl, 0, sizeof(ctl));
+            mh.msg_control = ctl.buf;
+            mh.msg_controllen = sizeof(ctl.buf);
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t gs = (uint16_t)seg;
+            memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
+        }
+        if (sendmsg(q->fd, &mh, MSG_DONTWAIT) < 0) {
+            lost += dgrams;   /* EAGAIN too: TCP inside will resend */
+        } else {
+            sent += dgrams;
+            bytes += n + (uint64_t)dgrams * VF_UDP_OUTER_HDRS;
+        }
+        at += n;
+    }
+    if (sent) {
+        stat_add(&st->tx_pkts, sent);
+        stat_add(&st->tx_bytes, bytes);
+    }
+    if (lost)
+        stat_add(&st->tx_drops, lost);
+    vf_pool_free(cache, pkt);
+}
+
+/* Hands runs of ordinary frames to `run` and sends GSO batches in between,
+ * in order. Stops at the first run that is not wholly accepted. */
+static unsigned tx_with_gso(struct vf_port *p, unsigned qi,
+                            struct vf_pkt **pkts, unsigned n,
+                            struct vf_pool_cache *cache,
+                            unsigned (*run)(struct vf_port *, unsigned,
+                                            struct vf_pkt **, unsigned,
+                                            struct vf_pool_cache *))
+{
+    unsigned done = 0;
+    while (done < n) {
+        if (pkts[done]->gso_size) {
+            gso_tx_one(p, qi, pkts[done], cache);
+            done++;
+            continue;
+        }
+        unsigned k = done;
+        while (k < n && !pkts[k]->gso_size)
+            k++;
+        unsigned acc = run(p, qi, pkts + done, k - done, cache);
+        done += acc;
+        if (done < k)
+            break;
+    }
+    return done;
+}
+
+static unsigned uring_tx_burst(struct vf_port *p, unsigned qi,
+                               struct vf_pkt **pkts, unsigned n,
+                               struct vf_pool_cache *cache)
+{
+    return tx_with_gso(p, qi, pkts, n, cache, uring_tx_run);
+}
+
+static unsigned sys_tx_burst(struct vf_port *p, unsigned qi,
+                             struct vf_pkt **pkts, unsigned n,
+                             struct vf_pool_cache *cache)
+{
+    return tx_with_gso(p, qi, pkts, n, cache, sys_tx_run);
 }
 
 /* ---- open / close ---- */
@@ -683,6 +824,10 @@ static void q_close(struct udp_port *u, struct vf_port *p, unsigned qi)
     if (c) {
         vf_pool_cache_flush(c);
         free(c);
+    }
+    if (q->own_cache) {
+        vf_pool_cache_flush(q->own_cache);
+        free(q->own_cache);
     }
     if (q->br)
         munmap(q->br, q->br_bytes);
@@ -771,6 +916,11 @@ static int q_open_socket(struct udp_port *u, struct udp_q *q, bool probe_first,
     int sz = 4 << 20;
     setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    if (u->o.gro && setsockopt(q->fd, SOL_UDP, UDP_GRO, &one, sizeof(one))) {
+        snprintf(err, errlen, "udp port '%s': UDP_GRO on %s: %s", name,
+                 bind_s, strerror(errno));
+        return -errno;
+    }
     if (u->pktinfo &&
         setsockopt(q->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))) {
         snprintf(err, errlen, "udp port '%s': IP_PKTINFO on %s: %s", name,
@@ -848,8 +998,10 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
         return r;
     }
     q->bufs = calloc(depth, sizeof(*q->bufs));
-    if (!q->bufs)
+    q->own_cache = aligned_alloc(64, sizeof(*q->own_cache));
+    if (!q->bufs || !q->own_cache)
         return -ENOMEM;
+    vf_pool_cache_init(q->own_cache, q->pool);
     struct vf_pool_cache *c = aligned_alloc(64, sizeof(*c));
     if (!c)
         return -ENOMEM;
@@ -879,7 +1031,8 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
      * here: io_uring runs a request's receive work in the task that
      * submitted it, which must be the worker, not the management thread. */
     q->rx_msg.msg_namelen = sizeof(struct sockaddr_in);
-    q->rx_msg.msg_controllen = u->pktinfo ? UDP_CTL_LEN : 0;
+    q->rx_msg.msg_controllen = (u->pktinfo ? UDP_CTL_LEN : 0) +
+                               (u->o.gro ? UDP_GRO_CTL_LEN : 0);
 
     q->tx = calloc(depth, sizeof(*q->tx));
     q->tx_free = calloc(depth, sizeof(*q->tx_free));
@@ -962,6 +1115,23 @@ struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
                  (int)opt.rx_mode);
         return NULL;
     }
+    if (opt.gro && opt.rx_mode != VF_UDP_RX_MULTISHOT) {
+        snprintf(err, errlen, "udp port '%s': gro needs the multishot rx mode",
+                 name);
+        return NULL;
+    }
+    for (unsigned i = 0; opt.gro && pools && i < n_queues; i++) {
+        struct vf_pool_info info;
+        if (!pools[i])
+            break;   /* refused below */
+        vf_pool_get_info(pools[i], &info);
+        if (info.data_room < VF_UDP_GRO_DATA_ROOM) {
+            snprintf(err, errlen, "udp port '%s': gro needs pools with a data "
+                     "room of at least %u (queue %u has %u)", name,
+                     VF_UDP_GRO_DATA_ROOM, i, info.data_room);
+            return NULL;
+        }
+    }
     if (opt.fixed_bufs && !opt.send_zc) {
         snprintf(err, errlen, "udp port '%s': fixed_bufs needs send_zc", name);
         return NULL;
@@ -999,9 +1169,11 @@ struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
     u->pktinfo = addr.sin_addr.s_addr == htonl(INADDR_ANY);
     u->rx_hdr = (unsigned)(sizeof(struct io_uring_recvmsg_out) +
                            sizeof(struct sockaddr_in) +
-                           (u->pktinfo ? UDP_CTL_LEN : 0));
+                           (u->pktinfo ? UDP_CTL_LEN : 0) +
+                           (opt.gro ? UDP_GRO_CTL_LEN : 0));
     _Static_assert(sizeof(struct io_uring_recvmsg_out) +
-                           sizeof(struct sockaddr_in) + UDP_CTL_LEN <=
+                           sizeof(struct sockaddr_in) + UDP_CTL_LEN +
+                           UDP_GRO_CTL_LEN <=
                        VF_PKT_HEADROOM,
                    "the recvmsg header must fit in the headroom");
     u->n_queues = n_queues;

@@ -49,6 +49,25 @@
  * tunnel frames are at most one MTU. Measure on a real NIC before turning
  * it on.
  *
+ * GSO batches (tx, both modes): a frame with pkt->gso_size != 0 carries
+ * many datagrams to one destination (tunnel/vf_segment.h builds them): its
+ * outer headers are read for the destination only, and its UDP payload,
+ * running to the end of the frame, is cut by the kernel into datagrams of
+ * gso_size bytes (the last may be shorter) with UDP_SEGMENT. It goes out
+ * in one sendmsg per VF_UDP_GSO_MAX_SEGS datagrams / VF_UDP_GSO_MAX_BYTES,
+ * synchronously (the kernel copies the payload inside the call, so no tx
+ * slot is held), in order with the burst's other frames; tx_pkts counts
+ * its datagrams, and datagrams a send refused (EAGAIN included) count in
+ * tx_drops: the TCP inside them recovers.
+ *
+ * GRO (rx, opts.gro, multishot mode only): the sockets set UDP_GRO, so the
+ * kernel may hand over several datagrams of one flow as one buffer; such a
+ * frame arrives with pkt->gso_size = the size of each datagram (the last
+ * may be shorter), its synthesised outer headers covering the whole
+ * buffer. Its consumer splits or merges it (vf_segment.h). The buffers must
+ * hold 64 KB: every queue's pool needs a data room of at least
+ * VF_UDP_GRO_DATA_ROOM (open fails otherwise).
+ *
  * Accounting: tx_burst accepts a prefix of the burst (at most the free tx
  * slots, ring_depth in flight per queue) and counts the rest in tx_drops.
  * An accepted frame that is not Ethernet/IPv4/UDP, or whose send fails, is
@@ -88,6 +107,12 @@
 #define VF_UDP_OUTER_HDRS 42u   /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define VF_UDP_DEPTH_DEFAULT 256u
 #define VF_UDP_DEPTH_MAX 4096u
+/* One UDP_SEGMENT send: the kernel's UDP_MAX_SEGMENTS (64 before Linux
+ * 6.11), and a UDP payload under the 64 KB IPv4 limit. */
+#define VF_UDP_GSO_MAX_SEGS 64u
+#define VF_UDP_GSO_MAX_BYTES 65000u
+/* Smallest pool data room for opts.gro: headroom + a 64 KB datagram. */
+#define VF_UDP_GRO_DATA_ROOM (VF_PKT_HEADROOM + 65536u)
 
 enum vf_udp_rx_mode {
     VF_UDP_RX_MULTISHOT = 0,   /* io_uring multishot recvmsg + buffer ring */
@@ -100,6 +125,7 @@ struct vf_udp_opts {
     bool fixed_bufs;    /* register the pool for send_zc (needs send_zc) */
     unsigned ring_depth;/* power of two, 8..VF_UDP_DEPTH_MAX; 0 = default */
     unsigned burst;     /* max packets per rx/tx call, 1..VF_BURST_MAX; 0 = max */
+    bool gro;           /* UDP_GRO receive (multishot mode; big pools) */
 };
 
 /* Fills the recommended options (see the default above). */

@@ -21,11 +21,67 @@
 #include "fabric/vf_ring.h"
 #include "mgmt/vf_daemon.h"
 #include "pipeline/vf_tables.h"
+#include "tunnel/vf_segment.h"
 
 #define DEFAULT_POOL_BUFS 16384
 #define DEFAULT_RING_SIZE 1024
 #define DEFAULT_FC_ENTRIES 65536
 #define DEFAULT_IDLE_POLLS 1024
+/* TSO taps: buffers per worker for frames of up to 64 KB, and the reads
+ * each tap queue keeps in flight (a window of 64 big buffers per queue
+ * would be 5 MB; 16 keeps a 64 KB frame per read in reach of many ports). */
+#define TSO_POOL_BUFS 768
+#define TSO_RX_WINDOW 16
+#define TSO_UPLINK_DEPTH 128
+/* A TSO frame, plus the tailroom the tunnel batch grows it by. */
+#define TSO_DATA_ROOM (VF_TAP_TSO_DATA_ROOM + VF_SEG_BATCH_TAILROOM)
+
+/* Opens one large-buffer pool per worker so taps can take TSO frames
+ * whole (one pipeline pass per 64 KB, vf_segment.h). Best effort: without
+ * the memory the taps run without TSO, as before. */
+static void open_tso_pools(struct vf_daemon *d)
+{
+    char e[256];
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        d->tso_pools[w] = vf_pool_create(&d->topo, d->place.numa_node[w],
+                                         TSO_POOL_BUFS, TSO_DATA_ROOM, e,
+                                         sizeof(e));
+        if (!d->tso_pools[w]) {
+            fprintf(stderr, "vfabd: no memory for TSO buffers (%s); taps "
+                    "run without TSO\n", e);
+            for (unsigned k = 0; k < w; k++) {
+                vf_pool_destroy(d->tso_pools[k]);
+                d->tso_pools[k] = NULL;
+            }
+            return;
+        }
+    }
+}
+
+/* With the large pools, the UDP uplink receives with UDP GRO into them, so
+ * a peer's batch arrives as one buffer and crosses the pipeline once. A
+ * smaller ring keeps the pool's buffers for the taps' reads too. */
+static void tso_uplink_opts(const struct vf_daemon *d, struct vf_udp_opts *uo)
+{
+    /* GRO needs the multishot receive (a perf config may choose syscalls). */
+    if (!d->tso_pools[0] || uo->rx_mode != VF_UDP_RX_MULTISHOT)
+        return;
+    uo->gro = true;
+    uo->ring_depth = TSO_UPLINK_DEPTH;
+}
+
+/* Opens a tap port with TSO on when the large pools exist. */
+static struct vf_port *open_tap(struct vf_daemon *d,
+                                const struct vf_model_port *mp, char *e,
+                                size_t elen)
+{
+    if (!d->tso_pools[0])
+        return vf_tap_port_open(mp->name, mp->attach.name, d->n_workers,
+                                d->pools, NULL, e, elen);
+    struct vf_tap_opts o = {.tso = true, .rx_window = TSO_RX_WINDOW};
+    return vf_tap_port_open(mp->name, mp->attach.name, d->n_workers,
+                            d->tso_pools, &o, e, elen);
+}
 
 /* By name, so the compiler can map a model that is not yet in force. */
 static struct vf_port *port_of(void *ctx, const struct vf_model_port *mp)
@@ -140,8 +196,7 @@ static struct vf_port *open_tenant_port(struct vf_daemon *d,
         break;
     case VF_ATTACH_TAP: {
         char e2[512];
-        p = vf_tap_port_open(mp->name, mp->attach.name, d->n_workers, d->pools,
-                             NULL, e2, sizeof(e2));
+        p = open_tap(d, mp, e2, sizeof(e2));
         if (!p)
             snprintf(err, errlen, "port %s: attach.name %s: %s", mp->name,
                      mp->attach.name, e2);
@@ -215,11 +270,13 @@ static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
         snprintf(bind, sizeof(bind), "%s:%u", ip, port);
         struct vf_udp_opts uo;
         if (d->opts.has_udp)
-            uo = d->opts.udp;
+            uo = d->opts.udp;      /* the perf config's choice */
         else
             vf_udp_opts_default(&uo);
+        tso_uplink_opts(d, &uo);
         char e2[512];
-        up = vf_udp_port_open("uplink", bind, nq, &uo, d->pools, e2, sizeof(e2));
+        up = vf_udp_port_open("uplink", bind, nq, &uo,
+                              uo.gro ? d->tso_pools : d->pools, e2, sizeof(e2));
         if (!up) {
             snprintf(err, errlen, "local.uplink: %s", e2);
             return -EINVAL;
@@ -386,6 +443,7 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
         }
     }
     vf_pool_cache_init(&d->mgmt_cache, d->pools[0]);
+    open_tso_pools(d);
     rc = open_ports(d, err, errlen);
     if (rc)
         goto fail;
@@ -596,6 +654,8 @@ void vf_daemon_stop(struct vf_daemon *d)
     for (unsigned w = 0; w < d->n_workers; w++) {
         vf_pool_destroy(d->pools[w]);
         d->pools[w] = NULL;
+        vf_pool_destroy(d->tso_pools[w]);
+        d->tso_pools[w] = NULL;
     }
     free(d->workers);
     d->workers = NULL;

@@ -73,6 +73,9 @@ struct vf_daemon {
     struct vf_placement place;
     unsigned n_workers;
     struct vf_pool *pools[VF_MAX_WORKERS];
+    /* Large-frame pools for TSO taps (daemon.c, open_tso_pools); all NULL
+     * when they could not be made: taps then run without TSO. */
+    struct vf_pool *tso_pools[VF_MAX_WORKERS];
     struct vf_worker *workers;           /* n_workers, cache aligned */
     pthread_t threads[VF_MAX_WORKERS];
     _Atomic bool pinned[VF_MAX_WORKERS]; /* worker: w once, mgmt: r */

@@ -17,12 +17,15 @@
  * floods by VF_ACT_MAX_OUT. No malloc, lock or syscall: the only
  * allocation is a pool buffer per flood copy from the worker's cache.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "numa/vf_drop.h"
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_worker.h"
+#include "fabric/vf_port_udp.h"
+#include "tunnel/vf_segment.h"
 
 #define TUN_KEY_TAG 0xa5
 
@@ -148,22 +151,12 @@ static struct vf_pkt *clone_pkt(struct vf_worker *w, const struct vf_pkt *p)
     return q;
 }
 
-static void execute(struct vf_worker *w, const struct vf_tables *t,
-                    struct vf_pkt *p, const struct vf_act *a,
-                    const struct vf_flow_key *key,
-                    const struct vf_hdr_offsets *off, uint32_t hash)
+/* Sends p to every output of a: one copy per extra output (copies are
+ * taken before the original is encapsulated: the original is the last
+ * output, so every copy starts from the same inner frame). */
+static void outputs(struct vf_worker *w, const struct vf_tables *t,
+                    struct vf_pkt *p, const struct vf_act *a, uint32_t hash)
 {
-    if (a->n_out == 0) {
-        vf_worker_drop(w, p, a->drop ? a->drop : VF_DROP_NO_ROUTE);
-        return;
-    }
-    p->meta.datapath = a->datapath;
-    p->meta.out_port = a->out_lport;
-    p->meta.flow_hash = hash;
-    if (a->flags & (VF_ACT_ARP_REPLY | VF_ACT_SET_MAC))
-        vf_act_rewrite(a, vf_pkt_data(p), key, off);
-    /* Copies are taken before the original is encapsulated: the original
-     * is the last output, so every copy starts from the same inner frame. */
     for (unsigned i = 0; i < a->n_out; i++) {
         const struct vf_act_out *o = &a->out[i];
         struct vf_pkt *q = i + 1 == a->n_out ? p : clone_pkt(w, p);
@@ -184,6 +177,120 @@ static void execute(struct vf_worker *w, const struct vf_tables *t,
     }
 }
 
+/* Tap ports take GSO frames whole (the vnet header tells the kernel to
+ * segment for the tenant); other ports get separate segments. */
+static inline bool port_takes_gso(const struct vf_port *port)
+{
+    return port->ops->type[0] == 't' && !strcmp(port->ops->type, "tap");
+}
+
+/* A large TCP frame (p->gso_size, from a TSO tap) after one pipeline pass.
+ * The common cases keep it whole: one local tap output goes out as is,
+ * one tunnel output over the UDP uplink becomes one UDP GSO batch
+ * (vf_segment.h). Anything else (floods, ring ports, other uplinks, a
+ * batch that does not fit) is cut into separate segments here, each sent
+ * to every output like an ordinary frame. Bounded by the segment count
+ * (payload / mss, at most 64 KB / clamped mss). */
+static void execute_gso(struct vf_worker *w, const struct vf_tables *t,
+                        struct vf_pkt *p, const struct vf_act *a,
+                        uint32_t hash)
+{
+    struct vf_seg_info si;
+    int r = vf_seg_parse(p, p->gso_size, &si);
+    if (r) {
+        vf_worker_drop(w, p, (unsigned)r);
+        return;
+    }
+    if (a->n_out == 1) {
+        const struct vf_act_out *o = &a->out[0];
+        if (o->chassis == VF_CHASSIS_NONE) {
+            struct vf_port *port = t->fports[o->fport].port;
+            if (port_takes_gso(port)) {
+                vf_worker_tx(w, port, p);
+                return;
+            }
+        } else if (!strcmp(t->uplink->ops->type, "udp")) {
+            r = vf_seg_tunnel_batch(p, &si, &t->chassis[o->chassis].peer,
+                                    o->vni, o->in_lport, o->out_lport, hash);
+            if (r == 0) {
+                vf_worker_tx(w, t->uplink, p);
+                return;
+            }
+            if (r == VF_DROP_MTU) {
+                vf_worker_drop(w, p, (unsigned)r);
+                return;
+            }
+        }
+    }
+    /* Every segment must fit every tunnel it takes. */
+    for (unsigned i = 0; i < a->n_out; i++) {
+        if (a->out[i].chassis == VF_CHASSIS_NONE)
+            continue;
+        r = vf_seg_clamp(&si, vf_seg_tunnel_max_frame(
+                                  &t->chassis[a->out[i].chassis].peer));
+        if (r) {
+            vf_worker_drop(w, p, (unsigned)r);
+            return;
+        }
+    }
+    for (unsigned i = 0; i < si.n_segs; i++) {
+        struct vf_pkt *s = vf_pool_alloc(&w->cache);
+        if (!s || vf_seg_build(p, &si, i, s)) {
+            if (s)
+                vf_pool_free(&w->cache, s);
+            vf_worker_count_drop(w, VF_DROP_NO_BUFFER, 1);
+            continue;
+        }
+        outputs(w, t, s, a, hash);
+    }
+    vf_pool_free(&w->cache, p);
+}
+
+static void execute(struct vf_worker *w, const struct vf_tables *t,
+                    struct vf_pkt *p, const struct vf_act *a,
+                    const struct vf_flow_key *key,
+                    const struct vf_hdr_offsets *off, uint32_t hash)
+{
+    if (a->n_out == 0) {
+        vf_worker_drop(w, p, a->drop ? a->drop : VF_DROP_NO_ROUTE);
+        return;
+    }
+    p->meta.datapath = a->datapath;
+    p->meta.out_port = a->out_lport;
+    p->meta.flow_hash = hash;
+    if (a->flags & (VF_ACT_ARP_REPLY | VF_ACT_SET_MAC))
+        vf_act_rewrite(a, vf_pkt_data(p), key, off);
+    if (p->gso_size)
+        execute_gso(w, t, p, a, hash);
+    else
+        outputs(w, t, p, a, hash);
+}
+
+static void process_one(struct vf_worker *w, const struct vf_tables *t,
+                        struct vf_pkt *p);
+
+/* A UDP GRO buffer that is not one TCP run (vf_seg_gro_merge refused it):
+ * each datagram goes through the pipeline on its own. Bounded by the
+ * datagram count; the copies have gso_size 0, so this does not recurse
+ * further. */
+static void gro_split(struct vf_worker *w, const struct vf_tables *t,
+                      struct vf_pkt *p)
+{
+    uint32_t n = (p->len - VF_UDP_OUTER_HDRS + p->gso_size - 1) / p->gso_size;
+    for (unsigned k = 0; k < n; k++) {
+        struct vf_pkt *s = vf_pool_alloc(&w->cache);
+        int r = s ? vf_seg_gro_split(p, k, s) : VF_DROP_NO_BUFFER;
+        if (r) {
+            if (s)
+                vf_pool_free(&w->cache, s);
+            vf_worker_count_drop(w, (unsigned)r, 1);
+            continue;
+        }
+        process_one(w, t, s);
+    }
+    vf_pool_free(&w->cache, p);
+}
+
 static void process_one(struct vf_worker *w, const struct vf_tables *t,
                         struct vf_pkt *p)
 {
@@ -196,6 +303,10 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
     int r;
 
     if (t->uplink && p->port == t->uplink->index) {
+        if (p->gso_size && vf_seg_gro_merge(p, t->vxlan_port)) {
+            gro_split(w, t, p);
+            return;
+        }
         r = vf_tunnel_decap(p, t->geneve_port, t->vxlan_port, &md);
         if (r) {
             vf_worker_drop(w, p, (unsigned)r);

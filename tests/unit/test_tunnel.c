@@ -9,6 +9,7 @@
  * With VF_PCAP_DIR set, test_write_pcap also writes tunnel.pcap there for
  * tests/integration/t_tshark_tunnel.sh to decode with tshark.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "tunnel/vf_csum.h"
+#include "tunnel/vf_segment.h"
 #include "tunnel/vf_tunnel.h"
 
 #define DATA_ROOM 2048u
@@ -1047,6 +1049,371 @@ static void test_write_pcap(void **state)
     assert_int_equal(fclose(fp), 0);
 }
 
+/* ---- segmentation of large TCP frames (tunnel/vf_segment.h) ----
+ * Each segment is checked against values computed here from the original
+ * frame with the scalar reference sum: lengths, IP id, sequence numbers,
+ * flags and both checksums; the payloads put back together must equal the
+ * original payload. */
+
+#define SEG_ROOM (VF_PKT_HEADROOM + 65536u + 32u + VF_SEG_BATCH_TAILROOM)
+#define SEG_TCP_HL 32u              /* TCP with 12 bytes of options */
+
+struct bigbuf {
+    struct vf_pkt p;
+    uint8_t data[SEG_ROOM];
+};
+
+static struct bigbuf *big_alloc(void)
+{
+    struct bigbuf *b = aligned_alloc(64, sizeof(*b));
+    assert_non_null(b);
+    memset(&b->p, 0, sizeof(b->p));
+    b->p.buf = b->data;
+    b->p.buf_len = SEG_ROOM;
+    vf_pkt_reset(&b->p);
+    return b;
+}
+
+static uint16_t rd16_(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32_(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A large TCP frame (IPv4 or IPv6), payload bytes from a fixed seed. */
+static uint32_t big_tcp_frame(uint8_t *f, bool ip6, uint32_t payload,
+                              uint8_t flags)
+{
+    uint32_t l3 = 14, l4 = l3 + (ip6 ? 40u : 20u), hl = l4 + SEG_TCP_HL;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+
+    memset(f, 0, hl);
+    memcpy(f, MAC_DST, 6);
+    memcpy(f + 6, MAC_SRC, 6);
+    f[12] = ip6 ? 0x86 : 0x08;
+    f[13] = ip6 ? 0xdd : 0x00;
+    uint8_t *ip = f + l3;
+    if (ip6) {
+        ip[0] = 0x60;
+        ip[4] = (uint8_t)((SEG_TCP_HL + payload) >> 8);
+        ip[5] = (uint8_t)(SEG_TCP_HL + payload);
+        ip[6] = 6;
+        ip[7] = 64;
+        for (int i = 0; i < 32; i++)
+            ip[8 + i] = (uint8_t)(0x20 + i);
+    } else {
+        uint32_t tot = 20 + SEG_TCP_HL + payload;
+        ip[0] = 0x45;
+        ip[2] = (uint8_t)(tot >> 8);
+        ip[3] = (uint8_t)tot;
+        ip[4] = 0xff;               /* id 0xfff0: segments wrap past 0xffff */
+        ip[5] = 0xf0;
+        ip[6] = 0x40;               /* DF */
+        ip[8] = 64;
+        ip[9] = 6;
+        memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+    }
+    uint8_t *t = f + l4;
+    t[0] = 0x9c; t[1] = 0x40; t[2] = 0x14; t[3] = 0x51;   /* ports */
+    t[4] = 0xff; t[5] = 0xff; t[6] = 0xf0; t[7] = 0x00;   /* seq wraps */
+    t[8] = 0x12; t[9] = 0x34; t[10] = 0x56; t[11] = 0x78; /* ack */
+    t[12] = (SEG_TCP_HL / 4) << 4;
+    t[13] = flags;
+    t[14] = 0x01; t[15] = 0xf5;
+    t[16] = 0xde; t[17] = 0xad;     /* a partial sum the segmenter ignores */
+    t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10;          /* NOP NOP TS */
+    for (uint32_t i = 0; i < payload; i++) {
+        x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+        f[hl + i] = (uint8_t)((x * 0x2545f4914f6cdd1dull) >> 56);
+    }
+    return hl + payload;
+}
+
+/* Checks one segment (a complete inner frame) against the original. */
+static void check_segment(const uint8_t *seg, uint32_t seg_len,
+                          const uint8_t *orig, bool ip6, unsigned i,
+                          unsigned n, uint32_t mss, uint32_t payload)
+{
+    uint32_t l3 = 14, l4 = l3 + (ip6 ? 40u : 20u), hl = l4 + SEG_TCP_HL;
+    uint32_t plen = i + 1 < n ? mss : payload - (n - 1) * mss;
+    const uint8_t *ip = seg + l3, *t = seg + l4;
+
+    assert_int_equal(seg_len, hl + plen);
+    assert_memory_equal(seg, orig, 14);
+    if (ip6) {
+        assert_int_equal(rd16_(ip + 4), SEG_TCP_HL + plen);
+        assert_memory_equal(ip + 6, orig + l3 + 6, 34);
+    } else {
+        assert_int_equal(rd16_(ip + 2), 20 + SEG_TCP_HL + plen);
+        assert_int_equal(rd16_(ip + 4), (uint16_t)(0xfff0 + i));
+        assert_int_equal(vf_csum_fold(vf_csum_add_scalar(0, ip, 20)), 0xffff);
+        assert_memory_equal(ip + 12, orig + l3 + 12, 8);
+    }
+    assert_int_equal(rd32_(t + 4), (uint32_t)(0xfffff000u + i * mss));
+    assert_memory_equal(t + 8, orig + l4 + 8, 5);   /* ack, data offset */
+    uint8_t want = orig[l4 + 13];
+    if (i + 1 < n)
+        want &= (uint8_t)~0x09;     /* FIN and PSH only on the last */
+    if (i > 0)
+        want &= (uint8_t)~0x80;     /* CWR only on the first */
+    assert_int_equal(t[13], want);
+    /* The TCP checksum over the pseudo-header verifies to 0xffff. */
+    uint64_t sum = ip6 ? vf_csum_add_scalar(0, ip + 8, 32)
+                       : vf_csum_add_scalar(0, ip + 12, 8);
+    sum += 6 + SEG_TCP_HL + plen;
+    sum = vf_csum_add_scalar(sum, t, SEG_TCP_HL + plen);
+    assert_int_equal(vf_csum_fold(sum), 0xffff);
+    assert_memory_equal(seg + hl, orig + hl + (size_t)i * mss, plen);
+}
+
+static void seg_build_case(bool ip6, uint32_t payload, uint16_t mss)
+{
+    struct bigbuf *b = big_alloc();
+    uint8_t *orig = malloc(SEG_ROOM);
+    assert_non_null(orig);
+    uint32_t len = big_tcp_frame(orig, ip6, payload, 0x80 | 0x10 | 0x08 | 0x01);
+    assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+    b->p.gso_size = mss;
+    b->p.meta.flow_hash = 77;
+
+    struct vf_seg_info si;
+    assert_int_equal(vf_seg_parse(&b->p, mss, &si), 0);
+    assert_int_equal(si.ip6, ip6);
+    assert_int_equal(si.hdr_len, 14 + (ip6 ? 40 : 20) + SEG_TCP_HL);
+    assert_int_equal(si.payload, payload);
+    unsigned n = payload ? (payload + mss - 1) / mss : 1;
+    assert_int_equal(si.n_segs, n);
+    struct tbuf t;
+    for (unsigned i = 0; i < n; i++) {
+        tbuf_init(&t, orig, 0);
+        assert_int_equal(vf_seg_build(&b->p, &si, i, &t.p), 0);
+        assert_int_equal(t.p.gso_size, 0);
+        assert_int_equal(t.p.meta.flow_hash, 77);
+        check_segment(vf_pkt_data(&t.p), t.p.len, orig, ip6, i, n, mss, payload);
+    }
+    /* The input is never changed. */
+    assert_int_equal(b->p.len, len);
+    assert_memory_equal(vf_pkt_data(&b->p), orig, len);
+    free(orig);
+    free(b);
+}
+
+static void test_seg_build_ipv4(void **state)
+{
+    (void)state;
+    seg_build_case(false, 60000, 1398);   /* 43 segments, a short last */
+    seg_build_case(false, 1398 * 5, 1398);/* exact multiple */
+    seg_build_case(false, 100, 1398);     /* one segment */
+}
+
+static void test_seg_build_ipv6(void **state)
+{
+    (void)state;
+    seg_build_case(true, 30001, 1378);
+}
+
+/* The batch: outer headers once, then datagrams of gso_size bytes, each
+ * its own tunnel header and a whole segment; every datagram, given the
+ * outer headers the UDP uplink rebuilds on receive, decaps to segment i. */
+static void seg_batch_case(enum vf_encap e, uint16_t mtu, uint32_t payload,
+                           uint16_t mss)
+{
+    struct bigbuf *b = big_alloc();
+    uint8_t *orig = malloc(SEG_ROOM);
+    assert_non_null(orig);
+    uint32_t len = big_tcp_frame(orig, false, payload, 0x10 | 0x08);
+    assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+    b->p.gso_size = mss;
+    struct vf_tunnel_peer peer;
+    vf_tunnel_peer_init(&peer, e, htonl(IP_A), htonl(IP_B), 0, MAC_SRC,
+                        MAC_DST, mtu, false);
+    uint32_t hl = e == VF_ENCAP_GENEVE ? GENEVE_HL : VXLAN_HL;
+    uint32_t tl = hl - 42;
+    uint32_t inner_hl = 14 + 20 + SEG_TCP_HL;
+
+    struct vf_seg_info si;
+    assert_int_equal(vf_seg_parse(&b->p, mss, &si), 0);
+    uint32_t eff = mss;
+    if (hl - 14 + inner_hl + eff > peer.mtu)
+        eff = peer.mtu - (hl - 14) - inner_hl;
+    unsigned n = (payload + eff - 1) / eff;
+    assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 0x123456, 5, 6,
+                                         0xbeef), 0);
+    uint32_t chunk = tl + inner_hl + eff;
+    assert_int_equal(b->p.gso_size, n > 1 ? chunk : 0);
+    assert_int_equal(b->p.len, hl + (n - 1) * chunk + inner_hl +
+                                   (payload - (n - 1) * eff));
+    const uint8_t *f = vf_pkt_data(&b->p);
+    /* Outer lengths are those of the first datagram. */
+    uint32_t first = n > 1 ? chunk : b->p.len - 42;
+    assert_int_equal(rd16_(f + 14 + 2), 28 + first);
+    assert_int_equal(rd16_(f + 34 + 4), 8 + first);
+    assert_int_equal(vf_csum_fold(vf_csum_add_scalar(0, f + 14, 20)), 0xffff);
+    struct tbuf t;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t dlen = i + 1 < n ? chunk : b->p.len - 42 - (n - 1) * chunk;
+        const uint8_t *d = f + 42 + (size_t)i * chunk;
+        assert_true(28 + dlen <= peer.mtu);
+        /* What the receiver's UDP uplink hands decap. */
+        static uint8_t frame[2048];
+        memcpy(frame, f, 42);
+        memcpy(frame + 42, d, dlen);
+        frame[16] = (uint8_t)((28 + dlen) >> 8);
+        frame[17] = (uint8_t)(28 + dlen);
+        frame[24] = frame[25] = 0;
+        uint16_t c = (uint16_t)~vf_csum_fold(vf_csum_add_scalar(0, frame + 14, 20));
+        frame[24] = (uint8_t)(c >> 8);
+        frame[25] = (uint8_t)c;
+        frame[38] = (uint8_t)((8 + dlen) >> 8);
+        frame[39] = (uint8_t)(8 + dlen);
+        tbuf_init(&t, frame, 42 + dlen);
+        struct vf_tunnel_md md;
+        assert_int_equal(vf_tunnel_decap(&t.p, VF_GENEVE_UDP_PORT,
+                                         VF_VXLAN_UDP_PORT, &md), 0);
+        assert_int_equal(md.vni, 0x123456);
+        if (e == VF_ENCAP_GENEVE) {
+            assert_true(md.has_ports);
+            assert_int_equal(md.in_lport, 5);
+            assert_int_equal(md.out_lport, 6);
+        }
+        check_segment(vf_pkt_data(&t.p), t.p.len, orig, false, i, n, eff,
+                      payload);
+    }
+    free(orig);
+    free(b);
+}
+
+static void test_seg_batch_geneve(void **state)
+{
+    (void)state;
+    seg_batch_case(VF_ENCAP_GENEVE, 0, 63000, 1398);  /* clamped to 1500 */
+    seg_batch_case(VF_ENCAP_GENEVE, 9000, 20000, 1398);
+    seg_batch_case(VF_ENCAP_GENEVE, 0, 1000, 1398);   /* one datagram */
+}
+
+static void test_seg_batch_vxlan(void **state)
+{
+    (void)state;
+    seg_batch_case(VF_ENCAP_VXLAN, 1500, 40000, 1448);
+    seg_batch_case(VF_ENCAP_VXLAN, 700, 9000, 1448);  /* small underlay */
+}
+
+static void test_seg_refusals(void **state)
+{
+    (void)state;
+    struct bigbuf *b = big_alloc();
+    uint8_t *orig = malloc(SEG_ROOM);
+    assert_non_null(orig);
+    struct vf_tunnel_peer peer;
+    struct vf_seg_info si;
+    vf_tunnel_peer_init(&peer, VF_ENCAP_GENEVE, htonl(IP_A), htonl(IP_B), 0,
+                        MAC_SRC, MAC_DST, 0, false);
+
+    /* More than VF_SEG_MAX_SEGS segments: the caller builds them apart. */
+    uint32_t len = big_tcp_frame(orig, false, 20000, 0x10);
+    assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+    assert_int_equal(vf_seg_parse(&b->p, 200, &si), 0);
+    assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 1, 1, 1, 1), -E2BIG);
+    assert_int_equal(b->p.len, len);
+    assert_memory_equal(vf_pkt_data(&b->p), orig, len);
+
+    /* Short tailroom: refused, unchanged. */
+    b->p.buf_len = VF_PKT_HEADROOM + len + 100;
+    assert_int_equal(vf_seg_parse(&b->p, 1398, &si), 0);
+    assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 1, 1, 1, 1),
+                     VF_DROP_NO_BUFFER);
+    assert_memory_equal(vf_pkt_data(&b->p), orig, len);
+    b->p.buf_len = SEG_ROOM;
+
+    /* An underlay too small for the headers alone. */
+    vf_tunnel_peer_init(&peer, VF_ENCAP_GENEVE, htonl(IP_A), htonl(IP_B), 0,
+                        MAC_SRC, MAC_DST, 100, false);
+    assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 1, 1, 1, 1),
+                     VF_DROP_MTU);
+
+    /* Not TCP, truncated headers, a lying length: refused by parse. */
+    orig[14 + 9] = 17;
+    assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+    assert_int_not_equal(vf_seg_parse(&b->p, 1398, &si), 0);
+    orig[14 + 9] = 6;
+    assert_int_equal(vf_pkt_set(&b->p, orig, 14 + 20 + 10), 0);
+    assert_int_not_equal(vf_seg_parse(&b->p, 1398, &si), 0);
+    assert_int_equal(vf_pkt_set(&b->p, orig, 1000), 0);   /* tot_len > len */
+    assert_int_not_equal(vf_seg_parse(&b->p, 1398, &si), 0);
+    assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+    assert_int_not_equal(vf_seg_parse(&b->p, 0, &si), 0);
+    free(orig);
+    free(b);
+}
+
+/* The receiver's side: a batch as UDP GRO hands it over merges back into
+ * one large frame with the original payload; one out-of-order datagram
+ * makes the merge refuse, untouched, and the split then yields each
+ * datagram as an ordinary frame that decaps to its segment. */
+static void test_seg_gro_merge_and_split(void **state)
+{
+    (void)state;
+    struct bigbuf *b = big_alloc();
+    uint8_t *orig = malloc(SEG_ROOM), *copy = malloc(SEG_ROOM);
+    assert_non_null(orig);
+    assert_non_null(copy);
+    const uint32_t payload = 50000, ihl = 14 + 20 + SEG_TCP_HL;
+    uint32_t len = big_tcp_frame(orig, false, payload, 0x10 | 0x08);
+    struct vf_tunnel_peer peer;
+    vf_tunnel_peer_init(&peer, VF_ENCAP_GENEVE, htonl(IP_A), htonl(IP_B), 0,
+                        MAC_SRC, MAC_DST, 0, false);
+    struct vf_seg_info si;
+    for (int round = 0; round < 2; round++) {
+        vf_pkt_reset(&b->p);
+        assert_int_equal(vf_pkt_set(&b->p, orig, len), 0);
+        assert_int_equal(vf_seg_parse(&b->p, 1398, &si), 0);
+        assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 77, 1, 2, 3), 0);
+        uint16_t dg = b->p.gso_size;
+        uint32_t mss = dg - 20 - ihl;
+        if (round == 0) {
+            assert_int_equal(vf_seg_gro_merge(&b->p, VF_VXLAN_UDP_PORT), 0);
+            assert_int_equal(b->p.gso_size, mss);
+            struct vf_tunnel_md md;
+            assert_int_equal(vf_tunnel_decap(&b->p, VF_GENEVE_UDP_PORT,
+                                             VF_VXLAN_UDP_PORT, &md), 0);
+            assert_int_equal(md.vni, 77);
+            const uint8_t *f = vf_pkt_data(&b->p);
+            assert_int_equal(b->p.len, len);
+            assert_int_equal(rd16_(f + 16), 20 + SEG_TCP_HL + payload);
+            assert_int_equal(vf_csum_fold(vf_csum_add_scalar(0, f + 14, 20)), 0xffff);
+            assert_memory_equal(f + ihl, orig + ihl, payload);
+            assert_int_equal(rd32_(f + 34 + 4), 0xfffff000u);
+            assert_int_equal(f[34 + 13], 0x18);   /* PSH of the last kept */
+            continue;
+        }
+        /* Datagram 3's sequence number off by one: refused, unchanged. */
+        uint8_t *seq = vf_pkt_data(&b->p) + 42 + 3u * dg + 20 + 34 + 7;
+        (*seq)++;
+        uint32_t blen = b->p.len;
+        memcpy(copy, vf_pkt_data(&b->p), blen);
+        assert_int_equal(vf_seg_gro_merge(&b->p, VF_VXLAN_UDP_PORT), -EINVAL);
+        assert_int_equal(b->p.len, blen);
+        assert_memory_equal(vf_pkt_data(&b->p), copy, blen);
+        (*seq)--;
+        unsigned n = (blen - 42 + dg - 1) / dg;
+        struct tbuf t;
+        for (unsigned k = 0; k < n; k++) {
+            tbuf_init(&t, orig, 0);
+            assert_int_equal(vf_seg_gro_split(&b->p, k, &t.p), 0);
+            struct vf_tunnel_md md;
+            assert_int_equal(vf_tunnel_decap(&t.p, VF_GENEVE_UDP_PORT,
+                                             VF_VXLAN_UDP_PORT, &md), 0);
+            check_segment(vf_pkt_data(&t.p), t.p.len, orig, false, k, n, mss,
+                          payload);
+        }
+        tbuf_init(&t, orig, 0);
+        assert_int_equal(vf_seg_gro_split(&b->p, n, &t.p), VF_DROP_TUN_TRUNC);
+    }
+    free(copy);
+    free(orig);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1067,6 +1434,12 @@ int main(void)
         cmocka_unit_test(test_truncation_every_length),
         cmocka_unit_test(test_fuzz_mutations),
         cmocka_unit_test(test_write_pcap),
+        cmocka_unit_test(test_seg_build_ipv4),
+        cmocka_unit_test(test_seg_build_ipv6),
+        cmocka_unit_test(test_seg_batch_geneve),
+        cmocka_unit_test(test_seg_batch_vxlan),
+        cmocka_unit_test(test_seg_refusals),
+        cmocka_unit_test(test_seg_gro_merge_and_split),
     };
 
     return cmocka_run_group_tests_name("tunnel", tests, NULL, NULL);
