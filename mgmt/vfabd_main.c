@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fabric/vf_port_tap.h"
+#include "mgmt/vf_capture_mgmt.h"
 #include "mgmt/vf_ctl.h"
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_demo.h"
@@ -401,6 +402,7 @@ int main(int argc, char **argv)
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
+        vf_capture_poll(&d);
         double since_last = (double)(now.tv_sec - last.tv_sec) +
                             (double)(now.tv_nsec - last.tv_nsec) / 1e9;
         if (since_last >= 1.0) {
@@ -433,6 +435,7 @@ int main(int argc, char **argv)
         if (viol)
             exit_code = 1;
     }
+    vf_capture_stop(&d);
     vf_metrics_stop(metrics);
     vf_ctl_close(ctl);
     vf_daemon_stop(&d);
