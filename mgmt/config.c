@@ -700,6 +700,35 @@ bad:
                           "192.0.2.1:6081; port 1..65535)", shown(val, b));
 }
 
+/* "ADDR:PORT" where vfabd serves Prometheus metrics (off when absent). */
+static int fn_metrics(struct cfg *c, const yaml_node_t *val,
+                      const struct cfg_field *f, void *obj)
+{
+    struct vf_model_local *l = obj;
+    char buf[INET_ADDRSTRLEN + 8], b[CFG_VALUE_SHOWN + 8], *colon;
+    unsigned long port = 0;
+    int rc = want_scalar(c, val, f, "ADDR:PORT");
+
+    if (rc)
+        return rc;
+    if (val->data.scalar.length >= sizeof(buf))
+        goto bad;
+    memcpy(buf, sval(val), val->data.scalar.length + 1);
+    colon = strchr(buf, ':');
+    if (!colon)
+        goto bad;
+    *colon = '\0';
+    if (!parse_uint(colon + 1, 65535, &port) || port == 0)
+        goto bad;
+    if (!parse_ip(buf, &l->metrics_ip))
+        goto bad;
+    l->metrics_port = (uint16_t)port;
+    return 0;
+bad:
+    return cfg_field_fail(c, val, f, "%s is not ADDR:PORT (want e.g. "
+                          "127.0.0.1:9464; port 1..65535)", shown(val, b));
+}
+
 /* ---- the schema ---- */
 
 #define NAME(k, st, fld, req) { .key = k, .kind = CFG_NAME, .required = req, \
@@ -908,6 +937,7 @@ static const struct cfg_field local_fields[] = {
     NAME("chassis", struct vf_model_local, chassis, true),
     FN("workers", false, fn_workers, struct vf_model_local, 0, 0, 0),
     MAP("uplink", struct vf_model_local, 0, false, uplink_schema),
+    FN("metrics", false, fn_metrics, struct vf_model_local, 0, 0, 0),
 };
 static const struct cfg_schema local_schema =
     SCHEMA(struct vf_model_local, local_fields, NULL, local_init, NULL);

@@ -167,27 +167,32 @@ static void client_send_json(struct ctl_client *c, json_t *msg)
     free(txt);
 }
 
+static json_t *error_msg(json_t *id, int code, const char *msg)
+{
+    return json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
+                     id ? id : json_null(), "error", "code", code,
+                     "message", msg);
+}
+
 static void send_error(struct ctl_client *c, json_t *id, int code,
                        const char *msg)
 {
-    json_t *r = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
-                          id ? id : json_null(), "error", "code", code,
-                          "message", msg);
-    client_send_json(c, r);
+    client_send_json(c, error_msg(id, code, msg));
 }
 
-static int handle_line(struct vf_ctl_server *s, struct ctl_client *c,
-                       const char *line, size_t len)
+/* The answer to one request line; *close_after set when the connection
+ * must close after it (a malformed request). NULL only when out of memory. */
+static json_t *dispatch(const struct vf_ctl_method *methods, void *ctx,
+                        const char *line, size_t len, int *close_after)
 {
     json_error_t jerr;
-    json_t *req = json_loadb(line, len, 0, &jerr);
+    json_t *req = json_loadb(line, len, 0, &jerr), *ans;
+    *close_after = 1;
     if (!req) {
         char m[300];
         snprintf(m, sizeof(m), "parse error: %s (at byte %d)", jerr.text,
                  jerr.position);
-        send_error(c, NULL, VF_RPC_PARSE_ERROR, m);
-        c->closing = 1;
-        return 1;
+        return error_msg(NULL, VF_RPC_PARSE_ERROR, m);
     }
     json_t *id = json_object_get(req, "id");
     const char *ver = json_string_value(json_object_get(req, "jsonrpc"));
@@ -195,40 +200,66 @@ static int handle_line(struct vf_ctl_server *s, struct ctl_client *c,
     json_t *params = json_object_get(req, "params");
     if (!json_is_object(req) || !ver || strcmp(ver, "2.0") || !method ||
         (params && !json_is_object(params) && !json_is_array(params))) {
-        send_error(c, id, VF_RPC_INVALID_REQUEST,
-                   "invalid request: want {\"jsonrpc\":\"2.0\", \"id\":..., "
-                   "\"method\":\"...\", \"params\":{...}}");
-        c->closing = 1;
+        ans = error_msg(id, VF_RPC_INVALID_REQUEST,
+                        "invalid request: want {\"jsonrpc\":\"2.0\", \"id\":..., "
+                        "\"method\":\"...\", \"params\":{...}}");
         json_decref(req);
-        return 1;
+        return ans;
     }
-    const struct vf_ctl_method *m = s->methods;
+    const struct vf_ctl_method *m = methods;
     while (m->name && strcmp(m->name, method))
         m++;
     if (!m->name) {
         char msg[256];
         snprintf(msg, sizeof(msg), "unknown method '%.100s' (try 'vfabctl --help')",
                  method);
-        send_error(c, id, VF_RPC_METHOD_NOT_FOUND, msg);
-        c->closing = 1;
+        ans = error_msg(id, VF_RPC_METHOD_NOT_FOUND, msg);
         json_decref(req);
-        return 1;
+        return ans;
     }
+    *close_after = 0;
     json_t *empty = NULL;
     if (!params)
         params = empty = json_object();
     struct vf_rpc_error err = {VF_RPC_INTERNAL_ERROR, "internal error"};
-    json_t *result = m->fn(s->ctx, params, &err);
+    json_t *result = m->fn(ctx, params, &err);
     json_decref(empty);
-    if (result) {
-        json_t *r = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id",
-                              id ? id : json_null(), "result", result);
-        client_send_json(c, r);
-    } else {
-        send_error(c, id, err.code, err.message);
-    }
+    if (result)
+        ans = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id",
+                        id ? id : json_null(), "result", result);
+    else
+        ans = error_msg(id, err.code, err.message);
     json_decref(req);
+    return ans;
+}
+
+static int handle_line(struct vf_ctl_server *s, struct ctl_client *c,
+                       const char *line, size_t len)
+{
+    int close_after;
+    json_t *ans = dispatch(s->methods, s->ctx, line, len, &close_after);
+    if (ans)
+        client_send_json(c, ans);
+    if (!ans || close_after)
+        c->closing = 1;
     return 1;
+}
+
+int vf_ctl_handle_line(const struct vf_ctl_method *methods, void *ctx,
+                       const char *line, size_t len, char **out,
+                       size_t *out_len)
+{
+    int close_after;
+    json_t *ans = dispatch(methods, ctx, line, len, &close_after);
+    char *txt = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    json_decref(ans);
+    *out = NULL;
+    *out_len = 0;
+    if (!txt)
+        return -ENOMEM;
+    *out_len = strlen(txt);
+    *out = txt;
+    return close_after;
 }
 
 static int client_read(struct vf_ctl_server *s, struct ctl_client *c)

@@ -508,6 +508,9 @@ static bool same_local(const struct vf_model_local *a,
                        strcmp(a->device, b->device) ||
                        a->device_port != b->device_port
                    ? "uplink"
+               : a->metrics_ip != b->metrics_ip ||
+                       a->metrics_port != b->metrics_port
+                   ? "metrics"
                    : NULL;
     return *field == NULL;
 }

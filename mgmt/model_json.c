@@ -168,9 +168,15 @@ json_t *vf_model_to_json(const struct vf_model *m)
             json_object_set_new(up, "device", json_string(l->device));
             json_object_set_new(up, "port", json_integer(l->device_port));
         }
-        json_object_set_new(o, "local", json_pack("{s:s, s:o, s:o}", "chassis",
-                                                  l->chassis, "workers", workers,
-                                                  "uplink", up));
+        json_t *lo = json_pack("{s:s, s:o, s:o}", "chassis", l->chassis,
+                               "workers", workers, "uplink", up);
+        if (l->metrics_port) {
+            char b[64], ip[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &l->metrics_ip, ip, sizeof(ip));
+            snprintf(b, sizeof(b), "%s:%u", ip, l->metrics_port);
+            json_object_set_new(lo, "metrics", json_string(b));
+        }
+        json_object_set_new(o, "local", lo);
     }
     return o;
 }

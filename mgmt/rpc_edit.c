@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mgmt/vf_daemon.h"
+#include "mgmt/vf_log.h"
 #include "mgmt/vf_model_diff.h"
 #include "mgmt/vf_model_edit.h"
 #include "mgmt/vf_model_json.h"
@@ -34,6 +35,20 @@ int vf_rpc_edit_set_state_dir(const char *dir)
         return -ENAMETOOLONG;
     strcpy(state_dir, dir);
     return 0;
+}
+
+/* Every refused change is logged once, here, where its answer is made. */
+static json_t *logged(const char *op, json_t *params, json_t *res,
+                      const struct vf_rpc_error *err)
+{
+    const char *kind = json_string_value(json_object_get(params, "kind"));
+    const char *name = json_string_value(json_object_get(params, "name"));
+
+    if (!res)
+        vf_log_warn("refused change: %s%s%s: %s", op,
+                    kind ? " " : name ? " " : "", kind ? kind : name ? name : "",
+                    err->message);
+    return res;
 }
 
 static bool param_bool(json_t *params, const char *key)
@@ -144,12 +159,12 @@ static json_t *edit(void *ctx, json_t *params, struct vf_rpc_error *err,
 
 json_t *vf_rpc_add(void *ctx, json_t *params, struct vf_rpc_error *err)
 {
-    return edit(ctx, params, err, VF_EDIT_ADD);
+    return logged("add", params, edit(ctx, params, err, VF_EDIT_ADD), err);
 }
 
 json_t *vf_rpc_del(void *ctx, json_t *params, struct vf_rpc_error *err)
 {
-    return edit(ctx, params, err, VF_EDIT_DEL);
+    return logged("del", params, edit(ctx, params, err, VF_EDIT_DEL), err);
 }
 
 json_t *vf_rpc_list(void *ctx, json_t *params, struct vf_rpc_error *err)
@@ -167,7 +182,7 @@ json_t *vf_rpc_list(void *ctx, json_t *params, struct vf_rpc_error *err)
     return l;
 }
 
-json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err)
+static json_t *apply(void *ctx, json_t *params, struct vf_rpc_error *err)
 {
     struct vf_daemon *d = ctx;
     json_t *y = json_object_get(params, "yaml");
@@ -200,4 +215,9 @@ json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err)
         }
     }
     return commit(d, &next, param_bool(params, "dry_run"), err);
+}
+
+json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    return logged("apply", params, apply(ctx, params, err), err);
 }

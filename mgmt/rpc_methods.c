@@ -11,5 +11,8 @@ const struct vf_ctl_method vf_rpc_methods[] = {
     {"del", vf_rpc_del},
     {"list", vf_rpc_list},
     {"apply", vf_rpc_apply},
+    {"capture_start", vf_rpc_capture_start},
+    {"capture_status", vf_rpc_capture_status},
+    {"capture_stop", vf_rpc_capture_stop},
     {NULL, NULL},
 };

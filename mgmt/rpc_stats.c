@@ -121,7 +121,8 @@ json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err)
     (void)err;
     json_t *ports = json_array();
     for (unsigned i = 0; i < d->n_ports; i++)
-        json_array_append_new(ports, port_json(&d->ports[i]));
+        if (d->ports[i].port)   /* slots of deleted ports are NULL */
+            json_array_append_new(ports, port_json(&d->ports[i]));
 
     uint64_t total[VF_DROP__COUNT] = {0};
     json_t *workers = json_array();

@@ -62,6 +62,14 @@ struct vf_ctl_server *vf_ctl_open(const char *path,
 int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms);
 void vf_ctl_close(struct vf_ctl_server *s);        /* accepts NULL */
 
+/* Serves one request line without a socket (the socket path does the
+ * same): *out is the malloc'd answer line without its newline. Returns 1
+ * when a connection would be closed after it (malformed request), 0 when
+ * it would stay open, -ENOMEM. Fuzzers and tests drive the parser here. */
+int vf_ctl_handle_line(const struct vf_ctl_method *methods, void *ctx,
+                       const char *line, size_t len, char **out,
+                       size_t *out_len);
+
 /* Helper for handlers: fill err and return NULL. */
 json_t *vf_rpc_fail(struct vf_rpc_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

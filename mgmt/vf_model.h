@@ -134,6 +134,8 @@ struct vf_model_local {
     uint16_t bind_port;          /* udp: host order; 0 = encap default */
     char device[VF_NAME_MAX];    /* verbs */
     int device_port;             /* verbs port number, default 1 */
+    uint32_t metrics_ip;         /* metrics HTTP: network order */
+    uint16_t metrics_port;       /* host order; 0 = no metrics server */
 };
 
 struct vf_model {

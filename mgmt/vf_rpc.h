@@ -35,4 +35,11 @@ json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err);
  * before serving the socket. 0 or -ENAMETOOLONG. */
 int vf_rpc_edit_set_state_dir(const char *dir);
 
+/* rpc_capture.c: capture_start {"port", "file" (absolute), "count"?,
+ * "seconds"?} returns at once; capture_status and capture_stop answer
+ * {"active", "port", "file", "written", "dropped", "ended"}. */
+json_t *vf_rpc_capture_start(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_capture_status(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_capture_stop(void *ctx, json_t *params, struct vf_rpc_error *err);
+
 #endif

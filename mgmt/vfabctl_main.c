@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,11 @@ static void usage(FILE *f)
 "  stats [--watch [SECONDS]]  counters per port, per worker, drops by reason\n"
 "  show                       the desired state in force (model)\n"
 "  flows                      flow cache occupancy and hit rates per worker\n"
+"  capture PORT -w FILE.pcap [-c COUNT] [--seconds N]\n"
+"                             copy the frames logical port PORT receives from\n"
+"                             and delivers to its VM into a pcap file (written\n"
+"                             by vfabd at FILE's absolute path); ends after\n"
+"                             COUNT frames or N seconds (default 10 s)\n"
 "  trace PORT [FIELD=VALUE...] run a synthetic packet from logical port PORT\n"
 "                             through the pipeline and print each stage's\n"
 "                             decision. Fields: eth_src eth_dst ip_src ip_dst\n"
@@ -514,6 +521,124 @@ static void print_list(const char *kind, json_t *r)
         printf("(no %s)\n", kind);
 }
 
+/* capture PORT -w FILE [-c COUNT] [--seconds N]: vfabd writes FILE (made
+ * absolute here, so both must see the same filesystem); we start it and
+ * poll its status until it ends, so Ctrl-C here does not stop it early
+ * unless we are asked to (capture_stop on SIGINT). */
+static volatile sig_atomic_t g_interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
+{
+    const char *port = NULL, *file = NULL;
+    long long count = 0;
+    double seconds = 0;
+    char *end;
+    for (int i = 0; i < nargs; i++) {
+        const char *a = args[i];
+        bool more = i + 1 < nargs;
+        if ((!strcmp(a, "-w") || !strcmp(a, "--write")) && more) {
+            file = args[++i];
+        } else if ((!strcmp(a, "-c") || !strcmp(a, "--count")) && more) {
+            count = strtoll(args[++i], &end, 10);
+            if (*end || count <= 0) {
+                fprintf(stderr, "vfabctl: capture: -c wants a count > 0\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--seconds") && more) {
+            seconds = strtod(args[++i], &end);
+            if (*end || seconds <= 0 || seconds > 3600) {
+                fprintf(stderr, "vfabctl: capture: --seconds wants 0 < N <= 3600\n");
+                return 2;
+            }
+        } else if (a[0] != '-' && !port) {
+            port = a;
+        } else {
+            fprintf(stderr, "vfabctl: capture: unexpected '%s' (usage: capture "
+                    "PORT -w FILE.pcap [-c COUNT] [--seconds N])\n", a);
+            return 2;
+        }
+    }
+    if (!port || !file) {
+        fprintf(stderr, "vfabctl: usage: capture PORT -w FILE.pcap [-c COUNT] "
+                "[--seconds N]\n");
+        return 2;
+    }
+    if (!count && !seconds)
+        seconds = 10;   /* always bounded */
+    char abs[PATH_MAX + 2];
+    if (file[0] == '/') {
+        snprintf(abs, sizeof(abs), "%s", file);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            fprintf(stderr, "vfabctl: capture: cannot read the working directory\n");
+            return 2;
+        }
+        if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, file) >= sizeof(abs)) {
+            fprintf(stderr, "vfabctl: capture: path too long\n");
+            return 2;
+        }
+    }
+    int fd = rpc_connect(sock);
+    if (fd < 0)
+        return 3;
+    json_t *params = json_pack("{s:s, s:s, s:I, s:f}", "port", port, "file", abs,
+                               "count", (json_int_t)count, "seconds", seconds);
+    json_t *empty = json_object();
+    int rc = 0;
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    const char *method = "capture_start";
+    /* Bounded by the capture's own bound plus a margin of polls. */
+    unsigned max_polls = (unsigned)((seconds ? seconds : 3600) * 5) + 50;
+    for (unsigned poll_no = 0; poll_no <= max_polls; poll_no++) {
+        json_t *resp = rpc_call(fd, method, poll_no ? empty : params);
+        if (!resp) {
+            rc = 3;
+            break;
+        }
+        json_t *err = json_object_get(resp, "error");
+        if (err) {
+            fprintf(stderr, "vfabctl: capture: %s\n",
+                    json_string_value(json_object_get(err, "message")));
+            json_decref(resp);
+            rc = 1;
+            break;
+        }
+        json_t *r = json_object_get(resp, "result");
+        if (!json_is_true(json_object_get(r, "active"))) {
+            if (as_json) {
+                char *t = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS);
+                printf("%s\n", t);
+                free(t);
+            } else {
+                printf("%llu frames of %s written to %s (%s; %llu not copied: "
+                       "capture buffers full)\n",
+                       (unsigned long long)jint(r, "written"), port, abs,
+                       json_string_value(json_object_get(r, "ended")),
+                       (unsigned long long)jint(r, "dropped"));
+            }
+            json_decref(resp);
+            break;
+        }
+        json_decref(resp);
+        method = g_interrupted ? "capture_stop" : "capture_status";
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    json_decref(params);
+    json_decref(empty);
+    close(fd);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *sock = getenv("VFAB_SOCKET");
@@ -580,6 +705,8 @@ int main(int argc, char **argv)
         params = apply_params(nargs, args);
         if (!params)
             return 2;
+    } else if (!strcmp(cmd, "capture")) {
+        /* capture_cmd parses its own arguments. */
     } else if (!strcmp(cmd, "call")) {
         if (nargs < 1) {
             fprintf(stderr, "vfabctl: call needs a METHOD\n");
@@ -601,6 +728,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (!strcmp(cmd, "capture"))
+        return capture_cmd(sock, nargs, args, as_json);
     int fd = rpc_connect(sock);
     if (fd < 0) {
         json_decref(params);

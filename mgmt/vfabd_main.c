@@ -1,5 +1,6 @@
 /* vfabd - the vfab forwarder: loads the desired state, starts pinned
  * workers and serves the control socket until SIGINT/SIGTERM. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,9 +13,12 @@
 #include <unistd.h>
 
 #include "fabric/vf_port_tap.h"
+#include "mgmt/vf_capture_mgmt.h"
 #include "mgmt/vf_ctl.h"
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_demo.h"
+#include "mgmt/vf_log.h"
+#include "mgmt/vf_metrics.h"
 #include "mgmt/vf_model.h"
 #include "mgmt/vf_perfconfig.h"
 #include "mgmt/vf_rpc.h"
@@ -63,6 +67,10 @@ static void usage(FILE *f)
 "      --duration N      stop after N seconds (0 = until Ctrl-C; default 0)\n"
 "      --idle-polls N    empty polls before a worker sleeps (default 1024;\n"
 "                        0 = busy polling)\n"
+"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+"                        (overrides local.metrics; off by default)\n"
+"      --syslog          log to syslog (daemon facility) instead of stderr\n"
+"  -v, --verbose         log debug messages too\n"
 "  -q, --quiet           no live output\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n", VF_CTL_DEFAULT_SOCKET);
@@ -194,9 +202,9 @@ static void report_lost_ports(struct vf_daemon *d)
             !vf_tap_port_gone(dp->port))
             continue;
         dp->reported_gone = true;
-        fprintf(stderr, "vfabd: port %s: tap device %s disappeared; its traffic "
+        vf_log_warn("port %s: tap device %s disappeared; its traffic "
                 "is dropped (counted in rx_errors) until the device is back and "
-                "the state is re-applied (vfabctl apply FILE)\n", dp->name,
+                "the state is re-applied (vfabctl apply FILE)", dp->name,
                 dp->mport ? dp->mport->attach.name : "?");
     }
 }
@@ -205,12 +213,13 @@ int main(int argc, char **argv)
 {
     const char *config = NULL, *sock = NULL, *state_dir = NULL, *perf = NULL;
     int idle_given = 0;
-    int check = 0, demo = 0, quiet = 0;
+    int check = 0, demo = 0, quiet = 0, verbose = 0, use_syslog = 0;
+    const char *metrics_addr = NULL;
     double duration = 0;
     long long demo_count = -1;
     struct vf_daemon_opts dopts = {.idle_polls = 1024};
     enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_VERSION,
-           OPT_DEMO_COUNT, OPT_STATE_DIR };
+           OPT_DEMO_COUNT, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
@@ -221,6 +230,9 @@ int main(int argc, char **argv)
         {"demo-count", required_argument, 0, OPT_DEMO_COUNT},
         {"state-dir", required_argument, 0, OPT_STATE_DIR},
         {"idle-polls", required_argument, 0, OPT_IDLE},
+        {"metrics", required_argument, 0, OPT_METRICS},
+        {"syslog", no_argument, 0, OPT_SYSLOG},
+        {"verbose", no_argument, 0, 'v'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, OPT_VERSION},
@@ -228,18 +240,21 @@ int main(int argc, char **argv)
     };
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "c:p:s:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:s:qvh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 's': sock = optarg; break;
         case 'p': perf = optarg; break;
         case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case OPT_SYSLOG: use_syslog = 1; break;
+        case OPT_METRICS: metrics_addr = optarg; break;
         case OPT_CHECK: check = 1; break;
         case OPT_DEMO: demo = 1; break;
         case OPT_DURATION:
             duration = strtod(optarg, &end);
             if (*end || duration < 0) {
-                fprintf(stderr, "vfabd: --duration wants seconds >= 0, got '%s'\n", optarg);
+                vf_log_error("--duration wants seconds >= 0, got '%s'", optarg);
                 return 2;
             }
             break;
@@ -247,7 +262,7 @@ int main(int argc, char **argv)
         case OPT_DEMO_COUNT:
             demo_count = strtoll(optarg, &end, 10);
             if (*end || demo_count < 0) {
-                fprintf(stderr, "vfabd: --demo-count wants a number >= 0, got '%s'\n", optarg);
+                vf_log_error("--demo-count wants a number >= 0, got '%s'", optarg);
                 return 2;
             }
             demo = 1;
@@ -256,7 +271,7 @@ int main(int argc, char **argv)
             dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
             idle_given = 1;
             if (*end) {
-                fprintf(stderr, "vfabd: --idle-polls wants a number, got '%s'\n", optarg);
+                vf_log_error("--idle-polls wants a number, got '%s'", optarg);
                 return 2;
             }
             break;
@@ -265,12 +280,13 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    vf_log_open("vfabd", use_syslog, verbose ? VF_LOG_DEBUG : VF_LOG_INFO);
     if (!config) {
-        fprintf(stderr, "vfabd: the desired state is required: vfabd -c FILE (see --help)\n");
+        vf_log_error("the desired state is required: vfabd -c FILE (see --help)");
         return 2;
     }
     if (optind < argc) {
-        fprintf(stderr, "vfabd: unexpected argument '%s' (see --help)\n", argv[optind]);
+        vf_log_error("unexpected argument '%s' (see --help)", argv[optind]);
         return 2;
     }
 
@@ -292,7 +308,7 @@ int main(int argc, char **argv)
     }
     rc = vf_config_load(config, &model, err, sizeof(err));
     if (rc) {
-        fprintf(stderr, "vfabd: %s\n", err);
+        vf_log_error("%s", err);
         return rc == -EINVAL ? 2 : 1;
     }
     if (state_dir && !check) {
@@ -301,20 +317,20 @@ int main(int argc, char **argv)
         struct vf_model saved = {0};
         rc = vf_state_load(state_dir, &saved, err, sizeof(err));
         if (rc == 0) {
-            fprintf(stderr, "vfabd: restored the acknowledged state from %s/state.json "
+            vf_log_info("restored the acknowledged state from %s/state.json "
                     "(%s only seeds an empty state directory; to move to its "
-                    "contents run: vfabctl apply %s)\n", state_dir, config, config);
+                    "contents run: vfabctl apply %s)", state_dir, config, config);
             vf_model_free(&model);
             model = saved;
         } else if (rc == -ENOENT) {
             rc = vf_state_save(state_dir, &model, err, sizeof(err));
             if (rc) {
-                fprintf(stderr, "vfabd: --state-dir %s: %s\n", state_dir, err);
+                vf_log_error("--state-dir %s: %s", state_dir, err);
                 vf_model_free(&model);
                 return 1;
             }
         } else {
-            fprintf(stderr, "vfabd: --state-dir %s: %s\n", state_dir, err);
+            vf_log_error("--state-dir %s: %s", state_dir, err);
             vf_model_free(&model);
             return 1;
         }
@@ -348,18 +364,41 @@ int main(int argc, char **argv)
     static struct vf_daemon d;
     rc = vf_daemon_start(&d, &model, &dopts, err, sizeof(err));
     if (rc) {
-        fprintf(stderr, "vfabd: %s\n", err);
+        vf_log_error("%s", err);
         return 1;
     }
     struct vf_ctl_server *ctl = vf_ctl_open(sock, vf_rpc_methods, &d, err, sizeof(err));
     if (!ctl) {
-        fprintf(stderr, "vfabd: %s\n", err);
+        vf_log_error("%s", err);
         vf_daemon_stop(&d);
         return 1;
     }
+    uint32_t mip = d.model.local.metrics_ip;
+    uint16_t mport = d.model.local.metrics_port;
+    if (metrics_addr && vf_metrics_parse_addr(metrics_addr, &mip, &mport)) {
+        vf_log_error("--metrics wants ADDR:PORT (e.g. 127.0.0.1:9464), got '%s'",
+                     metrics_addr);
+        vf_ctl_close(ctl);
+        vf_daemon_stop(&d);
+        return 2;
+    }
+    struct vf_metrics *metrics = NULL;
+    if (mport) {
+        metrics = vf_metrics_start(mip, mport, err, sizeof(err));
+        if (!metrics) {
+            vf_log_error("%s", err);
+            vf_ctl_close(ctl);
+            vf_daemon_stop(&d);
+            return 1;
+        }
+        vf_metrics_update(metrics, &d);
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &mip, ip, sizeof(ip));
+        vf_log_info("metrics at http://%s:%u/metrics", ip, mport);
+    }
     char desc[256];
     vf_topo_describe(&d.topo, desc, sizeof(desc));
-    fprintf(stderr, "vfabd: chassis %s, %u workers on %s, %u ports, control socket %s\n",
+    vf_log_info("chassis %s, %u workers on %s, %u ports, control socket %s",
             d.model.local.chassis, d.n_workers, desc, d.n_ports, sock);
 
     static struct vf_demo g;
@@ -367,7 +406,8 @@ int main(int argc, char **argv)
     if (demo) {
         rc = vf_demo_start(&g, &d, demo_count, err, sizeof(err));
         if (rc) {
-            fprintf(stderr, "vfabd: %s\n", err);
+            vf_log_error("%s", err);
+            vf_metrics_stop(metrics);
             vf_ctl_close(ctl);
             vf_daemon_stop(&d);
             return 1;
@@ -382,17 +422,19 @@ int main(int argc, char **argv)
     while (!g_stop) {
         int n = vf_ctl_poll(ctl, 200);
         if (n < 0) {
-            fprintf(stderr, "vfabd: control socket failed: %s\n", strerror(-n));
+            vf_log_error("control socket failed: %s", strerror(-n));
             break;
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
+        vf_capture_poll(&d);
         double since_last = (double)(now.tv_sec - last.tv_sec) +
                             (double)(now.tv_nsec - last.tv_nsec) / 1e9;
         if (since_last >= 1.0) {
             if (demo && !quiet)
                 live_print(&d, have_demo ? &g : NULL, &lv, tty);
             report_lost_ports(&d);
+            vf_metrics_update(metrics, &d);
             last = now;
         }
         double ran = (double)(now.tv_sec - start.tv_sec) +
@@ -418,10 +460,13 @@ int main(int argc, char **argv)
         if (viol)
             exit_code = 1;
     }
+    vf_capture_stop(&d);
+    vf_metrics_stop(metrics);
     vf_ctl_close(ctl);
     vf_daemon_stop(&d);
     if (have_demo)
         vf_demo_free(&g);
-    fprintf(stderr, "vfabd: stopped\n");
+    vf_log_info("stopped");
+    vf_log_close();
     return exit_code;
 }

@@ -45,6 +45,7 @@
 #define VF_WORKER_BURST 32
 
 struct vf_tables;  /* pipeline/vf_tables.h: the compiled, published tables */
+struct vf_capture_tap;  /* pipeline/vf_capture.h: copies for `vfabctl capture` */
 
 struct vf_rxq {
     struct vf_port *port;
@@ -94,6 +95,9 @@ struct vf_worker {
     /* mgmt: w (rcu_assign_pointer), worker: r (rcu_dereference) */
     struct vf_rxq_set *rxqs;
     _Atomic bool stop;     /* mgmt: w, worker: r */
+    /* mgmt: w (release store; frees after a grace period), worker: r
+     * (acquire load once per iteration). NULL: no capture, no cost. */
+    struct vf_capture_tap *_Atomic capture;
     int kick_fd;           /* eventfd: mgmt writes, the sleeping worker reads */
 
     /* worker-private */
@@ -102,6 +106,7 @@ struct vf_worker {
     unsigned n_dirty;
     uint16_t dirty[VF_BURST_MAX * 4];   /* fabric indexes with staged pkts */
     struct vf_tx_stage *stage;          /* VF_MAX_FPORTS entries, lazily used */
+    struct vf_capture_tap *cap_now;     /* `capture` for this iteration */
 
     struct vf_worker_stats stats;
 } __attribute__((aligned(64)));

@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "pipeline/vf_capture.h"
 #include "pipeline/vf_tables.h"
 #include "pipeline/vf_worker.h"
 
@@ -72,6 +73,9 @@ void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
         return;
     struct vf_port *port = s->port;
     unsigned q = w->txq < port->n_queues ? w->txq : 0;
+    if (__builtin_expect(w->cap_now != NULL, 0) &&
+        port->index == w->cap_now->port_index)
+        vf_capture_copy_burst(w->cap_now, s->pkts, s->n, VF_CAPTURE_TO_VM);
     unsigned sent = vf_port_tx_burst(port, q, s->pkts, s->n, &w->cache);
     stat_add(&w->stats.tx_pkts, sent);
     if (sent < s->n) {
@@ -102,6 +106,8 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     const struct vf_rxq_set *rs = rcu_dereference(w->rxqs);
     unsigned total = 0;
     unsigned n_rxq = rs ? rs->n : 0;
+    /* Acquire: pairs with mgmt's release store of a fully built tap. */
+    w->cap_now = atomic_load_explicit(&w->capture, memory_order_acquire);
 
     /* Tells mgmt (and the churn stress test) which tables this worker
      * forwards with; pairs with mgmt's relaxed load of stats.generation. */
@@ -116,6 +122,9 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
         if (n == 0)
             continue;
         total += n;
+        if (__builtin_expect(w->cap_now != NULL, 0) &&
+            rq->port->index == w->cap_now->port_index)
+            vf_capture_copy_burst(w->cap_now, pkts, n, VF_CAPTURE_FROM_VM);
         if (t)
             vf_pipeline_burst(w, t, pkts, n);
         else {
@@ -129,6 +138,7 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
             vf_worker_flush(w);
     }
     vf_worker_flush(w);
+    w->cap_now = NULL;   /* not held past the quiescent state */
     stat_add(&w->stats.polls, 1);
     if (total) {
         stat_add(&w->stats.rx_pkts, total);

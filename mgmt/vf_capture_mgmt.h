@@ -1,0 +1,47 @@
+/* vf_capture_mgmt.h - the management side of `vfabctl capture`.
+ *
+ * What: one capture at a time per vfabd. vf_capture_start() checks the
+ * port and opens the pcap file, then publishes one tap per worker
+ * (pipeline/vf_capture.h) and returns at once: the RPC that started it
+ * never blocks the management loop. vf_capture_poll(), called from vfabd's
+ * main loop, drains the taps into the file (libpcap, Ethernet link type)
+ * and ends the capture when COUNT frames are written, the time is up, the
+ * port left, or vf_capture_stop() is called; then the taps are unpublished,
+ * a grace period passes and they are freed.
+ *
+ * The file: vfabd itself writes the path it is given (absolute; vfabctl
+ * makes relative paths absolute against its own working directory), with
+ * O_NOFOLLOW, mode 0640. So vfabctl must share vfabd's filesystem view;
+ * only clients of the control socket (mode 0660: vfabd's owner and group,
+ * who may already reconfigure the fabric) can ask for it.
+ *
+ * Bounds: VF_CAPTURE_RECORDS records per worker are in flight at most;
+ * vfabd drains them at every main-loop turn (<= 200 ms), so a capture
+ * writes at most about 5 * VF_CAPTURE_RECORDS frames per second per worker
+ * and drops (and counts) the rest, never the traffic itself.
+ *
+ * Thread-safety: management thread only.
+ */
+#ifndef VF_CAPTURE_MGMT_H
+#define VF_CAPTURE_MGMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct vf_daemon;
+
+/* count 0: no count limit; seconds 0: no time limit (one of them must be
+ * set). 0, or -errno with err filled (-EBUSY: a capture runs already). */
+int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
+                     uint64_t count, double seconds, char *err, size_t errlen);
+/* Drains the taps; ends the capture when a bound is reached. */
+void vf_capture_poll(struct vf_daemon *d);
+/* Ends the running capture now (drains first); no-op without one. */
+void vf_capture_stop(struct vf_daemon *d);
+/* {"active", "port", "file", "written", "dropped", "ended"} of the running
+ * or last capture. */
+json_t *vf_capture_status(void);
+
+#endif
