@@ -70,6 +70,9 @@ def parse_ping(path):
     return {
         "rtt_p50_us": percentile(rtts, 50),
         "rtt_p99_us": percentile(rtts, 99),
+        "rtt_p90_us": percentile(rtts, 90),
+        "rtt_max_us": max(rtts) if rtts else None,
+        "rtt_over_1ms": sum(1 for r in rtts if r > 1000.0),
         "rtt_samples": len(rtts),
         "rtt_sent": sent,
     }
@@ -154,6 +157,7 @@ def cmd_report(resdir, out):
         "git": meta.get("git") or None,
         "machine": machine(),
         "quick": meta.get("quick") == "1",
+        "vfabd_args": meta.get("vfabd_args", ""),
         "baseline": baseline,
         "tenant_mtu": int(meta["tenant_mtu"]),
         "underlay_mtu": 1500,

@@ -14,6 +14,8 @@
 # Usage: perf/compare/run.sh [--quick] [--build DIR] [--out FILE]
 #          [--tcp-s N] [--udp-s N] [--ping-count N] [--only a,b,...]
 # Systems: veth kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan.
+# Env: VF_BUILD (default ./build), VFABD_ARGS (extra vfabd options, e.g.
+# "--idle-polls 0" for busy polling; recorded in the JSON).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --udp-s) UDP_S=$2; shift ;;
     --ping-count) PING_N=$2; shift ;;
     --only) SYSTEMS=${2//,/ }; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -56,7 +58,7 @@ PIDS=()             # processes of the system being measured
 NETNS=()            # namespaces of the system being measured
 T0=$(date +%s%N)
 
-log() { echo "[compare] $*" >&2; }
+log() { echo "[compare $(( ($(date +%s%N) - T0) / 1000000 ))ms] $*" >&2; }
 
 # teardown: ends this system's processes by PID (TERM, then KILL after a
 # bounded wait) and deletes its namespaces, which removes their links.
@@ -204,7 +206,8 @@ setup_vfab() {
   for h in 1 2; do
     if [ $h = 1 ]; then ns=$HA; else ns=$HB; fi
     vfab_yaml "$encap" $h "$port" >"$TMP/vfab-$encap-$h.yaml"
-    ip netns exec "$ns" "$VFABD" -c "$TMP/vfab-$encap-$h.yaml" -s "$TMP/vfab-$h.sock" -q \
+    # shellcheck disable=SC2086  # word-split on purpose: extra vfabd options
+    ip netns exec "$ns" "$VFABD" -c "$TMP/vfab-$encap-$h.yaml" -s "$TMP/vfab-$h.sock" -q ${VFABD_ARGS:-} \
       >"$TMP/vfab-$encap-$h.out" 2>"$TMP/vfab-$encap-$h.err" &
     PIDS+=($!)
     wait_for test -S "$TMP/vfab-$h.sock" || { cat "$TMP/vfab-$encap-$h.err" >&2; return 1; }
@@ -239,6 +242,7 @@ measure() {
   timeout $((PING_N / 50 + 15)) ip netns exec "$VA" ping -c "$PING_N" -i "$PING_I" -W 1 10.0.0.2 \
     >"$r.ping" 2>&1
 
+  log "$1: TCP"
   ip netns exec "$VB" timeout $((TCP_S + 30)) iperf3 -s -1 -B 10.0.0.2 >/dev/null 2>&1 &
   PIDS+=($!)
   wait_for bash -c "ip netns exec $VB ss -Hltn | grep -q '10.0.0.2:5201 '" \
@@ -246,6 +250,7 @@ measure() {
   timeout $((TCP_S + 15)) ip netns exec "$VA" iperf3 -c 10.0.0.2 -t "$TCP_S" -J >"$r.tcp" 2>&1 \
     || log "$1: iperf3 TCP failed: $(tail -c 300 "$r.tcp" | tr '\n' ' ')"
 
+  log "$1: UDP"
   # 64-byte UDP payloads as fast as one sender can; the receiver counts.
   ip netns exec "$VB" "$BLAST" recv 10.0.0.2 9000 "$UDP_S" >"$r.udp_recv" 2>&1 &
   local rx=$!
@@ -284,6 +289,7 @@ for s in $SYSTEMS; do
     [ $rc -eq 0 ] && msg=ok
   fi
   echo "$msg" >"$RES/$s.status"
+  log "$s: tearing down"
   teardown
   echo $(( ($(date +%s%N) - ts) / 1000000 )) >"$RES/$s.wall_ms"
 done
@@ -293,6 +299,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "systems=$SYSTEMS"
   echo "git=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)"
   echo "quick=$QUICK"
+  echo "vfabd_args=${VFABD_ARGS:-}"
   echo "tenant_mtu=$MTU"
   echo "tcp_s=$TCP_S"
   echo "udp_s=$UDP_S"
