@@ -13,6 +13,7 @@
 #
 # Usage: perf/compare/run.sh [--quick] [--build DIR] [--out FILE]
 #          [--tcp-s N] [--udp-s N] [--ping-count N] [--only a,b,...]
+#          [--keep DIR]  (copy raw iperf3/ping/udpblast outputs to DIR)
 # Systems: veth kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan.
 # Env: VF_BUILD (default ./build), VFABD_ARGS (extra vfabd options, e.g.
 # "--idle-polls 0" for busy polling; recorded in the JSON).
@@ -25,6 +26,8 @@ TCP_S=5 UDP_S=5 PING_N=300 PING_I=0.01
 SYSTEMS="veth kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan"
 MTU=1400
 QUICK=0
+SETTLE_S=${VF_COMPARE_SETTLE_S:-1}  # pause between systems, see the main loop
+KEEP=""            # --keep DIR: copy the raw outputs there for a closer look
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
     --udp-s) UDP_S=$2; shift ;;
     --ping-count) PING_N=$2; shift ;;
     --only) SYSTEMS=${2//,/ }; shift ;;
+    --keep) KEEP=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -291,6 +295,9 @@ for s in $SYSTEMS; do
   echo "$msg" >"$RES/$s.status"
   log "$s: tearing down"
   teardown
+  # The kernel frees deleted namespaces later, in a work queue; the pause
+  # keeps that work out of the next system's first measurement (its RTT).
+  sleep "$SETTLE_S"
   echo $(( ($(date +%s%N) - ts) / 1000000 )) >"$RES/$s.wall_ms"
 done
 
@@ -308,3 +315,6 @@ mkdir -p "$(dirname "$OUT")"
   echo "total_ms=$(( ($(date +%s%N) - T0) / 1000000 ))"
 } >"$RES/meta"
 python3 "$HERE/report.py" "$RES" "$OUT"
+rc=$?
+[ -n "$KEEP" ] && mkdir -p "$KEEP" && cp -r "$RES"/. "$KEEP"/
+exit $rc
