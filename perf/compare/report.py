@@ -155,7 +155,11 @@ def cmd_report(resdir, out):
         "schema": "vfab-compare/1",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git": meta.get("git") or None,
-        "machine": machine(),
+        "machine": {**machine(),
+                    # 1/5/15-minute load averages before and after the run:
+                    # another job on the machine shows here, not in the table.
+                    "loadavg_start": [float(x) for x in meta.get("loadavg_start", "").split()] or None,
+                    "loadavg_end": [float(x) for x in open("/proc/loadavg").read().split()[:3]]},
         "quick": meta.get("quick") == "1",
         "vfabd_args": meta.get("vfabd_args", ""),
         "baseline": baseline,
@@ -195,7 +199,8 @@ def cmd_report(resdir, out):
 
     # The table: value (ratio to the baseline) per metric.
     m = doc["machine"]
-    print(f"\n{m['nproc']} x {m['cpu_model']}, kernel {m['kernel']}, {doc['date']}")
+    print(f"\n{m['nproc']} x {m['cpu_model']}, kernel {m['kernel']}, {doc['date']}, "
+          f"load average {m['loadavg_start']} -> {m['loadavg_end']}")
     d = doc["durations"]
     print(f"TCP {d['tcp_s']} s, UDP {d['udp_s']} s (64-byte payloads), ping {d['ping_count']} x "
           f"{d['ping_interval_s']} s; tenant MTU {doc['tenant_mtu']}; ratio = value / {baseline}")

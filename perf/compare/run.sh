@@ -61,6 +61,7 @@ P=vfc$$             # namespace prefix: unique to this run
 PIDS=()             # processes of the system being measured
 NETNS=()            # namespaces of the system being measured
 T0=$(date +%s%N)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)   # other work on the machine skews every figure
 
 log() { echo "[compare $(( ($(date +%s%N) - T0) / 1000000 ))ms] $*" >&2; }
 
@@ -307,6 +308,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "git=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)"
   echo "quick=$QUICK"
   echo "vfabd_args=${VFABD_ARGS:-}"
+  echo "loadavg_start=$LOAD0"
   echo "tenant_mtu=$MTU"
   echo "tcp_s=$TCP_S"
   echo "udp_s=$UDP_S"
