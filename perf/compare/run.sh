@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --ping-count) PING_N=$2; shift ;;
     --only) SYSTEMS=${2//,/ }; shift ;;
     --keep) KEEP=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
