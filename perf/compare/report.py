@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Helpers for perf/compare/run.sh: parse one measurement, and assemble the
+report (table on stdout, JSON file) from the per-system results.
+
+Kept in Python because percentiles and JSON are awkward in bash; the shell
+script owns every namespace and process, this file only reads and writes
+files. Schema of the JSON: docs/compare.md.
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+# metric -> (unit, higher_is_better). Ratios are always value / baseline,
+# so for latency a ratio above 1 means slower than plain veth.
+METRICS = {
+    "tcp_gbps": ("Gb/s", True),
+    "udp64_kpps": ("kpps", True),
+    "rtt_p50_us": ("us", False),
+    "rtt_p99_us": ("us", False),
+}
+
+
+def percentile(values, p):
+    """Nearest-rank percentile: an observed sample, never an interpolation."""
+    if not values:
+        return None
+    s = sorted(values)
+    rank = max(1, min(len(s), int(-(-p * len(s) // 100))))
+    return s[rank - 1]
+
+
+def parse_tcp(path):
+    d = json.load(open(path))
+    end = d["end"]
+    return {
+        "tcp_gbps": end["sum_received"]["bits_per_second"] / 1e9,
+        "tcp_retransmits": end["sum_sent"].get("retransmits"),
+        "tcp_seconds": end["sum_received"]["seconds"],
+    }
+
+
+def parse_udp(send_path, recv_path):
+    """Datagrams that arrived per second (udpblast's receiver), beside what
+    the sender managed to hand to its socket."""
+    rx = json.loads(open(recv_path).read().strip().splitlines()[-1])
+    tx = json.loads(open(send_path).read().strip().splitlines()[-1])
+    secs = rx["seconds"]
+    return {
+        "udp64_kpps": rx["received"] / secs / 1e3 if secs > 0 else None,
+        "udp64_sent_kpps": tx["sent"] / tx["seconds"] / 1e3 if tx["seconds"] > 0 else None,
+        "udp64_lost_pct": 100.0 * (1 - rx["received"] / tx["sent"]) if tx["sent"] else None,
+    }
+
+
+def parse_ping(path):
+    rtts = []
+    for line in open(path):
+        m = re.search(r"time=([0-9.]+) ms", line)
+        if m:
+            rtts.append(float(m.group(1)) * 1000.0)
+    sent = None
+    for line in open(path):
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", line)
+        if m:
+            sent = int(m.group(1))
+    return {
+        "rtt_p50_us": percentile(rtts, 50),
+        "rtt_p99_us": percentile(rtts, 99),
+        "rtt_p90_us": percentile(rtts, 90),
+        "rtt_max_us": max(rtts) if rtts else None,
+        "rtt_over_1ms": sum(1 for r in rtts if r > 1000.0),
+        "rtt_samples": len(rtts),
+        "rtt_sent": sent,
+    }
+
+
+def machine():
+    model = None
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def ver(cmd):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
+            return out.stdout.splitlines()[0].strip() if out.stdout else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "iperf3": ver(["iperf3", "--version"]),
+        "openvswitch": ver(["ovs-vswitchd", "--version"]),
+    }
+
+
+DESCRIPTIONS = {
+    "veth": "plain veth pair between the two VM namespaces (no hosts, no tunnel)",
+    "kernel-vxlan": "per host a Linux bridge holding a kernel VXLAN device; VMs joined to it by veth",
+    "ovs-geneve": "per host Open vSwitch userspace datapath (datapath_type=netdev), Geneve; "
+                  "internal ports moved into the VM namespaces",
+    "vfab-geneve": "per host vfabd (1 worker, UDP uplink), Geneve with vfab's 12-byte option; "
+                   "tap VMs, port security on",
+    "vfab-vxlan": "per host vfabd (1 worker, UDP uplink), VXLAN; tap VMs, port security on",
+}
+
+
+def parse_system(resdir, name):
+    """Everything measured for one system; a missing or broken file leaves
+    its metrics absent and an entry in errors."""
+    base = os.path.join(resdir, name)
+    res = {}
+    steps = [("ping", parse_ping, [base + ".ping"]),
+             ("tcp", parse_tcp, [base + ".tcp"]),
+             ("udp", parse_udp, [base + ".udp_send", base + ".udp_recv"])]
+    for kind, fn, paths in steps:
+        if not all(os.path.exists(p) for p in paths):
+            continue
+        try:
+            res.update(fn(*paths))
+        except (OSError, ValueError, KeyError, TypeError, IndexError, ZeroDivisionError) as e:
+            res.setdefault("errors", []).append(f"{kind}: {type(e).__name__}: {e}")
+    try:
+        res["wall_s"] = int(open(base + ".wall_ms").read()) / 1000.0
+    except (OSError, ValueError):
+        pass
+    return res
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit == "Gb/s":
+        return f"{v:.2f}"
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def cmd_report(resdir, out):
+    meta = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(resdir, "meta")) if "=" in l)
+    order = meta["systems"].split()
+    baseline = "veth"
+    raws = {n: parse_system(resdir, n) for n in order}
+    base = raws.get(baseline, {})
+    doc = {
+        "schema": "vfab-compare/1",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git": meta.get("git") or None,
+        "machine": {**machine(),
+                    # 1/5/15-minute load averages before and after the run:
+                    # another job on the machine shows here, not in the table.
+                    "loadavg_start": [float(x) for x in meta.get("loadavg_start", "").split()] or None,
+                    "loadavg_end": [float(x) for x in open("/proc/loadavg").read().split()[:3]]},
+        "quick": meta.get("quick") == "1",
+        "vfabd_args": meta.get("vfabd_args", ""),
+        "baseline": baseline,
+        "tenant_mtu": int(meta["tenant_mtu"]),
+        "underlay_mtu": 1500,
+        "durations": {
+            "tcp_s": int(meta["tcp_s"]),
+            "udp_s": int(meta["udp_s"]),
+            "ping_count": int(meta["ping_count"]),
+            "ping_interval_s": float(meta["ping_interval_s"]),
+            "total_s": int(meta["total_ms"]) / 1000.0,
+        },
+        "metrics": {k: {"unit": u, "higher_is_better": h} for k, (u, h) in METRICS.items()},
+        "systems": {},
+    }
+    for name in order:
+        raw = raws[name]
+        try:
+            status = open(os.path.join(resdir, name + ".status")).read().strip() or "failed"
+        except OSError:
+            status = "not run"
+        ms = {}
+        for k in METRICS:
+            v, b = raw.get(k), base.get(k)
+            ms[k] = {"value": v, "ratio": (v / b) if (v is not None and b) else None}
+        doc["systems"][name] = {
+            "status": status,
+            "description": DESCRIPTIONS.get(name, ""),
+            "metrics": ms,
+            "extra": {k: v for k, v in raw.items() if k not in METRICS},
+        }
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, out)
+
+    # The table: value (ratio to the baseline) per metric.
+    m = doc["machine"]
+    print(f"\n{m['nproc']} x {m['cpu_model']}, kernel {m['kernel']}, {doc['date']}, "
+          f"load average {m['loadavg_start']} -> {m['loadavg_end']}")
+    d = doc["durations"]
+    print(f"TCP {d['tcp_s']} s, UDP {d['udp_s']} s (64-byte payloads), ping {d['ping_count']} x "
+          f"{d['ping_interval_s']} s; tenant MTU {doc['tenant_mtu']}; ratio = value / {baseline}")
+    head = ["system", "TCP Gb/s", "UDP64 kpps", "RTT p50 us", "RTT p99 us", "status"]
+    rows = []
+    for name in order:
+        e = doc["systems"][name]
+        cells = [name]
+        for k, (unit, _) in METRICS.items():
+            mv = e["metrics"][k]
+            c = fmt(mv["value"], unit)
+            if mv["ratio"] is not None:
+                c += f" ({mv['ratio']:.2f})"
+            cells.append(c)
+        cells.append(e["status"])
+        rows.append(cells)
+    w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    line = lambda r: "  ".join(c.ljust(w[i]) if i in (0, len(r) - 1) else c.rjust(w[i]) for i, c in enumerate(r))
+    print(line(head))
+    print("  ".join("-" * x for x in w))
+    for r in rows:
+        print(line(r))
+    print(f"total {d['total_s']:.0f} s; wrote {out}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: report.py RESDIR OUT.json  (RESDIR as written by run.sh)")
+    cmd_report(sys.argv[1], sys.argv[2])
