@@ -446,7 +446,6 @@ static unsigned uring_tx_run(struct vf_port *p, unsigned qi,
     struct udp_port *u = udp_of(p);
     struct udp_q *q = &u->q[qi];
     struct vf_port_q_stats *st = &p->qstats[qi];
-    unsigned want = n;
 
     /* Free slots whose sends completed before taking new ones. */
     cq_poll(p, qi, cache);
@@ -502,8 +501,7 @@ static unsigned uring_tx_run(struct vf_port *p, unsigned qi,
     }
     if (queued)
         io_uring_submit(&q->ring);
-    if (want > acc)
-        stat_add(&st->tx_drops, want - acc);
+    /* Refused packets (want - acc) are the caller's to count (vf_port.h). */
     return acc;
 }
 
@@ -578,7 +576,6 @@ static unsigned sys_tx_run(struct vf_port *p, unsigned qi,
     struct udp_port *u = udp_of(p);
     struct udp_q *q = &u->q[qi];
     struct vf_port_q_stats *st = &p->qstats[qi];
-    unsigned want = n;
     unsigned idx[VF_BURST_MAX];   /* mm entry -> index in pkts */
     if (n > u->o.burst)
         n = u->o.burst;
@@ -634,8 +631,7 @@ static unsigned sys_tx_run(struct vf_port *p, unsigned qi,
     vf_pool_free_burst(cache, pkts, acc);
     if (bad)
         stat_add(&st->tx_drops, bad);
-    if (want > acc)
-        stat_add(&st->tx_drops, want - acc);
+    /* Refused packets (want - acc) are the caller's to count (vf_port.h). */
     return acc;
 }
 

@@ -27,6 +27,9 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == 12,
 /* Bits of vf_vnet_hdr_rx()'s non-negative result. */
 #define VF_VNET_RX_CSUM 1   /* an L4 checksum was completed */
 #define VF_VNET_RX_GSO 2    /* a TCP GSO frame: pkt->gso_size is set */
+/* Smallest MSS accepted in a GSO frame from a guest (IPv4's minimum of 536
+ * would also do; 88 keeps odd but legal stacks working). */
+#define VF_VNET_MIN_GSO_SIZE 88
 
 /* Ones' complement sum of len bytes added to sum (not folded). Bytes are
  * taken in native order; folding and storing natively gives network order. */
@@ -36,7 +39,7 @@ uint16_t vf_csum_fold(uint64_t sum);
 
 /* Applies h to the frame in pkt (data/len already exclude the header).
  * Returns VF_VNET_RX_* bits, -EINVAL for offsets outside the frame or a
- * zero gso_size, -EPROTONOSUPPORT for a GSO type other than TCPv4/v6. A GSO
+ * gso_size below VF_VNET_MIN_GSO_SIZE, -EPROTONOSUPPORT for a GSO type other than TCPv4/v6. A GSO
  * frame's checksum is left partial (whoever segments fills it per segment). */
 int vf_vnet_hdr_rx(const struct virtio_net_hdr_v1 *h, struct vf_pkt *pkt);
 

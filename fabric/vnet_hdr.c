@@ -91,7 +91,9 @@ int vf_vnet_hdr_rx(const struct virtio_net_hdr_v1 *h, struct vf_pkt *pkt)
 
         if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6)
             return -EPROTONOSUPPORT;
-        if (mss == 0)
+        /* A tiny MSS would make one 64 KB frame thousands of segments, each
+         * a buffer and a copy: one guest could drain the shared pool. */
+        if (mss < VF_VNET_MIN_GSO_SIZE)
             return -EINVAL;
         pkt->gso_size = mss;
         done |= VF_VNET_RX_GSO;

@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "mgmt/vf_capture_mgmt.h"
 #include "mgmt/vf_compile.h"
 #include "fabric/vf_port_udp.h"
 #include "fabric/vf_port_tap.h"
@@ -467,6 +468,7 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
             snprintf(err, errlen, "cannot start worker %u: %s", w, strerror(-rc));
             for (unsigned k = 0; k < w; k++) {
                 atomic_store_explicit(&d->workers[k].stop, true, memory_order_release);
+                vf_worker_kick(&d->workers[k]);
                 pthread_join(d->threads[k], NULL);
             }
             goto fail;
@@ -603,6 +605,7 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
     for (unsigned w = 0; w < d->n_workers; w++)
         free(old_sets[w]);
     /* 5. No worker can hold the leaving ports now: close them. */
+    unsigned closed = 0;
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];
         if (!dp->port || !dp->closing)
@@ -610,7 +613,12 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
         drain_ring_port(dp->port, &d->mgmt_cache);
         vf_port_close(dp->port);
         memset(dp, 0, sizeof(*dp));
+        closed++;
     }
+    /* A capture of a port that just left ends now, before a later apply
+     * can give its slot (and fabric index) to another tenant's port. */
+    if (closed)
+        vf_capture_poll(d);
     /* 6. The new model is in force; repoint ports at its entries. */
     vf_model_free(&d->model);
     d->model = *next;

@@ -276,6 +276,10 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
 static void gro_split(struct vf_worker *w, const struct vf_tables *t,
                       struct vf_pkt *p)
 {
+    if (p->len <= VF_UDP_OUTER_HDRS) {   /* cannot hold one datagram */
+        vf_worker_drop(w, p, VF_DROP_TUN_TRUNC);
+        return;
+    }
     uint32_t n = (p->len - VF_UDP_OUTER_HDRS + p->gso_size - 1) / p->gso_size;
     for (unsigned k = 0; k < n; k++) {
         struct vf_pkt *s = vf_pool_alloc(&w->cache);

@@ -76,6 +76,7 @@ struct vf_worker_stats {
 struct vf_tx_stage {
     struct vf_port *port;
     unsigned n;
+    unsigned dirty;              /* listed in w->dirty[] until the flush */
     struct vf_pkt *pkts[VF_BURST_MAX];
 };
 
@@ -104,7 +105,9 @@ struct vf_worker {
     struct vf_pool_cache cache;
     struct vf_flow_cache *fc;
     unsigned n_dirty;
-    uint16_t dirty[VF_BURST_MAX * 4];   /* fabric indexes with staged pkts */
+    uint16_t dirty[VF_MAX_FPORTS];      /* fabric indexes with staged pkts:
+                                         * one entry per port at most, so it
+                                         * cannot overflow */
     struct vf_tx_stage *stage;          /* VF_MAX_FPORTS entries, lazily used */
     struct vf_capture_tap *cap_now;     /* `capture` for this iteration */
 
@@ -151,10 +154,10 @@ static inline void vf_worker_tx(struct vf_worker *w, struct vf_port *port,
     struct vf_tx_stage *s = &w->stage[port->index];
     if (s->n == 0) {
         s->port = port;
-        if (w->n_dirty < sizeof(w->dirty) / sizeof(w->dirty[0]))
+        if (!s->dirty) {         /* not yet listed for this flush */
+            s->dirty = 1;
             w->dirty[w->n_dirty++] = (uint16_t)port->index;
-        else
-            vf_worker_flush_port(w, s);  /* cannot track: send now */
+        }
     }
     s->pkts[s->n++] = p;
     if (s->n >= (w->tx_batch ? w->tx_batch : VF_BURST_MAX))

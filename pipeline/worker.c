@@ -90,8 +90,11 @@ void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
 
 void vf_worker_flush(struct vf_worker *w)
 {
-    for (unsigned i = 0; i < w->n_dirty; i++)
-        vf_worker_flush_port(w, &w->stage[w->dirty[i]]);
+    for (unsigned i = 0; i < w->n_dirty; i++) {
+        struct vf_tx_stage *s = &w->stage[w->dirty[i]];
+        vf_worker_flush_port(w, s);
+        s->dirty = 0;
+    }
     w->n_dirty = 0;
 }
 

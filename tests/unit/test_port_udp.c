@@ -247,8 +247,12 @@ static void exchange(int variant)
     assert_int_equal(sa.rx_pkts, N_FRAMES);
     assert_int_equal(sa.tx_bytes, bytes_of_all());
     assert_int_equal(sb.rx_bytes, bytes_of_all());
-    assert_int_equal(sa.tx_drops, ra);
-    assert_int_equal(sb.tx_drops, rb);
+    /* Refused packets are the caller's to count (vf_port.h): the port
+     * itself counts none here, whatever it refused (ra, rb). */
+    (void)ra;
+    (void)rb;
+    assert_int_equal(sa.tx_drops, 0);
+    assert_int_equal(sb.tx_drops, 0);
     assert_int_equal(sa.rx_errors, 0);
     assert_int_equal(sb.rx_errors, 0);
 
@@ -378,7 +382,7 @@ static void test_burst_over_depth(void **st)
         vf_port_stats_sum(a.port, &sa);
         vf_port_stats_sum(b.port, &sb);
         assert_int_equal(sa.tx_pkts, N_FRAMES);
-        assert_int_equal(sa.tx_drops, refused);
+        assert_int_equal(sa.tx_drops, 0);   /* refusals: the caller's count */
         assert_int_equal(sb.rx_pkts, N_FRAMES);
         assert_int_equal(sb.rx_errors, 0);
         struct vf_udp_q_info ib;
