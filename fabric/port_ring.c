@@ -67,12 +67,6 @@ static inline struct ring_port_q *ring_q(struct vf_port *p, unsigned q)
 /* Counters have one writer (the queue's worker), so a relaxed load and store
  * is enough and avoids a locked read-modify-write on the hot path; readers
  * only need untorn 64-bit values. */
-static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
 static unsigned ring_rx_burst(struct vf_port *p, unsigned q,
                               struct vf_pkt **pkts, unsigned n,
                               struct vf_pool_cache *cache)
@@ -91,8 +85,8 @@ static unsigned ring_rx_burst(struct vf_port *p, unsigned q,
         bytes += pkts[i]->len;
     }
     struct vf_port_q_stats *s = &p->qstats[q];
-    stat_add(&s->rx_pkts, got);
-    stat_add(&s->rx_bytes, bytes);
+    vf_stat_add(&s->rx_pkts, got);
+    vf_stat_add(&s->rx_bytes, bytes);
     return got;
 }
 
@@ -126,8 +120,8 @@ static unsigned ring_tx_burst(struct vf_port *p, unsigned q,
     }
     if (sent > 0) {
         struct vf_port_q_stats *s = &p->qstats[q];
-        stat_add(&s->tx_pkts, sent);
-        stat_add(&s->tx_bytes, bytes);
+        vf_stat_add(&s->tx_pkts, sent);
+        vf_stat_add(&s->tx_bytes, bytes);
     }
     return sent;
 }

@@ -82,13 +82,6 @@ struct tap_port {
     struct tap_q *q;       /* n_queues entries */
 };
 
-static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
-{
-    /* One writer per counter: a relaxed load+store is enough (vf_port.h). */
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
 static inline struct tap_q *tap_q(struct vf_port *p, unsigned q)
 {
     struct tap_port *tp = p->priv;
@@ -159,7 +152,7 @@ static void rx_device_gone(struct vf_port *p, struct tap_q *tq, unsigned q)
     struct tap_port *tp = p->priv;
     tq->dead = true;
     if (!atomic_exchange_explicit(&tp->gone, true, memory_order_relaxed))
-        stat_add(&p->qstats[q].rx_errors, 1);
+        vf_stat_add(&p->qstats[q].rx_errors, 1);
 }
 
 /* One read completion: the packet goes to the ready FIFO or back to the
@@ -179,9 +172,9 @@ static void rx_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
         int r = vf_vnet_hdr_rx(h, pkt);
         if (r >= 0) {
             if (r & VF_VNET_RX_CSUM)
-                stat_add(&tq->rx_csum, 1);
+                vf_stat_add(&tq->rx_csum, 1);
             if (r & VF_VNET_RX_GSO)
-                stat_add(&tq->rx_gso, 1);
+                vf_stat_add(&tq->rx_gso, 1);
             pkt->port = (uint16_t)p->index;
             tq->ready[(tq->ready_head + tq->ready_n) & (tq->rx_window - 1)] = pkt;
             tq->ready_n++;
@@ -202,8 +195,8 @@ static void rx_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
     /* EAGAIN only comes back on kernels whose tun cannot be polled by
      * io_uring: not an error; the next refill arms a read again. */
     if (res != -ECANCELED && res != -EAGAIN && res != -EINTR && !tq->dead) {
-        stat_add(&tq->rx_bad, 1);
-        stat_add(&p->qstats[q].rx_errors, 1);
+        vf_stat_add(&tq->rx_bad, 1);
+        vf_stat_add(&p->qstats[q].rx_errors, 1);
     }
     vf_pool_free(cache ? cache : tq->own_cache, pkt);
 }
@@ -240,7 +233,7 @@ static void reap(struct vf_port *p, struct tap_q *tq, unsigned q,
             vf_pool_free_burst(fc, done, nd);
         }
         if (errs)
-            stat_add(&tq->tx_errors, errs);
+            vf_stat_add(&tq->tx_errors, errs);
         if (n < REAP_BATCH)
             return;
     }
@@ -271,8 +264,8 @@ static unsigned tap_rx_burst(struct vf_port *p, unsigned q, struct vf_pkt **pkts
     }
     if (got) {
         struct vf_port_q_stats *s = &p->qstats[q];
-        stat_add(&s->rx_pkts, got);
-        stat_add(&s->rx_bytes, bytes);
+        vf_stat_add(&s->rx_pkts, got);
+        vf_stat_add(&s->rx_bytes, bytes);
     }
     return got;
 }
@@ -343,13 +336,13 @@ static unsigned tap_tx_burst(struct vf_port *p, unsigned q, struct vf_pkt **pkts
     }
     struct vf_port_q_stats *s = &p->qstats[q];
     if (queued) {
-        stat_add(&s->tx_pkts, queued);
-        stat_add(&s->tx_bytes, bytes);
+        vf_stat_add(&s->tx_pkts, queued);
+        vf_stat_add(&s->tx_bytes, bytes);
     }
     if (dropped)
-        stat_add(&s->tx_drops, dropped);
+        vf_stat_add(&s->tx_drops, dropped);
     if (gso)
-        stat_add(&tq->tx_gso, gso);
+        vf_stat_add(&tq->tx_gso, gso);
     return k;
 }
 

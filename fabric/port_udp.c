@@ -122,14 +122,6 @@ void vf_udp_opts_default(struct vf_udp_opts *o)
     o->burst = VF_BURST_MAX;
 }
 
-static inline void stat_add(_Atomic uint64_t *c, uint64_t v)
-{
-    /* Only this queue's worker writes: a relaxed load+store is enough and
-     * avoids a locked add; mgmt's relaxed loads see no torn value. */
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-                          memory_order_relaxed);
-}
-
 /* ---- frames ---- */
 
 static uint16_t ip4_csum(const uint8_t *h, unsigned len)
@@ -267,7 +259,7 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
         /* -ENOBUFS only means the ring ran dry before we refilled it; the
          * datagrams wait in the socket and the rearm picks them up. */
         if (cqe->res != -ENOBUFS && cqe->res != -ECANCELED)
-            stat_add(&st->rx_errors, 1);
+            vf_stat_add(&st->rx_errors, 1);
         return;
     }
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
@@ -277,7 +269,7 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
         cqe->res < 0 ? NULL
                      : io_uring_recvmsg_validate(b, cqe->res, &q->rx_msg);
     if (!out || (out->flags & MSG_TRUNC) || out->namelen < sizeof(struct sockaddr_in)) {
-        stat_add(&st->rx_errors, 1);
+        vf_stat_add(&st->rx_errors, 1);
         br_give(u, q, pkt, bid);          /* reuse the same buffer */
         return;
     }
@@ -289,7 +281,7 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
     if (!fresh) {
         /* No buffer to put back: drop this datagram and reuse its buffer so
          * the kernel's ring never shrinks. */
-        stat_add(&st->rx_errors, 1);
+        vf_stat_add(&st->rx_errors, 1);
         br_give(u, q, pkt, bid);
         return;
     }
@@ -346,10 +338,10 @@ static void tx_complete(struct vf_port *p, struct udp_q *q,
         return;
     }
     if (cqe->res >= 0) {
-        stat_add(&st->tx_pkts, 1);
-        stat_add(&st->tx_bytes, q->tx[slot].frame_len);
+        vf_stat_add(&st->tx_pkts, 1);
+        vf_stat_add(&st->tx_bytes, q->tx[slot].frame_len);
     } else {
-        stat_add(&st->tx_drops, 1);
+        vf_stat_add(&st->tx_drops, 1);
     }
     if (!(cqe->flags & IORING_CQE_F_MORE))
         tx_release(q, slot, cache);
@@ -433,8 +425,8 @@ static unsigned uring_rx_burst(struct vf_port *p, unsigned qi,
     q->st_head = (q->st_head + n) & mask;
     q->st_n -= n;
     if (n) {
-        stat_add(&p->qstats[qi].rx_pkts, n);
-        stat_add(&p->qstats[qi].rx_bytes, bytes);
+        vf_stat_add(&p->qstats[qi].rx_pkts, n);
+        vf_stat_add(&p->qstats[qi].rx_bytes, bytes);
     }
     return n;
 }
@@ -462,7 +454,7 @@ static unsigned uring_tx_run(struct vf_port *p, unsigned qi,
         uint32_t plen;
         uint32_t off = frame_parse(f, pkt->len, &dst, &plen, false);
         if (!off) {
-            stat_add(&st->tx_drops, 1);
+            vf_stat_add(&st->tx_drops, 1);
             vf_pool_free(cache, pkt);
             continue;
         }
@@ -539,7 +531,7 @@ static unsigned sys_rx_burst(struct vf_port *p, unsigned qi,
     int r = recvmmsg(q->fd, q->mm, got, MSG_DONTWAIT, NULL);
     if (r < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            stat_add(&st->rx_errors, 1);
+            vf_stat_add(&st->rx_errors, 1);
         r = 0;
     }
     unsigned k = 0;
@@ -548,7 +540,7 @@ static unsigned sys_rx_burst(struct vf_port *p, unsigned qi,
         struct vf_pkt *pkt = pkts[i];
         struct msghdr *mh = &q->mm[i].msg_hdr;
         if (mh->msg_flags & MSG_TRUNC) {
-            stat_add(&st->rx_errors, 1);
+            vf_stat_add(&st->rx_errors, 1);
             vf_pool_free(cache, pkt);
             continue;
         }
@@ -563,8 +555,8 @@ static unsigned sys_rx_burst(struct vf_port *p, unsigned qi,
     if (got > (unsigned)r)
         vf_pool_free_burst(cache, pkts + r, got - (unsigned)r);
     if (k) {
-        stat_add(&st->rx_pkts, k);
-        stat_add(&st->rx_bytes, bytes);
+        vf_stat_add(&st->rx_pkts, k);
+        vf_stat_add(&st->rx_bytes, bytes);
     }
     return k;
 }
@@ -606,7 +598,7 @@ static unsigned sys_tx_run(struct vf_port *p, unsigned qi,
             acc = idx[0];               /* nothing went: stop at the first */
         } else {
             acc = idx[0] + 1;           /* this frame cannot go: drop it */
-            stat_add(&st->tx_drops, 1);
+            vf_stat_add(&st->tx_drops, 1);
         }
     } else {
         sent = (unsigned)r;
@@ -625,12 +617,12 @@ static unsigned sys_tx_run(struct vf_port *p, unsigned qi,
         }
     }
     if (sent) {
-        stat_add(&st->tx_pkts, sent);
-        stat_add(&st->tx_bytes, bytes);
+        vf_stat_add(&st->tx_pkts, sent);
+        vf_stat_add(&st->tx_bytes, bytes);
     }
     vf_pool_free_burst(cache, pkts, acc);
     if (bad)
-        stat_add(&st->tx_drops, bad);
+        vf_stat_add(&st->tx_drops, bad);
     /* Refused packets (want - acc) are the caller's to count (vf_port.h). */
     return acc;
 }
@@ -662,7 +654,7 @@ static void gso_tx_one(struct vf_port *p, unsigned qi, struct vf_pkt *pkt,
     uint32_t seg = pkt->gso_size;
 
     if (!off || seg == 0) {
-        stat_add(&st->tx_drops, 1);
+        vf_stat_add(&st->tx_drops, 1);
         vf_pool_free(cache, pkt);
         return;
     }
@@ -707,11 +699,11 @@ static void gso_tx_one(struct vf_port *p, unsigned qi, struct vf_pkt *pkt,
         at += n;
     }
     if (sent) {
-        stat_add(&st->tx_pkts, sent);
-        stat_add(&st->tx_bytes, bytes);
+        vf_stat_add(&st->tx_pkts, sent);
+        vf_stat_add(&st->tx_bytes, bytes);
     }
     if (lost)
-        stat_add(&st->tx_drops, lost);
+        vf_stat_add(&st->tx_drops, lost);
     vf_pool_free(cache, pkt);
 }
 

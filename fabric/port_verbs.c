@@ -107,12 +107,6 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 
 /* One writer per counter (the queue's worker): a relaxed load and store,
  * no locked read-modify-write; readers only need untorn values. */
-static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
 static inline unsigned min_u(unsigned a, unsigned b)
 {
     return a < b ? a : b;
@@ -169,7 +163,7 @@ static void rx_refill(struct verbs_port *vp, struct verbs_q *vq,
         unsigned k = vf_pool_alloc_burst(c, fresh, want);
 
         if (k == 0) {
-            stat_add(&vq->rx_refill_short, 1);
+            vf_stat_add(&vq->rx_refill_short, 1);
             return;
         }
         for (unsigned j = 0; j < k; j++) {
@@ -196,11 +190,11 @@ static void rx_refill(struct verbs_port *vp, struct verbs_q *vq,
                 vq->rx_free[vq->rx_nfree++] = slot;
             }
             vf_pool_free_burst(c, &fresh[from], k - from);
-            stat_add(&vq->rx_refill_short, 1);
+            vf_stat_add(&vq->rx_refill_short, 1);
             return;
         }
         if (k < want) {
-            stat_add(&vq->rx_refill_short, 1);
+            vf_stat_add(&vq->rx_refill_short, 1);
             return;
         }
     }
@@ -237,19 +231,19 @@ static void tx_reap(struct verbs_port *vp, struct verbs_q *vq,
         int got = ibv_poll_cq(vq->tx_cq, 16, wc);
         if (got <= 0) {
             if (got < 0)
-                stat_add(&vq->tx_errors, 1);
+                vf_stat_add(&vq->tx_errors, 1);
             return;
         }
         for (int i = 0; i < got; i++) {
             uint64_t seq = wc[i].wr_id;
             if (wc[i].status != IBV_WC_SUCCESS)
-                stat_add(&vq->tx_errors, 1);
+                vf_stat_add(&vq->tx_errors, 1);
             /* A wr_id outside (tail, head] is not one of ours. */
             if (seq <= vq->tx_tail || seq > vq->tx_head)
                 continue;
             tx_release(vp, vq, seq, c);
         }
-        stat_add(&vq->tx_completions, (uint64_t)got);
+        vf_stat_add(&vq->tx_completions, (uint64_t)got);
         if (got < 16)
             return;
     }
@@ -280,7 +274,7 @@ static unsigned verbs_rx_burst(struct vf_port *p, unsigned q,
     struct vf_port_q_stats *s = &p->qstats[q];
     if (got <= 0) {
         if (got < 0)
-            stat_add(&s->rx_errors, 1);
+            vf_stat_add(&s->rx_errors, 1);
         /* A queue the pool could not refill gets no completion to wake
          * it up; retry here so it recovers once buffers are back. */
         if (vq->rx_nfree > 0)
@@ -314,10 +308,10 @@ static unsigned verbs_rx_burst(struct vf_port *p, unsigned q,
     if (n_bad > 0)
         vf_pool_free_burst(cache ? cache : vq->own_cache, bad, n_bad);
     if (n_bad + n_err > 0)
-        stat_add(&s->rx_errors, n_bad + n_err);
+        vf_stat_add(&s->rx_errors, n_bad + n_err);
     if (out > 0) {
-        stat_add(&s->rx_pkts, out);
-        stat_add(&s->rx_bytes, bytes);
+        vf_stat_add(&s->rx_pkts, out);
+        vf_stat_add(&s->rx_bytes, bytes);
     }
     rx_refill(vp, vq, cache);
     return out;
@@ -341,7 +335,7 @@ static struct vf_pkt *tx_copy(struct verbs_port *vp, struct verbs_q *vq,
         return NULL;
     }
     *mr = mr_find(vp, vq, cp->pool);
-    stat_add(&vq->tx_copies, 1);
+    vf_stat_add(&vq->tx_copies, 1);
     return cp;
 }
 
@@ -420,8 +414,8 @@ static unsigned verbs_tx_burst(struct vf_port *p, unsigned q,
     }
     if (sent > 0) {
         struct vf_port_q_stats *s = &p->qstats[q];
-        stat_add(&s->tx_pkts, sent);
-        stat_add(&s->tx_bytes, bytes);
+        vf_stat_add(&s->tx_pkts, sent);
+        vf_stat_add(&s->tx_bytes, bytes);
     }
     return sent;
 }

@@ -49,6 +49,14 @@ struct vf_port_q_stats {
     _Atomic uint64_t rx_errors; /* backend rx failures (no buffer, I/O error) */
 } __attribute__((aligned(64)));
 
+/* Adds n to a counter that has one writer (a queue's worker): a relaxed
+ * load and store, no locked add; readers' relaxed loads see no torn value. */
+static inline void vf_stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
 struct vf_port_stats {
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, tx_drops, rx_errors;
 };

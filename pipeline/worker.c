@@ -20,12 +20,6 @@
 
 #define VF_WORKER_SLEEP_MS 100   /* longest sleep: bounds stop latency */
 
-static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
 int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
                    unsigned fc_entries)
 {
@@ -77,7 +71,7 @@ void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
         port->index == w->cap_now->port_index)
         vf_capture_copy_burst(w->cap_now, s->pkts, s->n, VF_CAPTURE_TO_VM);
     unsigned sent = vf_port_tx_burst(port, q, s->pkts, s->n, &w->cache);
-    stat_add(&w->stats.tx_pkts, sent);
+    vf_stat_add(&w->stats.tx_pkts, sent);
     if (sent < s->n) {
         unsigned lost = s->n - sent;
         vf_pool_free_burst(&w->cache, s->pkts + sent, lost);
@@ -128,13 +122,9 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
         if (__builtin_expect(w->cap_now != NULL, 0) &&
             rq->port->index == w->cap_now->port_index)
             vf_capture_copy_burst(w->cap_now, pkts, n, VF_CAPTURE_FROM_VM);
-        if (t)
-            vf_pipeline_burst(w, t, pkts, n);
-        else {
-            /* No tables yet: nothing can be forwarded. */
-            vf_pool_free_burst(&w->cache, pkts, n);
-            vf_worker_count_drop(w, VF_DROP_NO_ROUTE, n);
-        }
+        /* With no tables yet (t == NULL) the pipeline drops the burst as
+         * unknown_in_port: nothing can be forwarded. */
+        vf_pipeline_burst(w, t, pkts, n);
         /* Latency over batching: this queue's packets leave before the
          * next queue is polled. */
         if (w->flush_per_queue)
@@ -142,10 +132,10 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     }
     vf_worker_flush(w);
     w->cap_now = NULL;   /* not held past the quiescent state */
-    stat_add(&w->stats.polls, 1);
+    vf_stat_add(&w->stats.polls, 1);
     if (total) {
-        stat_add(&w->stats.rx_pkts, total);
-        stat_add(&w->stats.bursts, 1);
+        vf_stat_add(&w->stats.rx_pkts, total);
+        vf_stat_add(&w->stats.bursts, 1);
     }
     return total;
 }
@@ -183,7 +173,7 @@ static void worker_sleep(struct vf_worker *w)
         pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
 
-    stat_add(&w->stats.sleeps, 1);
+    vf_stat_add(&w->stats.sleeps, 1);
     /* The announcement re-checks the queues: a packet injected between our
      * last empty poll and the announcement is seen here, not after a sleep. */
     int pending = notify_sleep(rs, 1);
@@ -209,11 +199,11 @@ void *vf_worker_run(void *arg)
         uint64_t dt = __rdtsc() - t0;
         rcu_quiescent_state();
         if (n) {
-            stat_add(&w->stats.busy_tsc, dt);
+            vf_stat_add(&w->stats.busy_tsc, dt);
             empty = 0;
             continue;
         }
-        stat_add(&w->stats.idle_tsc, dt);
+        vf_stat_add(&w->stats.idle_tsc, dt);
         if (w->idle_polls_before_sleep && ++empty >= w->idle_polls_before_sleep) {
             worker_sleep(w);
             empty = 0;
