@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fabric/vf_port_udp.h"
+#include "fabric/vf_vnet_hdr.h"
 
 #define UD_TAG_SHIFT 60
 #define UD_RX (1ull << UD_TAG_SHIFT)
@@ -124,16 +125,6 @@ void vf_udp_opts_default(struct vf_udp_opts *o)
 
 /* ---- frames ---- */
 
-static uint16_t ip4_csum(const uint8_t *h, unsigned len)
-{
-    uint32_t sum = 0;
-    for (unsigned i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)h[i] << 8 | h[i + 1];
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* Finds the UDP payload of a full tunnel frame and its outer destination.
  * Returns the payload offset, or 0 when the frame is not Ethernet/IPv4/UDP
  * (0 is never a valid offset). */
@@ -185,9 +176,10 @@ static void frame_synth(struct vf_pkt *p, uint32_t plen,
     ip[10] = ip[11] = 0;
     memcpy(ip + 12, &src->sin_addr.s_addr, 4);
     memcpy(ip + 16, &dst_ip, 4);
-    uint16_t c = ip4_csum(ip, IP4_HLEN_);
-    ip[10] = (uint8_t)(c >> 8);
-    ip[11] = (uint8_t)c;
+    /* One's complement sums do not care about byte order: summed and
+     * stored in native order, the field is right on the wire. */
+    uint16_t c = (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, IP4_HLEN_));
+    memcpy(ip + 10, &c, 2);
     uint8_t *udp = ip + IP4_HLEN_;
     uint16_t ulen = (uint16_t)(UDP_HLEN_ + plen);
     memcpy(udp, &src->sin_port, 2);

@@ -671,33 +671,44 @@ static int fn_workers(struct cfg *c, const yaml_node_t *val,
     return 0;
 }
 
+/* Parses "ADDR[:PORT]" (port 1..65535; required when want_port). */
+static bool parse_addr_port(const yaml_node_t *val, bool want_port,
+                            uint32_t *ip, uint16_t *port)
+{
+    char buf[INET_ADDRSTRLEN + 8], *colon;
+    unsigned long p = 0;
+
+    if (val->data.scalar.length >= sizeof(buf))
+        return false;
+    memcpy(buf, sval(val), val->data.scalar.length + 1);
+    colon = strchr(buf, ':');
+    if (!colon && want_port)
+        return false;
+    if (colon) {
+        *colon = '\0';
+        if (!parse_uint(colon + 1, 65535, &p) || p == 0)
+            return false;
+    }
+    if (!parse_ip(buf, ip))
+        return false;
+    *port = (uint16_t)p;
+    return true;
+}
+
 /* "ADDR[:PORT]" for the udp uplink. */
 static int fn_bind(struct cfg *c, const yaml_node_t *val,
                    const struct cfg_field *f, void *obj)
 {
     struct vf_model_local *l = obj;
-    char buf[INET_ADDRSTRLEN + 8], b[CFG_VALUE_SHOWN + 8], *colon;
-    unsigned long port = 0;
+    char b[CFG_VALUE_SHOWN + 8];
     int rc = want_scalar(c, val, f, "ADDR[:PORT]");
 
     if (rc)
         return rc;
-    if (val->data.scalar.length >= sizeof(buf))
-        goto bad;
-    memcpy(buf, sval(val), val->data.scalar.length + 1);
-    colon = strchr(buf, ':');
-    if (colon) {
-        *colon = '\0';
-        if (!parse_uint(colon + 1, 65535, &port) || port == 0)
-            goto bad;
-    }
-    if (!parse_ip(buf, &l->bind_ip))
-        goto bad;
-    l->bind_port = (uint16_t)port;
+    if (!parse_addr_port(val, false, &l->bind_ip, &l->bind_port))
+        return cfg_field_fail(c, val, f, "%s is not ADDR[:PORT] (want e.g. "
+                              "192.0.2.1:6081; port 1..65535)", shown(val, b));
     return 0;
-bad:
-    return cfg_field_fail(c, val, f, "%s is not ADDR[:PORT] (want e.g. "
-                          "192.0.2.1:6081; port 1..65535)", shown(val, b));
 }
 
 /* "ADDR:PORT" where vfabd serves Prometheus metrics (off when absent). */
@@ -705,28 +716,15 @@ static int fn_metrics(struct cfg *c, const yaml_node_t *val,
                       const struct cfg_field *f, void *obj)
 {
     struct vf_model_local *l = obj;
-    char buf[INET_ADDRSTRLEN + 8], b[CFG_VALUE_SHOWN + 8], *colon;
-    unsigned long port = 0;
+    char b[CFG_VALUE_SHOWN + 8];
     int rc = want_scalar(c, val, f, "ADDR:PORT");
 
     if (rc)
         return rc;
-    if (val->data.scalar.length >= sizeof(buf))
-        goto bad;
-    memcpy(buf, sval(val), val->data.scalar.length + 1);
-    colon = strchr(buf, ':');
-    if (!colon)
-        goto bad;
-    *colon = '\0';
-    if (!parse_uint(colon + 1, 65535, &port) || port == 0)
-        goto bad;
-    if (!parse_ip(buf, &l->metrics_ip))
-        goto bad;
-    l->metrics_port = (uint16_t)port;
+    if (!parse_addr_port(val, true, &l->metrics_ip, &l->metrics_port))
+        return cfg_field_fail(c, val, f, "%s is not ADDR:PORT (want e.g. "
+                              "127.0.0.1:9464; port 1..65535)", shown(val, b));
     return 0;
-bad:
-    return cfg_field_fail(c, val, f, "%s is not ADDR:PORT (want e.g. "
-                          "127.0.0.1:9464; port 1..65535)", shown(val, b));
 }
 
 /* ---- the schema ---- */
