@@ -211,6 +211,10 @@ static void reap(struct vf_port *p, struct tap_q *tq, unsigned q,
     struct vf_pkt *done[REAP_BATCH];
     struct vf_pool_cache *fc = cache ? cache : tq->own_cache;
 
+    /* Cooperative task work (see tap_q_open): completions wait in the
+     * kernel until we enter it; the flag says when that is needed. */
+    if (IO_URING_READ_ONCE(*tq->ring.sq.kflags) & IORING_SQ_TASKRUN)
+        io_uring_get_events(&tq->ring);
     for (;;) {
         unsigned n = io_uring_peek_batch_cqe(&tq->ring, cqes, REAP_BATCH);
         unsigned nd = 0, errs = 0;
@@ -363,7 +367,8 @@ static int tap_sleep_notify(struct vf_port *p, unsigned q, int sleeping)
         /* io_uring_cq_ready() loads the CQ tail with acquire; the kernel
          * stores the tail (release) before signalling the eventfd, so a
          * completion missed here leaves the eventfd readable. */
-        return tq->ready_n > 0 || io_uring_cq_ready(&tq->ring) > 0;
+        return tq->ready_n > 0 || io_uring_cq_ready(&tq->ring) > 0 ||
+               (IO_URING_READ_ONCE(*tq->ring.sq.kflags) & IORING_SQ_TASKRUN);
     uint64_t v;
     ssize_t rc = read(tq->efd, &v, sizeof(v));   /* EAGAIN: nothing posted */
     (void)rc;
@@ -623,7 +628,12 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         struct io_uring_params prm;
         memset(&prm, 0, sizeof(prm));
         unsigned entries = pow2_up(tq->rx_window + tq->tx_depth);
-        prm.flags = IORING_SETUP_CQSIZE;
+        /* Cooperative task work: a completion never interrupts the worker
+         * with an IPI (costly, above all in a VM); it runs at the worker's
+         * next syscall, or the worker is woken when it sleeps in poll(),
+         * and TASKRUN_FLAG tells a worker polling in user space to enter. */
+        prm.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
+                    IORING_SETUP_TASKRUN_FLAG;
         prm.cq_entries = 2 * entries;
         rc = io_uring_queue_init_params(entries, &tq->ring, &prm);
         if (rc < 0) {

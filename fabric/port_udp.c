@@ -921,7 +921,10 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
     /* The SQ must hold a whole burst plus the rearm; the CQ must hold a
      * receive per provided buffer plus two CQEs per zero-copy send. */
     unsigned sq = depth < 2 * VF_BURST_MAX ? 2 * VF_BURST_MAX : depth;
-    prm.flags = IORING_SETUP_CQSIZE;
+    /* Cooperative task work, as on the tap port: no IPI per completion;
+     * cq_poll enters the kernel when the TASKRUN flag says work waits. */
+    prm.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
+                IORING_SETUP_TASKRUN_FLAG;
     prm.cq_entries = 4 * depth > 2 * sq ? 4 * depth : 2 * sq;
     r = io_uring_queue_init_params(sq, &q->ring, &prm);
     if (r < 0) {
