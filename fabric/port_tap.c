@@ -636,6 +636,12 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
                     IORING_SETUP_TASKRUN_FLAG;
         prm.cq_entries = 2 * entries;
         rc = io_uring_queue_init_params(entries, &tq->ring, &prm);
+        if (rc == -EINVAL) {   /* a kernel before 5.19: plain task work */
+            memset(&prm, 0, sizeof(prm));
+            prm.flags = IORING_SETUP_CQSIZE;
+            prm.cq_entries = 2 * entries;
+            rc = io_uring_queue_init_params(entries, &tq->ring, &prm);
+        }
         if (rc < 0) {
             seterr(err, errlen, "tap port '%s': io_uring_queue_init (queue %u): %s",
                    ifname, q, strerror(-rc));

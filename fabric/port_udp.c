@@ -927,6 +927,13 @@ static int q_open_uring(struct udp_port *u, struct udp_q *q, const char *name,
                 IORING_SETUP_TASKRUN_FLAG;
     prm.cq_entries = 4 * depth > 2 * sq ? 4 * depth : 2 * sq;
     r = io_uring_queue_init_params(sq, &q->ring, &prm);
+    if (r == -EINVAL) {   /* a kernel before 5.19: plain task work */
+        unsigned cq = prm.cq_entries;
+        memset(&prm, 0, sizeof(prm));
+        prm.flags = IORING_SETUP_CQSIZE;
+        prm.cq_entries = cq;
+        r = io_uring_queue_init_params(sq, &q->ring, &prm);
+    }
     if (r < 0) {
         snprintf(err, errlen, "udp port '%s': io_uring_queue_init: %s", name,
                  strerror(-r));
