@@ -20,6 +20,7 @@
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_metrics.h"
 #include "numa/vf_drop.h"
+#include "numa/vf_heap.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -224,6 +225,15 @@ int vf_metrics_render(struct vf_daemon *d, char **out, size_t *len)
     family(&b, "vfab_uptime_seconds", "gauge", "Seconds since vfabd started.");
     tb_printf(&b, "vfab_uptime_seconds %lld\n",
               (long long)(time(NULL) - d->started));
+    struct vf_heap_stats hs;
+    if (vf_heap_stats(&hs) == 0) {
+        family(&b, "vfab_heap_allocated_bytes", "gauge",
+               "Heap bytes in use (jemalloc; packet pools are not heap). Rising without end = a leak.");
+        tb_printf(&b, "vfab_heap_allocated_bytes %zu\n", hs.allocated);
+        family(&b, "vfab_heap_resident_bytes", "gauge",
+               "Physical memory jemalloc's arenas hold, freed pages not yet returned included.");
+        tb_printf(&b, "vfab_heap_resident_bytes %zu\n", hs.resident);
+    }
     family(&b, "vfab_workers", "gauge", "Worker threads.");
     tb_printf(&b, "vfab_workers %u\n", d->n_workers);
     if (b.failed) {

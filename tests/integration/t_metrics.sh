@@ -67,9 +67,13 @@ want = ['vfab_port_rx_packets_total', 'vfab_port_tx_bytes_total',
         'vfab_worker_flow_cache_misses_total', 'vfab_worker_flow_cache_evictions_total',
         'vfab_worker_sleeps_total', 'vfab_drops_total', 'vfab_tables_generation',
         'vfab_tables_publications_total', 'vfab_tables_last_update_seconds',
-        'vfab_tables_max_update_seconds', 'vfab_uptime_seconds']
+        'vfab_tables_max_update_seconds', 'vfab_uptime_seconds',
+        'vfab_heap_allocated_bytes', 'vfab_heap_resident_bytes']
 for w in want:
     assert w in t1, 'missing family ' + w
+# vfabd's heap holds at least its tables and model: never zero.
+assert s1['vfab_heap_allocated_bytes'] > 0, 'heap allocated is 0'
+assert s1['vfab_heap_resident_bytes'] >= s1['vfab_heap_allocated_bytes'] / 2
 for k, v in s1.items():
     if t1[k.split('{')[0]] == 'counter':
         assert k.split('{')[0].endswith('_total'), k
