@@ -18,9 +18,20 @@
  *   soak   churn at a low rate plus traffic for --duration seconds, RSS and
  *          counters sampled every second (flatness reported).
  *   scale  the same traffic with 1..--max-workers workers, packets/s each.
- * The generator thread is the only producer of the source ports' rx rings
- * and the only consumer of the destination ports' tx rings, and it keeps at
- * most WINDOW frames in flight, so a full ring can never lose a frame.
+ *   latency  one frame at a time with --gap-us between frames (a ping, not
+ *          a flood): how long from the inject until the frame is in the
+ *          destination's tx ring, p50/p99/max, with the worker and the
+ *          generator on cores of their own where there are two. Without
+ *          --perf the worker has vfabd's default tuning (it sleeps after
+ *          1024 empty polls), so a perf config's latency claim is measured
+ *          against that default.
+ * Generators: one thread (every scenario but scale) or one per worker
+ * (scale, so that the generator is not what stops scaling). Each generator
+ * owns a lane: it is the only producer of its source ports' rx rings and
+ * the only consumer of its tx queues of the destination ports (worker w
+ * transmits on queue w, so the lane of worker w's sources drains queue w),
+ * and it keeps at most WINDOW frames in flight, so a full ring can never
+ * lose a frame.
  * Output: a JSON document on stdout (or --json FILE); exit 1 when a
  * correctness check failed. Bounded: every loop has a deadline.
  */
@@ -39,10 +50,12 @@
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_perfconfig.h"
 #include "numa/vf_drop.h"
+#include "numa/vf_heap.h"
 #include "tests/unit/vf_test_pkt.h"
 
 #define N_DST 4
 #define MAX_SRC 16
+#define MAX_GEN MAX_SRC
 #define WINDOW 512
 #define FRAME_LEN 58       /* eth 14 + ipv4 20 + udp 8 + payload 16 */
 #define PL_OFF 42
@@ -62,17 +75,29 @@ struct opts {
     const char *perf;
     unsigned long flows[16];
     unsigned n_flows;
+    unsigned pings;
+    double gap_us;
 };
 
-/* Generator state: owned by the generator thread while it runs. */
+/* One generator's lane: owned by its thread while it runs. Source indices
+ * (templates, sequence numbers, the payload's source field) are global, so
+ * lanes never share a (source, destination) pair. */
 struct gen {
     struct vf_port *src[MAX_SRC], *dst[N_DST];
-    unsigned n_src, n_q;
+    unsigned src_id[MAX_SRC];    /* global index of this lane's source i */
+    unsigned n_src, n_src_total; /* this lane's sources; all sources */
+    unsigned q_first, n_q;       /* the destination tx queues it drains */
     struct vf_pool *pool;
     struct vf_pool_cache cache;
     uint8_t tmpl[MAX_SRC][N_DST][FRAME_LEN];
     unsigned long flows;         /* distinct 5-tuples (sport x dport) */
     double bad_share;
+    bool yield;                  /* shares cores with workers: yield when stalled */
+    /* latency mode (pings > 0): one frame at a time, gap_us apart */
+    unsigned pings;
+    double gap_us;
+    double *lat_us;              /* pings slots */
+    unsigned lat_n, lat_lost;
     _Atomic bool stop;
     _Atomic bool pause;          /* flows/scale: between steps */
     /* results; read by main after join or with relaxed loads */
@@ -155,7 +180,7 @@ static int load_state(unsigned n_src, unsigned workers, unsigned variant,
 
 static void build_templates(struct gen *g)
 {
-    for (unsigned s = 0; s < g->n_src; s++)
+    for (unsigned s = 0; s < g->n_src_total; s++)
         for (unsigned d = 0; d < N_DST; d++) {
             struct vf_tpkt t;
             vf_tpkt_init(&t);
@@ -177,7 +202,7 @@ static void build_templates(struct gen *g)
 
 /* One frame: good (magic, src, dst, seq) or one of the bad kinds. */
 static struct vf_pkt *make_frame(struct gen *g, unsigned s, unsigned d,
-                                 uint64_t i, int bad)
+                                 uint64_t i, int bad)   /* s: global index */
 {
     struct vf_pkt *p = vf_pool_alloc(&g->cache);
     if (!p)
@@ -213,7 +238,7 @@ static void check_rx(struct gen *g, unsigned d, struct vf_pkt *p)
         return;
     }
     memcpy(w, f + PL_OFF, sizeof(w));
-    if (w[0] != MAGIC || w[1] >= g->n_src || w[2] != d) {
+    if (w[0] != MAGIC || w[1] >= g->n_src_total || w[2] != d) {
         g->misdelivered++;
         return;
     }
@@ -228,7 +253,7 @@ static unsigned drain_all(struct gen *g)
     struct vf_pkt *pk[64];
     unsigned total = 0;
     for (unsigned d = 0; d < N_DST; d++)
-        for (unsigned q = 0; q < g->n_q; q++) {
+        for (unsigned q = g->q_first; q < g->q_first + g->n_q; q++) {
             unsigned n = vf_ring_port_drain(g->dst[d], q, pk, 64);
             for (unsigned k = 0; k < n; k++)
                 check_rx(g, d, pk[k]);
@@ -238,23 +263,71 @@ static unsigned drain_all(struct gen *g)
     return total;
 }
 
+/* Latency mode: one frame in flight, a gap between frames, so the worker
+ * may fall asleep between them as it would between pings. A frame not seen
+ * within 100 ms is counted lost and the run goes on. */
+static void *lat_main(struct gen *g)
+{
+    uint64_t i = 0;
+    for (unsigned k = 0; k < g->pings && g->n_src; k++) {
+        double next = now_s() + g->gap_us / 1e6;
+        while (now_s() < next &&
+               !atomic_load_explicit(&g->stop, memory_order_acquire))
+            ;   /* spin: a sleep's timer slack would be the gap's error */
+        unsigned s = g->src_id[0], d = (unsigned)(k % N_DST);
+        struct vf_pkt *p = make_frame(g, s, d, i++, -1);
+        if (!p)
+            break;
+        uint64_t want = atomic_load(&g->received) + 1;
+        double t0 = now_s();
+        if (vf_ring_port_inject(g->src[0], 0, &p, 1) != 1) {
+            vf_pool_free(&g->cache, p);
+            break;
+        }
+        g->next_seq[s][d]++;
+        atomic_store_explicit(&g->sent, atomic_load(&g->sent) + 1, memory_order_relaxed);
+        while (atomic_load_explicit(&g->received, memory_order_relaxed) < want &&
+               now_s() - t0 < 0.1)
+            drain_all(g);
+        double t1 = now_s();
+        if (atomic_load(&g->received) >= want)
+            g->lat_us[g->lat_n++] = (t1 - t0) * 1e6;
+        else
+            g->lat_lost++;
+    }
+    double end = now_s() + 1.0;
+    while (atomic_load(&g->sent) > atomic_load(&g->received) && now_s() < end)
+        drain_all(g);
+    return NULL;
+}
+
 static void *gen_main(void *arg)
 {
     struct gen *g = arg;
+    if (g->pings)
+        return lat_main(g);
     uint64_t i = 0, good_sent = 0;
     uint64_t rnd = 0x9e3779b97f4a7c15ull;
     while (!atomic_load_explicit(&g->stop, memory_order_acquire)) {
-        drain_all(g);
+        unsigned got = drain_all(g);
         if (atomic_load_explicit(&g->pause, memory_order_acquire)) {
             usleep(100);
             continue;
         }
         uint64_t inflight = good_sent - atomic_load_explicit(&g->received,
                                                              memory_order_relaxed);
-        if (inflight >= WINDOW)
+        if (inflight >= WINDOW) {
+            /* Nothing to do until a worker forwards: on a core it shares
+             * with that worker, spinning here would only delay it. */
+            if (!got && g->yield)
+                sched_yield();
             continue;
+        }
         for (unsigned k = 0; k < 32; k++, i++) {
-            unsigned s = (unsigned)(i % g->n_src), d = (unsigned)((i / g->n_src) % N_DST);
+            if (!g->n_src)
+                break;   /* a lane whose worker got no source: drains only */
+            unsigned si = (unsigned)(i % g->n_src), d = (unsigned)((i / g->n_src) % N_DST);
+            unsigned s = g->src_id[si];
             int bad = -1;
             rnd ^= rnd << 13; rnd ^= rnd >> 7; rnd ^= rnd << 17;
             if (g->bad_share > 0 && (double)(rnd % 1000000) / 1e6 < g->bad_share)
@@ -262,7 +335,7 @@ static void *gen_main(void *arg)
             struct vf_pkt *p = make_frame(g, s, d, i, bad);
             if (!p)
                 break;
-            if (vf_ring_port_inject(g->src[s], 0, &p, 1) != 1) {
+            if (vf_ring_port_inject(g->src[si], 0, &p, 1) != 1) {
                 vf_pool_free(&g->cache, p);
                 break;
             }
@@ -303,13 +376,100 @@ static double pct(double *v, size_t n, double p)
 
 struct run {
     struct vf_daemon d;
-    struct gen g;
-    pthread_t thr;
+    struct gen g[MAX_GEN];
+    pthread_t thr[MAX_GEN];
+    unsigned n_gen;
     unsigned workers, n_src;
     unsigned variant;
 };
 
-static int run_start(struct run *r, const struct opts *o, unsigned workers)
+/* Totals over every lane. */
+static uint64_t run_sent(struct run *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->n_gen; i++)
+        n += ld(&r->g[i].sent);
+    return n;
+}
+static uint64_t run_received(struct run *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->n_gen; i++)
+        n += ld(&r->g[i].received);
+    return n;
+}
+/* After run_join only (plain fields of the lanes). */
+static uint64_t run_misdelivered(const struct run *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->n_gen; i++)
+        n += r->g[i].misdelivered;
+    return n;
+}
+static uint64_t run_out_of_order(const struct run *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->n_gen; i++)
+        n += r->g[i].out_of_order;
+    return n;
+}
+static uint64_t run_bad_sent(const struct run *r, unsigned k)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->n_gen; i++)
+        n += r->g[i].bad_sent[k];
+    return n;
+}
+static void run_pause(struct run *r, bool on)
+{
+    for (unsigned i = 0; i < r->n_gen; i++)
+        atomic_store(&r->g[i].pause, on);
+}
+/* Stops the generators and waits for them (each drains what is in flight). */
+static void run_join(struct run *r)
+{
+    for (unsigned i = 0; i < r->n_gen; i++)
+        atomic_store(&r->g[i].stop, true);
+    for (unsigned i = 0; i < r->n_gen; i++)
+        pthread_join(r->thr[i], NULL);
+}
+/* After run_join: the daemon, then the generators' pools (the daemon's
+ * rings may still hold their packets until it stops). */
+static void run_finish(struct run *r)
+{
+    vf_daemon_stop(&r->d);
+    for (unsigned i = 0; i < r->n_gen; i++) {
+        vf_pool_cache_flush(&r->g[i].cache);
+        vf_pool_destroy(r->g[i].pool);
+    }
+}
+
+/* Pins generator thread i to the i-th core that no worker has, when there
+ * is one, so it measures the workers, not the scheduler; otherwise the
+ * scheduler places it. */
+static void pin_generator(struct run *r, unsigned i)
+{
+    int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned free_seen = 0;
+    for (int cpu = 0; cpu < ncpu && cpu < CPU_SETSIZE; cpu++) {
+        bool used = false;
+        for (unsigned w = 0; w < r->d.n_workers; w++)
+            used |= r->d.place.cpu[w] == cpu;
+        if (used || free_seen++ < i)
+            continue;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(r->thr[i], sizeof(set), &set);
+        return;
+    }
+}
+
+/* Starts a daemon with `workers` workers and the generators: one that owns
+ * every source and queue, or (per_worker) one per worker owning the
+ * sources that worker receives and the queue it transmits on. */
+static int run_start(struct run *r, const struct opts *o, unsigned workers,
+                     bool per_worker)
 {
     char err[1024];
     struct vf_model m;
@@ -317,8 +477,11 @@ static int run_start(struct run *r, const struct opts *o, unsigned workers)
     r->n_src = workers < MAX_SRC ? workers : MAX_SRC;
     if (load_state(r->n_src, workers, 0, &m))
         return -EINVAL;
+    /* Busy workers measure the forwarder; the latency scenario keeps
+     * vfabd's default (sleep after 1024 empty polls) unless --perf. */
     struct vf_daemon_opts dop = {.pool_bufs = 16384, .ring_size = 1024,
-                                 .flow_cache_entries = 65536, .idle_polls = 0};
+                                 .flow_cache_entries = 65536,
+                                 .idle_polls = o->pings ? 1024 : 0};
     if (o->perf) {
         struct vf_perfconfig pc;
         if (vf_perfconfig_load(o->perf, &pc, err, sizeof(err))) {
@@ -334,44 +497,66 @@ static int run_start(struct run *r, const struct opts *o, unsigned workers)
         fprintf(stderr, "vfab-stress: start: %s\n", err);
         return rc;
     }
-    struct gen *g = &r->g;
-    memset(g, 0, sizeof(*g));
-    g->n_src = r->n_src;
-    g->n_q = r->d.n_workers;
-    g->bad_share = o->bad_share;
-    g->flows = 1;
+    r->n_gen = per_worker ? r->d.n_workers : 1;
+    if (r->n_gen > MAX_GEN)
+        r->n_gen = MAX_GEN;
     char name[16];
-    for (unsigned s = 0; s < g->n_src; s++) {
-        snprintf(name, sizeof(name), "s%u", s);
-        g->src[s] = vf_daemon_find_port(&r->d, name)->port;
+    for (unsigned i = 0; i < r->n_gen; i++) {
+        struct gen *g = &r->g[i];
+        memset(g, 0, sizeof(*g));
+        g->n_src_total = r->n_src;
+        g->q_first = per_worker ? i : 0;
+        g->n_q = per_worker ? 1 : r->d.n_workers;
+        g->bad_share = o->bad_share;
+        g->flows = 1;
+        g->yield = (int)(r->d.n_workers + r->n_gen) > (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (o->pings && !per_worker) {
+            g->pings = o->pings;
+            g->gap_us = o->gap_us;
+            g->lat_us = calloc(o->pings, sizeof(double));
+            if (!g->lat_us) {
+                vf_daemon_stop(&r->d);
+                return -ENOMEM;
+            }
+        }
+        for (unsigned s = 0; s < r->n_src; s++) {
+            snprintf(name, sizeof(name), "s%u", s);
+            struct vf_daemon_port *dp = vf_daemon_find_port(&r->d, name);
+            if (per_worker && dp->rx_worker != i)
+                continue;
+            g->src_id[g->n_src] = s;
+            g->src[g->n_src++] = dp->port;
+        }
+        for (unsigned d = 0; d < N_DST; d++) {
+            snprintf(name, sizeof(name), "d%u", d);
+            g->dst[d] = vf_daemon_find_port(&r->d, name)->port;
+        }
+        g->pool = vf_pool_create(NULL, -1, 8192, VF_PKT_DEFAULT_DATA_ROOM, err, sizeof(err));
+        if (!g->pool) {
+            fprintf(stderr, "vfab-stress: generator pool: %s\n", err);
+            for (unsigned k = 0; k < i; k++) {
+                vf_pool_cache_flush(&r->g[k].cache);
+                vf_pool_destroy(r->g[k].pool);
+            }
+            vf_daemon_stop(&r->d);
+            return -ENOMEM;
+        }
+        vf_pool_cache_init(&g->cache, g->pool);
+        build_templates(g);
     }
-    for (unsigned d = 0; d < N_DST; d++) {
-        snprintf(name, sizeof(name), "d%u", d);
-        g->dst[d] = vf_daemon_find_port(&r->d, name)->port;
+    for (unsigned i = 0; i < r->n_gen; i++) {
+        int rc2 = -pthread_create(&r->thr[i], NULL, gen_main, &r->g[i]);
+        if (rc2) {
+            unsigned all = r->n_gen;
+            r->n_gen = i;   /* join what started, then free everything */
+            run_join(r);
+            r->n_gen = all;
+            run_finish(r);
+            return rc2;
+        }
+        pin_generator(r, i);
     }
-    g->pool = vf_pool_create(NULL, -1, 8192, VF_PKT_DEFAULT_DATA_ROOM, err, sizeof(err));
-    if (!g->pool) {
-        vf_daemon_stop(&r->d);
-        return -ENOMEM;
-    }
-    vf_pool_cache_init(&g->cache, g->pool);
-    build_templates(g);
-    int rc2 = -pthread_create(&r->thr, NULL, gen_main, g);
-    /* The generator gets a core no worker has when there is one, so it
-     * measures the workers, not the scheduler. */
-    for (int cpu = 0; !rc2 && cpu < r->d.topo.n_cores * 4 && cpu < CPU_SETSIZE; cpu++) {
-        bool used = false;
-        for (unsigned w = 0; w < r->d.n_workers; w++)
-            used |= r->d.place.cpu[w] == cpu;
-        if (used || cpu >= (int)sysconf(_SC_NPROCESSORS_ONLN))
-            continue;
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        pthread_setaffinity_np(r->thr, sizeof(set), &set);
-        break;
-    }
-    return rc2;
+    return 0;
 }
 
 /* One change: the next variant of the state. Returns apply and visible
@@ -415,33 +600,87 @@ static json_t *traffic_json(struct run *r)
     for (unsigned k = 1; k < VF_DROP__COUNT; k++)
         if (drops[k])
             json_object_set_new(dj, vf_drop_name(k), json_integer((json_int_t)drops[k]));
-    uint64_t sent = ld(&r->g.sent), got = ld(&r->g.received);
+    uint64_t sent = run_sent(r), got = run_received(r);
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "sent", (json_int_t)sent,
                      "received", (json_int_t)got,
                      "lost", (json_int_t)(sent > got ? sent - got : 0),
-                     "misdelivered", (json_int_t)r->g.misdelivered,
-                     "out_of_order", (json_int_t)r->g.out_of_order, "drops", dj);
+                     "misdelivered", (json_int_t)run_misdelivered(r),
+                     "out_of_order", (json_int_t)run_out_of_order(r), "drops", dj);
 }
 
 static bool traffic_ok(struct run *r)
 {
-    return ld(&r->g.sent) == ld(&r->g.received) && r->g.misdelivered == 0 &&
-           r->g.out_of_order == 0 && ld(&r->g.sent) > 0;
+    return run_sent(r) == run_received(r) && run_misdelivered(r) == 0 &&
+           run_out_of_order(r) == 0 && run_sent(r) > 0;
+}
+
+/* One soak/churn sample, once a second. */
+struct sample {
+    double t_s;
+    long rss_kb, heap_kb, heap_resident_kb;
+    uint64_t received;
+};
+
+/* Least-squares slope of y over t, per minute. */
+static double slope_per_min(const struct sample *sm, size_t a, size_t b,
+                            long (*y)(const struct sample *))
+{
+    double n = (double)(b - a), st = 0, sy = 0, stt = 0, sty = 0;
+    if (b - a < 2)
+        return 0;
+    for (size_t i = a; i < b; i++) {
+        double t = sm[i].t_s, v = (double)y(&sm[i]);
+        st += t; sy += v; stt += t * t; sty += t * v;
+    }
+    double den = n * stt - st * st;
+    return den > 0 ? 60.0 * (n * sty - st * sy) / den : 0;
+}
+static long y_rss(const struct sample *x) { return x->rss_kb; }
+static long y_heap(const struct sample *x) { return x->heap_kb; }
+static long y_heap_res(const struct sample *x) { return x->heap_resident_kb; }
+
+/* Memory growth over the second half of the run (the first half warms
+ * the caches, pools and allocator up): first/last values and slopes. A
+ * leak is heap_kb rising; RSS rising while heap_kb stays flat is the
+ * allocator keeping pages. */
+static json_t *growth_json(const struct sample *sm, size_t n)
+{
+    if (n < 4)
+        return json_pack("{s:s}", "note", "too few samples (run at least 4 s)");
+    size_t a = n / 2;
+    return json_pack("{s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
+        "from_s", sm[a].t_s,
+        "rss_kb_from", (json_int_t)sm[a].rss_kb, "rss_kb_to", (json_int_t)sm[n - 1].rss_kb,
+        "heap_kb_from", (json_int_t)sm[a].heap_kb, "heap_kb_to", (json_int_t)sm[n - 1].heap_kb,
+        "rss_kb_per_min", slope_per_min(sm, a, n, y_rss),
+        "heap_kb_per_min", slope_per_min(sm, a, n, y_heap),
+        "heap_resident_kb_per_min", slope_per_min(sm, a, n, y_heap_res));
 }
 
 static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
 {
     static struct run r;
     memset(&r, 0, sizeof(r));
-    if (run_start(&r, o, o->workers)) {
+    if (run_start(&r, o, o->workers, false)) {
         *ok = false;
         return json_pack("{s:s}", "error", "cannot start");
     }
     size_t max = (size_t)(rate * o->duration) + 2;
     double *ap = calloc(max, sizeof(double)), *vis = calloc(max, sizeof(double));
-    size_t n = 0, failed = 0;
+    /* The harness's own memory is allocated and touched before the clock
+     * starts, so the RSS and heap samples show vfab's, not the harness's
+     * growing bookkeeping (it was most of an earlier soak's slow rise). */
+    size_t max_samples = (size_t)o->duration + 2;
+    struct sample *sm = calloc(max_samples, sizeof(*sm));
+    if (!ap || !vis || !sm) {
+        fprintf(stderr, "vfab-stress: out of memory\n");
+        exit(1);
+    }
+    memset(ap, 0, max * sizeof(double));
+    memset(vis, 0, max * sizeof(double));
+    memset(sm, 0, max_samples * sizeof(*sm));
+    size_t n = 0, failed = 0, n_samples = 0;
     double start = now_s(), next = start;
-    json_t *samples = json_array();
     double last_sample = start;
     while (now_s() - start < o->duration && n < max) {
         double a, v;
@@ -455,35 +694,44 @@ static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
         double wait = next - now_s();
         if (wait > 0)
             usleep((useconds_t)(wait * 1e6));
-        if (now_s() - last_sample >= 1.0) {
+        if (now_s() - last_sample >= 1.0 && n_samples < max_samples) {
             last_sample = now_s();
-            json_array_append_new(samples, json_pack("{s:f, s:I, s:I}",
-                "t_s", last_sample - start, "rss_kb", (json_int_t)rss_kb(),
-                "received", (json_int_t)ld(&r.g.received)));
+            struct sample *x = &sm[n_samples++];
+            struct vf_heap_stats hs;
+            vf_heap_stats(&hs);
+            x->t_s = last_sample - start;
+            x->rss_kb = rss_kb();
+            x->heap_kb = (long)(hs.allocated / 1024);
+            x->heap_resident_kb = (long)(hs.resident / 1024);
+            x->received = run_received(&r);
         }
     }
     double elapsed = now_s() - start;
-    atomic_store(&r.g.stop, true);
-    pthread_join(r.thr, NULL);
+    run_join(&r);
     json_t *traffic = traffic_json(&r);
     *ok = traffic_ok(&r) && failed == 0;
+    json_t *samples = json_array();
+    for (size_t i = 0; i < n_samples; i++)
+        json_array_append_new(samples, json_pack("{s:f, s:I, s:I, s:I, s:I}",
+            "t_s", sm[i].t_s, "rss_kb", (json_int_t)sm[i].rss_kb,
+            "heap_kb", (json_int_t)sm[i].heap_kb,
+            "heap_resident_kb", (json_int_t)sm[i].heap_resident_kb,
+            "received", (json_int_t)sm[i].received));
+    json_t *growth = growth_json(sm, n_samples);
+    free(sm);
     qsort(ap, n, sizeof(double), cmp_double);
     qsort(vis, n, sizeof(double), cmp_double);
     json_t *res = json_pack(
         "{s:i, s:f, s:f, s:f, s:I, s:I, s:I,"
-        " s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:o, s:o, s:f, s:b}",
+        " s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:o, s:o, s:o, s:f, s:b}",
         "workers", (int)r.d.n_workers, "target_rate", rate, "duration_s", elapsed,
         "achieved_rate", (double)n / elapsed, "changes", (json_int_t)n,
         "failed_changes", (json_int_t)failed, "final_generation", (json_int_t)r.d.generation,
         "apply_us", "p50", pct(ap, n, 0.5), "p99", pct(ap, n, 0.99), "max", n ? ap[n - 1] : 0.0,
         "visible_us", "p50", pct(vis, n, 0.5), "p99", pct(vis, n, 0.99), "max", n ? vis[n - 1] : 0.0,
-        "traffic", traffic, "samples", samples,
-        "pps", (double)ld(&r.g.received) / elapsed, "ok", *ok);
-    r.g.stop = false;
-    r.thr = 0;
-    vf_daemon_stop(&r.d);
-    vf_pool_cache_flush(&r.g.cache);
-    vf_pool_destroy(r.g.pool);
+        "traffic", traffic, "samples", samples, "growth", growth,
+        "pps", (double)run_received(&r) / elapsed, "ok", *ok);
+    run_finish(&r);
     free(ap);
     free(vis);
     return res;
@@ -493,17 +741,17 @@ static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
  * settings; the window keeps the generator from running ahead. */
 static double measure_pps(struct run *r, double secs)
 {
-    uint64_t a = ld(&r->g.received);
+    uint64_t a = run_received(r);
     double t0 = now_s();
     usleep((useconds_t)(secs * 1e6));
-    return (double)(ld(&r->g.received) - a) / (now_s() - t0);
+    return (double)(run_received(r) - a) / (now_s() - t0);
 }
 
 static json_t *scenario_flows(const struct opts *o, bool *ok)
 {
     static struct run r;
     memset(&r, 0, sizeof(r));
-    if (run_start(&r, o, o->workers)) {
+    if (run_start(&r, o, o->workers, false)) {
         *ok = false;
         return json_pack("{s:s}", "error", "cannot start");
     }
@@ -513,10 +761,10 @@ static json_t *scenario_flows(const struct opts *o, bool *ok)
     json_t *points = json_array();
     long rss0 = rss_kb(), rss_max = rss0;
     for (unsigned i = 0; i < o->n_flows; i++) {
-        atomic_store(&r.g.pause, true);
+        run_pause(&r, true);
         usleep(20000);
-        r.g.flows = o->flows[i];   /* generator paused: it only re-reads */
-        atomic_store(&r.g.pause, false);
+        r.g[0].flows = o->flows[i];   /* generator paused: it only re-reads */
+        run_pause(&r, false);
         double pps = measure_pps(&r, step);
         long rss = rss_kb();
         if (rss > rss_max)
@@ -532,8 +780,7 @@ static json_t *scenario_flows(const struct opts *o, bool *ok)
             "flows", (json_int_t)o->flows[i], "pps", pps, "rss_kb", (json_int_t)rss,
             "fc_hits_total", (json_int_t)hits, "fc_misses_total", (json_int_t)misses));
     }
-    atomic_store(&r.g.stop, true);
-    pthread_join(r.thr, NULL);
+    run_join(&r);
     json_t *traffic = traffic_json(&r);
     *ok = traffic_ok(&r);
     json_t *res = json_pack("{s:i, s:I, s:o, s:I, s:I, s:o, s:b}", "workers",
@@ -541,9 +788,7 @@ static json_t *scenario_flows(const struct opts *o, bool *ok)
                             (json_int_t)r.d.opts.flow_cache_entries, "points", points,
                             "rss_start_kb", (json_int_t)rss0, "rss_max_kb",
                             (json_int_t)rss_max, "traffic", traffic, "ok", *ok);
-    vf_daemon_stop(&r.d);
-    vf_pool_cache_flush(&r.g.cache);
-    vf_pool_destroy(r.g.pool);
+    run_finish(&r);
     return res;
 }
 
@@ -554,75 +799,122 @@ static json_t *scenario_bad(const struct opts *o, bool *ok)
     struct opts o2 = *o;
     if (o2.bad_share <= 0)
         o2.bad_share = 0.2;
-    if (run_start(&r, &o2, o->workers)) {
+    if (run_start(&r, &o2, o->workers, false)) {
         *ok = false;
         return json_pack("{s:s}", "error", "cannot start");
     }
     usleep((useconds_t)(o->duration * 1e6));
-    atomic_store(&r.g.stop, true);
-    pthread_join(r.thr, NULL);
+    run_join(&r);
     json_t *kinds = json_object();
     *ok = traffic_ok(&r);
     for (unsigned k = 0; k < BAD__COUNT; k++) {
         uint64_t counted = 0;
         for (unsigned w = 0; w < r.d.n_workers; w++)
             counted += ld(&r.d.workers[w].stats.drops[bad_reason[k]]);
-        bool match = counted == r.g.bad_sent[k];
+        bool match = counted == run_bad_sent(&r, k);
         *ok = *ok && match;
         json_object_set_new(kinds, bad_name[k], json_pack("{s:I, s:s, s:I, s:b}",
-            "sent", (json_int_t)r.g.bad_sent[k], "reason", vf_drop_name(bad_reason[k]),
+            "sent", (json_int_t)run_bad_sent(&r, k), "reason", vf_drop_name(bad_reason[k]),
             "counted", (json_int_t)counted, "match", match));
     }
     json_t *res = json_pack("{s:i, s:f, s:f, s:o, s:o, s:b}", "workers",
                             (int)r.d.n_workers, "bad_share", o2.bad_share,
                             "duration_s", o->duration, "bad", kinds,
                             "traffic", traffic_json(&r), "ok", *ok);
-    vf_daemon_stop(&r.d);
-    vf_pool_cache_flush(&r.g.cache);
-    vf_pool_destroy(r.g.pool);
+    run_finish(&r);
     return res;
 }
 
+/* Throughput with 1..max_workers workers, one generator per worker. The
+ * baseline is the 1-worker point of the same run (speedup = pps / that).
+ * Where workers and generators together outnumber the cores they share
+ * them, and the point says so (cores_shared). */
 static json_t *scenario_scale(const struct opts *o, bool *ok)
 {
     json_t *points = json_array();
+    int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    double base = 0;
     *ok = true;
     for (unsigned w = 1; w <= o->max_workers; w++) {
         static struct run r;
         memset(&r, 0, sizeof(r));
-        if (run_start(&r, o, w)) {
+        if (run_start(&r, o, w, true)) {
             *ok = false;
             break;
         }
         usleep(100000);   /* warm the caches */
         double pps = measure_pps(&r, o->duration / o->max_workers);
-        atomic_store(&r.g.stop, true);
-        pthread_join(r.thr, NULL);
+        run_join(&r);
         bool good = traffic_ok(&r);
         *ok = *ok && good;
-        json_array_append_new(points, json_pack("{s:i, s:f, s:b}", "workers",
-                                                (int)r.d.n_workers, "pps", pps, "ok", good));
-        vf_daemon_stop(&r.d);
-        vf_pool_cache_flush(&r.g.cache);
-        vf_pool_destroy(r.g.pool);
+        if (w == 1)
+            base = pps;
+        json_t *lanes = json_array();
+        for (unsigned i = 0; i < r.n_gen; i++)
+            json_array_append_new(lanes, json_integer((json_int_t)r.g[i].n_src));
+        json_array_append_new(points, json_pack("{s:i, s:i, s:o, s:f, s:f, s:b, s:b}",
+            "workers", (int)r.d.n_workers, "generators", (int)r.n_gen,
+            "sources_per_generator", lanes, "pps", pps,
+            "speedup", base > 0 ? pps / base : 0.0,
+            "cores_shared", (int)(r.d.n_workers + r.n_gen) > ncpu, "ok", good));
+        fprintf(stderr, "vfab-stress: scale: %u worker(s), %u generator(s): %.0f pps (%.2fx)\n",
+                r.d.n_workers, r.n_gen, pps, base > 0 ? pps / base : 0.0);
+        run_finish(&r);
     }
-    return json_pack("{s:o, s:i, s:b}", "points", points, "cpus_online",
-                     (int)sysconf(_SC_NPROCESSORS_ONLN), "ok", *ok);
+    return json_pack("{s:o, s:i, s:b}", "points", points, "cpus_online", ncpu, "ok", *ok);
+}
+
+static json_t *scenario_latency(const struct opts *o, bool *ok)
+{
+    static struct run r;
+    memset(&r, 0, sizeof(r));
+    if (run_start(&r, o, 1, false)) {
+        *ok = false;
+        return json_pack("{s:s}", "error", "cannot start");
+    }
+    /* Bounded: every ping waits at most 100 ms, and the gap is bounded. */
+    pthread_join(r.thr[0], NULL);
+    r.n_gen = 1;
+    struct gen *g = &r.g[0];
+    qsort(g->lat_us, g->lat_n, sizeof(double), cmp_double);
+    bool same_core = false;
+    cpu_set_t set;
+    if (!pthread_getaffinity_np(r.thr[0], sizeof(set), &set))
+        same_core = CPU_COUNT(&set) == 1 && CPU_ISSET(r.d.place.cpu[0], &set);
+    *ok = g->lat_lost == 0 && g->lat_n == o->pings && g->misdelivered == 0 &&
+          g->out_of_order == 0;
+    json_t *res = json_pack("{s:s, s:i, s:f, s:I, s:I, s:{s:f, s:f, s:f, s:f},"
+                            " s:b, s:i, s:b}",
+        "tuning", o->perf ? o->perf : "vfabd defaults (idle_polls 1024)",
+        "workers", (int)r.d.n_workers, "gap_us", o->gap_us,
+        "pings", (json_int_t)g->lat_n, "lost", (json_int_t)g->lat_lost,
+        "latency_us", "min", g->lat_n ? g->lat_us[0] : 0.0,
+        "p50", pct(g->lat_us, g->lat_n, 0.5), "p99", pct(g->lat_us, g->lat_n, 0.99),
+        "max", g->lat_n ? g->lat_us[g->lat_n - 1] : 0.0,
+        "generator_on_worker_core", same_core,
+        "cpus_online", (int)sysconf(_SC_NPROCESSORS_ONLN), "ok", *ok);
+    fprintf(stderr, "vfab-stress: latency (%s): p50 %.1f us p99 %.1f us over %u pings\n",
+            o->perf ? o->perf : "defaults", pct(g->lat_us, g->lat_n, 0.5),
+            pct(g->lat_us, g->lat_n, 0.99), g->lat_n);
+    free(g->lat_us);
+    run_finish(&r);
+    return res;
 }
 
 static void usage(void)
 {
     fprintf(stderr,
-"usage: vfab-stress churn|flows|bad|soak|scale [--duration S] [--rate N]\n"
+"usage: vfab-stress churn|flows|bad|soak|scale|latency [--duration S] [--rate N]\n"
 "       [--workers N] [--max-workers N] [--flows a,b,c] [--bad-share F]\n"
-"       [--perf PERFCONFIG] [--json FILE]\n"
+"       [--pings N] [--gap-us U] [--perf PERFCONFIG] [--json FILE]\n"
 "Defaults are CI-sized (seconds). Exit 0 ok, 1 a check failed, 2 usage.\n");
 }
 
 int main(int argc, char **argv)
 {
     struct opts o = {.rate = 1000, .duration = 2, .workers = 1, .max_workers = 2,
-                     .flows = {1, 1000, 10000, 100000, 1000000}, .n_flows = 5};
+                     .flows = {1, 1000, 10000, 100000, 1000000}, .n_flows = 5,
+                     .gap_us = 200};
     if (argc < 2) {
         usage();
         return 2;
@@ -642,6 +934,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--bad-share")) o.bad_share = atof(v);
         else if (!strcmp(a, "--json")) o.json_out = v;
         else if (!strcmp(a, "--perf")) o.perf = v;
+        else if (!strcmp(a, "--pings")) o.pings = (unsigned)atoi(v);
+        else if (!strcmp(a, "--gap-us")) o.gap_us = atof(v);
         else if (!strcmp(a, "--flows")) {
             char *s = strdup(v), *save = NULL;
             o.n_flows = 0;
@@ -656,11 +950,16 @@ int main(int argc, char **argv)
     }
     if (o.duration <= 0 || o.duration > 3600 || o.rate <= 0 || o.rate > 100000 ||
         o.workers < 1 || o.workers > MAX_SRC || o.max_workers < 1 ||
-        o.max_workers > MAX_SRC || o.bad_share < 0 || o.bad_share >= 1) {
+        o.max_workers > MAX_SRC || o.bad_share < 0 || o.bad_share >= 1 ||
+        o.pings > 1000000 || o.gap_us < 0 || o.gap_us > 100000) {
         fprintf(stderr, "vfab-stress: an option is out of range\n");
         usage();
         return 2;
     }
+    if (strcmp(o.scenario, "latency"))
+        o.pings = 0;            /* only the latency scenario sends one at a time */
+    else if (!o.pings)
+        o.pings = 2000;
     bool ok = false;
     json_t *res;
     if (!strcmp(o.scenario, "churn"))
@@ -673,6 +972,8 @@ int main(int argc, char **argv)
         res = scenario_bad(&o, &ok);
     else if (!strcmp(o.scenario, "scale"))
         res = scenario_scale(&o, &ok);
+    else if (!strcmp(o.scenario, "latency"))
+        res = scenario_latency(&o, &ok);
     else {
         usage();
         return 2;
