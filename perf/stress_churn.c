@@ -113,17 +113,25 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long rss_kb(void)
+/* A field of /proc/self/status in KiB ("VmRSS:", "RssAnon:", ...), -1 if
+ * absent. */
+static long status_kb(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
+    size_t n = strlen(field);
     long kb = -1;
     while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = strtol(line + 6, NULL, 10);
+        if (!strncmp(line, field, n))
+            kb = strtol(line + n, NULL, 10);
     if (f)
         fclose(f);
     return kb;
+}
+
+static long rss_kb(void)
+{
+    return status_kb("VmRSS:");
 }
 
 static void mac_of(uint8_t mac[6], unsigned kind, unsigned i)
@@ -618,6 +626,7 @@ static bool traffic_ok(struct run *r)
 struct sample {
     double t_s;
     long rss_kb, heap_kb, heap_resident_kb;
+    long rss_anon_kb, rss_file_kb;   /* VmRSS = these + RssShmem */
     uint64_t received;
 };
 
@@ -638,6 +647,8 @@ static double slope_per_min(const struct sample *sm, size_t a, size_t b,
 static long y_rss(const struct sample *x) { return x->rss_kb; }
 static long y_heap(const struct sample *x) { return x->heap_kb; }
 static long y_heap_res(const struct sample *x) { return x->heap_resident_kb; }
+static long y_anon(const struct sample *x) { return x->rss_anon_kb; }
+static long y_file(const struct sample *x) { return x->rss_file_kb; }
 
 /* Memory growth over the second half of the run (the first half warms
  * the caches, pools and allocator up): first/last values and slopes. A
@@ -648,13 +659,15 @@ static json_t *growth_json(const struct sample *sm, size_t n)
     if (n < 4)
         return json_pack("{s:s}", "note", "too few samples (run at least 4 s)");
     size_t a = n / 2;
-    return json_pack("{s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
+    return json_pack("{s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}",
         "from_s", sm[a].t_s,
         "rss_kb_from", (json_int_t)sm[a].rss_kb, "rss_kb_to", (json_int_t)sm[n - 1].rss_kb,
         "heap_kb_from", (json_int_t)sm[a].heap_kb, "heap_kb_to", (json_int_t)sm[n - 1].heap_kb,
         "rss_kb_per_min", slope_per_min(sm, a, n, y_rss),
         "heap_kb_per_min", slope_per_min(sm, a, n, y_heap),
-        "heap_resident_kb_per_min", slope_per_min(sm, a, n, y_heap_res));
+        "heap_resident_kb_per_min", slope_per_min(sm, a, n, y_heap_res),
+        "rss_anon_kb_per_min", slope_per_min(sm, a, n, y_anon),
+        "rss_file_kb_per_min", slope_per_min(sm, a, n, y_file));
 }
 
 static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
@@ -701,6 +714,8 @@ static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
             vf_heap_stats(&hs);
             x->t_s = last_sample - start;
             x->rss_kb = rss_kb();
+            x->rss_anon_kb = status_kb("RssAnon:");
+            x->rss_file_kb = status_kb("RssFile:");
             x->heap_kb = (long)(hs.allocated / 1024);
             x->heap_resident_kb = (long)(hs.resident / 1024);
             x->received = run_received(&r);
@@ -712,8 +727,10 @@ static json_t *scenario_churn(const struct opts *o, double rate, bool *ok)
     *ok = traffic_ok(&r) && failed == 0;
     json_t *samples = json_array();
     for (size_t i = 0; i < n_samples; i++)
-        json_array_append_new(samples, json_pack("{s:f, s:I, s:I, s:I, s:I}",
+        json_array_append_new(samples, json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I}",
             "t_s", sm[i].t_s, "rss_kb", (json_int_t)sm[i].rss_kb,
+            "rss_anon_kb", (json_int_t)sm[i].rss_anon_kb,
+            "rss_file_kb", (json_int_t)sm[i].rss_file_kb,
             "heap_kb", (json_int_t)sm[i].heap_kb,
             "heap_resident_kb", (json_int_t)sm[i].heap_resident_kb,
             "received", (json_int_t)sm[i].received));

@@ -56,6 +56,27 @@ def parse_udp(send_path, recv_path):
     }
 
 
+def parse_cpu(path0, path1, tcp_path):
+    """CPU time of the whole machine during the TCP run, from two /proc/stat
+    'cpu' lines: busy share of all CPUs, and gigabits moved per busy
+    CPU-second (what each bit costs, wherever it is spent: endpoints,
+    forwarder, kernel)."""
+    def jiffies(p):
+        f = [int(x) for x in open(p).read().split()[1:]]
+        idle = f[3] + (f[4] if len(f) > 4 else 0)   # idle + iowait
+        return sum(f[:8]), idle                      # guest time is in user
+    t0, i0 = jiffies(path0)
+    t1, i1 = jiffies(path1)
+    total, busy = t1 - t0, (t1 - t0) - (i1 - i0)
+    hz = os.sysconf("SC_CLK_TCK")
+    tcp = parse_tcp(tcp_path)
+    gbit = tcp["tcp_gbps"] * tcp["tcp_seconds"]
+    return {
+        "tcp_cpu_busy_share": busy / total if total > 0 else None,
+        "tcp_gbit_per_cpu_s": gbit / (busy / hz) if busy > 0 else None,
+    }
+
+
 def parse_ping(path):
     rtts = []
     for line in open(path):
@@ -122,7 +143,8 @@ def parse_system(resdir, name):
     res = {}
     steps = [("ping", parse_ping, [base + ".ping"]),
              ("tcp", parse_tcp, [base + ".tcp"]),
-             ("udp", parse_udp, [base + ".udp_send", base + ".udp_recv"])]
+             ("udp", parse_udp, [base + ".udp_send", base + ".udp_recv"]),
+             ("cpu", parse_cpu, [base + ".cpu0", base + ".cpu1", base + ".tcp"])]
     for kind, fn, paths in steps:
         if not all(os.path.exists(p) for p in paths):
             continue
@@ -223,6 +245,14 @@ def cmd_report(resdir, out):
     print("  ".join("-" * x for x in w))
     for r in rows:
         print(line(r))
+    cost = [(n, doc["systems"][n]["extra"]) for n in order]
+    cost = [(n, e) for n, e in cost if e.get("tcp_gbit_per_cpu_s")]
+    if cost:
+        b = doc["systems"].get(baseline, {}).get("extra", {}).get("tcp_gbit_per_cpu_s")
+        print("TCP cost (all CPUs, during the TCP run): " + "; ".join(
+            f"{n} {e['tcp_gbit_per_cpu_s']:.2f} Gb per CPU-s"
+            + (f" ({e['tcp_gbit_per_cpu_s'] / b:.2f})" if b else "")
+            + f", {100 * e['tcp_cpu_busy_share']:.0f}% busy" for n, e in cost))
     print(f"total {d['total_s']:.0f} s; wrote {out}")
 
 

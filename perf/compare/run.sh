@@ -252,8 +252,12 @@ measure() {
   PIDS+=($!)
   wait_for bash -c "ip netns exec $VB ss -Hltn | grep -q '10.0.0.2:5201 '" \
     || { echo "failed: iperf3 server did not start"; return 1; }
+  # CPU time of the whole machine around the TCP run (first line of
+  # /proc/stat): what each bit costs, wherever it is spent.
+  head -1 /proc/stat >"$r.cpu0"
   timeout $((TCP_S + 15)) ip netns exec "$VA" iperf3 -c 10.0.0.2 -t "$TCP_S" -J >"$r.tcp" 2>&1 \
     || log "$1: iperf3 TCP failed: $(tail -c 300 "$r.tcp" | tr '\n' ' ')"
+  head -1 /proc/stat >"$r.cpu1"
 
   log "$1: UDP"
   # 64-byte UDP payloads as fast as one sender can; the receiver counts.
