@@ -4,7 +4,13 @@
  *
  * Requests in flight are told apart by their user_data: a packet pointer
  * (descriptors are 64-byte aligned, so the low bits are free) with bit 0 set
- * for a write, clear for a read; UD_CANCEL marks the cancel request of close.
+ * for a write, clear for a read; UD_CANCEL marks the cancel request of close
+ * and UD_MSHOT the multishot read.
+ *
+ * Two rx modes (vf_port_tap.h): a window of single reads, or one multishot
+ * read over a provided-buffer ring of pool packets (bid -> packet in
+ * bufs[], free bids on a stack). In both, rx_inflight counts the buffers
+ * the kernel may fill (reads in flight, or buffers in the ring).
  *
  * Bounds that keep the rings from overflowing, per queue:
  *   rx_inflight + ready_n <= rx_window     (refill only tops the window up)
@@ -34,6 +40,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -45,6 +52,11 @@
 #define HDR VF_TAP_VNET_HDR_LEN
 #define UD_TX 1u
 #define UD_CANCEL 2u
+#define UD_MSHOT 4u
+/* IORING_OP_READ_MULTISHOT (Linux 6.7); liburing 2.3's header predates it.
+ * Used only when the kernel's probe lists it. */
+#define OP_READ_MULTISHOT 49u
+#define BGID 0u                 /* each queue has its own ring: one group */
 #define REG_CHUNK (1ul << 30)   /* the kernel's limit per registered buffer */
 #define REG_MAX_CHUNKS 64u
 #define REAP_BATCH 64u
@@ -64,10 +76,17 @@ struct tap_q {
     unsigned tx_depth, tx_inflight;
     struct vf_pkt **ready; /* FIFO of completed reads, rx_window slots */
     unsigned ready_head, ready_n;
+    /* Multishot mode: the provided-buffer ring and who holds which bid. */
+    bool mshot, mshot_armed, mshot_ever;
+    struct io_uring_buf_ring *br;
+    size_t br_bytes;
+    struct vf_pkt **bufs;  /* bid -> packet in the ring, rx_window slots */
+    unsigned *free_bids, n_free_bids;
     struct vf_pool_cache *own_cache;
     /* Tap-specific counters. worker: rw (relaxed), mgmt: ro. */
     alignas(VF_CACHE_LINE) _Atomic uint64_t rx_csum, rx_gso, rx_bad;
     _Atomic uint64_t tx_gso, tx_errors;
+    _Atomic uint64_t rx_rearms;   /* multishot reads re-armed after ending */
 };
 
 struct tap_port {
@@ -111,12 +130,61 @@ static inline struct vf_pool_cache *rx_cache(struct tap_q *tq,
     return c && c->pool == tq->pool ? c : tq->own_cache;
 }
 
-/* Tops the read window up; the caller submits. The SQ has room: rx_window +
- * tx_depth <= its size and everything is submitted at the end of each call. */
-static void rx_refill(struct tap_q *tq, struct vf_pool_cache *cache)
+/* Multishot mode: gives the kernel buffers up to the window and arms the
+ * read when it is not; true when there is an SQE to submit. */
+static bool rx_refill_mshot(struct tap_q *tq, struct vf_pool_cache *cache)
 {
     struct vf_pkt *pkts[VF_BURST_MAX];
     unsigned want = tq->rx_window - tq->rx_inflight - tq->ready_n;
+    unsigned added = 0;
+
+    while (want > 0 && tq->n_free_bids > 0) {
+        unsigned m = want < VF_BURST_MAX ? want : VF_BURST_MAX;
+        m = m < tq->n_free_bids ? m : tq->n_free_bids;
+        unsigned got = vf_pool_alloc_burst(rx_cache(tq, cache), pkts, m);
+        for (unsigned i = 0; i < got; i++) {
+            unsigned bid = tq->free_bids[--tq->n_free_bids];
+            tq->bufs[bid] = pkts[i];
+            /* As in window mode: the frame lands at VF_PKT_HEADROOM. */
+            io_uring_buf_ring_add(tq->br, pkts[i]->buf + VF_PKT_HEADROOM - HDR,
+                                  pkts[i]->buf_len - VF_PKT_HEADROOM + HDR,
+                                  (unsigned short)bid,
+                                  io_uring_buf_ring_mask(tq->rx_window), (int)added++);
+        }
+        tq->rx_inflight += got;
+        if (got < m)
+            break;   /* pool dry: the ring stays short until frees */
+        want -= m;
+    }
+    if (added)
+        /* Release store: the kernel sees the entries before the tail. */
+        io_uring_buf_ring_advance(tq->br, (int)added);
+    if (tq->mshot_armed || tq->rx_inflight == 0)
+        return false;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&tq->ring);
+    if (!sqe)
+        return false;   /* cannot happen (bounds above); next burst retries */
+    io_uring_prep_rw((int)OP_READ_MULTISHOT, sqe, tq->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BGID;
+    io_uring_sqe_set_data64(sqe, UD_MSHOT);
+    tq->mshot_armed = true;
+    if (tq->mshot_ever)
+        vf_stat_add(&tq->rx_rearms, 1);
+    tq->mshot_ever = true;
+    return true;
+}
+
+/* Tops the read window up; true when there are SQEs to submit (the caller
+ * submits). The SQ has room: rx_window + tx_depth <= its size and
+ * everything is submitted at the end of each call. */
+static bool rx_refill(struct tap_q *tq, struct vf_pool_cache *cache)
+{
+    if (tq->mshot)
+        return rx_refill_mshot(tq, cache);
+    struct vf_pkt *pkts[VF_BURST_MAX];
+    unsigned want = tq->rx_window - tq->rx_inflight - tq->ready_n;
+    unsigned before = tq->rx_inflight;
 
     while (want > 0) {
         unsigned m = want < VF_BURST_MAX ? want : VF_BURST_MAX;
@@ -126,7 +194,8 @@ static void rx_refill(struct tap_q *tq, struct vf_pool_cache *cache)
             if (!sqe) {
                 /* Cannot happen given the bounds above; be safe anyway. */
                 vf_pool_free_burst(rx_cache(tq, cache), pkts + i, got - i);
-                return;
+                tq->rx_inflight += i;
+                return tq->rx_inflight != before;
             }
             /* The header lands in the last HDR bytes of the headroom, so
              * the frame starts exactly at VF_PKT_HEADROOM. */
@@ -141,9 +210,10 @@ static void rx_refill(struct tap_q *tq, struct vf_pool_cache *cache)
         }
         tq->rx_inflight += got;
         if (got < m)
-            return;   /* pool dry: the window stays short until frees */
+            break;   /* pool dry: the window stays short until frees */
         want -= m;
     }
+    return tq->rx_inflight != before;
 }
 
 /* Marks the device gone; only the first queue to notice counts it. */
@@ -201,6 +271,42 @@ static void rx_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
     vf_pool_free(cache ? cache : tq->own_cache, pkt);
 }
 
+/* Multishot mode: one completion of the multishot read. A buffer it names
+ * leaves the ring (its bid is free again) and is handled like a read's; a
+ * completion without F_MORE ended the read (out of buffers: ENOBUFS,
+ * cancelled, or an error) and the next refill re-arms it unless the
+ * device is gone. */
+static void mshot_complete(struct vf_port *p, struct tap_q *tq, unsigned q,
+                           const struct io_uring_cqe *cqe,
+                           struct vf_pool_cache *cache)
+{
+    int res = cqe->res;
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        struct vf_pkt *pkt = bid < tq->rx_window ? tq->bufs[bid] : NULL;
+        if (pkt) {
+            tq->bufs[bid] = NULL;
+            tq->free_bids[tq->n_free_bids++] = bid;
+            rx_complete(p, tq, q, pkt, res, cache);
+        }
+    }
+    if (cqe->flags & IORING_CQE_F_MORE)
+        return;
+    tq->mshot_armed = false;
+    if (res >= 0 || res == -ENOBUFS || res == -ECANCELED || res == -EINTR ||
+        res == -EAGAIN || tq->dead)
+        return;
+    /* An error that ended the read without a buffer: the device gone, or
+     * something to count (the next refill tries again). */
+    struct ifreq ifr;
+    if (res == -EBADFD || (ioctl(tq->fd, TUNGETIFF, &ifr) < 0 && errno == EBADFD)) {
+        rx_device_gone(p, tq, q);
+        return;
+    }
+    vf_stat_add(&tq->rx_bad, 1);
+    vf_stat_add(&p->qstats[q].rx_errors, 1);
+}
+
 /* Harvests every posted completion without entering the kernel (liburing
  * only enters when the CQ overflowed, which the bounds rule out). Bounded by
  * the requests in flight. */
@@ -223,7 +329,9 @@ static void reap(struct vf_port *p, struct tap_q *tq, unsigned q,
             int res = cqes[i]->res;
             if (ud == UD_CANCEL)
                 continue;
-            if (ud & UD_TX) {
+            if (ud == UD_MSHOT) {
+                mshot_complete(p, tq, q, cqes[i], cache);
+            } else if (ud & UD_TX) {
                 done[nd++] = (struct vf_pkt *)(uintptr_t)(ud & ~(uint64_t)UD_TX);
                 if (res < 0)
                     errs++;
@@ -260,12 +368,8 @@ static unsigned tap_rx_burst(struct vf_port *p, unsigned q, struct vf_pkt **pkts
     tq->ready_head = (tq->ready_head + got) & (tq->rx_window - 1);
     tq->ready_n -= got;
 
-    if (!tq->dead) {
-        unsigned before = tq->rx_inflight;
-        rx_refill(tq, cache);
-        if (tq->rx_inflight != before)
-            io_uring_submit(&tq->ring);
-    }
+    if (!tq->dead && rx_refill(tq, cache))
+        io_uring_submit(&tq->ring);
     if (got) {
         struct vf_port_q_stats *s = &p->qstats[q];
         vf_stat_add(&s->rx_pkts, got);
@@ -390,7 +494,10 @@ static void q_drain(struct vf_port *p, struct tap_q *tq, unsigned q)
     io_uring_submit(&tq->ring);
     for (int ms = 0; ms < CLOSE_WAIT_MS; ms++) {
         reap(p, tq, q, NULL);
-        if (tq->rx_inflight == 0 && tq->tx_inflight == 0)
+        /* Multishot: the buffers still in the ring never complete; once
+         * the read has ended the kernel can no longer write into them. */
+        if ((tq->mshot ? !tq->mshot_armed : tq->rx_inflight == 0) &&
+            tq->tx_inflight == 0)
             return;
         struct __kernel_timespec ts = {0, 1000000};
         struct io_uring_cqe *cqe;
@@ -410,6 +517,17 @@ static void tap_close(struct vf_port *p)
                 q_drain(p, tq, q);
                 io_uring_queue_exit(&tq->ring);
             }
+            if (tq->br)
+                munmap(tq->br, tq->br_bytes);
+            /* Buffers left in the ring (the read has ended, or the ring is
+             * gone): back to the pool, unless the read never ended (then
+             * leaked, never freed while the kernel may write). */
+            if (tq->bufs && tq->own_cache && !tq->mshot_armed)
+                for (unsigned i = 0; i < tq->rx_window; i++)
+                    if (tq->bufs[i])
+                        vf_pool_free(tq->own_cache, tq->bufs[i]);
+            free(tq->bufs);
+            free(tq->free_bids);
             if (tq->own_cache) {
                 if (tq->ready)
                     for (unsigned i = 0; i < tq->ready_n; i++)
@@ -476,6 +594,44 @@ static int set_link_up(const char *ifname)
     }
     close(s);
     return rc;
+}
+
+/* True when the kernel behind ring has IORING_OP_READ_MULTISHOT. */
+static bool kernel_has_read_mshot(struct io_uring *ring)
+{
+    struct io_uring_probe *pr = io_uring_get_probe_ring(ring);
+    if (!pr)
+        return false;
+    bool ok = io_uring_opcode_supported(pr, (int)OP_READ_MULTISHOT);
+    io_uring_free_probe(pr);
+    return ok;
+}
+
+/* Multishot mode: the provided-buffer ring (rx_window entries, empty until
+ * the first rx_burst fills it) and the bid bookkeeping. */
+static int mshot_setup(struct tap_q *tq)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    tq->bufs = calloc(tq->rx_window, sizeof(*tq->bufs));
+    tq->free_bids = calloc(tq->rx_window, sizeof(*tq->free_bids));
+    if (!tq->bufs || !tq->free_bids)
+        return -ENOMEM;
+    for (unsigned i = 0; i < tq->rx_window; i++)
+        tq->free_bids[i] = tq->rx_window - 1 - i;
+    tq->n_free_bids = tq->rx_window;
+    tq->br_bytes = (tq->rx_window * sizeof(struct io_uring_buf) + pg - 1) & ~(pg - 1);
+    void *m = mmap(NULL, tq->br_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    tq->br = m;
+    io_uring_buf_ring_init(tq->br);
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (unsigned long)(uintptr_t)tq->br,
+        .ring_entries = tq->rx_window,
+        .bgid = BGID,
+    };
+    return io_uring_register_buf_ring(&tq->ring, &reg, 0);
 }
 
 /* Registers the pool region as fixed buffers, in chunks of at most 1 GiB
@@ -656,6 +812,15 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         }
         if (!opts.plain_io && !register_pool(tq))
             tp->fixed_bufs = false;   /* e.g. RLIMIT_MEMLOCK: plain I/O */
+        if (!opts.no_multishot && kernel_has_read_mshot(&tq->ring)) {
+            rc = mshot_setup(tq);
+            if (rc < 0) {
+                seterr(err, errlen, "tap port '%s': provided-buffer ring (queue %u): %s",
+                       ifname, q, strerror(-rc));
+                goto fail;
+            }
+            tq->mshot = true;
+        }
     }
 
     rc = set_link_up(tp->ifname);
@@ -691,6 +856,7 @@ int vf_tap_port_info(const struct vf_port *p, struct vf_tap_info *out)
     out->n_queues = tp->n_queues;
     out->fixed_bufs = tp->fixed_bufs;
     out->tso = tp->tso;
+    out->multishot = tp->n_queues > 0 && tp->q[0].mshot;
     out->gone = atomic_load_explicit(&tp->gone, memory_order_relaxed);
     for (unsigned q = 0; q < tp->n_queues; q++) {
         const struct tap_q *tq = &tp->q[q];
@@ -698,6 +864,7 @@ int vf_tap_port_info(const struct vf_port *p, struct vf_tap_info *out)
         out->rx_gso += atomic_load_explicit(&tq->rx_gso, memory_order_relaxed);
         out->rx_bad += atomic_load_explicit(&tq->rx_bad, memory_order_relaxed);
         out->tx_gso += atomic_load_explicit(&tq->tx_gso, memory_order_relaxed);
+        out->rx_rearms += atomic_load_explicit(&tq->rx_rearms, memory_order_relaxed);
         out->tx_errors += atomic_load_explicit(&tq->tx_errors, memory_order_relaxed);
     }
     return 0;

@@ -40,7 +40,17 @@
  * TCPv4/TCPv6 GSO header (NEEDS_CSUM, the pseudo-header sum rewritten) so
  * the kernel segments the frame for the tenant.
  *
- * Limits: one read per frame (no multishot read in liburing 2.3). tun cuts
+ * rx mode. Where the kernel has IORING_OP_READ_MULTISHOT (Linux 6.7; the
+ * open probes for it) and opts.no_multishot is not set, rx is instead one
+ * multishot read per queue over a provided-buffer ring of rx_window pool
+ * packets: the kernel picks the next buffer for each frame, one SQE serves
+ * every frame until the ring runs dry (the read then ends with ENOBUFS and
+ * the next rx_burst refills and re-arms it). Reads then use provided
+ * buffers, not fixed ones; writes still use the registered region.
+ * vf_tap_port_info says which mode is in force. Debian 12's kernel (6.1)
+ * has no multishot read: the window is used there.
+ *
+ * Limits: tun cuts
  * a frame longer than the buffer to the buffer's length, so a read that
  * fills the whole buffer is dropped and counted in rx_errors (MTU raised on
  * a port without big pools): the largest frame taken is data_room -
@@ -82,6 +92,7 @@ struct vf_tap_opts {
     unsigned rx_window;  /* reads kept in flight per queue; 0: default */
     unsigned tx_depth;   /* writes in flight per queue; 0: default */
     bool plain_io;       /* plain read/write, no registered buffers */
+    bool no_multishot;   /* the read window even where multishot exists */
     bool tso;            /* accept TSO4/TSO6 frames (needs big pools) */
 };
 
@@ -89,6 +100,7 @@ struct vf_tap_info {
     char ifname[16];
     unsigned n_queues;
     bool fixed_bufs;     /* every queue registered its pool (read_fixed) */
+    bool multishot;      /* rx is one multishot read per queue */
     bool tso;
     bool gone;           /* the device disappeared; re-open to recover */
     uint64_t rx_csum_completed; /* NEEDS_CSUM frames fixed up on rx */
@@ -96,6 +108,7 @@ struct vf_tap_info {
     uint64_t rx_bad;            /* runts, bad vnet headers, read errors */
     uint64_t tx_gso;            /* frames sent with a GSO header */
     uint64_t tx_errors;         /* writes the kernel refused */
+    uint64_t rx_rearms;         /* multishot reads re-armed (ran dry, ...) */
 };
 
 /* Opens port `name` on tap device `ifname` (created if missing) with

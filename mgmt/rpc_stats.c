@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "fabric/vf_port_tap.h"
 #include "fabric/vf_port_udp.h"
 #include "mgmt/vf_daemon.h"
 #include "mgmt/vf_model_json.h"
@@ -103,15 +104,27 @@ static json_t *port_json(const struct vf_daemon_port *dp)
 {
     struct vf_port_stats s;
     vf_port_stats_sum(dp->port, &s);
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "name", dp->mport ? dp->mport->name : dp->port->name,
-                     "type", dp->port->ops->type,
-                     "rx_pkts", (json_int_t)s.rx_pkts,
-                     "rx_bytes", (json_int_t)s.rx_bytes,
-                     "tx_pkts", (json_int_t)s.tx_pkts,
-                     "tx_bytes", (json_int_t)s.tx_bytes,
-                     "tx_drops", (json_int_t)s.tx_drops,
-                     "rx_errors", (json_int_t)s.rx_errors);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+                          "name", dp->mport ? dp->mport->name : dp->port->name,
+                          "type", dp->port->ops->type,
+                          "rx_pkts", (json_int_t)s.rx_pkts,
+                          "rx_bytes", (json_int_t)s.rx_bytes,
+                          "tx_pkts", (json_int_t)s.tx_pkts,
+                          "tx_bytes", (json_int_t)s.tx_bytes,
+                          "tx_drops", (json_int_t)s.tx_drops,
+                          "rx_errors", (json_int_t)s.rx_errors);
+    struct vf_tap_info ti;
+    if (j && vf_tap_port_info(dp->port, &ti) == 0)
+        /* The tap's device, mode and offload counters (vf_port_tap.h). */
+        json_object_set_new(j, "tap", json_pack(
+            "{s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "ifname", ti.ifname, "rx_mode", ti.multishot ? "multishot" : "window",
+            "fixed_bufs", ti.fixed_bufs, "tso", ti.tso, "gone", ti.gone,
+            "rx_csum_completed", (json_int_t)ti.rx_csum_completed,
+            "rx_gso", (json_int_t)ti.rx_gso, "tx_gso", (json_int_t)ti.tx_gso,
+            "rx_bad", (json_int_t)ti.rx_bad, "tx_errors", (json_int_t)ti.tx_errors,
+            "rx_rearms", (json_int_t)ti.rx_rearms));
+    return j;
 }
 
 json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err)

@@ -566,6 +566,68 @@ static void test_ping_fixed(void **state)
     assert_string_equal(info.ifname, e->tap);
 }
 
+/* The read window, even where the kernel has multishot read. */
+static void test_ping_window(void **state)
+{
+    struct env *e = *state;
+    struct vf_tap_opts o = {.no_multishot = true};
+    run_ping(e, &o);
+    struct vf_tap_info info;
+    assert_int_equal(vf_tap_port_info(e->port, &info), 0);
+    assert_false(info.multishot);
+}
+
+/* A read window (or buffer ring) of 2 and 12 frames queued at once: the
+ * kernel runs out of buffers (a multishot read then ends with ENOBUFS) and
+ * every rx_burst must refill and re-arm until all 12 arrived, in order,
+ * with nothing counted as an error. Run in both rx modes. */
+static void run_ring_dry(struct env *e, bool no_multishot)
+{
+    struct vf_tap_opts o = {.rx_window = 2, .tx_depth = 8, .no_multishot = no_multishot};
+    env_open(e, 1, &o);
+    struct vf_tap_info info;
+    assert_int_equal(vf_tap_port_info(e->port, &info), 0);
+    printf("# rx mode: %s\n", info.multishot ? "multishot" : "window");
+    struct vf_pkt *pkts[32];
+    assert_int_equal(vf_port_rx_burst(e->port, 0, pkts, 32, &e->cache), 0);  /* arm */
+    int s = ns_socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(7777),
+                              .sin_addr.s_addr = htonl(0x0a000003)};
+    for (uint32_t i = 0; i < 12; i++)
+        assert_int_equal(sendto(s, &i, sizeof(i), 0, (void *)&dst, sizeof(dst)),
+                         (ssize_t)sizeof(i));
+    close(s);
+    usleep(20000);   /* all 12 are in the tap's queue; 2 buffers took 2 */
+    uint16_t port = 7777;
+    for (uint32_t want = 0; want < 12; want++) {
+        struct vf_pkt *p = rx_wait(e, 0, match_udp_dport, &port, 2000);
+        assert_non_null(p);
+        uint32_t got;
+        memcpy(&got, vf_pkt_data(p) + 42, sizeof(got));
+        assert_int_equal(got, want);
+        vf_pool_free(&e->cache, p);
+    }
+    struct vf_port_stats st;
+    vf_port_stats_sum(e->port, &st);
+    assert_int_equal(st.rx_errors, 0);
+    assert_int_equal(vf_tap_port_info(e->port, &info), 0);
+    if (info.multishot)   /* 12 frames through 2 buffers: it ran dry */
+        assert_true(info.rx_rearms >= 1);
+    else
+        assert_int_equal(info.rx_rearms, 0);
+}
+
+static void test_ring_dry_multishot(void **state)
+{
+    run_ring_dry(*state, false);
+}
+
+static void test_ring_dry_window(void **state)
+{
+    run_ring_dry(*state, true);
+}
+
 static void test_ping_plain(void **state)
 {
     struct env *e = *state;
@@ -922,6 +984,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_existing, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_ping_fixed, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_ping_plain, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_ping_window, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_ring_dry_multishot, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_ring_dry_window, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_udp_partial_csum, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_multiqueue, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_tso, env_setup, env_teardown),
