@@ -675,10 +675,24 @@ int main(int argc, char **argv)
         params = json_object();
     } else if (!strcmp(cmd, "stats")) {
         params = json_object();
-        if (nargs >= 1 && !strcmp(args[0], "--watch"))
-            watch = nargs >= 2 ? atof(args[1]) : 1.0;
-        if (watch < 0.1 && nargs >= 1)
-            watch = 1.0;
+        /* stats [--watch [SECONDS]]; anything else is refused, so that a
+         * misplaced option (`stats --json`) is not taken for --watch. */
+        if (nargs >= 1 && strcmp(args[0], "--watch")) {
+            fprintf(stderr, "vfabctl: stats: unknown argument '%s' (usage: stats "
+                    "[--watch [SECONDS]]; --json goes before the command)\n", args[0]);
+            json_decref(params);
+            return 2;
+        }
+        if (nargs >= 1) {
+            char *end = NULL;
+            watch = nargs >= 2 ? strtod(args[1], &end) : 1.0;
+            if (nargs > 2 || (nargs == 2 && (*end || watch < 0.1 || watch > 3600))) {
+                fprintf(stderr, "vfabctl: stats --watch: SECONDS must be a number "
+                        "from 0.1 to 3600 (got '%s')\n", nargs >= 2 ? args[1] : "");
+                json_decref(params);
+                return 2;
+            }
+        }
     } else if (!strcmp(cmd, "trace")) {
         if (nargs < 1) {
             fprintf(stderr, "vfabctl: trace needs a logical port name\n");
