@@ -5,6 +5,7 @@
  * vf_worker.h for the ownership of every field.
  */
 #include <errno.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -187,6 +188,10 @@ static void worker_sleep(struct vf_worker *w)
     notify_sleep(rs, 0);
 }
 
+/* Busy polling: one syscall per this many empty polls (a power of two;
+ * milliseconds of idling, so the cost does not show in latency). */
+#define BUSY_SYSCALL_EVERY 65536u
+
 void *vf_worker_run(void *arg)
 {
     struct vf_worker *w = arg;
@@ -207,6 +212,14 @@ void *vf_worker_run(void *arg)
         if (w->idle_polls_before_sleep && ++empty >= w->idle_polls_before_sleep) {
             worker_sleep(w);
             empty = 0;
+        } else if (!w->idle_polls_before_sleep && (++empty & (BUSY_SYSCALL_EVERY - 1)) == 0) {
+            /* A busy-polling worker makes no syscall while idle, so
+             * io_uring task work queued to it without an IPI (cooperative
+             * task work: the cancels of a port being closed, completions
+             * whose ring's TASKRUN flag it does not poll) would wait for
+             * the next timer tick, or much longer on a nohz_full core.
+             * Any syscall runs it on the way back to user space. */
+            sched_yield();
         }
     }
     vf_worker_flush(w);
