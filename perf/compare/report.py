@@ -60,14 +60,19 @@ def parse_cpu(path0, path1, tcp_path):
     """CPU time of the whole machine during the TCP run, from two /proc/stat
     'cpu' lines: busy share of all CPUs, and gigabits moved per busy
     CPU-second (what each bit costs, wherever it is spent: endpoints,
-    forwarder, kernel)."""
+    forwarder, kernel). The window also holds iperf3's start and end, so
+    the figure is slightly low for every system alike."""
     def jiffies(p):
-        f = [int(x) for x in open(p).read().split()[1:]]
-        idle = f[3] + (f[4] if len(f) > 4 else 0)   # idle + iowait
-        return sum(f[:8]), idle                      # guest time is in user
-    t0, i0 = jiffies(path0)
-    t1, i1 = jiffies(path1)
-    total, busy = t1 - t0, (t1 - t0) - (i1 - i0)
+        # user nice system idle iowait irq softirq steal (guest time is
+        # already in user). Busy excludes steal: in a VM that is time the
+        # hypervisor gave to someone else, not a cost of the path.
+        f = [int(x) for x in open(p).read().split()[1:9]]
+        f += [0] * (8 - len(f))
+        busy = f[0] + f[1] + f[2] + f[5] + f[6]
+        return busy + f[3] + f[4], busy
+    t0, b0 = jiffies(path0)
+    t1, b1 = jiffies(path1)
+    total, busy = t1 - t0, b1 - b0
     hz = os.sysconf("SC_CLK_TCK")
     tcp = parse_tcp(tcp_path)
     gbit = tcp["tcp_gbps"] * tcp["tcp_seconds"]
