@@ -143,9 +143,11 @@ static void mac_of(uint8_t mac[6], unsigned kind, unsigned i)
 
 /* The state: sources s0.. and destinations d0.. on hv1, port security on,
  * plus `extra` (the churned part). */
+static unsigned g_acl_rules;   /* --acl-rules: extra never-matching ACLs */
+
 static char *state_yaml(unsigned n_src, unsigned workers, unsigned variant)
 {
-    size_t cap = 16384, off = 0;
+    size_t cap = 16384 + (size_t)g_acl_rules * 160, off = 0;
     char *y = malloc(cap);
     off += (size_t)snprintf(y + off, cap - off,
         "chassis:\n  - {name: hv1, underlay_ip: 192.0.2.1, encap: geneve}\n"
@@ -170,9 +172,24 @@ static char *state_yaml(unsigned n_src, unsigned workers, unsigned variant)
     off += (size_t)snprintf(y + off, cap - off,
         "          - {name: r%u, mac: '02:00:00:04:00:%02x', ips: [10.0.4.%u], chassis: hv2}\n"
         "    acls:\n      - {switch: web, direction: to-port, priority: %u, action: drop,"
-        " match: {proto: tcp, dst_port: 22}}\n"
-        "local: {chassis: hv1, workers: %u, uplink: {type: ring}}\n",
-        variant % 5, variant % 5 + 1, variant % 5 + 1, 100 + variant % 50, workers);
+        " match: {proto: tcp, dst_port: 22}}\n",
+        variant % 5, variant % 5 + 1, variant % 5 + 1, 100 + variant % 50);
+    /* --acl-rules: rules the traffic never matches (TCP from 172.16/12,
+     * the traffic is UDP from 10/8) with many different masks (prefix
+     * lengths 8..32, with and without a port), so that a flow-cache miss
+     * pays for a real classification, as on a host with many tenants. */
+    for (unsigned i = 0; i < g_acl_rules; i++) {
+        unsigned len = 8 + i % 25;
+        uint32_t a = 0xac100000u | (i * 2654435761u >> 12);   /* 172.16/12 */
+        a &= len == 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+        off += (size_t)snprintf(y + off, cap - off,
+            "      - {switch: web, direction: from-port, priority: %u, action: drop,"
+            " match: {proto: tcp, src_ip: '%u.%u.%u.%u/%u'%s%u}}\n",
+            200 + i % 60000, a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, len,
+            i % 2 ? ", dst_port: " : ", src_port: ", 1 + i % 65535);
+    }
+    off += (size_t)snprintf(y + off, cap - off,
+        "local: {chassis: hv1, workers: %u, uplink: {type: ring}}\n", workers);
     return y;
 }
 
@@ -812,6 +829,7 @@ static json_t *scenario_flows(const struct opts *o, bool *ok)
                             (json_int_t)r.d.opts.flow_cache_entries, "points", points,
                             "rss_start_kb", (json_int_t)rss0, "rss_max_kb",
                             (json_int_t)rss_max, "traffic", traffic, "ok", *ok);
+    json_object_set_new(res, "acl_rules", json_integer((json_int_t)g_acl_rules + 1));
     run_finish(&r);
     return res;
 }
@@ -927,7 +945,7 @@ static void usage(void)
     fprintf(stderr,
 "usage: vfab-stress churn|flows|bad|soak|scale|latency [--duration S] [--rate N]\n"
 "       [--workers N] [--max-workers N] [--flows a,b,c] [--bad-share F]\n"
-"       [--pings N] [--gap-us U] [--perf PERFCONFIG] [--json FILE]\n"
+"       [--pings N] [--gap-us U] [--acl-rules N] [--perf PERFCONFIG] [--json FILE]\n"
 "Defaults are CI-sized (seconds). Exit 0 ok, 1 a check failed, 2 usage.\n");
 }
 
@@ -956,6 +974,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--json")) o.json_out = v;
         else if (!strcmp(a, "--perf")) o.perf = v;
         else if (!strcmp(a, "--pings")) o.pings = (unsigned)atoi(v);
+        else if (!strcmp(a, "--acl-rules")) g_acl_rules = (unsigned)atoi(v);
         else if (!strcmp(a, "--gap-us")) o.gap_us = atof(v);
         else if (!strcmp(a, "--flows")) {
             char *s = strdup(v), *save = NULL;
@@ -972,7 +991,8 @@ int main(int argc, char **argv)
     if (o.duration <= 0 || o.duration > 3600 || o.rate <= 0 || o.rate > 100000 ||
         o.workers < 1 || o.workers > MAX_SRC || o.max_workers < 1 ||
         o.max_workers > MAX_SRC || o.bad_share < 0 || o.bad_share >= 1 ||
-        o.pings > 1000000 || o.gap_us < 0 || o.gap_us > 100000) {
+        o.pings > 1000000 || o.gap_us < 0 || o.gap_us > 100000 ||
+        g_acl_rules > 100000) {
         fprintf(stderr, "vfab-stress: an option is out of range\n");
         usage();
         return 2;
