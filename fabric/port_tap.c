@@ -317,7 +317,7 @@ static void reap(struct vf_port *p, struct tap_q *tq, unsigned q,
     struct vf_pkt *done[REAP_BATCH];
     struct vf_pool_cache *fc = cache ? cache : tq->own_cache;
 
-    /* Cooperative task work (see tap_q_open): completions wait in the
+    /* Cooperative task work (see vf_tap_port_open): completions wait in the
      * kernel until we enter it; the flag says when that is needed. */
     if (IO_URING_READ_ONCE(*tq->ring.sq.kflags) & IORING_SQ_TASKRUN)
         io_uring_get_events(&tq->ring);

@@ -99,7 +99,7 @@ struct vf_tap_opts {
 struct vf_tap_info {
     char ifname[16];
     unsigned n_queues;
-    bool fixed_bufs;     /* every queue registered its pool (read_fixed) */
+    bool fixed_bufs;     /* every queue registered its pool (write_fixed; read_fixed in window mode) */
     bool multishot;      /* rx is one multishot read per queue */
     bool tso;
     bool gone;           /* the device disappeared; re-open to recover */
