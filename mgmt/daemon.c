@@ -433,6 +433,7 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
         wk->numa_node = d->place.numa_node[w];
         wk->txq = w;
         wk->idle_polls_before_sleep = d->opts.idle_polls;
+        wk->fixed_spin = d->opts.fixed_spin;
         wk->rx_burst = d->opts.burst;
         wk->tx_batch = d->opts.tx_batch;
         wk->flush_per_queue = d->opts.flush_per_queue;
@@ -442,6 +443,8 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
             snprintf(err, errlen, "worker %u: out of memory", w);
             goto fail;
         }
+        /* What status shows until the worker's first sleep adapts it. */
+        atomic_store(&wk->stats.spin_budget, wk->idle_polls_before_sleep);
     }
     vf_pool_cache_init(&d->mgmt_cache, d->pools[0]);
     open_tso_pools(d);

@@ -160,6 +160,7 @@ static int parse_knob(struct pc_ctx *c, enum vf_perf_knob k,
     static const char *const flush_words[] = {"per-poll", "per-queue"};
     static const char *const huge_words[] = {"auto", "required"};
     static const char *const rx_words[] = {"multishot", "syscall"};
+    static const char *const spin_words[] = {"adaptive", "fixed"};
     int word = 0, rc = 0;
 
     switch (k) {
@@ -195,6 +196,10 @@ static int parse_knob(struct pc_ctx *c, enum vf_perf_knob k,
         return want_bool(c, v, k, &pc->fixed_bufs);
     case VF_PERF_IDLE_POLLS:
         return want_uint(c, v, k, 0, 100000000, false, &pc->idle_polls);
+    case VF_PERF_IDLE_SPIN:
+        rc = want_word(c, v, k, spin_words, 2, &word);
+        pc->fixed_spin = word == 1;
+        return rc;
     case VF_PERF__COUNT:
         break;
     }
@@ -358,6 +363,8 @@ void vf_perfconfig_to_opts(const struct vf_perfconfig *pc,
         o->flow_cache_entries = pc->flow_cache_entries;
     if (has(pc, VF_PERF_IDLE_POLLS))
         o->idle_polls = pc->idle_polls;
+    if (has(pc, VF_PERF_IDLE_SPIN))
+        o->fixed_spin = pc->fixed_spin;
     bool udp = pc->set & ((1u << VF_PERF_UPLINK_DEPTH) | (1u << VF_PERF_UPLINK_RX) |
                           (1u << VF_PERF_SEND_ZC) | (1u << VF_PERF_FIXED_BUFS) |
                           (1u << VF_PERF_BURST));

@@ -39,7 +39,7 @@ static json_t *tuning_json(const struct vf_daemon *d)
         json_array_append_new(cpus, json_integer(d->place.cpu[w]));
     const char *uplink = d->uplink ? d->uplink->ops->type : "none";
     return json_pack(
-        "{s:s, s:i, s:o, s:i, s:i, s:s, s:i, s:i, s:b, s:b, s:i, s:i,"
+        "{s:s, s:i, s:o, s:i, s:i, s:s, s:i, s:i, s:b, s:b, s:i, s:i, s:s,"
         " s:{s:s, s:s, s:b, s:b, s:i, s:i}}",
         "source", o->tuning_source[0] ? o->tuning_source : "defaults",
         "workers", (int)d->n_workers, "cpus", cpus,
@@ -52,6 +52,7 @@ static json_t *tuning_json(const struct vf_daemon *d)
         "hugepages", huge,
         "flow_cache_entries", (int)o->flow_cache_entries,
         "idle_polls", (int)o->idle_polls,
+        "idle_spin", o->fixed_spin ? "fixed" : "adaptive",
         "uplink", "type", uplink,
         "rx", uo.rx_mode == VF_UDP_RX_SYSCALL ? "syscall" : "multishot",
         "send_zc", uo.send_zc, "fixed_bufs", uo.fixed_bufs,
@@ -71,7 +72,7 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
         struct vf_worker *wk = &d->workers[w];
         uint64_t busy = ld(&wk->stats.busy_tsc), idle = ld(&wk->stats.idle_tsc);
         json_array_append_new(workers, json_pack(
-            "{s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:I, s:f, s:I, s:I}",
+            "{s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}",
             "id", (int)w, "cpu", wk->cpu, "numa_node", wk->numa_node,
             "pinned", atomic_load(&d->pinned[w]), "rx_queues", wk->rxqs ? (int)wk->rxqs->n : 0,
             "rx_pkts", (json_int_t)ld(&wk->stats.rx_pkts),
@@ -79,7 +80,9 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
             "sleeps", (json_int_t)ld(&wk->stats.sleeps),
             "busy_ratio", busy + idle ? (double)busy / (double)(busy + idle) : 0.0,
             "generation", (json_int_t)ld(&wk->stats.generation),
-            "idle_polls_before_sleep", (json_int_t)wk->idle_polls_before_sleep));
+            "idle_polls_before_sleep", (json_int_t)wk->idle_polls_before_sleep,
+            "spin_budget", (json_int_t)ld(&wk->stats.spin_budget),
+            "spin_cuts", (json_int_t)ld(&wk->stats.spin_cuts)));
     }
     const struct vf_model *m = &d->model;
     return json_pack(

@@ -44,7 +44,8 @@
     X(UPLINK_RX, "uplink_rx", "multishot or syscall")                        \
     X(SEND_ZC, "send_zc", "true or false")                                   \
     X(FIXED_BUFS, "fixed_bufs", "true or false")                             \
-    X(IDLE_POLLS, "idle_polls", "0 (busy poll) .. 100000000")
+    X(IDLE_POLLS, "idle_polls", "0 (busy poll) .. 100000000")               \
+    X(IDLE_SPIN, "idle_spin", "adaptive or fixed")
 
 enum vf_perf_knob {
 #define VF_PERF_ENUM(id, name, allowed) VF_PERF_##id,
@@ -71,6 +72,7 @@ struct vf_perfconfig {
     bool send_zc;
     bool fixed_bufs;
     unsigned idle_polls;
+    bool fixed_spin;               /* idle_spin: fixed */
 };
 
 /* Loads and checks a perf config file. 0, -EINVAL (err names the file,

@@ -66,7 +66,9 @@ static void usage(FILE *f)
 "                        check (0 = receive only; default: send until stopped)\n"
 "      --duration N      stop after N seconds (0 = until Ctrl-C; default 0)\n"
 "      --idle-polls N    empty polls before a worker sleeps (default 1024;\n"
-"                        0 = busy polling)\n"
+"                        0 = busy polling); a worker whose CPU is shared\n"
+"                        spins less, down to 16, unless --fixed-spin\n"
+"      --fixed-spin      always spin --idle-polls before sleeping\n"
 "      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 "                        (overrides local.metrics; off by default)\n"
 "      --syslog          log to syslog (daemon facility) instead of stderr\n"
@@ -212,13 +214,13 @@ static void report_lost_ports(struct vf_daemon *d)
 int main(int argc, char **argv)
 {
     const char *config = NULL, *sock = NULL, *state_dir = NULL, *perf = NULL;
-    int idle_given = 0;
+    int idle_given = 0, fixed_spin = 0;
     int check = 0, demo = 0, quiet = 0, verbose = 0, use_syslog = 0;
     const char *metrics_addr = NULL;
     double duration = 0;
     long long demo_count = -1;
     struct vf_daemon_opts dopts = {.idle_polls = 1024};
-    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_VERSION,
+    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_FIXED_SPIN, OPT_VERSION,
            OPT_DEMO_COUNT, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
@@ -230,6 +232,7 @@ int main(int argc, char **argv)
         {"demo-count", required_argument, 0, OPT_DEMO_COUNT},
         {"state-dir", required_argument, 0, OPT_STATE_DIR},
         {"idle-polls", required_argument, 0, OPT_IDLE},
+        {"fixed-spin", no_argument, 0, OPT_FIXED_SPIN},
         {"metrics", required_argument, 0, OPT_METRICS},
         {"syslog", no_argument, 0, OPT_SYSLOG},
         {"verbose", no_argument, 0, 'v'},
@@ -275,6 +278,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_FIXED_SPIN:
+            fixed_spin = 1;
+            break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("vfabd %s\n", VF_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -306,6 +312,8 @@ int main(int argc, char **argv)
         if (idle_given)
             dopts.idle_polls = idle;
     }
+    if (fixed_spin)
+        dopts.fixed_spin = true;
     rc = vf_config_load(config, &model, err, sizeof(err));
     if (rc) {
         vf_log_error("%s", err);

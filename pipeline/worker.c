@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <poll.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,6 +154,23 @@ static int notify_sleep(const struct vf_rxq_set *rs, int sleeping)
     return pending;
 }
 
+/* The worker's run-queue wait so far in ns (the second field of
+ * /proc/thread-self/schedstat: time it was runnable but not running), or
+ * UINT64_MAX when the kernel does not say (no CONFIG_SCHED_INFO). */
+static uint64_t run_delay_ns(int fd)
+{
+    char buf[96];
+    ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+    unsigned long long run = 0, wait = 0;
+
+    if (n <= 0)
+        return UINT64_MAX;
+    buf[n] = 0;
+    if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+        return UINT64_MAX;
+    return wait;
+}
+
 /* Blocks until a queue has work, the worker is kicked, or
  * VF_WORKER_SLEEP_MS passes. The worker stays RCU-online: the rx set and
  * its ports cannot be freed under it, and publishers kick it before they
@@ -192,11 +211,41 @@ static void worker_sleep(struct vf_worker *w)
  * milliseconds of idling, so the cost does not show in latency). */
 #define BUSY_SYSCALL_EVERY 65536u
 
+/* Before each sleep: drops the spin budget to VF_WORKER_SPIN_MIN when the
+ * worker waited for its CPU for more than VF_WORKER_SPIN_WAIT_NS since its last sleep
+ * (the CPU is shared: its spinning takes time from the threads that feed
+ * it, and it waits for them in turn), and otherwise doubles it, up to
+ * idle_polls_before_sleep. On a core of its own the run-queue wait stays
+ * near zero and the spin stays whole. One pread per sleep, which already
+ * costs a poll(). */
+static void adapt_spin(struct vf_worker *w)
+{
+    uint64_t wait = run_delay_ns(w->schedstat_fd);
+    unsigned b = w->spin_budget, cap = w->idle_polls_before_sleep;
+
+    if (wait == UINT64_MAX)
+        return;
+    if (wait - w->last_run_delay > VF_WORKER_SPIN_WAIT_NS) {
+        b = VF_WORKER_SPIN_MIN;
+        vf_stat_add(&w->stats.spin_cuts, 1);
+    } else {
+        b = b * 2;
+    }
+    w->spin_budget = b < cap ? b : cap;
+    w->last_run_delay = wait;
+    atomic_store_explicit(&w->stats.spin_budget, w->spin_budget, memory_order_relaxed);
+}
+
 void *vf_worker_run(void *arg)
 {
     struct vf_worker *w = arg;
     unsigned empty = 0;
 
+    w->spin_budget = w->idle_polls_before_sleep;
+    w->schedstat_fd = w->fixed_spin ? -1
+                                    : open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    w->last_run_delay = run_delay_ns(w->schedstat_fd);
+    atomic_store_explicit(&w->stats.spin_budget, w->spin_budget, memory_order_relaxed);
     rcu_register_thread();
     while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
         uint64_t t0 = __rdtsc();
@@ -209,7 +258,9 @@ void *vf_worker_run(void *arg)
             continue;
         }
         vf_stat_add(&w->stats.idle_tsc, dt);
-        if (w->idle_polls_before_sleep && ++empty >= w->idle_polls_before_sleep) {
+        if (w->idle_polls_before_sleep && ++empty >= w->spin_budget) {
+            if (!w->fixed_spin)
+                adapt_spin(w);
             worker_sleep(w);
             empty = 0;
         } else if (!w->idle_polls_before_sleep && (++empty & (BUSY_SYSCALL_EVERY - 1)) == 0) {
@@ -223,6 +274,8 @@ void *vf_worker_run(void *arg)
         }
     }
     vf_worker_flush(w);
+    if (w->schedstat_fd >= 0)
+        close(w->schedstat_fd);
     rcu_unregister_thread();
     return NULL;
 }

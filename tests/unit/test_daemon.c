@@ -6,14 +6,18 @@
  * two untouched ports arrives, in order, exactly once, at the right port;
  * a refused change leaves the daemon exactly as it was.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "mgmt/vf_daemon.h"
@@ -117,11 +121,12 @@ static void drain(struct vf_daemon *d, struct counts *c)
 
 static struct vf_daemon D;
 
-static void start(const char *workers)
+static void start_opts(const char *workers, unsigned idle_polls, bool fixed_spin)
 {
     struct vf_model m;
     load(&m, "", workers);
-    struct vf_daemon_opts o = {.pool_bufs = 4096, .ring_size = 1024, .idle_polls = 64};
+    struct vf_daemon_opts o = {.pool_bufs = 4096, .ring_size = 1024,
+                               .idle_polls = idle_polls, .fixed_spin = fixed_spin};
     char err[512];
     int rc = vf_daemon_start(&D, &m, &o, err, sizeof(err));
     if (rc)
@@ -130,6 +135,11 @@ static void start(const char *workers)
     gen_pool = vf_pool_create(NULL, -1, 8192, VF_PKT_DEFAULT_DATA_ROOM, e2, sizeof(e2));
     assert_non_null(gen_pool);
     vf_pool_cache_init(&gen_cache, gen_pool);
+}
+
+static void start(const char *workers)
+{
+    start_opts(workers, 64, false);
 }
 
 static void stop(void)
@@ -250,12 +260,111 @@ static void test_refused_change_leaves_state(void **state)
     stop();
 }
 
+/* A thread that spins on one CPU until told to stop: whoever else runs
+ * there has to wait for it. */
+static atomic_bool hog_stop;
+static void *hog(void *arg)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(*(int *)arg, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    while (!atomic_load_explicit(&hog_stop, memory_order_relaxed))
+        ;
+    return NULL;
+}
+
+/* One round of traffic: a burst a -> b, drained, then a pause long enough
+ * for the worker to spin out and sleep. */
+static void traffic_round(struct counts *c, uint32_t *sent)
+{
+    struct vf_daemon_port *a = vf_daemon_find_port(&D, "a");
+    for (unsigned k = 0; k < 64; k++) {
+        struct vf_pkt *p = frame_a_to_b(*sent);
+        if (vf_ring_port_inject(a->port, 0, &p, 1) == 1)
+            (*sent)++;
+        else
+            vf_pool_free(&gen_cache, p);
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    drain(&D, c);
+}
+
+static uint64_t wstat(_Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* The adaptive spin (vf_worker.h, Idle): with a thread spinning on the
+ * worker's CPU, the worker waits for its CPU and cuts its spin; once the
+ * CPU is its own again, the spin grows back to idle_polls. */
+static void test_spin_adapts_to_a_shared_cpu(void **state)
+{
+    (void)state;
+    if (access("/proc/thread-self/schedstat", R_OK) != 0)
+        skip();   /* no CONFIG_SCHED_INFO: the spin stays fixed */
+    start_opts("1", 1024, false);
+    struct vf_worker *w = &D.workers[0];
+    if (w->cpu < 0 || !atomic_load(&D.pinned[0])) {
+        stop();
+        skip();   /* an unpinned worker shares no CPU we can name */
+    }
+    struct counts c = {0};
+    uint32_t sent = 0;
+    int cpu = w->cpu;
+    pthread_t th;
+    atomic_store(&hog_stop, false);
+    assert_int_equal(pthread_create(&th, NULL, hog, &cpu), 0);
+    for (unsigned r = 0; r < 1000 && wstat(&w->stats.spin_cuts) == 0; r++)
+        traffic_round(&c, &sent);
+    atomic_store(&hog_stop, true);
+    pthread_join(th, NULL);
+    assert_true(wstat(&w->stats.spin_cuts) > 0);
+
+    for (unsigned r = 0; r < 1000 && wstat(&w->stats.spin_budget) < 1024; r++)
+        traffic_round(&c, &sent);
+    assert_int_equal(wstat(&w->stats.spin_budget), 1024);
+    for (unsigned i = 0; i < 2000 && c.got < sent; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        drain(&D, &c);
+    }
+    assert_int_equal(c.got, sent);   /* and nothing was lost meanwhile */
+    assert_int_equal(c.out_of_order, 0);
+    stop();
+}
+
+/* fixed_spin: the same contention changes nothing. */
+static void test_fixed_spin_stays(void **state)
+{
+    (void)state;
+    start_opts("1", 1024, true);
+    struct vf_worker *w = &D.workers[0];
+    struct counts c = {0};
+    uint32_t sent = 0;
+    int cpu = w->cpu >= 0 ? w->cpu : 0;
+    pthread_t th;
+    atomic_store(&hog_stop, false);
+    assert_int_equal(pthread_create(&th, NULL, hog, &cpu), 0);
+    for (unsigned r = 0; r < 100; r++)
+        traffic_round(&c, &sent);
+    atomic_store(&hog_stop, true);
+    pthread_join(th, NULL);
+    assert_int_equal(wstat(&w->stats.spin_cuts), 0);
+    assert_int_equal(wstat(&w->stats.spin_budget), 1024);
+    assert_true(wstat(&w->stats.sleeps) > 0);
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_change_leaves_state),
         cmocka_unit_test(test_new_port_forwards),
         cmocka_unit_test(test_live_changes_keep_untouched_flows),
+        cmocka_unit_test(test_spin_adapts_to_a_shared_cpu),
+        cmocka_unit_test(test_fixed_spin_stays),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }

@@ -70,6 +70,7 @@ static void test_values_parsed(void **state)
     vf_perfconfig_to_opts(&pc, &o);
     assert_int_equal(o.pool_bufs, 777);          /* not in the file: kept */
     assert_int_equal(o.idle_polls, 0);
+    assert_false(o.fixed_spin);                  /* not in the file: default */
     assert_int_equal(o.burst, 16);
     assert_true(o.flush_per_queue);
     assert_true(o.has_workers);
@@ -103,6 +104,7 @@ static void test_bad_knobs_refused(void **state)
         {"hugepages: yes\n", "hugepages: 'yes'", "auto or required"},
         {"uplink_rx: epoll\n", "uplink_rx: 'epoll'", "multishot or syscall"},
         {"send_zc: 1\n", "send_zc: '1'", "true or false"},
+        {"idle_spin: sometimes\n", "idle_spin: 'sometimes'", "adaptive or fixed"},
         {"workers: 0\n", "workers: '0'", "auto, a count"},
         {"workers: [0, 0]\n", "cpu 0 is listed twice", "t.yaml:1"},
         {"workers: []\n", "cpu list is empty", "t.yaml:1"},
@@ -152,7 +154,7 @@ static void test_daemon_runs_with_tuning(void **state)
     assert_int_equal(load_str("workers: 1\nburst: 8\ntx_batch: 4\n"
                               "tx_flush: per-queue\nring_size: 256\n"
                               "pool_bufs: 4096\nflow_cache_entries: 2048\n"
-                              "idle_polls: 16\n", &pc, err, sizeof(err)), 0);
+                              "idle_polls: 16\nidle_spin: fixed\n", &pc, err, sizeof(err)), 0);
     struct vf_daemon_opts o = {0};
     vf_perfconfig_to_opts(&pc, &o);
     static struct vf_daemon d;
@@ -165,6 +167,7 @@ static void test_daemon_runs_with_tuning(void **state)
     assert_int_equal(d.workers[0].tx_batch, 4);
     assert_true(d.workers[0].flush_per_queue);
     assert_int_equal(d.workers[0].idle_polls_before_sleep, 16);
+    assert_true(d.workers[0].fixed_spin);
 
     struct vf_rpc_error rerr = {0};
     json_t *st = vf_rpc_status(&d, NULL, &rerr);
@@ -180,6 +183,10 @@ static void test_daemon_runs_with_tuning(void **state)
     assert_int_equal(json_integer_value(json_object_get(t, "pool_bufs")), 4096);
     assert_int_equal(json_integer_value(json_object_get(t, "flow_cache_entries")), 2048);
     assert_int_equal(json_integer_value(json_object_get(t, "idle_polls")), 16);
+    assert_string_equal(json_string_value(json_object_get(t, "idle_spin")), "fixed");
+    json_t *w0 = json_array_get(json_object_get(st, "workers"), 0);
+    assert_int_equal(json_integer_value(json_object_get(w0, "spin_budget")), 16);
+    assert_non_null(json_object_get(w0, "spin_cuts"));
     json_t *up = json_object_get(t, "uplink");
     assert_string_equal(json_string_value(json_object_get(up, "type")), "ring");
     json_decref(st);
