@@ -150,19 +150,21 @@ static void render_ports(struct tbuf *b, struct vf_daemon *d)
 }
 
 enum worker_field { WF_RX, WF_TX, WF_BUSY, WF_IDLE, WF_SLEEPS, WF_HITS,
-                    WF_MISSES, WF_EVICT, WF__N };
+                    WF_MISSES, WF_EVICT, WF_SPIN_CUTS, WF_SPIN_BUDGET, WF__N };
 
 static const struct {
-    const char *name, *help;
+    const char *name, *help, *type;
 } worker_fams[WF__N] = {
-    {"vfab_worker_rx_packets_total", "Packets the worker received."},
-    {"vfab_worker_tx_packets_total", "Packets the worker sent."},
-    {"vfab_worker_busy_cycles_total", "TSC cycles in loop iterations that found packets (busy ratio = rate(busy) / (rate(busy) + rate(idle)))."},
-    {"vfab_worker_idle_cycles_total", "TSC cycles in loop iterations that found no packet."},
-    {"vfab_worker_sleeps_total", "Times the idle worker went to sleep."},
-    {"vfab_worker_flow_cache_hits_total", "Flow cache lookups that hit."},
-    {"vfab_worker_flow_cache_misses_total", "Flow cache lookups that missed (the logical pipeline ran)."},
-    {"vfab_worker_flow_cache_evictions_total", "Flow cache entries evicted to make room."},
+    {"vfab_worker_rx_packets_total", "Packets the worker received.", "counter"},
+    {"vfab_worker_tx_packets_total", "Packets the worker sent.", "counter"},
+    {"vfab_worker_busy_cycles_total", "TSC cycles in loop iterations that found packets (busy ratio = rate(busy) / (rate(busy) + rate(idle))).", "counter"},
+    {"vfab_worker_idle_cycles_total", "TSC cycles in loop iterations that found no packet.", "counter"},
+    {"vfab_worker_sleeps_total", "Times the idle worker went to sleep.", "counter"},
+    {"vfab_worker_flow_cache_hits_total", "Flow cache lookups that hit.", "counter"},
+    {"vfab_worker_flow_cache_misses_total", "Flow cache lookups that missed (the logical pipeline ran).", "counter"},
+    {"vfab_worker_flow_cache_evictions_total", "Flow cache entries evicted to make room.", "counter"},
+    {"vfab_worker_spin_cuts_total", "Sleeps before which the worker cut its idle spin: it had waited for its CPU (shared).", "counter"},
+    {"vfab_worker_spin_budget", "Empty polls the worker spins before its next sleep (adaptive, up to idle_polls).", "gauge"},
 };
 
 static void render_workers(struct tbuf *b, struct vf_daemon *d,
@@ -182,11 +184,13 @@ static void render_workers(struct tbuf *b, struct vf_daemon *d,
         v[w][WF_HITS] = fc.hits;
         v[w][WF_MISSES] = fc.misses;
         v[w][WF_EVICT] = fc.evictions;
+        v[w][WF_SPIN_CUTS] = ld(&wk->stats.spin_cuts);
+        v[w][WF_SPIN_BUDGET] = ld(&wk->stats.spin_budget);
         for (unsigned r = 1; r < VF_DROP__COUNT; r++)
             drops[r] += ld(&wk->stats.drops[r]);
     }
     for (unsigned f = 0; f < WF__N; f++) {
-        family(b, worker_fams[f].name, "counter", worker_fams[f].help);
+        family(b, worker_fams[f].name, worker_fams[f].type, worker_fams[f].help);
         for (unsigned w = 0; w < d->n_workers && w < VF_MAX_WORKERS; w++)
             tb_printf(b, "%s{worker=\"%u\",cpu=\"%d\",numa_node=\"%d\"} %llu\n",
                       worker_fams[f].name, w, d->workers[w].cpu,

@@ -176,13 +176,13 @@ static void print_status(json_t *r)
     json_t *tb = json_object_get(r, "tables");
     printf("tables: generation %" PRIu64 ", %" PRIu64 " publications, last grace period %" PRIu64 " us\n",
            jint(tb, "generation"), jint(tb, "publications"), jint(tb, "last_grace_us"));
-    printf("%-7s %5s %5s %7s %8s %12s %12s %7s %6s %9s\n", "worker", "cpu", "node",
+    printf("%-7s %5s %5s %7s %8s %12s %12s %7s %9s %9s\n", "worker", "cpu", "node",
            "pinned", "rx_queues", "rx_pkts", "tx_pkts", "busy%", "spin", "spin_cuts");
     size_t i;
     json_t *w;
     json_array_foreach(json_object_get(r, "workers"), i, w) {
         printf("%-7" PRIu64 " %5" PRId64 " %5" PRId64 " %7s %8" PRIu64 " %12" PRIu64 " %12" PRIu64
-               " %6.1f%% %6" PRIu64 " %9" PRIu64 "\n",
+               " %6.1f%% %9" PRIu64 " %9" PRIu64 "\n",
                jint(w, "id"), (int64_t)json_integer_value(json_object_get(w, "cpu")),
                (int64_t)json_integer_value(json_object_get(w, "numa_node")),
                json_is_true(json_object_get(w, "pinned")) ? "yes" : "no",
@@ -202,7 +202,7 @@ static void print_status(json_t *r)
                json_is_true(json_object_get(t, "hugepages")) ? "yes" : "no",
                json_is_true(json_object_get(t, "hugepages_required")) ? ", required" : "",
                jint(t, "flow_cache_entries"), jint(t, "idle_polls"),
-               json_string_value(json_object_get(t, "idle_spin")));
+               json_string_value(json_object_get(t, "idle_spin")) ?: "?");
         printf("uplink: %s, rx %s, send_zc %s, fixed_bufs %s, depth %" PRIu64
                ", burst %" PRIu64 "\n",
                json_string_value(json_object_get(up, "type")),

@@ -273,8 +273,9 @@ int main(int argc, char **argv)
         case OPT_IDLE:
             dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
             idle_given = 1;
-            if (*end) {
-                vf_log_error("--idle-polls wants a number, got '%s'", optarg);
+            if (*end || !*optarg || optarg[0] == '-' ||
+                strtoul(optarg, NULL, 10) > 100000000ul) {
+                vf_log_error("--idle-polls wants a number 0..100000000, got '%s'", optarg);
                 return 2;
             }
             break;

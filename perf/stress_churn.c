@@ -925,7 +925,7 @@ static json_t *scenario_latency(const struct opts *o, bool *ok)
           g->out_of_order == 0;
     json_t *res = json_pack("{s:s, s:i, s:f, s:I, s:I, s:{s:f, s:f, s:f, s:f},"
                             " s:b, s:i, s:b}",
-        "tuning", o->perf ? o->perf : "vfabd defaults (idle_polls 1024)",
+        "tuning", o->perf ? o->perf : "vfabd defaults (idle_polls 1024, adaptive)",
         "workers", (int)r.d.n_workers, "gap_us", o->gap_us,
         "pings", (json_int_t)g->lat_n, "lost", (json_int_t)g->lat_lost,
         "latency_us", "min", g->lat_n ? g->lat_us[0] : 0.0,

@@ -16,8 +16,9 @@
  * Setting it to 0 means pure busy polling (a tuning choice).
  * The spin is adaptive unless `fixed_spin`: before each sleep, a worker
  * that waited for its CPU since its last sleep (over VF_WORKER_SPIN_WAIT_NS
- * of run-queue wait in /proc/thread-self/schedstat: the CPU is shared with
- * other runnable threads) drops its budget of empty polls to
+ * of run-queue wait in /proc/thread-self/schedstat, and over 1/20 of the
+ * time: the CPU is shared with other runnable threads) drops its budget of
+ * empty polls to
  * VF_WORKER_SPIN_MIN, and one that did not doubles it, up to
  * idle_polls_before_sleep. On a core of its own a worker keeps the full
  * spin; on a shared one its spinning only delays the threads that feed it
@@ -54,7 +55,8 @@
 #define VF_MAX_FPORTS 4096     /* fabric port indexes a worker can send to */
 #define VF_WORKER_BURST 32
 #define VF_WORKER_SPIN_MIN 16  /* least adaptive spin, in empty polls */
-#define VF_WORKER_SPIN_WAIT_NS 20000u  /* run-queue wait that means "shared" */
+#define VF_WORKER_SPIN_WAIT_NS 20000u  /* run-queue wait that means "shared", */
+#define VF_WORKER_SPIN_WAIT_SHARE 20u  /* if also over 1/20 of the time */
 
 struct vf_tables;  /* pipeline/vf_tables.h: the compiled, published tables */
 struct vf_capture_tap;  /* pipeline/vf_capture.h: copies for `vfabctl capture` */
@@ -72,7 +74,8 @@ struct vf_rxq_set {
 
 /* Counters of one worker. Each is written by its worker only (relaxed
  * stores) and summed by mgmt (relaxed loads): no read is torn, a read may
- * be one burst stale. */
+ * be one burst stale. One exception: mgmt sets the spin_budget gauge once
+ * before the worker's thread starts. */
 struct vf_worker_stats {
     _Atomic uint64_t rx_pkts;
     _Atomic uint64_t tx_pkts;
@@ -128,6 +131,7 @@ struct vf_worker {
     unsigned spin_budget;               /* empty polls before sleeping now */
     int schedstat_fd;                   /* /proc/thread-self/schedstat or -1 */
     uint64_t last_run_delay;            /* its run-queue wait at last sleep */
+    uint64_t last_sleep_ns;             /* CLOCK_MONOTONIC at last sleep */
 
     struct vf_worker_stats stats;
 } __attribute__((aligned(64)));

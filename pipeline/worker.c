@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -171,6 +172,13 @@ static uint64_t run_delay_ns(int fd)
     return wait;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Blocks until a queue has work, the worker is kicked, or
  * VF_WORKER_SLEEP_MS passes. The worker stays RCU-online: the rx set and
  * its ports cannot be freed under it, and publishers kick it before they
@@ -211,28 +219,32 @@ static void worker_sleep(struct vf_worker *w)
  * milliseconds of idling, so the cost does not show in latency). */
 #define BUSY_SYSCALL_EVERY 65536u
 
-/* Before each sleep: drops the spin budget to VF_WORKER_SPIN_MIN when the
- * worker waited for its CPU for more than VF_WORKER_SPIN_WAIT_NS since its last sleep
- * (the CPU is shared: its spinning takes time from the threads that feed
- * it, and it waits for them in turn), and otherwise doubles it, up to
+/* Before each sleep: drops the spin budget to VF_WORKER_SPIN_MIN when,
+ * since its last sleep, the worker waited for its CPU for more than
+ * VF_WORKER_SPIN_WAIT_NS and more than 1/VF_WORKER_SPIN_WAIT_SHARE of the
+ * time (the CPU is shared: its spinning takes time from the threads that
+ * feed it, and it waits for them in turn), and otherwise doubles it, up to
  * idle_polls_before_sleep. On a core of its own the run-queue wait stays
- * near zero and the spin stays whole. One pread per sleep, which already
- * costs a poll(). */
+ * near zero, and a kernel thread's occasional turn during a long busy
+ * spell is a small share of it, so the spin stays whole. One pread per
+ * sleep, which already costs a poll(). */
 static void adapt_spin(struct vf_worker *w)
 {
-    uint64_t wait = run_delay_ns(w->schedstat_fd);
+    uint64_t wait = run_delay_ns(w->schedstat_fd), now = mono_ns();
     unsigned b = w->spin_budget, cap = w->idle_polls_before_sleep;
 
     if (wait == UINT64_MAX)
         return;
-    if (wait - w->last_run_delay > VF_WORKER_SPIN_WAIT_NS) {
+    uint64_t waited = wait - w->last_run_delay, span = now - w->last_sleep_ns;
+    if (waited > VF_WORKER_SPIN_WAIT_NS && waited > span / VF_WORKER_SPIN_WAIT_SHARE) {
         b = VF_WORKER_SPIN_MIN;
         vf_stat_add(&w->stats.spin_cuts, 1);
     } else {
-        b = b * 2;
+        b = b > cap / 2 ? cap : b * 2;
     }
     w->spin_budget = b < cap ? b : cap;
     w->last_run_delay = wait;
+    w->last_sleep_ns = now;
     atomic_store_explicit(&w->stats.spin_budget, w->spin_budget, memory_order_relaxed);
 }
 
@@ -245,6 +257,7 @@ void *vf_worker_run(void *arg)
     w->schedstat_fd = w->fixed_spin ? -1
                                     : open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     w->last_run_delay = run_delay_ns(w->schedstat_fd);
+    w->last_sleep_ns = mono_ns();
     atomic_store_explicit(&w->stats.spin_budget, w->spin_budget, memory_order_relaxed);
     rcu_register_thread();
     while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
