@@ -138,7 +138,11 @@ DESCRIPTIONS = {
     "vfab-geneve": "per host vfabd (1 worker, UDP uplink), Geneve with vfab's 12-byte option; "
                    "tap VMs, port security on",
     "vfab-vxlan": "per host vfabd (1 worker, UDP uplink), VXLAN; tap VMs, port security on",
+    "relay-floor": "per host taprelay: a tap like vfabd's, each frame sent whole over UDP "
+                   "(GSO/GRO), no tunnel header, no pipeline: the four kernel copies any "
+                   "user-space forwarder on taps and a UDP underlay pays, and nothing else",
 }
+FLOOR = "relay-floor"
 
 
 def parse_system(resdir, name):
@@ -190,6 +194,9 @@ def cmd_report(resdir, out):
         "quick": meta.get("quick") == "1",
         "vfabd_args": meta.get("vfabd_args", ""),
         "baseline": baseline,
+        # Every metric's ratio to the floor, where it was measured: what a
+        # forwarder's own work costs beyond the copies through user space.
+        "floor": FLOOR if FLOOR in order else None,
         "tenant_mtu": int(meta["tenant_mtu"]),
         "underlay_mtu": 1500,
         "durations": {
@@ -212,6 +219,11 @@ def cmd_report(resdir, out):
         for k in METRICS:
             v, b = raw.get(k), base.get(k)
             ms[k] = {"value": v, "ratio": (v / b) if (v is not None and b) else None}
+        fl = raws.get(FLOOR, {})
+        for k in METRICS:
+            f = fl.get(k)
+            ms[k]["ratio_to_floor"] = (ms[k]["value"] / f
+                                       if (ms[k]["value"] is not None and f) else None)
         doc["systems"][name] = {
             "status": status,
             "description": DESCRIPTIONS.get(name, ""),
@@ -258,6 +270,15 @@ def cmd_report(resdir, out):
             f"{n} {e['tcp_gbit_per_cpu_s']:.2f} Gb per CPU-s"
             + (f" ({e['tcp_gbit_per_cpu_s'] / b:.2f})" if b else "")
             + f", {100 * e['tcp_cpu_busy_share']:.0f}% busy" for n, e in cost))
+    if doc["floor"]:
+        fl = [(n, doc["systems"][n]["metrics"]) for n in order if n.startswith("vfab")]
+        fl = [(n, m) for n, m in fl if m["tcp_gbps"]["ratio_to_floor"] is not None]
+        if fl:
+            print(f"against the floor ({FLOOR}, same taps and underlay, no forwarding work): " + "; ".join(
+                f"{n} TCP {m['tcp_gbps']['ratio_to_floor']:.2f}"
+                + (f", UDP64 {m['udp64_kpps']['ratio_to_floor']:.2f}"
+                   if m["udp64_kpps"]["ratio_to_floor"] is not None else "")
+                for n, m in fl))
     print(f"total {d['total_s']:.0f} s; wrote {out}")
 
 

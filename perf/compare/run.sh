@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # perf/compare/run.sh - side by side: the same two-host topology built with
 # vfab (Geneve, VXLAN), Open vSwitch's userspace datapath (Geneve) and the
-# Linux kernel (bridge + VXLAN), beside a plain veth pair as the baseline.
+# Linux kernel (bridge + VXLAN), beside a plain veth pair as the baseline
+# and taprelay.c, the floor of any user-space forwarder on taps and a UDP
+# underlay (four kernel copies per frame and nothing else).
 # Measures tenant-to-tenant TCP throughput, 64-byte UDP packets/s received
 # and ping RTT p50/p99, prints a table with ratios to plain veth and writes
 # perf/results/compare.json (schema: docs/compare.md).
@@ -14,7 +16,7 @@
 # Usage: perf/compare/run.sh [--quick] [--build DIR] [--out FILE]
 #          [--tcp-s N] [--udp-s N] [--ping-count N] [--only a,b,...]
 #          [--keep DIR]  (copy raw iperf3/ping/udpblast outputs to DIR)
-# Systems: veth kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan.
+# Systems: veth relay-floor kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan.
 # Env: VF_BUILD (default ./build), VFABD_ARGS (extra vfabd options, e.g.
 # "--idle-polls 0" for busy polling; recorded in the JSON).
 set -u
@@ -23,7 +25,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 BUILD="${VF_BUILD:-$SRC/build}"
 OUT="$SRC/perf/results/compare.json"
 TCP_S=5 UDP_S=5 PING_N=300 PING_I=0.01
-SYSTEMS="veth kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan"
+SYSTEMS="veth relay-floor kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan"
 MTU=1400
 QUICK=0
 SETTLE_S=${VF_COMPARE_SETTLE_S:-1}  # pause between systems, see the main loop
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     --ping-count) PING_N=$2; shift ;;
     --only) SYSTEMS=${2//,/ }; shift ;;
     --keep) KEEP=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -229,6 +231,28 @@ setup_vfab() {
   ip -n "$VB" addr add 10.0.0.2/24 dev eth0
 }
 setup_vfab_geneve() { setup_vfab geneve 6081; }
+
+# ---- (5) the floor: per host taprelay (a tap like vfabd's, frames sent
+# whole over UDP GSO/GRO, no tunnel header, no pipeline) ----
+setup_relay_floor() {
+  hosts && mkns "$VA" && mkns "$VB" || return 1
+  local h ns tap vm mac me peer
+  # Bounded: it outlives the measurement by a margin, then exits itself.
+  local life=$((TCP_S + UDP_S + PING_N / 50 + 120))
+  for h in A B; do
+    if [ $h = A ]; then ns=$HA tap=vfcA vm=$VA mac=$MAC_A me=192.0.2.1 peer=192.0.2.2
+    else ns=$HB tap=vfcB vm=$VB mac=$MAC_B me=192.0.2.2 peer=192.0.2.1; fi
+    ip netns exec "$ns" "$RELAY" $tap $me 7000 $peer $life >"$TMP/relay-$h.out" 2>&1 &
+    PIDS+=($!)
+    wait_for ip -n "$ns" link show $tap || { cat "$TMP/relay-$h.out" >&2; return 1; }
+    ip -n "$ns" link set $tap netns "$vm" || return 1
+    ip -n "$vm" link set $tap address $mac mtu $MTU
+    ip -n "$vm" link set $tap name eth0
+    ip -n "$vm" link set eth0 up
+  done
+  ip -n "$VA" addr add 10.0.0.1/24 dev eth0
+  ip -n "$VB" addr add 10.0.0.2/24 dev eth0
+}
 setup_vfab_vxlan() { setup_vfab vxlan 4789; }
 
 # ---- measurement: vA -> vB, the same for every system. Raw outputs go to
@@ -272,14 +296,16 @@ measure() {
   return 0
 }
 
-SYSTEMS_ALL="veth kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan"
+SYSTEMS_ALL="veth relay-floor kernel-vxlan ovs-geneve vfab-geneve vfab-vxlan"
 for s in $SYSTEMS; do
   case " $SYSTEMS_ALL " in *" $s "*) ;; *) echo "unknown system $s ($SYSTEMS_ALL)" >&2; exit 2 ;; esac
 done
 
-# The UDP generator: built here so the script needs nothing from CMake.
-BLAST="$TMP/udpblast"
+# The UDP generator and the relay: built here so the script needs nothing
+# from CMake.
+BLAST="$TMP/udpblast" RELAY="$TMP/taprelay"
 cc -O2 -Wall -o "$BLAST" "$HERE/udpblast.c" || { echo "cannot build udpblast (needs cc)" >&2; exit 1; }
+cc -O2 -Wall -o "$RELAY" "$HERE/taprelay.c" || { echo "cannot build taprelay (needs cc)" >&2; exit 1; }
 
 for s in $SYSTEMS; do
   log "$s: setting up"

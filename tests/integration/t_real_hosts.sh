@@ -86,4 +86,24 @@ if command -v iperf3 >/dev/null; then
   ratio=$(python3 -c "print(f'{$vf/$pv:.3f}')")
   python3 -c "print(f'iperf3 TCP: vfab {$vf/1e9:.2f} Gb/s, plain veth {$pv/1e9:.2f} Gb/s, ratio $ratio')"
   pass "iperf3 TCP completed through vfab (ratio to plain veth $ratio, recorded, not asserted)"
+
+  # The floor: the same taps and underlay with perf/compare/taprelay.c,
+  # which only moves frames (four kernel copies, no tunnel, no pipeline).
+  if command -v cc >/dev/null && cc -O2 -o "$TMP/taprelay" "$SRC/perf/compare/taprelay.c"; then
+    mkns ${P}fA; mkns ${P}fB
+    underlay ${P}fA ${P}fB
+    ip netns exec ${P}fA "$TMP/taprelay" vff1 192.0.2.1 7000 192.0.2.2 40 >"$TMP/relay1" 2>&1 &
+    PIDS+=($!)
+    ip netns exec ${P}fB "$TMP/taprelay" vff2 192.0.2.2 7000 192.0.2.1 40 >"$TMP/relay2" 2>&1 &
+    PIDS+=($!)
+    vm ${P}fA vff1 ${P}f1 02:00:00:00:01:01 10.0.0.1/24
+    vm ${P}fB vff2 ${P}f2 02:00:00:00:01:02 10.0.0.2/24
+    ip netns exec ${P}f2 timeout 30 iperf3 -s -1 -B 10.0.0.2 >/dev/null 2>&1 &
+    wait_for bash -c "ip netns exec ${P}f2 ss -Hltn | grep -q 10.0.0.2:5201" || fail "iperf3 server (relay) did not start"
+    ip netns exec ${P}f1 timeout 25 iperf3 -c 10.0.0.2 -t 3 -J >"$TMP/ipf.json" 2>&1 \
+      || { tail -5 "$TMP/ipf.json"; fail "iperf3 through taprelay"; }
+    pf=$(json_get 'd["end"]["sum_received"]["bits_per_second"]' <"$TMP/ipf.json")
+    python3 -c "print(f'iperf3 TCP: copy floor (taprelay) {$pf/1e9:.2f} Gb/s, {$pf/$pv:.3f} of plain veth; vfab {$vf/$pf:.3f} of the floor')"
+    pass "iperf3 TCP through the copy floor (recorded beside vfab, not asserted)"
+  fi
 fi
