@@ -150,7 +150,8 @@ static void render_ports(struct tbuf *b, struct vf_daemon *d)
 }
 
 enum worker_field { WF_RX, WF_TX, WF_BUSY, WF_IDLE, WF_SLEEPS, WF_HITS,
-                    WF_MISSES, WF_EVICT, WF_SPIN_CUTS, WF_SPIN_BUDGET, WF__N };
+                    WF_MISSES, WF_EVICT, WF_SPIN_CUTS, WF_SPIN_BUDGET, WF_ICMP_FRAG,
+                    WF__N };
 
 static const struct {
     const char *name, *help, *type;
@@ -165,6 +166,7 @@ static const struct {
     {"vfab_worker_flow_cache_evictions_total", "Flow cache entries evicted to make room.", "counter"},
     {"vfab_worker_spin_cuts_total", "Sleeps before which the worker cut its idle spin: it had waited for its CPU (shared).", "counter"},
     {"vfab_worker_spin_budget", "Empty polls the worker spins before its next sleep (adaptive, up to idle_polls).", "gauge"},
+    {"vfab_worker_icmp_frag_needed_total", "ICMP fragmentation-needed answers sent to tenants whose packets did not fit a tunnel.", "counter"},
 };
 
 static void render_workers(struct tbuf *b, struct vf_daemon *d,
@@ -186,6 +188,7 @@ static void render_workers(struct tbuf *b, struct vf_daemon *d,
         v[w][WF_EVICT] = fc.evictions;
         v[w][WF_SPIN_CUTS] = ld(&wk->stats.spin_cuts);
         v[w][WF_SPIN_BUDGET] = ld(&wk->stats.spin_budget);
+        v[w][WF_ICMP_FRAG] = ld(&wk->stats.icmp_frag_needed);
         for (unsigned r = 1; r < VF_DROP__COUNT; r++)
             drops[r] += ld(&wk->stats.drops[r]);
     }

@@ -72,7 +72,7 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
         struct vf_worker *wk = &d->workers[w];
         uint64_t busy = ld(&wk->stats.busy_tsc), idle = ld(&wk->stats.idle_tsc);
         json_array_append_new(workers, json_pack(
-            "{s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}",
+            "{s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I}",
             "id", (int)w, "cpu", wk->cpu, "numa_node", wk->numa_node,
             "pinned", atomic_load(&d->pinned[w]), "rx_queues", wk->rxqs ? (int)wk->rxqs->n : 0,
             "rx_pkts", (json_int_t)ld(&wk->stats.rx_pkts),
@@ -82,7 +82,8 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
             "generation", (json_int_t)ld(&wk->stats.generation),
             "idle_polls_before_sleep", (json_int_t)wk->idle_polls_before_sleep,
             "spin_budget", (json_int_t)ld(&wk->stats.spin_budget),
-            "spin_cuts", (json_int_t)ld(&wk->stats.spin_cuts)));
+            "spin_cuts", (json_int_t)ld(&wk->stats.spin_cuts),
+            "icmp_frag_needed", (json_int_t)ld(&wk->stats.icmp_frag_needed)));
     }
     const struct vf_model *m = &d->model;
     return json_pack(

@@ -20,8 +20,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "numa/vf_drop.h"
+#include "pipeline/vf_icmp.h"
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_worker.h"
 #include "fabric/vf_port_udp.h"
@@ -151,11 +153,49 @@ static struct vf_pkt *clone_pkt(struct vf_worker *w, const struct vf_pkt *p)
     return q;
 }
 
+/* p, from a tenant port, did not fit the tunnel to peer: answers it with
+ * ICMP fragmentation-needed out the port it came in on (vf_icmp.h), at most
+ * VF_WORKER_ICMP_PER_S a second per worker. key/off: p as parsed before any
+ * rewrite; NULL when the caller has none (then no answer). */
+static void frag_needed(struct vf_worker *w, const struct vf_tables *t,
+                        const struct vf_pkt *p, const struct vf_flow_key *key,
+                        const struct vf_hdr_offsets *off,
+                        const struct vf_tunnel_peer *peer)
+{
+    if (!key || p->port >= t->n_fports || !t->fports[p->port].dp)
+        return;   /* from the uplink, or a frame we cannot quote */
+    uint32_t max_frame = vf_seg_tunnel_max_frame(peer);
+    if (max_frame <= off->l3 + 68u)
+        return;   /* RFC 791: every IPv4 link carries 68 bytes */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    if ((uint64_t)ts.tv_sec != w->icmp_sec) {
+        w->icmp_sec = (uint64_t)ts.tv_sec;
+        w->icmp_left = VF_WORKER_ICMP_PER_S;
+    }
+    if (w->icmp_left == 0)
+        return;
+    struct vf_pkt *r = vf_pool_alloc(&w->cache);
+    if (!r)
+        return;
+    if (vf_icmp4_frag_needed(p, key, off, (uint16_t)(max_frame - off->l3), r)) {
+        vf_pool_free(&w->cache, r);
+        return;
+    }
+    w->icmp_left--;
+    vf_stat_add(&w->stats.icmp_frag_needed, 1);
+    r->port = p->port;
+    vf_worker_tx(w, t->fports[p->port].port, r);
+}
+
 /* Sends p to every output of a: one copy per extra output (copies are
  * taken before the original is encapsulated: the original is the last
- * output, so every copy starts from the same inner frame). */
+ * output, so every copy starts from the same inner frame). key/off: p as
+ * parsed before any rewrite, for an ICMP answer when it is too big for a
+ * tunnel (NULL: no answer). */
 static void outputs(struct vf_worker *w, const struct vf_tables *t,
-                    struct vf_pkt *p, const struct vf_act *a, uint32_t hash)
+                    struct vf_pkt *p, const struct vf_act *a, uint32_t hash,
+                    const struct vf_flow_key *key, const struct vf_hdr_offsets *off)
 {
     for (unsigned i = 0; i < a->n_out; i++) {
         const struct vf_act_out *o = &a->out[i];
@@ -170,6 +210,8 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
         }
         int r = vf_tunnel_encap(q, &t->chassis[o->chassis].peer, o->vni,
                                 o->in_lport, o->out_lport, hash);
+        if (r == VF_DROP_MTU)
+            frag_needed(w, t, q, key, off, &t->chassis[o->chassis].peer);
         if (r)
             vf_worker_drop(w, q, (unsigned)r);
         else
@@ -241,7 +283,7 @@ static void execute_gso(struct vf_worker *w, const struct vf_tables *t,
             vf_worker_count_drop(w, VF_DROP_NO_BUFFER, 1);
             continue;
         }
-        outputs(w, t, s, a, hash);
+        outputs(w, t, s, a, hash, NULL, NULL);   /* segments fit: clamped */
     }
     vf_pool_free(&w->cache, p);
 }
@@ -263,7 +305,7 @@ static void execute(struct vf_worker *w, const struct vf_tables *t,
     if (p->gso_size)
         execute_gso(w, t, p, a, hash);
     else
-        outputs(w, t, p, a, hash);
+        outputs(w, t, p, a, hash, key, off);
 }
 
 static void process_one(struct vf_worker *w, const struct vf_tables *t,

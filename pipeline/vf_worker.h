@@ -55,6 +55,7 @@
 #define VF_MAX_FPORTS 4096     /* fabric port indexes a worker can send to */
 #define VF_WORKER_BURST 32
 #define VF_WORKER_SPIN_MIN 16  /* least adaptive spin, in empty polls */
+#define VF_WORKER_ICMP_PER_S 1000u  /* ICMP errors a worker sends per second */
 #define VF_WORKER_SPIN_WAIT_NS 20000u  /* run-queue wait that means "shared", */
 #define VF_WORKER_SPIN_WAIT_SHARE 20u  /* if also over 1/20 of the time */
 
@@ -87,6 +88,7 @@ struct vf_worker_stats {
     _Atomic uint64_t generation;    /* tables generation last seen */
     _Atomic uint64_t spin_budget;   /* empty polls before the next sleep */
     _Atomic uint64_t spin_cuts;     /* sleeps that found the worker preempted */
+    _Atomic uint64_t icmp_frag_needed; /* ICMP answers to too-big packets */
     _Atomic uint64_t drops[VF_DROP__COUNT];
 } __attribute__((aligned(64)));
 
@@ -132,6 +134,8 @@ struct vf_worker {
     int schedstat_fd;                   /* /proc/thread-self/schedstat or -1 */
     uint64_t last_run_delay;            /* its run-queue wait at last sleep */
     uint64_t last_sleep_ns;             /* CLOCK_MONOTONIC at last sleep */
+    uint64_t icmp_sec;                  /* second of the ICMP budget */
+    unsigned icmp_left;                 /* ICMP answers left this second */
 
     struct vf_worker_stats stats;
 } __attribute__((aligned(64)));

@@ -68,6 +68,20 @@ after=$(drop_stat "$TMP/a.sock" port_security)
 pass "port security: spoofed source dropped ($before -> $after)"
 ip -n ${P}b1 addr del 10.0.0.99/24 dev vfb1
 
+# Path MTU discovery through the overlay: with a VM MTU above what the
+# tunnel carries, a DF packet too big for it is answered with ICMP
+# fragmentation-needed (vf_icmp.h), the VM's stack learns the path MTU,
+# and then fragments to fit.
+ip -n ${P}b1 link set vfb1 mtu 1500
+ip netns exec ${P}b1 ping -c 1 -M do -s 1472 -W 2 10.0.0.2 >"$TMP/pm1" 2>&1
+grep -Eq "mtu ?= ?1438" "$TMP/pm1" || { cat "$TMP/pm1"; fail "no fragmentation-needed answer naming mtu 1438"; }
+ip netns exec ${P}b1 ip route get 10.0.0.2 | grep -q "mtu 1438" || fail "the VM did not learn the path MTU"
+ip netns exec ${P}b1 ping -c 2 -i 0.2 -s 1472 -W 2 10.0.0.2 >"$TMP/pm2" 2>&1 || { cat "$TMP/pm2"; fail "1500-byte ping after PMTU discovery"; }
+icmp=$("$VFABCTL" -s "$TMP/a.sock" --json status | json_get 'sum(w["icmp_frag_needed"] for w in d["workers"])')
+[ "$icmp" -ge 1 ] || fail "icmp_frag_needed not counted ($icmp)"
+pass "PMTU discovery: DF ping at 1500 answered 'frag needed, mtu 1438', then fragmented pings get through ($icmp answers)"
+ip -n ${P}b1 link set vfb1 mtu 1400
+
 # iperf3 TCP through vfab, beside a plain veth pair in the same run.
 if command -v iperf3 >/dev/null; then
   ip netns exec ${P}b2 timeout 30 iperf3 -s -1 -B 10.0.0.2 >/dev/null 2>&1 &

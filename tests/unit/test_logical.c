@@ -333,6 +333,94 @@ static void test_router(void **state)
     check_routed(&res.d[0], f, n, MAC_R(1), MAC_VM(1), 62);
 }
 
+/* A packet too big for its tunnel is dropped (mtu_exceeded) and, with DF
+ * set, answered with ICMP fragmentation-needed out its in-port, naming the
+ * largest inner IP packet the tunnel carries (vf_icmp.h). */
+static size_t big_frame(uint8_t *buf, size_t cap, uint32_t dmac, uint32_t dip,
+                        bool df, size_t ip_len, uint8_t icmp_type)
+{
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, MAC_VM(0));
+    mac_of(t.eth_dst, dmac);
+    t.ip4_src = IP(10, 0, 0, 1);
+    t.ip4_dst = dip;
+    t.ip4_df = df;
+    t.ttl = 64;
+    t.dport = 53;
+    t.icmp_type = icmp_type;
+    t.payload_len = ip_len - 28;
+    return icmp_type ? vf_tpkt_ip4_icmp(buf, cap, &t) : vf_tpkt_ip4_udp(buf, cap, &t);
+}
+
+static void test_frag_needed(void **state)
+{
+    struct world *w = *state;
+    static uint8_t f[2048];
+    /* Geneve with vfab's option: 14 + 20 + 8 + 8 + 12 bytes of outer
+     * headers on a 1500-byte underlay leave 1452 for the inner frame. */
+    const uint16_t want_mtu = 1500 - (20 + 8 + 8 + 12) - 14;
+    size_t n = big_frame(f, sizeof(f), MAC_VM(2), IP(10, 0, 0, 3), true, 1500, 0);
+    assert_int_equal(n, 1514);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_MTU);
+    assert_int_equal(res.tunnelled, 0);
+    assert_int_equal(res.n, 1);
+    const struct lt_dlv *d = &res.d[0];
+    assert_string_equal(d->port, "vm1");
+    assert_int_equal(d->len, 14 + 576);
+    assert_memory_equal(d->data, f + 6, 6);        /* to vm1 */
+    assert_memory_equal(d->data + 6, f, 6);        /* from vm3's MAC */
+    assert_int_equal(vf_tpkt_get16(d->data + 12), 0x0800);
+    const uint8_t *ip = d->data + 14, *icmp = ip + 20;
+    assert_int_equal(ip[0], 0x45);
+    assert_int_equal(ip[9], 1);
+    assert_int_equal(vf_tpkt_get16(ip + 2), 576);
+    assert_memory_equal(ip + 12, f + 14 + 16, 4);  /* from 10.0.0.3 */
+    assert_memory_equal(ip + 16, f + 14 + 12, 4);  /* to 10.0.0.1 */
+    assert_true(vf_tpkt_ip4_csum_ok(ip));
+    assert_int_equal(icmp[0], 3);
+    assert_int_equal(icmp[1], 4);
+    assert_int_equal(vf_tpkt_get16(icmp + 6), want_mtu);
+    assert_int_equal(csum16(icmp, 576 - 20), 0);
+    assert_memory_equal(icmp + 8, f + 14, 576 - 28);   /* the quote */
+    assert_int_equal(w->f.host[0].w->stats.icmp_frag_needed, 1);
+
+    /* At the advertised MTU it goes through. */
+    n = big_frame(f, sizeof(f), MAC_VM(2), IP(10, 0, 0, 3), true, want_mtu, 0);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm3");
+    assert_int_equal(res.tunnelled, 1);
+    /* Routed (vm1 -> r1 -> db2 on hv2): the answer comes from the router
+     * port's MAC, the one vm1 sent to. */
+    n = big_frame(f, sizeof(f), MAC_R(1), IP(10, 0, 1, 2), true, 1500, 0);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_MTU);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.d[0].port, "vm1");
+    uint8_t rmac[6];
+    mac_of(rmac, MAC_R(1));
+    assert_memory_equal(res.d[0].data + 6, rmac, 6);
+    assert_int_equal(vf_tpkt_get16(res.d[0].data + 14 + 20 + 6), want_mtu);
+
+    /* No answer: DF clear, or the packet is itself an ICMP error. An echo
+     * request is answered. */
+    n = big_frame(f, sizeof(f), MAC_VM(2), IP(10, 0, 0, 3), false, 1500, 0);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_MTU);
+    assert_int_equal(res.n, 0);
+    n = big_frame(f, sizeof(f), MAC_VM(2), IP(10, 0, 0, 3), true, 1500, 3);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(lt_drop_reason(&res), VF_DROP_MTU);
+    assert_int_equal(res.n, 0);
+    n = big_frame(f, sizeof(f), MAC_VM(2), IP(10, 0, 0, 3), true, 1500, 8);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_int_equal(res.n, 1);
+    assert_int_equal(res.d[0].data[14 + 20], 3);
+    assert_int_equal(w->f.host[0].w->stats.icmp_frag_needed, 3);
+}
+
 static void test_router_drops(void **state)
 {
     struct world *w = *state;
@@ -612,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_arp_responder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frag_needed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenants_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decap, setup, teardown),

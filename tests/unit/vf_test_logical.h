@@ -29,7 +29,7 @@
 #define LT_MAX_HOSTS 4
 #define LT_MAX_PORTS 128
 #define LT_MAX_DLV 256
-#define LT_FRAME_MAX 256
+#define LT_FRAME_MAX 640     /* holds an ICMP error (576-byte IP packet) */
 
 /* ---- model building ---- */
 static inline void *lt_grow(void *arr, size_t *n, size_t elem)
