@@ -18,11 +18,13 @@ static inline void wr16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
-/* An address an ICMP error may be sent to or about (RFC 1122 3.2.2). */
+/* An address an ICMP error may be sent to or about (RFC 1122 3.2.2):
+ * not 0/8 ("this network"), loopback, multicast or class E (broadcast
+ * included). */
 static bool unicast4(uint32_t a_net)
 {
     uint32_t a = __builtin_bswap32(a_net);
-    return a != 0 && a != 0xffffffffu && (a >> 28) != 0xe && (a >> 24) != 127;
+    return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 28) != 0xe && (a >> 28) != 0xf;
 }
 
 /* ICMP types that are errors: never answered with another error. */
@@ -39,12 +41,15 @@ int vf_icmp4_frag_needed(const struct vf_pkt *p, const struct vf_flow_key *key,
     const uint32_t l3 = off->l3;
 
     if (key->eth_type != 0x0800 || l3 < VF_ETH_HDR_LEN || l3 + 20 > p->len ||
-        (key->eth_src[0] & 1) || !unicast4(key->ip_src) || !unicast4(key->ip_dst))
-        return -1;
+        (key->eth_src[0] & 1) || (key->eth_dst[0] & 1) ||
+        !unicast4(key->ip_src) || !unicast4(key->ip_dst))
+        return -1;   /* also: a link-layer broadcast or group frame */
     const uint8_t *ip = f + l3;
     uint16_t frag = rd16(ip + 6);
     if (!(frag & VF_IP4_DF) || (frag & 0x1fff))
         return -1;   /* may be fragmented, or not the first fragment */
+    if (rd16(ip + 2) <= mtu)
+        return -1;   /* the IP packet fits: the excess is link padding */
     if (key->ip_proto == 1 && icmp_error((uint8_t)__builtin_bswap16(key->sport)))
         return -1;
 

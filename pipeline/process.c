@@ -197,6 +197,7 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
                     struct vf_pkt *p, const struct vf_act *a, uint32_t hash,
                     const struct vf_flow_key *key, const struct vf_hdr_offsets *off)
 {
+    bool answered = false;   /* one ICMP answer per packet, however many tunnels */
     for (unsigned i = 0; i < a->n_out; i++) {
         const struct vf_act_out *o = &a->out[i];
         struct vf_pkt *q = i + 1 == a->n_out ? p : clone_pkt(w, p);
@@ -210,8 +211,10 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
         }
         int r = vf_tunnel_encap(q, &t->chassis[o->chassis].peer, o->vni,
                                 o->in_lport, o->out_lport, hash);
-        if (r == VF_DROP_MTU)
+        if (r == VF_DROP_MTU && !answered) {
             frag_needed(w, t, q, key, off, &t->chassis[o->chassis].peer);
+            answered = true;
+        }
         if (r)
             vf_worker_drop(w, q, (unsigned)r);
         else

@@ -17,8 +17,12 @@
  * source: they match the quoted header to a socket.
  *
  * Never answered (RFC 1122 3.2.2): DF clear (the packet is just dropped),
- * non-first fragments, ICMP errors themselves, and multicast, broadcast,
- * zero or loopback addresses or a multicast source MAC.
+ * non-first fragments, ICMP errors themselves, link-layer broadcast or
+ * group frames, and IP addresses in 0/8, loopback, multicast or class E.
+ * A flood answers once, however many tunnels it did not fit. The answer
+ * quotes the packet as forwarded (after a router's TTL decrement; senders
+ * match on addresses and ports) and, like the router's own replies, does
+ * not pass the port's ACLs. IPv6 gets no Packet Too Big yet.
  *
  * Thread-safety: pure functions of their arguments.
  */
@@ -34,10 +38,12 @@
  * as much payload as keeps the answer's IP packet within 576 bytes. */
 #define VF_ICMP_QUOTE_MAX (576u - 20u - 8u)
 
-/* Builds in out (whose data it replaces) the answer to frame p, parsed as
- * key and off before any rewrite, advertising next-hop MTU mtu (the
+/* Builds in out (whose data it replaces) the answer to frame p (key and
+ * off: p as parsed before any rewrite: its MACs are the sender's and the
+ * ones it sent to), advertising next-hop MTU mtu (the
  * largest inner IP packet that fits). The L2 header keeps p's VLAN tags.
- * Returns 0, or -1 when p gets no answer (above) or out is too small. */
+ * Returns 0, or -1 when p gets no answer (above), its IP packet is not
+ * longer than mtu, or out is too small. */
 int vf_icmp4_frag_needed(const struct vf_pkt *p, const struct vf_flow_key *key,
                          const struct vf_hdr_offsets *off, uint16_t mtu,
                          struct vf_pkt *out);

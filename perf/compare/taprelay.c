@@ -20,9 +20,11 @@
  * to find a frame start again).
  *
  * Wire format: the UDP payloads form a byte stream of records
- * [u32 magic][u32 length][vnet header + frame], so a frame longer than one
- * datagram (a 64 KB TSO frame with its header) goes as two sends, and the
- * receiver may get several records, or part of one, per GRO buffer.
+ * [u32 magic][u32 length][vnet header + frame][u32 magic], so a frame
+ * longer than one datagram (a 64 KB TSO frame with its header) goes as two
+ * sends, and the receiver may get several records, or part of one, per GRO
+ * buffer. A record whose trailing magic is wrong (a datagram was lost and
+ * the next one completed it) is thrown away, never written to the tap.
  *
  * Thread-safety: single-threaded program.
  */
@@ -58,10 +60,12 @@
 
 #define MAGIC 0x76667231u        /* "vfr1" */
 #define REC_HDR 8u
+#define REC_TRAILER 4u
 #define SEG 1472u                /* datagram payload on a 1500-byte underlay */
 #define MAX_DGRAM (44u * SEG)    /* one send: whole segments, under 64 KB */
 #define FRAME_MAX 65600u         /* vnet header + a 64 KB TSO frame */
 #define RXBUF (4u * 65536u)
+#define RX_ROOM (2u * 65536u)    /* free space kept for one receive */
 #define DRAIN 64                 /* reads per fd per wake-up, bounds a turn */
 
 static volatile sig_atomic_t stop;
@@ -176,27 +180,42 @@ int main(int argc, char **argv)
             if (n <= 0)
                 break;
             tap_rx++;
-            uint32_t hdr[2] = {MAGIC, (uint32_t)n};
-            size_t first = (size_t)n + REC_HDR <= MAX_DGRAM ? (size_t)n : MAX_DGRAM - REC_HDR;
-            struct iovec iov[2] = {{hdr, REC_HDR}, {txbuf, first}};
-            if (udp_send(udp, iov, 2, REC_HDR + first) == 0)
-                udp_tx++;
-            if (first < (size_t)n) {
-                struct iovec rest = {txbuf + first, (size_t)n - first};
-                if (udp_send(udp, &rest, 1, rest.iov_len) == 0)
+            if ((size_t)n > sizeof txbuf)
+                continue;   /* cut short by the buffer: not relayed */
+            uint32_t hdr[2] = {MAGIC, (uint32_t)n}, trailer = MAGIC;
+            size_t rec = REC_HDR + (size_t)n + REC_TRAILER;
+            if (rec <= MAX_DGRAM) {
+                struct iovec iov[3] = {{hdr, REC_HDR}, {txbuf, (size_t)n}, {&trailer, REC_TRAILER}};
+                if (udp_send(udp, iov, 3, rec) == 0)
                     udp_tx++;
+                continue;
             }
+            size_t first = MAX_DGRAM - REC_HDR;
+            struct iovec iov[2] = {{hdr, REC_HDR}, {txbuf, first}};
+            if (udp_send(udp, iov, 2, MAX_DGRAM) != 0)
+                continue;   /* no tail without its head */
+            udp_tx++;
+            struct iovec rest[2] = {{txbuf + first, (size_t)n - first}, {&trailer, REC_TRAILER}};
+            if (udp_send(udp, rest, 2, rest[0].iov_len + REC_TRAILER) == 0)
+                udp_tx++;
         }
         for (int i = 0; i < DRAIN; i++) {   /* UDP -> tap */
-            if (RXBUF - fill < 65536) {      /* room for one GRO buffer */
+            if (RXBUF - fill < RX_ROOM) {    /* room for one GRO buffer */
                 memmove(rxbuf, rxbuf + head, fill - head);
                 fill -= head;
                 head = 0;
             }
-            ssize_t n = recv(udp, rxbuf + fill, RXBUF - fill, 0);
+            struct iovec iov = {rxbuf + fill, RXBUF - fill};
+            struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+            ssize_t n = recvmsg(udp, &m, 0);
             if (n <= 0)
                 break;
             udp_rx++;
+            if (m.msg_flags & MSG_TRUNC) {   /* lost its tail: resync */
+                bad += fill - head + (size_t)n;
+                head = fill = 0;
+                continue;
+            }
             fill += (size_t)n;
             while (fill - head >= REC_HDR) {
                 uint32_t h[2];
@@ -206,11 +225,19 @@ int main(int argc, char **argv)
                     head = fill;
                     break;
                 }
-                if (fill - head < REC_HDR + h[1])
+                size_t rec = REC_HDR + h[1] + REC_TRAILER;
+                if (fill - head < rec)
                     break;                   /* the rest is in the next datagram */
+                uint32_t t;
+                memcpy(&t, rxbuf + head + REC_HDR + h[1], sizeof t);
+                if (t != MAGIC) {            /* completed by another record */
+                    bad += fill - head;
+                    head = fill;
+                    break;
+                }
                 if (write(tap, rxbuf + head + REC_HDR, h[1]) == (ssize_t)h[1])
                     tap_tx++;
-                head += REC_HDR + h[1];
+                head += rec;
             }
             if (head == fill)
                 head = fill = 0;

@@ -419,6 +419,15 @@ static void test_frag_needed(void **state)
     assert_int_equal(res.n, 1);
     assert_int_equal(res.d[0].data[14 + 20], 3);
     assert_int_equal(w->f.host[0].w->stats.icmp_frag_needed, 3);
+    /* A link-layer broadcast is flooded (vm2 gets it, the tunnel to vm3
+     * is too small) and never answered. */
+    n = big_frame(f, sizeof(f), MAC_VM(2), IP(10, 0, 0, 3), true, 1500, 0);
+    memset(f, 0xff, 6);
+    lt_send(&w->f, "vm1", f, (unsigned)n, &res);
+    assert_non_null(lt_find(&res, "vm2"));
+    assert_null(lt_find(&res, "vm1"));
+    assert_int_equal(res.drops[VF_DROP_MTU], 1);
+    assert_int_equal(w->f.host[0].w->stats.icmp_frag_needed, 3);
 }
 
 static void test_router_drops(void **state)
