@@ -219,6 +219,15 @@ setup_vfab() {
     PIDS+=($!)
     wait_for test -S "$TMP/vfab-$h.sock" || { cat "$TMP/vfab-$encap-$h.err" >&2; return 1; }
   done
+  tap_vms
+}
+setup_vfab_geneve() { setup_vfab geneve 6081; }
+setup_vfab_vxlan() { setup_vfab vxlan 4789; }
+
+# tap_vms: moves the taps vfcA (in hA) and vfcB (in hB) into the VM
+# namespaces as eth0, with the VMs' MACs, MTU and addresses.
+tap_vms() {
+  local h ns tap vm mac
   for h in A B; do
     if [ $h = A ]; then ns=$HA tap=vfcA vm=$VA mac=$MAC_A; else ns=$HB tap=vfcB vm=$VB mac=$MAC_B; fi
     wait_for ip -n "$ns" link show $tap || return 1
@@ -230,30 +239,22 @@ setup_vfab() {
   ip -n "$VA" addr add 10.0.0.1/24 dev eth0
   ip -n "$VB" addr add 10.0.0.2/24 dev eth0
 }
-setup_vfab_geneve() { setup_vfab geneve 6081; }
 
 # ---- (5) the floor: per host taprelay (a tap like vfabd's, frames sent
 # whole over UDP GSO/GRO, no tunnel header, no pipeline) ----
 setup_relay_floor() {
   hosts && mkns "$VA" && mkns "$VB" || return 1
-  local h ns tap vm mac me peer
+  local h ns me peer
   # Bounded: it outlives the measurement by a margin, then exits itself.
   local life=$((TCP_S + UDP_S + PING_N / 50 + 120))
   for h in A B; do
-    if [ $h = A ]; then ns=$HA tap=vfcA vm=$VA mac=$MAC_A me=192.0.2.1 peer=192.0.2.2
-    else ns=$HB tap=vfcB vm=$VB mac=$MAC_B me=192.0.2.2 peer=192.0.2.1; fi
-    ip netns exec "$ns" "$RELAY" $tap $me 7000 $peer $life >"$TMP/relay-$h.out" 2>&1 &
+    if [ $h = A ]; then ns=$HA me=192.0.2.1 peer=192.0.2.2; else ns=$HB me=192.0.2.2 peer=192.0.2.1; fi
+    ip netns exec "$ns" "$RELAY" vfc$h $me 7000 $peer $life >"$TMP/relay-$h.out" 2>&1 &
     PIDS+=($!)
-    wait_for ip -n "$ns" link show $tap || { cat "$TMP/relay-$h.out" >&2; return 1; }
-    ip -n "$ns" link set $tap netns "$vm" || return 1
-    ip -n "$vm" link set $tap address $mac mtu $MTU
-    ip -n "$vm" link set $tap name eth0
-    ip -n "$vm" link set eth0 up
+    wait_for ip -n "$ns" link show vfc$h || { cat "$TMP/relay-$h.out" >&2; return 1; }
   done
-  ip -n "$VA" addr add 10.0.0.1/24 dev eth0
-  ip -n "$VB" addr add 10.0.0.2/24 dev eth0
+  tap_vms
 }
-setup_vfab_vxlan() { setup_vfab vxlan 4789; }
 
 # ---- measurement: vA -> vB, the same for every system. Raw outputs go to
 # $RES/NAME.*; report.py parses them all at the end (one Python start: it
