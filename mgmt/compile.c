@@ -452,13 +452,22 @@ static void mark_needed(const struct cctx *cc, const struct vf_model_tenant *tn,
     }
 }
 
+/* The UDP port a chassis receives on, and (vfab's UDP uplink) sends from. */
+static uint16_t chassis_port(const struct vf_model_chassis *ch)
+{
+    if (ch->udp_port)
+        return ch->udp_port;
+    return ch->encap == VF_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT : VF_GENEVE_UDP_PORT;
+}
+
 static bool chassis_same(const struct vf_chassis *pc,
                          const struct vf_model_chassis *ch,
                          const struct vf_model_chassis *lc, bool local,
                          uint16_t mtu, bool csum)
 {
     if (pc->local != local || pc->underlay_ip != ch->underlay_ip ||
-        pc->udp_port != ch->udp_port || strcmp(pc->name, ch->name) != 0)
+        pc->udp_port != ch->udp_port || pc->port != chassis_port(ch) ||
+        strcmp(pc->name, ch->name) != 0)
         return false;
     return local || (pc->peer.encap == ch->encap &&
                      pc->peer.src_ip == lc->underlay_ip &&
@@ -493,6 +502,7 @@ static int build_chassis(const struct cctx *cc, const struct vf_tables *prev,
             snprintf(o->name, sizeof(o->name), "%s", ch->name);
             o->underlay_ip = ch->underlay_ip;
             o->udp_port = ch->udp_port;
+            o->port = chassis_port(ch);
             o->local = (int)i == cc->local;
             if (o->local)
                 continue;
@@ -505,6 +515,9 @@ static int build_chassis(const struct cctx *cc, const struct vf_tables *prev,
                                     ch->underlay_ip, ch->udp_port, zero_mac,
                                     zero_mac, mtu, csum);
         }
+        int rc = vf_chassis_tab_index(t->chassis_tab);
+        if (rc)
+            return rc;
     }
     t->chassis = t->chassis_tab->c;
     t->n_chassis = (uint32_t)m->n_chassis;

@@ -54,7 +54,14 @@
     X(TUN_BAD_PROTO,     "tunnel_bad_protocol")                              \
     X(TUN_UNKNOWN_VNI,   "tunnel_unknown_vni")                               \
     X(TUN_BAD_EGRESS,    "tunnel_egress_port_not_in_vni")                    \
-    X(TUN_UNKNOWN_CHASSIS, "tunnel_unknown_chassis")
+    /* outer source is no remote chassis of the fabric (address, or address  \
+     * and port where chassis share an address) */                           \
+    X(TUN_UNKNOWN_CHASSIS, "tunnel_unknown_chassis")                         \
+    /* Geneve names an ingress port that is neither on the sending chassis   \
+     * nor a router port of the VNI's switch */                              \
+    X(TUN_IN_PORT_NOT_ON_CHASSIS, "tunnel_in_port_not_on_chassis")           \
+    /* egress: a port on another chassis, and this host has no uplink */     \
+    X(TUN_NO_UPLINK,     "tunnel_no_uplink")
 
 enum vf_drop_reason {
 #define VF_DROP_ENUM_(id, name) VF_DROP_##id,

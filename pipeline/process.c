@@ -7,11 +7,18 @@
  * Then apply the list: header rewrites once, one copy per extra output
  * (flood), tunnel encap per remote output, and vf_worker_tx/_drop.
  *
+ * Who may tunnel to us: a decapsulated packet is accepted only from a
+ * remote chassis of the fabric (vf_tables_chassis_by_src: one hash probe
+ * per packet, before the cache, since the cache key does not hold the
+ * outer source), else it is dropped as tunnel_unknown_chassis. OVS and OVN
+ * get the same from one tunnel port per chassis with remote_ip.
+ *
  * Cache key: (fabric port index, flow key) for tenant ports: within one
  * generation a fabric port is exactly one logical port. For tunnelled
- * packets the decision also depends on the VNI and the Geneve ports, so
- * they are stamped into the key's padding (with a tag byte no parsed key
- * has) and the ingress lport is the cache's port argument.
+ * packets the decision also depends on the VNI, the Geneve ports and the
+ * sending chassis (decap-ingress checks that the named ingress port lives
+ * there), so they are stamped into the key's padding (with a tag byte no
+ * parsed key has) and the ingress lport is the cache's port argument.
  *
  * Bounds: one pass per packet; routing is bounded by VF_LOGICAL_MAX_HOPS,
  * floods by VF_ACT_MAX_OUT. No malloc, lock or syscall: the only
@@ -29,7 +36,7 @@
 #include "fabric/vf_port_udp.h"
 #include "tunnel/vf_segment.h"
 
-#define TUN_KEY_TAG 0xa5
+#define TUN_KEY_TAG 0xa4     /* | has_ports: never 0, unlike parsed keys */
 
 void vf_logical_ingress(struct vf_lctx *c, const struct vf_dp *dp, uint32_t in)
 {
@@ -314,6 +321,23 @@ static void execute(struct vf_worker *w, const struct vf_tables *t,
 static void process_one(struct vf_worker *w, const struct vf_tables *t,
                         struct vf_pkt *p);
 
+int vf_pipeline_decap(const struct vf_tables *t, struct vf_pkt *p,
+                      struct vf_tunnel_md *md, uint32_t *from)
+{
+    uint32_t data_off = p->data_off, len = p->len;
+    int r = vf_tunnel_decap(p, t->geneve_port, t->vxlan_port, md);
+    if (r)
+        return r;
+    *from = vf_tables_chassis_by_src(t, md->outer_src_ip, md->outer_src_port);
+    if (*from == UINT32_MAX) {
+        /* Decap wrote nothing: restoring the bounds restores the packet. */
+        p->data_off = data_off;
+        p->len = len;
+        return VF_DROP_TUN_UNKNOWN_CHASSIS;
+    }
+    return 0;
+}
+
 /* A UDP GRO buffer that is not one TCP run (vf_seg_gro_merge refused it):
  * each datagram goes through the pipeline on its own. Bounded by the
  * datagram count; the copies have gso_size 0, so this does not recurse
@@ -348,7 +372,7 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
     struct vf_hdr_offsets off;
     const struct vf_fport_map *fm = NULL;
     bool tun = false;
-    uint32_t cache_in;
+    uint32_t cache_in, from = 0;
     int r;
 
     if (t->uplink && p->port == t->uplink->index) {
@@ -356,7 +380,7 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
             gro_split(w, t, p);
             return;
         }
-        r = vf_tunnel_decap(p, t->geneve_port, t->vxlan_port, &md);
+        r = vf_pipeline_decap(t, p, &md, &from);
         if (r) {
             vf_worker_drop(w, p, (unsigned)r);
             return;
@@ -378,8 +402,9 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
         key.pad[4] = (uint8_t)md.vni;
         key.pad[5] = (uint8_t)(md.vni >> 8);
         key.pad[6] = (uint8_t)(md.vni >> 16);
-        key.pad[7] = md.has_ports;
-        key.pad[9] = TUN_KEY_TAG;
+        key.pad[7] = (uint8_t)from;
+        key.pad[8] = (uint8_t)(from >> 8);
+        key.pad[9] = (uint8_t)(TUN_KEY_TAG | md.has_ports);
         cache_in = md.has_ports ? md.in_lport : 0;
         p->meta.in_port = cache_in;
     } else {
@@ -404,7 +429,7 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
         memset(&buf.act, 0, sizeof(buf.act));
         if (tun) {
             md.in_lport = cache_in;
-            vf_stage_decap_ingress(&c, &md);
+            vf_stage_decap_ingress(&c, &md, from);
         } else {
             vf_logical_ingress(&c, fm->dp, fm->lport);
         }

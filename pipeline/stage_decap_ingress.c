@@ -7,6 +7,13 @@
  * let one tenant address another's port); out port 0 means flood. VXLAN
  * and option-less Geneve name no port: the destination MAC decides, and a
  * group or unknown MAC floods to this host's ports of the switch.
+ *
+ * The sender: process.c accepted the packet only from a remote chassis
+ * (`from`). A named ingress port must be a VM port on that chassis, or a
+ * router port of the switch (routers are distributed: every chassis runs
+ * them, so any chassis may send from one); anything else is a chassis
+ * speaking for another's port (tunnel_in_port_not_on_chassis). VXLAN and
+ * option-less Geneve name no ingress port: only the chassis is checked.
  */
 #include "numa/vf_drop.h"
 #include "pipeline/vf_logical.h"
@@ -19,7 +26,27 @@ static void fail(struct vf_lctx *c, int reason, const char *why)
     c->act->n_out = 0;
 }
 
-void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md)
+/* true when the Geneve ingress port may come from chassis `from`. */
+static bool in_port_from(const struct vf_lctx *c, const struct vf_dp *dp,
+                         uint32_t in_lport, uint32_t from)
+{
+    uint32_t i = vf_hmap_get(&dp->by_id, in_lport);
+    if (i == UINT32_MAX)
+        return false;
+    const struct vf_lport *lp = &dp->ports[i];
+    if (lp->kind == VF_LPORT_ROUTER)
+        return true;
+    if (lp->chassis == from)
+        return true;
+    if (c->tr)
+        vf_trace_note(c->tr, "decap_ingress", "ingress port %s lives on %s, "
+                      "not on the sender %s", lp->name,
+                      c->t->chassis[lp->chassis].name, c->t->chassis[from].name);
+    return false;
+}
+
+void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md,
+                            uint32_t from)
 {
     const struct vf_dp *dp = vf_tables_dp_by_vni(c->t, md->vni);
     struct vf_act *a = c->act;
@@ -32,6 +59,11 @@ void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md)
     }
     c->dp = dp;
     a->datapath = dp->id;
+    if (md->has_ports && !in_port_from(c, dp, md->in_lport, from)) {
+        fail(c, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS,
+             "ingress port not on the sending chassis");
+        return;
+    }
     c->in = vf_hmap_get(&dp->by_id, md->in_lport);
     uint32_t in_lport = md->has_ports ? md->in_lport : 0;
     uint32_t out = UINT32_MAX;

@@ -56,7 +56,7 @@ int vf_stage_output(struct vf_lctx *c, uint32_t out)
         if (c->tr)
             vf_trace_note(c->tr, "output", "%s is remote and there is no uplink",
                           lp->name);
-        return VF_DROP_TUN_UNKNOWN_CHASSIS;
+        return VF_DROP_TUN_NO_UPLINK;
     }
     r = add_out(c, (struct vf_act_out){
         .fport = (uint16_t)c->t->uplink->index,

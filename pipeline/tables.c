@@ -35,6 +35,17 @@ void vf_hmap_put(struct vf_hmap *h, uint64_t key, uint32_t val)
     }
 }
 
+void vf_hmap_set(struct vf_hmap *h, uint64_t key, uint32_t val)
+{
+    uint32_t i = (uint32_t)vf_hmap_hash(key) & h->mask;
+    for (uint32_t n = 0; n <= h->mask && h->vals[i]; n++, i = (i + 1) & h->mask) {
+        if (h->keys[i] == key) {
+            h->vals[i] = val + 1;
+            return;
+        }
+    }
+}
+
 int vf_hmap_build(struct vf_hmap *h, const uint64_t *keys, uint32_t n)
 {
     int rc = vf_hmap_init(h, n);
@@ -104,10 +115,40 @@ void vf_chassis_tab_ref(struct vf_chassis_tab *c)
     atomic_fetch_add_explicit(&c->refcnt, 1, memory_order_relaxed);
 }
 
+int vf_chassis_tab_index(struct vf_chassis_tab *c)
+{
+    /* At most two keys per chassis: its address and, when shared, its
+     * endpoint. Sized for both so every put finds an empty slot. */
+    vf_hmap_free(&c->by_addr);
+    int rc = vf_hmap_init(&c->by_addr, 2 * c->n);   /* n < VF_CHASSIS_NONE */
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint64_t k = vf_chassis_addr_key(c->c[i].underlay_ip);
+        uint32_t j = vf_hmap_get(&c->by_addr, k);
+        if (j == UINT32_MAX) {
+            vf_hmap_put(&c->by_addr, k, i);
+            continue;
+        }
+        if (j != VF_CHASSIS_SHARED) {
+            /* The second chassis at this address: the first one's entry
+             * becomes "shared", and both are found by endpoint. */
+            vf_hmap_set(&c->by_addr, k, VF_CHASSIS_SHARED);
+            vf_hmap_put(&c->by_addr, vf_chassis_endpoint_key(
+                            c->c[j].underlay_ip, c->c[j].port), j);
+        }
+        vf_hmap_put(&c->by_addr, vf_chassis_endpoint_key(c->c[i].underlay_ip,
+                                                         c->c[i].port), i);
+    }
+    return 0;
+}
+
 void vf_chassis_tab_unref(struct vf_chassis_tab *c)
 {
-    if (c && atomic_fetch_sub_explicit(&c->refcnt, 1, memory_order_acq_rel) == 1)
+    if (c && atomic_fetch_sub_explicit(&c->refcnt, 1, memory_order_acq_rel) == 1) {
+        vf_hmap_free(&c->by_addr);
         free(c);
+    }
 }
 
 struct vf_router *vf_router_alloc(void)

@@ -14,9 +14,10 @@
  *                      ACL and L2 (several hops, at most VF_LOGICAL_MAX_HOPS)
  *   egress             local port: to-port ACL, deliver; remote port:
  *                      tunnel to its chassis (its egress ACL runs there)
- * A packet from the uplink (decap-ingress) finds the datapath by VNI and
- * the egress port from the Geneve option or the destination MAC, runs the
- * egress stage and is delivered.
+ * A packet from the uplink (decap-ingress) must come from a remote chassis
+ * of the fabric; it finds the datapath by VNI and the egress port from the
+ * Geneve option or the destination MAC, runs the egress stage and is
+ * delivered.
  *
  * Action list: the stages do not touch the packet. They read a working
  * copy of the flow key in struct vf_lctx and write a struct vf_act: a drop
@@ -132,11 +133,22 @@ int vf_stage_output(struct vf_lctx *c, uint32_t out);
  * receiving host (no remote copies then). Returns the reason when no
  * copy at all goes out. */
 int vf_stage_flood(struct vf_lctx *c, bool tunnelled, uint32_t in_lport);
-/* Receiving host: md from vf_tunnel_decap, key of the inner frame.
+/* Receiving host: md from vf_tunnel_decap, key of the inner frame, from
+ * the sending chassis (index in t->chassis, vf_pipeline_decap). A named
+ * ingress port must live on `from` or be a router port of the switch.
  * Fills c->act completely. */
-void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md);
+void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md,
+                            uint32_t from);
 
 /* ---- drivers (process.c) ---- */
+/* Decapsulates a full tunnel frame from the uplink (vf_tunnel_decap) and
+ * finds the remote chassis that sent it (*from, an index in t->chassis).
+ * Returns 0, a VF_DROP_TUN_* reason of decap, or
+ * VF_DROP_TUN_UNKNOWN_CHASSIS when the outer source is no remote chassis
+ * of the fabric; p is unchanged when it returns a reason. Per packet: one
+ * or two hash probes beside decap. */
+int vf_pipeline_decap(const struct vf_tables *t, struct vf_pkt *p,
+                      struct vf_tunnel_md *md, uint32_t *from);
 /* Runs the whole source-host pipeline for a frame received on local port
  * `in` of dp; fills c->act (drop reason or outputs). c->key must hold the
  * parsed key. */

@@ -140,16 +140,39 @@ struct vf_chassis {
     uint32_t underlay_ip;        /* network order */
     bool local;
     uint16_t udp_port;           /* as configured (0: the encap's default) */
+    uint16_t port;               /* effective: udp_port or the encap's */
     struct vf_tunnel_peer peer;  /* toward this chassis (unused if local) */
 };
 
 /* The chassis array, shared between snapshots while no chassis changes
- * (at thousands of chassis it is most of what a small change would copy). */
+ * (at thousands of chassis it is most of what a small change would copy).
+ *
+ * by_addr answers "which chassis sent this tunnel packet" with one probe
+ * (two where chassis share an address). Keys: vf_chassis_addr_key(ip) ->
+ * the chassis index, or VF_CHASSIS_SHARED when several chassis have that
+ * address; then vf_chassis_endpoint_key(ip, port) -> the chassis whose
+ * effective port is the packet's source port. A vfab chassis sends from
+ * its uplink's bound port, which is its chassis port, so chassis on one
+ * machine are told apart; a chassis with an address of its own may send
+ * from any port (OVS and the kernel pick source ports for entropy). */
 struct vf_chassis_tab {
     _Atomic uint32_t refcnt;
     uint32_t n;
+    struct vf_hmap by_addr;      /* built by vf_chassis_tab_index() */
     struct vf_chassis c[];
 };
+
+#define VF_CHASSIS_SHARED 0x10000u   /* > any chassis index (< VF_CHASSIS_NONE) */
+
+static inline uint64_t vf_chassis_addr_key(uint32_t ip_net)
+{
+    return ip_net;
+}
+
+static inline uint64_t vf_chassis_endpoint_key(uint32_t ip_net, uint16_t port)
+{
+    return 1ull << 48 | (uint64_t)port << 32 | ip_net;
+}
 
 /* What arrives on a fabric port: a tenant port's datapath and logical
  * port, or (dp NULL) nothing known. */
@@ -232,6 +255,23 @@ vf_tables_router_by_id(const struct vf_tables *t, uint32_t id)
     return i == UINT32_MAX ? NULL : t->routers[i];
 }
 
+/* Index in t->chassis of the remote chassis that sent a tunnel packet
+ * from outer source ip_net (network order) and UDP port sport (host
+ * order), or UINT32_MAX when it is no chassis of the fabric or this host
+ * itself (vfab never tunnels to itself). One hash probe, two when chassis
+ * share the address; no walk. */
+static inline uint32_t vf_tables_chassis_by_src(const struct vf_tables *t,
+                                                uint32_t ip_net, uint16_t sport)
+{
+    const struct vf_hmap *h = &t->chassis_tab->by_addr;
+    uint32_t i = vf_hmap_get(h, vf_chassis_addr_key(ip_net));
+    if (i == VF_CHASSIS_SHARED)
+        i = vf_hmap_get(h, vf_chassis_endpoint_key(ip_net, sport));
+    if (i == (uint32_t)t->local_chassis)
+        return UINT32_MAX;
+    return i;
+}
+
 /* The fabric port a local logical port delivers to, or NULL. */
 static inline struct vf_port *vf_tables_lport_fport(const struct vf_lport *lp)
 {
@@ -245,6 +285,8 @@ int vf_hmap_build(struct vf_hmap *h, const uint64_t *keys, uint32_t n);
 /* Adds key -> val if the key is absent; the map must have been sized for
  * it by vf_hmap_init(). */
 void vf_hmap_put(struct vf_hmap *h, uint64_t key, uint32_t val);
+/* Replaces the value of a key already in the map (no-op if absent). */
+void vf_hmap_set(struct vf_hmap *h, uint64_t key, uint32_t val);
 int vf_hmap_init(struct vf_hmap *h, uint32_t n);
 void vf_hmap_free(struct vf_hmap *h);
 
@@ -252,6 +294,10 @@ struct vf_dp *vf_dp_alloc(void);
 void vf_dp_ref(struct vf_dp *dp);
 void vf_dp_unref(struct vf_dp *dp);           /* accepts NULL */
 struct vf_chassis_tab *vf_chassis_tab_alloc(uint32_t n);
+/* Builds c->by_addr from c->c[].underlay_ip and .port (every chassis,
+ * local included, so sharing with the local address is seen). Endpoints
+ * must be distinct (the model validates it). 0 or -ENOMEM. */
+int vf_chassis_tab_index(struct vf_chassis_tab *c);
 void vf_chassis_tab_ref(struct vf_chassis_tab *c);
 void vf_chassis_tab_unref(struct vf_chassis_tab *c);   /* accepts NULL */
 struct vf_router *vf_router_alloc(void);

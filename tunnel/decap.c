@@ -206,6 +206,7 @@ int vf_tunnel_decap(struct vf_pkt *p, uint16_t geneve_port,
 
     m.outer_src_ip = ip->src;
     m.outer_dst_ip = ip->dst;
+    m.outer_src_port = ntohs(udp->sport);
     *md = m;
     p->data_off += tun_off + hlen;
     p->len = udp_len - VF_UDP_HDR_LEN - hlen;

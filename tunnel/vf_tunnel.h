@@ -22,6 +22,11 @@
  * Geneve without options (as Open vSwitch sends it) is accepted: md has
  * has_ports = false and the receiver finds the port by destination MAC.
  *
+ * Who sent it: decap only reports the outer source (address and UDP port
+ * in md); it knows no chassis. The pipeline accepts a decapsulated packet
+ * only from a chassis of the fabric (vf_tables_chassis_by_src) before it
+ * looks at the tenant frame.
+ *
  * Invariants: decap never reads past the packet; every rejection returns
  * its own VF_DROP_TUN_* reason and leaves the packet unchanged.
  *
@@ -61,6 +66,8 @@ struct vf_tunnel_md {
     uint32_t vni;
     uint32_t outer_src_ip;      /* network order: which chassis sent it */
     uint32_t outer_dst_ip;
+    uint16_t outer_src_port;    /* host order: tells apart chassis that
+                                 * share an address (pipeline's check) */
     bool has_ports;             /* our Geneve option was present */
     uint32_t in_lport, out_lport;
 };

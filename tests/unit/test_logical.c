@@ -7,6 +7,9 @@
  *         r1: web .254, db .254, transit 10.0.2.1; route 10.0.3/24 via .2.2
  *         r2: transit 10.0.2.2, app .254; route 10.0.0/22 via 10.0.2.1
  *   red:  web (2001): rvm1 (hv1, same MAC/IP as vm1), rvm2 (hv2, as vm2)
+ *   hv3 (192.0.2.3) is a chassis with no ports: a known sender that owns
+ *   nothing. Port ids (lt_assign_ids): vm1 1, vm2 2, vm3 3, db1 4, db2 5,
+ *   app1 6, rvm1 7, rvm2 8, r1-web 9, r1-db 10, r1-tr 11, r2-tr 12, r2-app 13.
  * Expected frames are written out byte by byte from the test's own
  * knowledge, never from the code under test.
  */
@@ -34,6 +37,7 @@ static void build(struct vf_model *m)
     memset(m, 0, sizeof(*m));
     lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
     lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_ENCAP_GENEVE);
+    lt_chassis(m, "hv3", IP(192, 0, 2, 3), VF_ENCAP_GENEVE);   /* no ports */
     int b = lt_tenant(m, "blue");
     int web = lt_switch(m, b, "web", 1001);
     lt_port(m, b, web, "vm1", MAC_VM(0), IP(10, 0, 0, 1), 0, true);
@@ -544,7 +548,26 @@ static void test_tenants_apart(void **state)
     assert_string_equal(res.d[0].port, "rvm2");
 }
 
-/* Hand-made tunnel packets arriving at hv2. */
+/* Turns a Geneve frame with our option (as vf_tunnel_encap builds it) into
+ * one without options, as Open vSwitch sends: the 12 option bytes go and
+ * the outer lengths shrink to match. */
+static void geneve_drop_option(struct vf_pkt *p)
+{
+    uint8_t *f = vf_pkt_data(p);
+    const uint32_t gen = 14 + 20 + 8, opt = 12;
+    assert_int_equal(f[gen] & 0x3f, opt / 4);
+    f[gen] = 0;
+    memmove(f + gen + 8, f + gen + 8 + opt, p->len - gen - 8 - opt);
+    p->len -= opt;
+    uint16_t ip_len = (uint16_t)(p->len - 14), udp_len = (uint16_t)(p->len - 34);
+    f[16] = (uint8_t)(ip_len >> 8);
+    f[17] = (uint8_t)ip_len;
+    f[38] = (uint8_t)(udp_len >> 8);
+    f[39] = (uint8_t)udp_len;
+}
+
+/* Hand-made tunnel packets arriving at hv2, from chassis and from
+ * addresses that are none. */
 static void test_decap(void **state)
 {
     struct world *w = *state;
@@ -554,26 +577,52 @@ static void test_decap(void **state)
     static const uint8_t z[6];
     uint8_t f[256];
     size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_VM(2), IP(10, 0, 0, 3), 64, 53);
+    const uint32_t hv1 = IP(192, 0, 2, 1), hv2 = IP(192, 0, 2, 2),
+                   hv3 = IP(192, 0, 2, 3), nobody = IP(192, 0, 2, 99);
+    const bool opt = false, noopt = true;
     struct {
-        enum vf_encap encap; uint32_t vni, in, out; int reason; const char *to;
+        uint32_t from; enum vf_encap encap; bool noopt;
+        uint32_t vni, in, out; int reason; const char *to;
     } c[] = {
-        {VF_ENCAP_GENEVE, 1001, 1, 3, VF_DROP_NONE, "vm3"},
-        {VF_ENCAP_GENEVE, 4242, 1, 3, VF_DROP_TUN_UNKNOWN_VNI, NULL},
-        {VF_ENCAP_GENEVE, 1001, 1, 2, VF_DROP_TUN_BAD_EGRESS, NULL},  /* vm2: hv1 */
-        {VF_ENCAP_GENEVE, 1001, 1, 8, VF_DROP_TUN_BAD_EGRESS, NULL},  /* red's */
-        {VF_ENCAP_GENEVE, 1001, 1, 11, VF_DROP_TUN_BAD_EGRESS, NULL}, /* router */
-        {VF_ENCAP_GENEVE, 2001, 1, 3, VF_DROP_TUN_BAD_EGRESS, NULL},  /* vm3 in red */
-        {VF_ENCAP_GENEVE, 1001, 1, 0, VF_DROP_NONE, "vm3"},          /* flood */
-        {VF_ENCAP_VXLAN, 1001, 0, 0, VF_DROP_NONE, "vm3"},           /* by MAC */
-        {VF_ENCAP_VXLAN, 2001, 0, 0, VF_DROP_NONE, "rvm2"},          /* unknown: flood */
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 1, 3, VF_DROP_NONE, "vm3"},
+        {hv1, VF_ENCAP_GENEVE, opt, 4242, 1, 3, VF_DROP_TUN_UNKNOWN_VNI, NULL},
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 1, 2, VF_DROP_TUN_BAD_EGRESS, NULL},  /* vm2: hv1 */
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 1, 8, VF_DROP_TUN_BAD_EGRESS, NULL},  /* red's */
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 1, 11, VF_DROP_TUN_BAD_EGRESS, NULL}, /* router */
+        {hv1, VF_ENCAP_GENEVE, opt, 2001, 7, 3, VF_DROP_TUN_BAD_EGRESS, NULL},  /* vm3 in red */
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 1, 0, VF_DROP_NONE, "vm3"},          /* flood */
+        {hv1, VF_ENCAP_VXLAN, opt, 1001, 0, 0, VF_DROP_NONE, "vm3"},           /* by MAC */
+        {hv1, VF_ENCAP_VXLAN, opt, 2001, 0, 0, VF_DROP_NONE, "rvm2"},          /* unknown: flood */
+        {hv1, VF_ENCAP_GENEVE, noopt, 2001, 0, 0, VF_DROP_NONE, "rvm2"},       /* as OVS */
+        /* From no chassis: with or without ports named, Geneve or VXLAN. */
+        {nobody, VF_ENCAP_GENEVE, opt, 1001, 1, 3, VF_DROP_TUN_UNKNOWN_CHASSIS, NULL},
+        {nobody, VF_ENCAP_GENEVE, opt, 2001, 7, 8, VF_DROP_TUN_UNKNOWN_CHASSIS, NULL},
+        {nobody, VF_ENCAP_GENEVE, noopt, 2001, 0, 0, VF_DROP_TUN_UNKNOWN_CHASSIS, NULL},
+        {nobody, VF_ENCAP_VXLAN, opt, 2001, 0, 0, VF_DROP_TUN_UNKNOWN_CHASSIS, NULL},
+        /* From hv2's own address: vfab never tunnels to itself. */
+        {hv2, VF_ENCAP_GENEVE, opt, 1001, 1, 3, VF_DROP_TUN_UNKNOWN_CHASSIS, NULL},
+        /* A chassis speaking for another's port. The first row is the
+         * first row's packet (cached by now) from hv3 instead of hv1. */
+        {hv3, VF_ENCAP_GENEVE, opt, 1001, 1, 3, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS, NULL},
+        {hv3, VF_ENCAP_GENEVE, opt, 2001, 7, 8, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS, NULL},
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 3, 0, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS, NULL}, /* hv2's */
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 8, 3, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS, NULL}, /* red's */
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 999, 3, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS, NULL},
+        /* Router ports are on every chassis; no ports named: chassis only. */
+        {hv3, VF_ENCAP_GENEVE, opt, 1001, 9, 3, VF_DROP_NONE, "vm3"},
+        {hv3, VF_ENCAP_VXLAN, opt, 1001, 0, 0, VF_DROP_NONE, "vm3"},
+        {hv3, VF_ENCAP_GENEVE, noopt, 2001, 0, 0, VF_DROP_NONE, "rvm2"},
+        {hv1, VF_ENCAP_GENEVE, opt, 1001, 1, 3, VF_DROP_NONE, "vm3"},          /* still */
     };
     for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        vf_tunnel_peer_init(&peer, c[i].encap, htonl(IP(192, 0, 2, 1)),
+        vf_tunnel_peer_init(&peer, c[i].encap, htonl(c[i].from),
                             htonl(IP(192, 0, 2, 2)), 0, z, z, 1500, false);
         struct vf_pkt *p = vf_pool_alloc(&h2->w->cache);
         assert_non_null(p);
         assert_int_equal(vf_pkt_set(p, f, (uint32_t)n), 0);
         assert_int_equal(vf_tunnel_encap(p, &peer, c[i].vni, c[i].in, c[i].out, 7), 0);
+        if (c[i].noopt)
+            geneve_drop_option(p);
         p->port = (uint16_t)h2->uplink->index;
         uint64_t before[VF_DROP__COUNT];
         lt_sum_drops(fb, before);
@@ -584,13 +633,100 @@ static void test_decap(void **state)
         for (unsigned r = 0; r < VF_DROP__COUNT; r++)
             res.drops[r] -= before[r];
         if (c[i].to) {
-            assert_int_equal(res.n, 1);
+            if (res.n != 1)
+                fail_msg("row %u: %u deliveries (drop %d)", i, res.n,
+                         lt_drop_reason(&res));
             assert_string_equal(res.d[0].port, c[i].to);
             assert_memory_equal(res.d[0].data, f, n);
         } else {
-            assert_int_equal(res.n, 0);
-            assert_int_equal(lt_drop_reason(&res), c[i].reason);
+            if (res.n != 0 || lt_drop_reason(&res) != c[i].reason)
+                fail_msg("row %u: %u deliveries, drop %d, want drop %d (%s)",
+                         i, res.n, lt_drop_reason(&res), c[i].reason,
+                         vf_drop_name((unsigned)c[i].reason));
         }
+    }
+}
+
+/* Chassis that share one address (several vfabd on one machine) are told
+ * apart by the source port, which is the sender's chassis port; a chassis
+ * with an address of its own is found from any source port. Checked
+ * against a linear walk over the chassis, on the compiled tables of a
+ * one-machine model and on random chassis sets. */
+static uint32_t ref_chassis_by_src(const struct vf_tables *t, uint32_t ip,
+                                   uint16_t sport)
+{
+    uint32_t found = UINT32_MAX, at_ip = 0;
+    for (uint32_t i = 0; i < t->n_chassis; i++) {
+        if (t->chassis[i].underlay_ip != ip)
+            continue;
+        at_ip++;
+        if (found == UINT32_MAX)
+            found = i;
+    }
+    if (at_ip > 1) {
+        found = UINT32_MAX;
+        for (uint32_t i = 0; i < t->n_chassis; i++)
+            if (t->chassis[i].underlay_ip == ip && t->chassis[i].port == sport)
+                found = i;
+    }
+    return found == (uint32_t)t->local_chassis ? UINT32_MAX : found;
+}
+
+static void test_chassis_by_src(void **state)
+{
+    (void)state;
+    struct vf_model m;
+    memset(&m, 0, sizeof(m));
+    lt_chassis(&m, "hv1", IP(127, 0, 0, 1), VF_ENCAP_GENEVE);
+    lt_chassis(&m, "hv2", IP(127, 0, 0, 1), VF_ENCAP_GENEVE);
+    lt_chassis(&m, "hv3", IP(127, 0, 0, 1), VF_ENCAP_VXLAN);     /* 4789 */
+    lt_chassis(&m, "hv4", IP(192, 0, 2, 4), VF_ENCAP_GENEVE);
+    m.chassis[0].udp_port = 6081;
+    m.chassis[1].udp_port = 6082;
+    lt_assign_ids(&m);
+    struct lt_fabric *fb = calloc(1, sizeof(*fb));
+    assert_int_equal(lt_fabric_init(fb, &m, true), 0);
+    const struct vf_tables *t = fb->host[0].t;     /* hv1's view */
+    const uint32_t lo = htonl(IP(127, 0, 0, 1)), hv4 = htonl(IP(192, 0, 2, 4));
+    assert_int_equal(vf_tables_chassis_by_src(t, lo, 6082), 1);
+    assert_int_equal(vf_tables_chassis_by_src(t, lo, 4789), 2);
+    assert_int_equal(vf_tables_chassis_by_src(t, lo, 6081), UINT32_MAX);  /* itself */
+    assert_int_equal(vf_tables_chassis_by_src(t, lo, 40000), UINT32_MAX); /* nobody */
+    assert_int_equal(vf_tables_chassis_by_src(t, hv4, 6081), 3);
+    assert_int_equal(vf_tables_chassis_by_src(t, hv4, 51234), 3);         /* entropy */
+    assert_int_equal(vf_tables_chassis_by_src(t, htonl(IP(192, 0, 2, 99)), 6081),
+                     UINT32_MAX);
+    /* hv2's view of the same fabric: hv1 is found, hv2 is itself. */
+    assert_int_equal(vf_tables_chassis_by_src(fb->host[1].t, lo, 6081), 0);
+    assert_int_equal(vf_tables_chassis_by_src(fb->host[1].t, lo, 6082), UINT32_MAX);
+    lt_fabric_fini(fb);
+    free(fb);
+    lt_model_free(&m);
+
+    /* Random chassis sets: few addresses and ports, so many share. */
+    uint32_t seed = 12345;
+    for (unsigned round = 0; round < 200; round++) {
+        uint32_t nc = 1 + (seed = seed * 1103515245u + 12345u) % 40;
+        struct vf_chassis_tab *tab = vf_chassis_tab_alloc(nc);
+        assert_non_null(tab);
+        for (uint32_t i = 0; i < nc; i++) {
+            /* Distinct endpoints, as the model requires: (ip, port) from
+             * a counter, addresses from a small set. */
+            seed = seed * 1103515245u + 12345u;
+            tab->c[i].underlay_ip = htonl(IP(10, 0, 0, 1 + (seed >> 16) % 6));
+            tab->c[i].port = (uint16_t)(6000 + i);
+        }
+        assert_int_equal(vf_chassis_tab_index(tab), 0);
+        struct vf_tables tt = {.chassis_tab = tab, .chassis = tab->c,
+                               .n_chassis = nc, .local_chassis = (int)(round % nc)};
+        for (unsigned q = 0; q < 200; q++) {
+            seed = seed * 1103515245u + 12345u;
+            uint32_t ip = htonl(IP(10, 0, 0, (seed >> 16) % 8));
+            uint16_t port = (uint16_t)(5998 + (seed >> 8) % 45);
+            assert_int_equal(vf_tables_chassis_by_src(&tt, ip, port),
+                             ref_chassis_by_src(&tt, ip, port));
+        }
+        vf_chassis_tab_unref(tab);
     }
 }
 
@@ -713,6 +849,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenants_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decap, setup, teardown),
+        cmocka_unit_test(test_chassis_by_src),
         cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
         cmocka_unit_test(test_yaml_demo),
     };

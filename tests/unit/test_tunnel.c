@@ -249,6 +249,7 @@ static bool ref_accept(const uint8_t *f, uint32_t n, uint16_t gport,
     memset(md, 0, sizeof(*md));
     md->outer_src_ip = htonl(rd32(f, 26));
     md->outer_dst_ip = htonl(rd32(f, 30));
+    md->outer_src_port = rd16(f, 14 + ihl);
     md->vni = rd24(f, t + 4);
     if (rd16(f, 14 + ihl + 2) == gport) {
         md->encap = VF_ENCAP_GENEVE;
@@ -666,6 +667,7 @@ static void test_geneve_without_options(void **state)
     assert_int_equal(md.out_lport, 0);
     assert_int_equal(md.outer_src_ip, htonl(IP_B));
     assert_int_equal(md.outer_dst_ip, htonl(IP_A));
+    assert_int_equal(md.outer_src_port, 50000);   /* gen_frame's */
 }
 
 static void test_geneve_foreign_options(void **state)
@@ -976,6 +978,7 @@ static void test_fuzz_mutations(void **state)
         assert_int_equal(md.vni, ref_md.vni);
         assert_int_equal(md.outer_src_ip, ref_md.outer_src_ip);
         assert_int_equal(md.outer_dst_ip, ref_md.outer_dst_ip);
+        assert_int_equal(md.outer_src_port, ref_md.outer_src_port);
         assert_int_equal(md.has_ports, ref_md.has_ports);
         assert_int_equal(md.in_lport, ref_md.in_lport);
         assert_int_equal(md.out_lport, ref_md.out_lport);
