@@ -23,14 +23,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Key words: w0 = scope:ip_src, w1 = ip_dst:sport:dport, w2 = proto. The
- * layout only has to be the same for rules and packets; packing the fields
- * into words makes masking and comparing one operation per word. */
+/* Key words: w0 = scope:ip_src, w1 = ip_dst:sport:dport, w2 = proto and
+ * the no-ports bit. The layout only has to be the same for rules and
+ * packets; packing the fields into words makes masking and comparing one
+ * operation per word. */
 #define CLS_WORDS 3
 
 /* A slot's tag is proto | CLS_TAG_USED, so an empty slot (tag 0) never
  * equals a masked key and the probe needs no separate "used" test. */
 #define CLS_TAG_USED 0x100u
+
+/* w2 bit of a packet without ports. A rule that narrows a port range
+ * masks it with value 0, so such packets miss it; other rules leave it
+ * unmasked. Rule values never have it set, so it never enters a hash. */
+#define CLS_NO_PORTS 0x200u
 
 /* The most pieces one port range splits into (16-bit prefix cover). */
 #define CLS_RANGE_PIECES_MAX 32
@@ -79,7 +85,7 @@ static inline void cls_key_words(const struct vf_cls_key *k, uint64_t w[CLS_WORD
 {
     w[0] = ((uint64_t)k->scope << 32) | k->ip_src;
     w[1] = ((uint64_t)k->ip_dst << 32) | ((uint32_t)k->sport << 16) | k->dport;
-    w[2] = k->proto;
+    w[2] = k->proto | (k->no_ports ? CLS_NO_PORTS : 0);
 }
 
 /* Mixes the three masked words; each multiply spreads low bits upward and
@@ -192,6 +198,9 @@ int vf_cls_add(struct vf_classifier *c, const struct vf_cls_match *m,
     uint64_t m0 = ((uint64_t)scope_mask << 32) | smask;
     uint64_t v0 = ((uint64_t)(m->scope & scope_mask) << 32) | (m->ip_src & smask);
     uint64_t m2 = m->proto ? 0xff : 0;
+    if (m->sport_lo != 0 || m->sport_hi != 65535 ||
+        m->dport_lo != 0 || m->dport_hi != 65535)
+        m2 |= CLS_NO_PORTS;   /* about ports: a packet without any misses */
 
     for (unsigned i = 0; i < ns; i++) {
         for (unsigned j = 0; j < nd; j++) {

@@ -10,7 +10,8 @@
  *   - *_BAD_*: it fits but a field is impossible: a version, a header length
  *     below the minimum, or a length field that claims more bytes than the
  *     layer below holds (IPv4 total length / IPv6 payload length vs frame,
- *     TCP data offset / UDP length vs IP payload).
+ *     TCP data offset / UDP length vs IP payload; a first fragment's UDP
+ *     length is the whole datagram's, so only its header must fit).
  *   IPv4 options and IPv6 extension headers cut short by the end of the
  *   frame are truncation (IP4_TRUNC, IP6_EXT_TRUNC): the header itself is
  *   incomplete.
@@ -69,9 +70,13 @@ static inline uint32_t rd32_raw(const uint8_t *p)
     return v;
 }
 
-/* L4 over the IP payload [p, p + rem). off->l4/l4_len are already set. */
+/* L4 over the IP payload [p, p + rem). off->l4/l4_len are already set.
+ * first_frag: p is the first fragment of a larger datagram, so rem is
+ * only what this fragment carries: the L4 header must fit in it (a first
+ * fragment too short for its ports is truncated, RFC 1858's tiny
+ * fragment), but a UDP length covering the whole datagram is right. */
 static inline int parse_l4(const uint8_t *p, uint32_t rem, uint8_t proto,
-                           struct vf_flow_key *key)
+                           bool first_frag, struct vf_flow_key *key)
 {
     switch (proto) {
     case VF_IPPROTO_TCP: {
@@ -90,9 +95,10 @@ static inline int parse_l4(const uint8_t *p, uint32_t rem, uint8_t proto,
         if (rem < UDP_LEN)
             return VF_DROP_UDP_TRUNC;
         /* Shorter than the IP payload is allowed (the rest is padding);
-         * longer would make the receiver read past the datagram. */
+         * longer would make the receiver read past the datagram, unless
+         * the rest of the datagram is in the later fragments. */
         ulen = rd16(p + 4);
-        if (ulen < UDP_LEN || ulen > rem)
+        if (ulen < UDP_LEN || (ulen > rem && !first_frag))
             return VF_DROP_UDP_BAD_LEN;
         break;
     }
@@ -152,7 +158,8 @@ static int parse_ip4(const uint8_t *frame, uint32_t l3, uint32_t len,
         key->flags |= VF_FLOW_FRAG_FIRST;
     off->l4 = (uint16_t)(l3 + hlen);
     off->l4_len = (uint16_t)(tot - hlen);
-    return parse_l4(p + hlen, tot - hlen, p[9], key);
+    return parse_l4(p + hlen, tot - hlen, p[9],
+                    key->flags & VF_FLOW_FRAG_FIRST, key);
 }
 
 static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
@@ -216,7 +223,8 @@ static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
     key->ip_proto = nh;
     off->l4 = (uint16_t)(l3 + IP6_LEN + pos);
     off->l4_len = (uint16_t)(plen - pos);
-    return parse_l4(p + pos, plen - pos, nh, key);
+    return parse_l4(p + pos, plen - pos, nh, key->flags & VF_FLOW_FRAG_FIRST,
+                    key);
 }
 
 /* Only Ethernet/IPv4 ARP carries what the key has room for. */

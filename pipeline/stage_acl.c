@@ -5,7 +5,9 @@
  * wildcarded for a switch-wide rule. The rule's action word holds the
  * model rule's index in the low 31 bits and "drop" in the top bit, so the
  * trace can name the rule. No rule matched means allow. ACLs match IPv4
- * fields and apply to IPv4 packets only.
+ * fields and apply to IPv4 packets only. Fragments are never reassembled:
+ * a first fragment carries the ports and is matched like a whole packet;
+ * later ones carry none and only rules without a port range match them.
  */
 #include <arpa/inet.h>
 
@@ -31,11 +33,14 @@ int vf_stage_acl(struct vf_lctx *c, bool from_port, uint32_t out)
         .ip_dst = ntohl(k->ip_dst),
         .proto = k->ip_proto,
     };
-    /* Ports only exist for an L4 header; a later fragment matches as port
-     * 0, which only port-wildcarding rules cover. */
+    /* Ports only exist for an L4 header. A later fragment has none, so it
+     * is matched on L3 only: a rule with a port range never matches it,
+     * rules on proto and addresses do (docs/config.md, fragments). */
     if (k->flags & VF_FLOW_L4) {
         ck.sport = ntohs(k->sport);
         ck.dport = ntohs(k->dport);
+    } else {
+        ck.no_ports = 1;
     }
     uint32_t action;
     int32_t prio;

@@ -29,7 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The key every lookup supplies; host byte order throughout. */
+/* The key every lookup supplies; host byte order throughout.
+ *
+ * no_ports: the packet has no L4 ports (a later IP fragment, or a protocol
+ * without them). Such a packet matches only rules whose port ranges are
+ * both 0..65535: a rule about ports never matches a packet that has none
+ * (sport/dport are then ignored; 0 is customary). */
 struct vf_cls_key {
     uint32_t scope;    /* e.g. logical port id; rules may wildcard it */
     uint32_t ip_src;
@@ -37,7 +42,8 @@ struct vf_cls_key {
     uint16_t sport;
     uint16_t dport;
     uint8_t proto;
-    uint8_t pad[3];    /* must be zero */
+    uint8_t no_ports;  /* 0 or 1 */
+    uint8_t pad[2];    /* must be zero */
 };
 
 /* What a rule matches; any field can be wildcarded. */

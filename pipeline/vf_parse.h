@@ -9,8 +9,15 @@
  * Invariants: it never reads past `len`. A truncated or malformed header
  * returns its own VF_DROP_* reason (numa/vf_drop.h) and the key is then only
  * valid up to the layer that parsed. Unknown EtherTypes / IP protocols are
- * not errors: the key stops at the last understood layer. A non-first IPv4
- * or IPv6 fragment has no L4 ports (sport = dport = 0, VF_FLOW_FRAG_LATER).
+ * not errors: the key stops at the last understood layer.
+ *
+ * Fragments (IPv4, and IPv6 with a fragment header): vfab forwards them as
+ * they are and never reassembles. A first fragment (VF_FLOW_FRAG_FIRST)
+ * holds the L4 header and gets its ports like a whole packet; only its
+ * L4 header has to fit in it, since a UDP length covers the whole
+ * datagram, which is longer than the fragment. A later fragment
+ * (VF_FLOW_FRAG_LATER) has no L4 header: ip_proto is set, the ports are 0
+ * and VF_FLOW_L4 is clear, so it can only be matched on L3 fields.
  *
  * Key layout: every byte of the key is written (zero where absent) so keys
  * can be hashed and compared as raw memory (vf_flow_key_hash / _eq).

@@ -63,6 +63,9 @@ static bool oracle_match(const struct vf_cls_match *m, const struct vf_cls_key *
         return false;
     if (m->proto && m->proto != k->proto)
         return false;
+    if (k->no_ports)    /* only rules that say nothing about ports */
+        return m->sport_lo == 0 && m->sport_hi == 65535 &&
+               m->dport_lo == 0 && m->dport_hi == 65535;
     return k->sport >= m->sport_lo && k->sport <= m->sport_hi &&
            k->dport >= m->dport_lo && k->dport <= m->dport_hi;
 }
@@ -195,6 +198,9 @@ static void rand_packet(struct vf_cls_key *k, const struct oracle_rule *rules,
         k->proto = m->proto ? m->proto : rand_proto();
         k->sport = in_range(m->sport_lo, m->sport_hi);
         k->dport = in_range(m->dport_lo, m->dport_hi);
+        k->no_ports = rnd_below(8) == 0;
+        if (k->no_ports)
+            k->sport = k->dport = 0;   /* as stage_acl sends a later fragment */
         return;
     }
     k->scope = rnd_below(16);
@@ -203,6 +209,9 @@ static void rand_packet(struct vf_cls_key *k, const struct oracle_rule *rules,
     k->proto = rand_proto();
     k->sport = rand_port();
     k->dport = rand_port();
+    k->no_ports = rnd_below(8) == 0;
+    if (k->no_ports)
+        k->sport = k->dport = 0;
 }
 
 /* ---- helpers for the edge cases ---- */
@@ -400,6 +409,33 @@ static void test_ties(void **state)
     vf_cls_destroy(c);
 }
 
+/* A packet without ports (a later IP fragment) matches only rules that say
+ * nothing about ports, even when a port range contains 0. */
+static void test_no_ports(void **state)
+{
+    (void)state;
+    struct vf_classifier *c = vf_cls_create();
+    struct vf_cls_match low = match_any(), udp = match_any(), sport0 = match_any();
+    low.proto = 17;
+    low.dport_lo = 0, low.dport_hi = 1023;
+    udp.proto = 17;
+    sport0.sport_lo = sport0.sport_hi = 0;
+    assert_int_equal(vf_cls_add(c, &low, 100, 1), 0);
+    assert_int_equal(vf_cls_add(c, &udp, 10, 2), 0);
+    assert_int_equal(vf_cls_add(c, &sport0, 200, 3), 0);
+    vf_cls_seal(c);
+
+    struct vf_cls_key k = key_of(0x0a000001, 0x0a000002, 17, 0, 0);
+    assert_int_equal(lookup(c, k, NULL), 3);      /* real ports 0 and 0 */
+    k.no_ports = 1;
+    assert_int_equal(lookup(c, k, NULL), 2);      /* no ports: proto only */
+    k.proto = 6;
+    assert_int_equal(lookup(c, k, NULL), -1);
+    k = key_of(0x0a000001, 0x0a000002, 17, 5000, 53);
+    assert_int_equal(lookup(c, k, NULL), 1);
+    vf_cls_destroy(c);
+}
+
 /* The best match so far may be a non-head entry of an earlier subtable; a
  * later subtable whose head ties on priority but was added earlier must
  * still be searched, and wins. */
@@ -511,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_tie_across_subtables),
         cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_random_vs_oracle),
+        cmocka_unit_test(test_no_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
