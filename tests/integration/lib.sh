@@ -90,6 +90,23 @@ underlay() {
   ip -n "$2" link set uB up
 }
 
+# real_hosts A B: namespace hosts A (hv1, 192.0.2.1) and B (hv2, .2) joined
+# by underlay(), each running vfabd with tests/integration/data/
+# real-hosts.yaml over the UDP uplink; control sockets $TMP/a.sock and
+# $TMP/b.sock. The VMs are the caller's (vm).
+real_hosts() {
+  local h
+  mkns "$1"; mkns "$2"
+  underlay "$1" "$2"
+  for h in 1 2; do
+    { cat "$SRC/tests/integration/data/real-hosts.yaml"
+      echo "local: {chassis: hv$h, workers: 1, uplink: {type: udp, bind: \"192.0.2.$h:6081\"}}"
+    } >"$TMP/hv$h.yaml"
+  done
+  start_vfabd "$1" "$TMP/hv1.yaml" "$TMP/a.sock"
+  start_vfabd "$2" "$TMP/hv2.yaml" "$TMP/b.sock"
+}
+
 # vm HOSTNS TAP VMNS MAC IP/LEN [GATEWAY]: moves vfabd's tap from the host
 # namespace into a VM namespace and configures it like a guest would.
 vm() {

@@ -8,15 +8,7 @@
 need_root
 command -v ping >/dev/null || skip "ping is not installed (scripts/install-deps.sh)"
 P=vfr$$
-mkns ${P}hA; mkns ${P}hB
-underlay ${P}hA ${P}hB
-for h in 1 2; do
-  { cat "$SRC/tests/integration/data/real-hosts.yaml"
-    echo "local: {chassis: hv$h, workers: 1, uplink: {type: udp, bind: \"192.0.2.$h:6081\"}}"
-  } >"$TMP/hv$h.yaml"
-done
-start_vfabd ${P}hA "$TMP/hv1.yaml" "$TMP/a.sock"
-start_vfabd ${P}hB "$TMP/hv2.yaml" "$TMP/b.sock"
+real_hosts ${P}hA ${P}hB
 vm ${P}hA vfb1 ${P}b1 02:00:00:00:01:01 10.0.0.1/24 10.0.0.254
 vm ${P}hB vfb2 ${P}b2 02:00:00:00:01:02 10.0.0.2/24 10.0.0.254
 vm ${P}hB vfb3 ${P}b3 02:00:00:00:02:01 10.0.1.1/24 10.0.1.254

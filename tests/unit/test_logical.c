@@ -88,6 +88,16 @@ static int teardown(void **state)
 
 static void mac_of(uint8_t out[6], uint32_t low) { lt_mac(out, low); }
 
+/* A test packet from vm1 (its MAC and 10.0.0.1) to (dmac, dip). */
+static void tpkt_from_vm1(struct vf_tpkt *t, uint32_t dmac, uint32_t dip)
+{
+    vf_tpkt_init(t);
+    mac_of(t->eth_src, MAC_VM(0));
+    mac_of(t->eth_dst, dmac);
+    t->ip4_src = IP(10, 0, 0, 1);
+    t->ip4_dst = dip;
+}
+
 /* A UDP frame from port MAC/IP `src` to `dst`. */
 static size_t udp_frame(uint8_t *buf, uint32_t smac, uint32_t sip, uint32_t dmac,
                         uint32_t dip, uint8_t ttl, uint16_t dport)
@@ -344,11 +354,7 @@ static size_t big_frame(uint8_t *buf, size_t cap, uint32_t dmac, uint32_t dip,
                         bool df, size_t ip_len, uint8_t icmp_type)
 {
     struct vf_tpkt t;
-    vf_tpkt_init(&t);
-    mac_of(t.eth_src, MAC_VM(0));
-    mac_of(t.eth_dst, dmac);
-    t.ip4_src = IP(10, 0, 0, 1);
-    t.ip4_dst = dip;
+    tpkt_from_vm1(&t, dmac, dip);
     t.ip4_df = df;
     t.ttl = 64;
     t.dport = 53;
@@ -535,11 +541,7 @@ static size_t frag_frame(uint8_t *buf, size_t cap, uint32_t dmac, uint32_t dip,
                          uint16_t dport, uint32_t at, uint32_t len, uint32_t dgram)
 {
     struct vf_tpkt t;
-    vf_tpkt_init(&t);
-    mac_of(t.eth_src, MAC_VM(0));
-    mac_of(t.eth_dst, dmac);
-    t.ip4_src = IP(10, 0, 0, 1);
-    t.ip4_dst = dip;
+    tpkt_from_vm1(&t, dmac, dip);
     t.dport = dport;
     t.frag_offset = (uint16_t)(at / 8);
     t.more_frags = at + len < dgram;
