@@ -5,6 +5,12 @@ set -u
 BUILD=${1:-build}
 BUILD=$(cd "$BUILD" && pwd)
 cd "$(dirname "$0")"
+# One lock for the whole run (lib.sh: tests share namespace names and
+# ports with any other checkout's run on this machine).
+. ./lib-lock.sh
+vf_lock
+trap vf_unlock EXIT
+export VF_LOCK_OWNER=$$
 pass=0 fail=0 skip=0
 for t in t_*.sh; do
   [ -e "$t" ] || continue
