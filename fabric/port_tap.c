@@ -30,8 +30,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -568,6 +571,68 @@ void seterr(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+const char *vf_tap_ifname_problem(const char *ifname)
+{
+    size_t len = ifname ? strnlen(ifname, IFNAMSIZ) : 0;
+
+    if (len == 0)
+        return "is empty";
+    if (len >= IFNAMSIZ)
+        return "is longer than 15 bytes (the limit of a Linux interface name)";
+    if (strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
+        return "is not allowed as a Linux interface name";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)ifname[i];
+
+        if (ch == '/')
+            return "has a '/' (not allowed in a Linux interface name)";
+        if (ch == ':')
+            return "has a ':' (not allowed in a Linux interface name)";
+        if (ch == '%')
+            return "has a '%' (the kernel would make up the tap's name)";
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+            ch == '\v' || ch == '\f')
+            return "has white space (not allowed in a Linux interface name)";
+        if (ch < 0x20 || ch >= 0x7f)
+            return "has a byte that is not printable ASCII";
+    }
+    return NULL;
+}
+
+/* After TUNSETIFF refused ifname: when a device of that name exists and is
+ * not a tun/tap device (loopback, veth, bridge...), says what it is in
+ * what, so the error names the device in the way instead of an errno.
+ * false when there is no such device or it is a tun/tap. */
+static bool tap_name_taken(const char *ifname, char *what, size_t len)
+{
+    struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+    struct ifreq ifr;
+    bool taken = true;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return false;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, ifname, strnlen(ifname, IFNAMSIZ - 1));
+    if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
+        close(fd);
+        return false;                   /* no such device here */
+    }
+    ifr.ifr_data = (void *)&di;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) == 0) {
+        di.driver[sizeof(di.driver) - 1] = '\0';
+        taken = strcmp(di.driver, "tun") != 0;
+        snprintf(what, len, "a %s device", di.driver);
+    } else if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 &&
+               ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK) {
+        snprintf(what, len, "the loopback device");   /* lo has no driver */
+    } else {
+        snprintf(what, len, "a device that is not a tap");
+    }
+    close(fd);
+    return taken;
+}
+
 static unsigned pow2_up(unsigned v)
 {
     unsigned r = 1;
@@ -673,9 +738,10 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         opts.rx_window = VF_TAP_RX_WINDOW_DEFAULT;
     if (!opts.tx_depth)
         opts.tx_depth = VF_TAP_TX_DEPTH_DEFAULT;
-    if (!ifname || !ifname[0] || strlen(ifname) >= IFNAMSIZ) {
-        seterr(err, errlen, "tap port '%s': name '%s' must be 1-%d characters",
-               name ? name : "", ifname ? ifname : "", IFNAMSIZ - 1);
+    const char *why = vf_tap_ifname_problem(ifname);
+    if (why) {
+        seterr(err, errlen, "tap port '%s': interface name '%s' %s",
+               name ? name : "", ifname ? ifname : "", why);
         return NULL;
     }
     if (n_queues == 0 || n_queues > VF_PORT_MAX_QUEUES || !pools) {
@@ -752,9 +818,17 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         memcpy(ifr.ifr_name, tp->ifname, strlen(tp->ifname));
         ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
         if (ioctl(tq->fd, TUNSETIFF, &ifr) < 0) {
-            seterr(err, errlen, "tap port '%s': TUNSETIFF (queue %u): %s%s",
-                   ifname, q, strerror(errno),
-                   errno == EINVAL ? " (an existing device without multiqueue/vnet_hdr?)" : "");
+            int e = errno;
+            char what[64];
+
+            if (e == EINVAL && tap_name_taken(ifname, what, sizeof(what)))
+                seterr(err, errlen, "tap port '%s': interface %s already "
+                       "exists and is %s, not a tap (choose another name, "
+                       "or remove that device)", ifname, ifname, what);
+            else
+                seterr(err, errlen, "tap port '%s': TUNSETIFF (queue %u): %s%s",
+                       ifname, q, strerror(e), e == EINVAL ? " (an existing "
+                       "tun/tap device without multiqueue/vnet_hdr?)" : "");
             goto fail;
         }
         int hdr = (int)HDR;

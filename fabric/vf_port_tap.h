@@ -121,6 +121,14 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
                                  const struct vf_tap_opts *o,
                                  char *err, size_t errlen);
 
+/* Why ifname cannot name a tap of its own, or NULL when it can: Linux's
+ * rules for interface names (1..15 bytes, not "." or "..", no '/', ':' or
+ * whitespace), no '%' (TUNSETIFF would make up a name from it) and only
+ * printable ASCII (the name goes into logs and CLI output unquoted). The
+ * model validator and vf_tap_port_open() both ask it. A phrase that
+ * follows the name: "is longer than 15 bytes". */
+const char *vf_tap_ifname_problem(const char *ifname);
+
 /* true once the device has disappeared (see "Device loss"). */
 bool vf_tap_port_gone(const struct vf_port *p);
 

@@ -5,7 +5,8 @@
  * in the schema is a table of fields (key, kind, required, where in the
  * struct); the walker refuses unknown keys (listing the allowed ones),
  * repeated keys, wrong node types and missing required fields, and parses
- * scalars (names, MACs, IPv4, CIDRs, ranges). Every error reads
+ * scalars (names, MACs, IPv4 and IPv6 addresses, CIDRs, ranges). Every
+ * error reads
  *   FILE:LINE: ENTRY-PATH: field 'KEY': "VALUE" problem (hint)
  * e.g. demo.yaml:14: tenants[0] (blue) switches[0] (blue-web) ports[1]
  * (vm2): field 'mac': "02:00:zz" is not a MAC address (...).
@@ -22,7 +23,7 @@
  * Bounds: the file is read whole (at most CFG_MAX_FILE bytes); list items
  * are counted before their array is allocated, at most CFG_MAX_ENTRIES
  * items and CFG_MAX_BYTES of arrays in all (a 100,000-port model needs
- * about 32 MiB), so YAML aliases cannot turn a small file into an unbounded
+ * about 45 MiB), so YAML aliases cannot turn a small file into an unbounded
  * amount of memory or work.
  *
  * Thread-safety: no shared state; callers may load concurrently.
@@ -535,6 +536,8 @@ static int walk_map(struct cfg *c, const yaml_node_t *map,
 
 /* ---- custom fields ---- */
 
+/* `ips:` holds both families: IPv4 entries go to ips[], IPv6 ones to
+ * ip6s[] (the model keeps them apart, the pipeline checks them apart). */
 static int fn_ips(struct cfg *c, const yaml_node_t *val,
                   const struct cfg_field *f, void *obj)
 {
@@ -544,26 +547,49 @@ static int fn_ips(struct cfg *c, const yaml_node_t *val,
     size_t n;
 
     if (val->type != YAML_SEQUENCE_NODE)
-        return cfg_field_fail(c, val, f, "expected a list of IPv4 addresses "
-                              "([\"10.0.0.1\"]), got %s", node_kind(val));
+        return cfg_field_fail(c, val, f, "expected a list of IP addresses "
+                              "([\"10.0.0.1\", \"2001:db8::1\"]), got %s",
+                              node_kind(val));
     n = (size_t)(val->data.sequence.items.top - it);
-    if (n > VF_MODEL_MAX_IPS)
-        return cfg_field_fail(c, val, f, "has %zu addresses (at most %d)", n,
-                              VF_MODEL_MAX_IPS);
+    if (n > VF_MODEL_MAX_IPS + VF_MODEL_MAX_IP6S)
+        return cfg_field_fail(c, val, f, "has %zu addresses (at most %d IPv4 "
+                              "and %d IPv6)", n, VF_MODEL_MAX_IPS,
+                              VF_MODEL_MAX_IP6S);
+    p->n_ips = p->n_ip6s = 0;
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *e = node_at(c, it[i]);
-        int rc = want_scalar(c, e, f, "an IPv4 address");
+        uint8_t a6[16];
+        uint32_t a4;
+        bool dup = false;
+        int rc = want_scalar(c, e, f, "an IP address");
+
         if (rc)
             return rc;
-        if (!parse_ip(sval(e), &p->ips[i]))
-            return cfg_field_fail(c, e, f, "%s is not an IPv4 address (want "
-                                  "e.g. 10.0.0.1)", shown(e, b));
-        for (size_t j = 0; j < i; j++)
-            if (p->ips[j] == p->ips[i])
-                return cfg_field_fail(c, e, f, "%s is listed twice",
-                                      shown(e, b));
+        if (parse_ip(sval(e), &a4)) {
+            for (unsigned j = 0; j < p->n_ips; j++)
+                dup |= p->ips[j] == a4;
+            if (!dup && p->n_ips == VF_MODEL_MAX_IPS)
+                return cfg_field_fail(c, e, f, "has more than %d IPv4 "
+                                      "addresses", VF_MODEL_MAX_IPS);
+            if (!dup)
+                p->ips[p->n_ips++] = a4;
+        } else if (inet_pton(AF_INET6, sval(e), a6) == 1) {
+            for (unsigned j = 0; j < p->n_ip6s; j++)
+                dup |= memcmp(p->ip6s[j], a6, 16) == 0;
+            if (!dup && p->n_ip6s == VF_MODEL_MAX_IP6S)
+                return cfg_field_fail(c, e, f, "has more than %d IPv6 "
+                                      "addresses", VF_MODEL_MAX_IP6S);
+            if (!dup)
+                memcpy(p->ip6s[p->n_ip6s++], a6, 16);
+        } else {
+            return cfg_field_fail(c, e, f, "%s is not an IPv4 or IPv6 "
+                                  "address (want e.g. 10.0.0.1 or "
+                                  "2001:db8::1)", shown(e, b));
+        }
+        if (dup)
+            return cfg_field_fail(c, e, f, "%s is listed twice",
+                                  shown(e, b));
     }
-    p->n_ips = (unsigned)n;
     return 0;
 }
 

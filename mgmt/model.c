@@ -8,21 +8,24 @@
  * Every error names the entry by its path in the document and the field,
  * and fills a struct vf_model_errloc so the loader can add the line number.
  * Uniqueness is found by sorting (O(n log n)), so a model with many
- * thousands of ports validates in milliseconds; the per-router and
+ * thousands of ports validates in milliseconds: names, VNIs, addresses on
+ * a switch, and the backend objects ports attach to (one tap per logical
+ * port on a chassis, see backend_keys[]); the per-router and
  * per-chassis checks are quadratic only in the ports of one router or in
  * the chassis count, which stay small.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/vf_port_tap.h"
 #include "mgmt/vf_model.h"
 
 #define VNI_MAX 16777215u
-#define IFNAME_MAX 15           /* Linux IFNAMSIZ - 1 */
 
 /* One entry of the model, by position; paths and locations come from it. */
 enum ent_kind {
@@ -319,10 +322,63 @@ static bool mac_bad(const uint8_t mac[6], const char **why)
     return false;
 }
 
+/* RFC 4291 appendix A: fe80::/64 and the MAC as a modified EUI-64 (the
+ * universal/local bit flipped, ff:fe in the middle). */
+void vf_model_lla(const uint8_t mac[6], uint8_t lla[16])
+{
+    memset(lla, 0, 16);
+    lla[0] = 0xfe;
+    lla[1] = 0x80;
+    lla[8] = mac[0] ^ 0x02;
+    lla[9] = mac[1];
+    lla[10] = mac[2];
+    lla[11] = 0xff;
+    lla[12] = 0xfe;
+    lla[13] = mac[3];
+    lla[14] = mac[4];
+    lla[15] = mac[5];
+}
+
+/* A port's own IPv6 address must be one a host could send from. */
+static bool ip6_bad(const uint8_t a[16], const char **why)
+{
+    static const uint8_t zero[16];
+    static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+    if (memcmp(a, zero, 16) == 0) {
+        *why = "is the unspecified address";
+        return true;
+    }
+    if (memcmp(a, zero, 15) == 0 && a[15] == 1) {
+        *why = "is the loopback address";
+        return true;
+    }
+    if (a[0] == 0xff) {
+        *why = "is a multicast address (a port needs unicast ones)";
+        return true;
+    }
+    if (memcmp(a, mapped, 12) == 0) {
+        *why = "is an IPv4-mapped address (list the IPv4 address itself)";
+        return true;
+    }
+    return false;
+}
+
 static void mac_str(const uint8_t mac[6], char buf[18])
 {
     snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
              mac[2], mac[3], mac[4], mac[5]);
+}
+
+/* s for an error message: bytes outside printable ASCII become '?'. */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+
+    for (; s[i] && i + 1 < len; i++)
+        buf[i] = s[i] >= 32 && s[i] < 127 ? s[i] : '?';
+    buf[i] = '\0';
+    return buf;
 }
 
 /* Object names go into CLI arguments, JSON and log lines unquoted. */
@@ -357,28 +413,39 @@ static int check_name(struct mv *v, struct ent e, const char *name,
 
 /* ---- uniqueness by sorting ---- */
 
+/* A key is (ns, k, s or bin): every entry of one namespace uses the same
+ * parts (names: s; MACs, IPv4, VNIs: k; IPv6: bin; backends: k is the
+ * chassis, s the object's name). */
 struct key_ent {
     int ns;                     /* namespace: names of one kind */
-    const char *s;              /* string key, or NULL for k */
+    const char *s;              /* string key, or NULL */
+    const uint8_t *bin;         /* 16-byte key (IPv6), or NULL */
     uint64_t k;
+    bool derived;               /* IPv6: a port's MAC-derived link-local */
     size_t seq;                 /* model order, to name the later one */
     struct ent e;
 };
 
+static int key_order(const struct key_ent *a, const struct key_ent *b)
+{
+    if (a->ns != b->ns)
+        return a->ns < b->ns ? -1 : 1;
+    if (a->k != b->k)
+        return a->k < b->k ? -1 : 1;
+    if (a->s && b->s)
+        return strcmp(a->s, b->s);
+    if (a->bin && b->bin)
+        return memcmp(a->bin, b->bin, 16);
+    return 0;
+}
+
 static int key_cmp(const void *pa, const void *pb)
 {
     const struct key_ent *a = pa, *b = pb;
-    int c;
+    int c = key_order(a, b);
 
-    if (a->ns != b->ns)
-        return a->ns < b->ns ? -1 : 1;
-    if (a->s && b->s) {
-        c = strcmp(a->s, b->s);
-        if (c)
-            return c;
-    } else if (a->k != b->k) {
-        return a->k < b->k ? -1 : 1;
-    }
+    if (c)
+        return c;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
@@ -395,9 +462,7 @@ static long key_find_dup(struct key_ent *v, size_t n, size_t *first)
         return -1;
     qsort(v, n, sizeof(*v), key_cmp);
     for (size_t i = 1; i < n; i++) {
-        bool same = v[i].ns == v[g].ns &&
-                    (v[i].s ? strcmp(v[i].s, v[g].s) == 0 : v[i].k == v[g].k);
-        if (!same) {
+        if (key_order(&v[i], &v[g]) != 0) {
             g = i;
             continue;
         }
@@ -558,35 +623,56 @@ out:
     return rc;
 }
 
+enum { NS_MAC, NS_IP4, NS_IP6 };
+
 /* MACs and IPs on one logical switch: its ports and the router ports
- * attached to it. Two equal ones would make L2 lookup or ARP ambiguous. */
+ * attached to it. Two equal ones would make L2 lookup or ARP ambiguous,
+ * and port security would let one port send as the other. A port's
+ * MAC-derived IPv6 link-local address counts as one of its addresses
+ * (port security allows it), unless the port lists it itself. */
 static int check_switch_addrs(struct mv *v, size_t t, size_t s)
 {
     const struct vf_model_tenant *tn = &v->m->tenants[t];
     const struct vf_model_switch *ls = &tn->switches[s];
     size_t cap = 0, n = 0, first = 0;
     struct key_ent *ke;
+    uint8_t (*lla)[16];
     long dup;
     int rc = 0;
 
     for (size_t p = 0; p < ls->n_ports; p++)
-        cap += 1 + ls->ports[p].n_ips;
+        cap += 2 + ls->ports[p].n_ips + ls->ports[p].n_ip6s;
     for (size_t r = 0; r < tn->n_routers; r++)
         cap += 2 * tn->routers[r].n_ports;
     ke = calloc(cap + 1, sizeof(*ke));
-    if (!ke)
-        return -ENOMEM;
+    lla = calloc(ls->n_ports + 1, sizeof(*lla));
+    if (!ke || !lla) {
+        rc = -ENOMEM;
+        goto out;
+    }
     for (size_t p = 0; p < ls->n_ports; p++) {
         const struct vf_model_port *lp = &ls->ports[p];
         struct ent e = { ENT_PORT, t, s, p };
+        bool listed = false;
         uint64_t mac = 0;
 
         memcpy(&mac, lp->mac, 6);
-        ke[n] = (struct key_ent){ .ns = 0, .k = mac, .seq = n, .e = e };
+        ke[n] = (struct key_ent){ .ns = NS_MAC, .k = mac, .seq = n, .e = e };
         n++;
         for (unsigned i = 0; i < lp->n_ips; i++, n++)
-            ke[n] = (struct key_ent){ .ns = 1, .k = lp->ips[i], .seq = n,
-                                      .e = e };
+            ke[n] = (struct key_ent){ .ns = NS_IP4, .k = lp->ips[i],
+                                      .seq = n, .e = e };
+        vf_model_lla(lp->mac, lla[p]);
+        for (unsigned i = 0; i < lp->n_ip6s; i++, n++) {
+            ke[n] = (struct key_ent){ .ns = NS_IP6, .bin = lp->ip6s[i],
+                                      .seq = n, .e = e };
+            listed |= memcmp(lp->ip6s[i], lla[p], 16) == 0;
+        }
+        if (!listed) {
+            ke[n] = (struct key_ent){ .ns = NS_IP6, .bin = lla[p],
+                                      .derived = true, .seq = n, .e = e };
+            n++;
+        }
     }
     for (size_t r = 0; r < tn->n_routers; r++) {
         for (size_t p = 0; p < tn->routers[r].n_ports; p++) {
@@ -597,9 +683,10 @@ static int check_switch_addrs(struct mv *v, size_t t, size_t s)
             if (rp->switch_idx != (int)s)
                 continue;
             memcpy(&mac, rp->mac, 6);
-            ke[n] = (struct key_ent){ .ns = 0, .k = mac, .seq = n, .e = e };
+            ke[n] = (struct key_ent){ .ns = NS_MAC, .k = mac, .seq = n,
+                                      .e = e };
             n++;
-            ke[n] = (struct key_ent){ .ns = 1, .k = rp->ip, .seq = n,
+            ke[n] = (struct key_ent){ .ns = NS_IP4, .k = rp->ip, .seq = n,
                                       .e = e };
             n++;
         }
@@ -608,19 +695,98 @@ static int check_switch_addrs(struct mv *v, size_t t, size_t s)
     if (dup >= 0) {
         const struct key_ent *d = &ke[dup];
         bool rport = d->e.kind == ENT_RPORT;
-        char where[512], txt[INET_ADDRSTRLEN + 18];
+        char where[512], txt[INET6_ADDRSTRLEN + 40];
+        const char *field = rport ? "cidr" : "ips";
         uint8_t mac[6];
 
         ent_path(v->m, ke[first].e, where, sizeof(where));
-        if (d->ns == 0) {
+        if (d->ns == NS_MAC) {
             memcpy(mac, &d->k, 6);
             mac_str(mac, txt);
-        } else {
+            field = "mac";
+        } else if (d->ns == NS_IP4) {
             ip_str((uint32_t)d->k, txt);
+        } else {
+            inet_ntop(AF_INET6, d->bin, txt, sizeof(txt));
+            if (d->derived) {
+                field = "mac";
+                app(txt, sizeof(txt), " (the link-local address of this "
+                    "MAC)");
+            }
         }
-        rc = mv_fail(v, d->e, d->ns == 0 ? "mac" : rport ? "cidr" : "ips",
-                     "%s is already used on switch %s by %s", txt, ls->name,
-                     where);
+        rc = mv_fail(v, d->e, field, "%s is already used on switch %s by "
+                     "%s%s", txt, ls->name, where, ke[first].derived ?
+                     " (its MAC-derived link-local address)" : "");
+    }
+out:
+    free(lla);
+    free(ke);
+    return rc;
+}
+
+/* ---- one backend object, one logical port ---- */
+
+/* What a port's attach opens on its chassis, per attach type: the field
+ * naming the object. Two ports of one chassis naming the same object would
+ * share it (a second open of a multiqueue tap joins it as more queues, so
+ * the kernel splits one VM's frames between the two ports, even of two
+ * tenants), so the name is unique per chassis. A new backend adds its line
+ * here (vhost-user: its socket path; verbs, once ports attach by verbs:
+ * device and port). Ring ports open nothing shared. */
+struct backend_key {
+    enum vf_attach_type type;
+    const char *field;          /* the field, as errors name it */
+    const char *what;           /* the object, in words */
+    size_t off;                 /* the name's place in struct vf_model_attach */
+};
+
+static const struct backend_key backend_keys[] = {
+    { VF_ATTACH_TAP, "attach.name", "tap interface",
+      offsetof(struct vf_model_attach, name) },
+};
+
+#define N_BACKEND_KEYS (sizeof(backend_keys) / sizeof(backend_keys[0]))
+
+/* Runs after check_port has resolved every port's chassis. */
+static int check_backends(struct mv *v)
+{
+    struct vf_model *m = v->m;
+    size_t n_ports = 0, n = 0, first = 0;
+    struct key_ent *ke;
+    long dup;
+    int rc = 0;
+
+    count_entries(m, &n_ports);
+    ke = calloc(n_ports + 1, sizeof(*ke));
+    if (!ke)
+        return -ENOMEM;
+    for (size_t t = 0; t < m->n_tenants; t++) {
+        const struct vf_model_tenant *tn = &m->tenants[t];
+        for (size_t s = 0; s < tn->n_switches; s++) {
+            for (size_t p = 0; p < tn->switches[s].n_ports; p++) {
+                const struct vf_model_port *lp = &tn->switches[s].ports[p];
+
+                for (size_t b = 0; b < N_BACKEND_KEYS; b++) {
+                    if (lp->attach.type != backend_keys[b].type)
+                        continue;
+                    ke[n] = (struct key_ent){
+                        .ns = (int)b, .k = (uint64_t)lp->chassis_idx,
+                        .s = (const char *)&lp->attach + backend_keys[b].off,
+                        .seq = n, .e = { ENT_PORT, t, s, p } };
+                    n++;
+                }
+            }
+        }
+    }
+    dup = key_find_dup(ke, n, &first);
+    if (dup >= 0) {
+        const struct backend_key *bk = &backend_keys[ke[dup].ns];
+        char where[512];
+
+        ent_path(m, ke[first].e, where, sizeof(where));
+        rc = mv_fail(v, ke[dup].e, bk->field, "%s %s on chassis %s already "
+                     "backs %s (one %s backs one logical port)", bk->what,
+                     ke[dup].s, m->chassis[ke[dup].k].name, where, bk->what);
     }
     free(ke);
     return rc;
@@ -672,13 +838,22 @@ static int check_port(struct mv *v, size_t t, size_t s, size_t p)
         return mv_fail(v, e, "mac", "%s %s", buf, why);
     }
     if (lp->n_ips > VF_MODEL_MAX_IPS)
-        return mv_fail(v, e, "ips", "has %u addresses (at most %d)",
+        return mv_fail(v, e, "ips", "has %u IPv4 addresses (at most %d)",
                        lp->n_ips, VF_MODEL_MAX_IPS);
+    if (lp->n_ip6s > VF_MODEL_MAX_IP6S)
+        return mv_fail(v, e, "ips", "has %u IPv6 addresses (at most %d)",
+                       lp->n_ip6s, VF_MODEL_MAX_IP6S);
     for (unsigned i = 0; i < lp->n_ips; i++) {
         uint32_t h = ntohl(lp->ips[i]);
         if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe)
             return mv_fail(v, e, "ips", "%s is not a unicast host address",
                            ip_str(lp->ips[i], ip));
+    }
+    for (unsigned i = 0; i < lp->n_ip6s; i++) {
+        if (ip6_bad(lp->ip6s[i], &why)) {
+            inet_ntop(AF_INET6, lp->ip6s[i], buf, sizeof(buf));
+            return mv_fail(v, e, "ips", "%s %s", buf, why);
+        }
     }
     lp->chassis_idx = vf_model_find_chassis(v->m, lp->chassis);
     if (lp->chassis_idx < 0) {
@@ -695,10 +870,10 @@ static int check_port(struct mv *v, size_t t, size_t s, size_t p)
             return mv_fail(v, e, "attach.name",
                            "is required with attach type tap (the interface "
                            "name)");
-        if (strnlen(lp->attach.name, VF_NAME_MAX) > IFNAME_MAX)
-            return mv_fail(v, e, "attach.name",
-                           "\"%s\" is longer than %d characters (a Linux "
-                           "interface name)", lp->attach.name, IFNAME_MAX);
+        why = vf_tap_ifname_problem(lp->attach.name);
+        if (why)
+            return mv_fail(v, e, "attach.name", "\"%s\" %s",
+                           printable(lp->attach.name, buf, sizeof(buf)), why);
         break;
     case VF_ATTACH_VERBS:
         if (!lp->attach.device[0])
@@ -718,7 +893,7 @@ static int check_port(struct mv *v, size_t t, size_t s, size_t p)
         return mv_fail(v, e, "attach.device",
                        "only applies to attach type verbs, not %s",
                        vf_attach_type_name(lp->attach.type));
-    if (lp->port_security && lp->n_ips == 0)
+    if (lp->port_security && lp->n_ips == 0 && lp->n_ip6s == 0)
         return mv_fail(v, e, "port_security",
                        "is true but the port has no ips to enforce (add "
                        "'ips' or set port_security: false)");
@@ -1079,6 +1254,8 @@ int vf_model_validate_loc(struct vf_model *m, char *err, size_t errlen,
         for (size_t a = 0; rc == 0 && a < tn->n_acls; a++)
             rc = check_acl(&v, t, a);
     }
+    if (rc == 0)
+        rc = check_backends(&v);
     if (rc == 0 && m->has_local)
         rc = check_local(&v);
     if (rc == 0)

@@ -47,6 +47,11 @@ static json_t *port_json(const struct vf_model_port *p)
     json_t *ips = json_array();
     for (unsigned i = 0; i < p->n_ips; i++)
         json_array_append_new(ips, ip_str(p->ips[i]));
+    for (unsigned i = 0; i < p->n_ip6s; i++) {
+        char b[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, p->ip6s[i], b, sizeof(b));
+        json_array_append_new(ips, json_string(b));
+    }
     json_t *attach = json_object();
     switch (p->attach.type) {
     case VF_ATTACH_RING:

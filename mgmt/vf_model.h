@@ -6,7 +6,8 @@
  * vf_config_load() (config.c) fills it from YAML and vf_model_validate()
  * checks everything that YAML typing cannot: unique names and VNIs,
  * references that resolve, addresses that parse, port security that has
- * addresses to enforce. The table compiler (compile.c) turns a valid model
+ * addresses to enforce, one logical port per backend object (a tap
+ * interface name per chassis). The table compiler (compile.c) turns a valid model
  * into the immutable tables the workers read.
  *
  * Identity: logical port ids are what Geneve carries between hosts, so
@@ -36,7 +37,8 @@
 #include "tunnel/vf_tunnel.h"
 
 #define VF_NAME_MAX 64
-#define VF_MODEL_MAX_IPS 8
+#define VF_MODEL_MAX_IPS 8       /* IPv4 addresses of one port */
+#define VF_MODEL_MAX_IP6S 8      /* IPv6 addresses of one port */
 
 enum vf_attach_type { VF_ATTACH_RING, VF_ATTACH_TAP, VF_ATTACH_VERBS };
 enum vf_uplink_type { VF_UPLINK_RING, VF_UPLINK_UDP, VF_UPLINK_VERBS };
@@ -52,7 +54,7 @@ struct vf_model_chassis {
 
 struct vf_model_attach {
     enum vf_attach_type type;
-    char name[VF_NAME_MAX];      /* tap: interface name */
+    char name[VF_NAME_MAX];      /* tap: interface name (unique per chassis) */
     char device[VF_NAME_MAX];    /* verbs: device name */
 };
 
@@ -61,6 +63,10 @@ struct vf_model_port {
     uint8_t mac[6];
     unsigned n_ips;
     uint32_t ips[VF_MODEL_MAX_IPS];  /* network order */
+    /* IPv6 entries of the same `ips:` list (shown after the IPv4 ones);
+     * the port's MAC-derived link-local address is implied, not listed. */
+    unsigned n_ip6s;
+    uint8_t ip6s[VF_MODEL_MAX_IP6S][16];
     char chassis[VF_NAME_MAX];
     int chassis_idx;             /* resolved by validate */
     struct vf_model_attach attach;
@@ -174,6 +180,10 @@ int vf_model_validate_loc(struct vf_model *m, char *err, size_t errlen,
  * the indexes, or -ENOENT. Router ports are not switch ports. */
 int vf_model_find_port(const struct vf_model *m, const char *name,
                        size_t *tenant, size_t *sw, size_t *port);
+/* A port's IPv6 link-local address from its MAC (fe80::/64, modified
+ * EUI-64: the universal/local bit flipped). Port security always allows
+ * it; it counts as one of the port's addresses on its switch. */
+void vf_model_lla(const uint8_t mac[6], uint8_t lla[16]);
 /* Index of the chassis called name, or -1. */
 int vf_model_find_chassis(const struct vf_model *m, const char *name);
 

@@ -551,6 +551,60 @@ static void test_port(void **state)
     free(novm2);
 }
 
+/* One tap, one logical port (the live-edit form of the red team's attack:
+ * blue's port and red's port added on one tap name), and IPv6 entries of
+ * `ips` through add. */
+static void test_port_identity(void **state)
+{
+    const struct vf_model *m = *state;
+    char *with = yaml_edit(BASE, "name: vm2,",
+        "          - {name: blue-x, mac: \"02:00:00:00:01:09\", ips: [10.0.0.9, "
+        "\"2001:db8::9\"], chassis: hv1, attach: {type: tap, name: vtX}}\n");
+    struct vf_model m2, m3;
+    char err[1024];
+
+    expect_ok(m, VF_EDIT_ADD, "port",
+              "{\"switch\": \"blue-web\", \"port\": {\"name\": \"blue-x\", "
+              "\"mac\": \"02:00:00:00:01:09\", \"ips\": [\"10.0.0.9\", "
+              "\"2001:db8::9\"], \"chassis\": \"hv1\", \"attach\": "
+              "{\"type\": \"tap\", \"name\": \"vtX\"}}}", false, with);
+    load(with, &m2);
+    /* red's port on blue's tap of the same chassis: refused, naming both. */
+    expect_fail(&m2, VF_EDIT_ADD, "port",
+                "{\"switch\": \"red-web\", \"port\": {\"name\": \"red-x\", "
+                "\"mac\": \"02:00:00:00:01:09\", \"chassis\": \"hv1\", "
+                "\"attach\": {\"type\": \"tap\", \"name\": \"vtX\"}}}", false,
+                -EINVAL, "add port: tenants[1] (red) switches[0] (red-web) "
+                "ports[1] (red-x): field 'attach.name'", "tap interface vtX on "
+                "chassis hv1 already backs tenants[0] (blue) switches[0] "
+                "(blue-web) ports[2] (blue-x)", NULL);
+    /* The same name on another chassis is another device. */
+    assert_int_equal(edit(&m2, VF_EDIT_ADD, "port",
+                          "{\"switch\": \"red-web\", \"port\": {\"name\": "
+                          "\"red-x\", \"mac\": \"02:00:00:00:01:09\", "
+                          "\"chassis\": \"hv2\", \"attach\": {\"type\": "
+                          "\"tap\", \"name\": \"vtX\"}}}", false, &m3, err,
+                          sizeof(err)), 0);
+    vf_model_free(&m3);
+    /* Interface names a kernel would refuse or rewrite. */
+    expect_fail(&m2, VF_EDIT_ADD, "port",
+                "{\"switch\": \"red-web\", \"port\": {\"name\": \"red-y\", "
+                "\"mac\": \"02:00:00:00:01:0a\", \"chassis\": \"hv1\", "
+                "\"attach\": {\"type\": \"tap\", \"name\": \"../x\"}}}", false,
+                -EINVAL, "ports[1] (red-y): field 'attach.name'", "has a '/'",
+                NULL);
+    /* An IPv6 address another port of the switch holds. */
+    expect_fail(&m2, VF_EDIT_ADD, "port",
+                "{\"switch\": \"blue-web\", \"port\": {\"name\": \"blue-y\", "
+                "\"mac\": \"02:00:00:00:01:0a\", \"ips\": [\"2001:db8::9\"], "
+                "\"chassis\": \"hv2\"}}", false, -EINVAL,
+                "ports[3] (blue-y): field 'ips'", "2001:db8::9 is already used "
+                "on switch blue-web by tenants[0] (blue) switches[0] (blue-web) "
+                "ports[2] (blue-x)", NULL);
+    vf_model_free(&m2);
+    free(with);
+}
+
 static void test_router(void **state)
 {
     const struct vf_model *m = *state;
@@ -1282,6 +1336,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_tenant, setup, teardown),
     cmocka_unit_test_setup_teardown(test_switch, setup, teardown),
     cmocka_unit_test_setup_teardown(test_port, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_port_identity, setup, teardown),
     cmocka_unit_test_setup_teardown(test_router, setup, teardown),
     cmocka_unit_test_setup_teardown(test_router_port, setup, teardown),
     cmocka_unit_test_setup_teardown(test_route, setup, teardown),

@@ -441,6 +441,41 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "tso"));
     /* Nothing was left behind by the refusals. */
     assert_int_not_equal(sh("ip link show %s >/dev/null 2>&1", e->tap), 0);
+
+    /* A name the kernel would refuse or rewrite never reaches TUNSETIFF. */
+    assert_null(vf_tap_port_open("x", "../x", 1, pools, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "has a '/'"));
+    assert_null(vf_tap_port_open("x", "vt%d", 1, pools, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "has a '%'"));
+    /* A device of that name that is not a tap: the message says what it
+     * is instead of TUNSETIFF's errno. */
+    assert_null(vf_tap_port_open("vm9", "lo", 1, pools, NULL, err, sizeof(err)));
+    if (!strstr(err, "interface lo already exists and is the loopback "
+                "device, not a tap"))
+        fail_msg("lo: %s", err);
+    assert_int_equal(sh("ip link add %s type veth peer name %sp", e->tap, e->tap), 0);
+    assert_null(vf_tap_port_open("vm9", e->tap, 1, pools, NULL, err, sizeof(err)));
+    sh("ip link del %s", e->tap);
+    if (!strstr(err, "already exists and is a veth device, not a tap"))
+        fail_msg("veth: %s", err);
+}
+
+/* Linux's interface name rules, and '%', which TUNSETIFF would expand. */
+static void test_ifname_rules(void **state)
+{
+    static const char *const good[] = { "vt0", "a", "tap-blue.1_x@y",
+                                         "fifteen-chars-x" };
+    static const char *const bad[] = { "", ".", "..", "../x", "a/b", "a:0",
+                                       "vt x", "vt\tx", "vt%d", "sixteen-chars-xx",
+                                       "t\x7f", "t\xc3\xa9" };
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (vf_tap_ifname_problem(good[i]))
+            fail_msg("'%s' refused: %s", good[i], vf_tap_ifname_problem(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (!vf_tap_ifname_problem(bad[i]))
+            fail_msg("'%s' accepted", bad[i]);
+    assert_non_null(vf_tap_ifname_problem(NULL));
 }
 
 /* An existing persistent tap (as libvirt or a container runtime makes) is
@@ -978,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_csum_oracle),
         cmocka_unit_test(test_vnet_rx_partial_csum),
         cmocka_unit_test(test_vnet_tx),
+        cmocka_unit_test(test_ifname_rules),
     };
     const struct CMUnitTest ports[] = {
         cmocka_unit_test_setup_teardown(test_open_errors, env_setup, env_teardown),
