@@ -104,6 +104,8 @@ static void switch_blob(const struct cctx *cc, const struct vf_model_tenant *tn,
         blob_put(bl, p->mac, 6);
         blob_u32(bl, p->n_ips);
         blob_put(bl, p->ips, sizeof(p->ips[0]) * p->n_ips);
+        blob_u32(bl, p->n_ip6s);
+        blob_put(bl, p->ip6s, sizeof(p->ip6s[0]) * p->n_ip6s);
         blob_put(bl, &p->port_security, sizeof(p->port_security));
         blob_u32(bl, (uint32_t)p->chassis_idx);
         blob_u32(bl, p->chassis_idx == cc->local);
@@ -249,6 +251,12 @@ static struct vf_dp *build_dp(const struct cctx *cc,
                                                            : VF_LPORT_MAX_IPS);
         memcpy(lp->ips, mp->ips, lp->n_ips * sizeof(lp->ips[0]));
         n_ips += lp->n_ips;
+        _Static_assert(VF_LPORT_MAX_IP6S >= VF_MODEL_MAX_IP6S,
+                       "every modelled IPv6 address reaches the tables");
+        lp->n_ip6s = (uint8_t)(mp->n_ip6s < VF_LPORT_MAX_IP6S ? mp->n_ip6s
+                                                              : VF_LPORT_MAX_IP6S);
+        memcpy(lp->ip6s, mp->ip6s, lp->n_ip6s * sizeof(lp->ip6s[0]));
+        vf_model_lla(mp->mac, lp->lla);
         lp->fport = port_of(cc, mp);
         if (lp->fport && lp->fport->index >= VF_MAX_FPORTS) {
             set_err(cc->err, cc->errlen, "port %s: fabric port index %u >= %u",

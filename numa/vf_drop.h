@@ -35,6 +35,10 @@
     X(NO_ROUTE,          "no_route")        /* no table entry for dst */     \
     X(UNKNOWN_PORT,      "unknown_in_port") /* packet on an unmapped port */ \
     X(PORT_SECURITY,     "port_security")   /* spoofed source MAC/IP */      \
+    X(PS_IP6_SOURCE,     "port_security_ipv6_source") /* not the port's */   \
+    X(PS_ND,             "port_security_nd") /* NS/NA/RS not the port's */   \
+    X(PS_RA,             "port_security_ra") /* router advertisement */      \
+    X(PS_REDIRECT,       "port_security_redirect") /* ICMPv6 redirect */     \
     X(ACL_INGRESS,       "acl_ingress")                                      \
     X(ACL_EGRESS,        "acl_egress")                                       \
     X(TTL_EXPIRED,       "ttl_expired")                                      \

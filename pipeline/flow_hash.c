@@ -1,4 +1,4 @@
-/* flow_hash.c - vf_flow_key_hash(): CRC32C of the 88-byte flow key.
+/* flow_hash.c - vf_flow_key_hash(): CRC32C of the 104-byte flow key.
  *
  * The scalar version below is the definition: three CRC32C chains
  * (reflected polynomial 0x82f63b78, no inversions) over the key's 8-byte

@@ -1,6 +1,6 @@
 /* flow_hash_x86.h - the SSE4.2 CRC32C flow-key hash.
  *
- * What: vf_flow_key_hash_sse42() runs the key's eleven 64-bit words through
+ * What: vf_flow_key_hash_sse42() runs the key's thirteen 64-bit words through
  * the crc32 instruction (CRC32C over the words' little-endian bytes, no
  * pre/post inversion) in three interleaved chains, then folds the chains
  * with one more crc32; the exact definition is the scalar version in
@@ -37,12 +37,18 @@ static inline uint32_t vf_flow_key_hash_sse42(const struct vf_flow_key *key, uin
      * has 3 cycles of latency and a throughput of one per cycle, so three
      * chains run in the time of one. */
     uint64_t c0 = seed, c1 = seed ^ VF_FLOW_HASH_SEED1, c2 = seed ^ VF_FLOW_HASH_SEED2;
-    for (unsigned i = 0; i + 2 < VF_FLOW_HASH_WORDS; i += 3) {
+    enum { BODY = VF_FLOW_HASH_WORDS - 2 };   /* words before the last two */
+    unsigned i = 0;
+    for (; i + 3 <= BODY; i += 3) {
         c0 = _mm_crc32_u64(c0, w[i]);
         c1 = _mm_crc32_u64(c1, w[i + 1]);
         c2 = _mm_crc32_u64(c2, w[i + 2]);
     }
-    _Static_assert(VF_FLOW_HASH_WORDS % 3 == 2, "tail below handles two words");
+    /* Word i of the body goes to chain i % 3 (constants: no branch left). */
+    if (BODY % 3 >= 1)
+        c0 = _mm_crc32_u64(c0, w[i]);
+    if (BODY % 3 == 2)
+        c1 = _mm_crc32_u64(c1, w[i + 1]);
     c0 = _mm_crc32_u64(c0, w[VF_FLOW_HASH_WORDS - 2]);
     c1 = _mm_crc32_u64(c1, w[VF_FLOW_HASH_WORDS - 1]);
     return (uint32_t)_mm_crc32_u64(c0, (c1 << 32) | (uint32_t)c2);

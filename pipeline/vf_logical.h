@@ -3,7 +3,8 @@
  * What: NVP's per-host logical pipeline (Figure 4). A packet from a tenant
  * port runs, at this (the source) host:
  *   physical->logical  fabric port -> (datapath, logical port)
- *   port security      source MAC / IPv4 / ARP sender must be the port's
+ *   port security      source MAC / IPv4 / ARP sender / IPv6 source and
+ *                      ND must be the port's; no RAs or redirects
  *   ingress ACL        the switch's from-port rules (IPv4 only)
  *   ARP responder      requests for an address the switch knows are
  *                      answered here, out the in-port, never flooded
@@ -35,7 +36,8 @@
  *
  * Non-IPv4 traffic: ACLs match IPv4 fields and apply to IPv4 packets only
  * (ARP and IPv6 pass them); routing is IPv4 only (others: no_route); port
- * security checks the MAC of every frame and the addresses of IPv4 and ARP.
+ * security checks the MAC of every frame and the addresses of IPv4, ARP,
+ * IPv6 and neighbour discovery.
  *
  * Thread-safety: stages are pure functions of the context; the tables are
  * read-only. Each worker uses its own context on its own stack.

@@ -25,6 +25,13 @@
  * are in host order. IPv4 addresses use ip_src/ip_dst; IPv6 ones ip6_*.
  * ARP: ip_src/ip_dst are the sender/target protocol addresses, arp_op the
  * operation, and arp_sha/arp_tha the hardware addresses.
+ * IPv6 neighbour discovery (as Open vSwitch keeps it): for a neighbour
+ * solicitation or advertisement nd_target is the target address; for
+ * those and a router solicitation arp_sha is the source and arp_tha the
+ * target link-layer address option (zero when absent). An option that
+ * cannot be vouched for (a wrong length, zero, two that differ, options
+ * past VF_PARSE_ND_OPT_MAX or cut short) reads ff:ff:ff:ff:ff:ff
+ * (VF_ND_LL_BAD), never a port's unicast MAC, so port security refuses it.
  *
  * Thread-safety: pure function.
  */
@@ -36,6 +43,16 @@
 #include <string.h>
 
 #define VF_PARSE_IP6_EXT_MAX 8
+#define VF_PARSE_ND_OPT_MAX 16   /* ND options looked at */
+
+/* ICMPv6 types (RFC 4443, 4861) the pipeline tells apart. */
+#define VF_ICMP6_MLD_REPORT 131
+#define VF_ICMP6_RS 133
+#define VF_ICMP6_RA 134
+#define VF_ICMP6_NS 135
+#define VF_ICMP6_NA 136
+#define VF_ICMP6_REDIRECT 137
+#define VF_ICMP6_MLD2_REPORT 143
 
 #define VF_ETH_P_IP   0x0800
 #define VF_ETH_P_ARP  0x0806
@@ -74,12 +91,17 @@ struct vf_flow_key {
     uint16_t sport;        /* network order; ICMP: type in sport */
     uint16_t dport;        /* network order; ICMP: code in dport */
     uint16_t arp_op;       /* host order */
-    uint8_t arp_sha[6];
-    uint8_t arp_tha[6];
-    uint8_t pad[10];       /* zero; keeps the key a multiple of 8 bytes (88) */
+    uint8_t arp_sha[6];    /* ARP sender / ND source link-layer address */
+    uint8_t arp_tha[6];    /* ARP target / ND target link-layer address */
+    uint8_t nd_target[16]; /* ND solicitation/advertisement target */
+    uint8_t pad[10];       /* zero; keeps the key a multiple of 8 bytes (104) */
 };
 
-_Static_assert(sizeof(struct vf_flow_key) == 88, "key is hashed in 8-byte words");
+_Static_assert(sizeof(struct vf_flow_key) == 104, "key is hashed in 8-byte words");
+
+/* Every byte of arp_sha/arp_tha for an ND option that cannot be vouched
+ * for: ff:ff:ff:ff:ff:ff. */
+#define VF_ND_LL_BAD 0xff
 
 /* Offsets of each layer from the frame start (0 if absent). */
 struct vf_hdr_offsets {

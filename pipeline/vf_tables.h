@@ -56,6 +56,7 @@
 
 #define VF_TABLES_NAME_MAX 64
 #define VF_LPORT_MAX_IPS 8
+#define VF_LPORT_MAX_IP6S 8
 #define VF_CHASSIS_NONE 0xffffu
 
 enum vf_lport_kind { VF_LPORT_VM = 0, VF_LPORT_ROUTER = 1 };
@@ -78,6 +79,11 @@ struct vf_lport {
     uint8_t mac[6];
     uint16_t chassis;            /* VM port: index in t->chassis */
     uint32_t ips[VF_LPORT_MAX_IPS];  /* network order */
+    /* IPv6, what port security allows a VM port to send from: its
+     * MAC-derived link-local address and the modelled ones. */
+    uint8_t n_ip6s;
+    uint8_t lla[16];
+    uint8_t ip6s[VF_LPORT_MAX_IP6S][16];
     struct vf_port *fport;       /* local VM port: its fabric port */
     uint32_t router_id;          /* router port: the router's id */
     uint32_t rport_idx;          /* router port: index in router->ports */

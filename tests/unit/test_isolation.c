@@ -4,7 +4,11 @@
  * and IP addresses, every packet (valid, spoofed, broadcast, unknown MAC,
  * ARP, routed) sent from every port is delivered to exactly the ports, with
  * exactly the bytes, that a naive reference model written here says; no
- * packet ever reaches another tenant's port. The reference reads the model
+ * packet ever reaches another tenant's port. IPv6 frames are among them
+ * (sources owned and spoofed, `::`, neighbour discovery, router
+ * advertisements), so port security's IPv6 rules are checked against a
+ * reference too (ref_ip6, docs/config.md's rules written out again here).
+ * The reference reads the model
  * structs directly: linear ACL scan, linear switch/port scans, linear
  * longest prefix match. Nothing is shared with the code under test but the
  * frame builder (whose frames the reference describes by their fields).
@@ -25,6 +29,7 @@
 
 #include "pipeline/vf_trace.h"
 #include "tests/unit/vf_test_logical.h"
+#include "tests/unit/vf_test_pkt.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
 
@@ -48,6 +53,16 @@ static void add_random_port(struct vf_model *m, int t, int s)
     /* Same MAC and IP pattern in every tenant: 02:00:00:00:0s:0p, 10.0.s.p+1 */
     lt_port(m, t, s, name, (uint32_t)((s + 1) << 8 | (p + 1)),
             IP(10, 0, s, p + 1), (int)rnd((uint32_t)m->n_chassis), rnd(2));
+    /* Half the ports also own 2001:db8:s::p+1. */
+    if (rnd(2)) {
+        struct vf_model_port *mp = &sw->ports[p];
+        memset(mp->ip6s[0], 0, 16);
+        mp->ip6s[0][0] = 0x20, mp->ip6s[0][1] = 0x01;
+        mp->ip6s[0][2] = 0x0d, mp->ip6s[0][3] = 0xb8;
+        mp->ip6s[0][5] = (uint8_t)s;
+        mp->ip6s[0][15] = (uint8_t)(p + 1);
+        mp->n_ip6s = 1;
+    }
 }
 
 static void random_acls(struct vf_model *m, int t)
@@ -126,6 +141,12 @@ struct ref_pkt {
     uint32_t ip_src, ip_dst;    /* host order */
     uint8_t proto, ttl;
     uint16_t sport, dport;
+    /* IPv6 (proto UDP, or ICMPv6 of icmp6_type: ND with target and the
+     * link-layer options, all-zero when absent) */
+    bool ip6;
+    uint8_t src6[16], dst6[16], target[16];
+    uint8_t icmp6_type;
+    uint8_t sll[6], tll[6];
 };
 
 struct ref_out {
@@ -154,11 +175,71 @@ static bool pfx_match(uint32_t ip_host, uint32_t pfx_net, uint8_t plen)
     return (ip_host & mask) == (ntohl(pfx_net) & mask);
 }
 
+/* fe80::/64 + modified EUI-64 of the MAC (RFC 4291 appendix A). */
+static void ref_lla(const uint8_t mac[6], uint8_t out[16])
+{
+    const uint8_t a[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, mac[0] ^ 2, mac[1],
+                            mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5] };
+    memcpy(out, a, 16);
+}
+
+static bool ref_has_ip6(const struct vf_model_port *p, const uint8_t a[16])
+{
+    uint8_t lla[16];
+    ref_lla(p->mac, lla);
+    if (memcmp(a, lla, 16) == 0)
+        return true;
+    for (unsigned i = 0; i < p->n_ip6s; i++)
+        if (memcmp(a, p->ip6s[i], 16) == 0)
+            return true;
+    return false;
+}
+
+static bool is_zero(const uint8_t *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i])
+            return false;
+    return true;
+}
+
+/* Port security for IPv6 (docs/config.md): 0 or the drop reason. */
+static int ref_ip6(const struct vf_model_port *p, const struct ref_pkt *k)
+{
+    unsigned ty = k->proto == VF_IPPROTO_ICMPV6 ? k->icmp6_type : 0;
+    bool own_ll_ok;
+
+    if (ty == 134)
+        return VF_DROP_PS_RA;
+    if (ty == 137)
+        return VF_DROP_PS_REDIRECT;
+    if (is_zero(k->src6, 16)) {
+        if ((ty == 131 || ty == 143) && k->dst6[0] == 0xff && k->dst6[1] == 2)
+            return 0;
+        bool snm = k->dst6[0] == 0xff && k->dst6[1] == 2 &&
+                   is_zero(k->dst6 + 2, 9) && k->dst6[11] == 1 &&
+                   k->dst6[12] == 0xff;
+        if (ty != 135 || !snm)
+            return VF_DROP_PS_IP6_SOURCE;
+        return ref_has_ip6(p, k->target) && is_zero(k->sll, 6) ? 0
+                                                                : VF_DROP_PS_ND;
+    }
+    if (!ref_has_ip6(p, k->src6))
+        return VF_DROP_PS_IP6_SOURCE;
+    own_ll_ok = is_zero(k->sll, 6) || mac_eq(k->sll, p->mac);
+    if ((ty == 135 || ty == 133) && !own_ll_ok)
+        return VF_DROP_PS_ND;
+    if (ty == 136 && (!ref_has_ip6(p, k->target) ||
+                      !(is_zero(k->tll, 6) || mac_eq(k->tll, p->mac))))
+        return VF_DROP_PS_ND;
+    return 0;
+}
+
 /* true when the packet passes the switch's ACLs of dir for port name. */
 static bool ref_acl(const struct vf_model_tenant *tn, int sw, enum vf_acl_dir dir,
                     const char *port, const struct ref_pkt *k)
 {
-    if (k->arp)
+    if (k->arp || k->ip6)
         return true;
     const struct vf_model_acl *best = NULL;
     for (size_t i = 0; i < tn->n_acls; i++) {
@@ -229,7 +310,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
 
     if (src->port_security) {
         bool ok = mac_eq(k.eth_src, src->mac);
-        if (!k.arp && k.ip_src && !port_has_ip(src, k.ip_src))
+        if (!k.arp && !k.ip6 && k.ip_src && !port_has_ip(src, k.ip_src))
             ok = false;
         if (k.arp && k.ip_src && !port_has_ip(src, k.ip_src))
             ok = false;   /* (the frames here have sha == eth_src) */
@@ -237,6 +318,8 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
             o->drop = VF_DROP_PORT_SECURITY;
             return;
         }
+        if (k.ip6 && (o->drop = ref_ip6(src, &k)) != 0)
+            return;
     }
     const char *in_name = src->name;
     const struct vf_model_rport *in_rport = NULL;
@@ -316,7 +399,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
             return;
         }
         /* Router: connected networks only in these topologies. */
-        if (k.arp) {
+        if (k.arp || k.ip6) {
             o->drop = VF_DROP_NO_ROUTE;
             return;
         }
@@ -375,6 +458,117 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
 }
 
 /* ---- random packets ---- */
+
+/* An IPv6 address of some port of switch sw (one of its modelled ones or
+ * its link-local one, which may or may not exist), or a stranger's. */
+static void random_addr6(const struct vf_model_switch *s, size_t self,
+                         uint8_t a[16])
+{
+    const struct vf_model_port *q = &s->ports[rnd(4) ? self
+                                                     : rnd((uint32_t)s->n_ports)];
+    static const uint8_t stranger[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x66,
+                                          [15] = 0x66 };
+    switch (rnd(4)) {
+    case 0:
+        memcpy(a, stranger, 16);
+        break;
+    case 1:
+        if (q->n_ip6s) {
+            memcpy(a, q->ip6s[0], 16);
+            break;
+        }
+        /* fall through */
+    default:
+        ref_lla(q->mac, a);
+        break;
+    }
+}
+
+static void random_pkt6(const struct vf_model *m, int t, int sw, size_t p,
+                        struct ref_pkt *k)
+{
+    const struct vf_model_switch *s = &m->tenants[t].switches[sw];
+    const struct vf_model_port *src = &s->ports[p];
+    static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+    static const uint8_t mld2[16] = { 0xff, 0x02, [15] = 0x16 };
+    static const uint8_t types[] = { 0, 0, 0, 133, 134, 135, 135, 136, 136,
+                                     137, 143 };
+
+    k->ip6 = true;
+    k->ttl = 255;
+    random_addr6(s, p, k->src6);
+    if (rnd(6) == 0)
+        memset(k->src6, 0, 16);         /* :: */
+    k->icmp6_type = types[rnd(sizeof(types))];
+    k->proto = k->icmp6_type ? VF_IPPROTO_ICMPV6 : VF_IPPROTO_UDP;
+    if (rnd(3)) {                       /* to a neighbour's address */
+        const struct vf_model_port *q = &s->ports[rnd((uint32_t)s->n_ports)];
+        memcpy(k->eth_dst, q->mac, 6);
+        ref_lla(q->mac, k->dst6);
+    } else {
+        memcpy(k->dst6, k->icmp6_type == 143 ? mld2 : all_nodes, 16);
+    }
+    if (k->icmp6_type == 135 || k->icmp6_type == 136) {
+        random_addr6(s, p, k->target);
+        if (k->icmp6_type == 135 && rnd(2)) {   /* to its solicited-node group */
+            static const uint8_t snm[13] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+            memcpy(k->dst6, snm, 13);
+            memcpy(k->dst6 + 13, k->target + 13, 3);
+        }
+    }
+    if (k->icmp6_type == 133 || k->icmp6_type == 135 || k->icmp6_type == 136) {
+        uint8_t *ll = k->icmp6_type == 136 ? k->tll : k->sll;
+        switch (rnd(3)) {
+        case 0: break;                  /* no option */
+        case 1: memcpy(ll, src->mac, 6); break;
+        default: memcpy(ll, s->ports[rnd((uint32_t)s->n_ports)].mac, 6);
+                 ll[5] ^= (uint8_t)rnd(2); break;
+        }
+    }
+    if (k->dst6[0] == 0xff) {
+        k->eth_dst[0] = k->eth_dst[1] = 0x33;
+        memcpy(k->eth_dst + 2, k->dst6 + 12, 4);
+    }
+    k->sport = 546;
+    k->dport = 547;
+}
+
+/* The frame of an IPv6 ref_pkt (the trace builder makes IPv4 and ARP). */
+static unsigned to_frame6(const struct ref_pkt *k, uint8_t *buf)
+{
+    static const uint8_t body[32];
+    struct vf_tpkt t;
+    size_t n;
+
+    vf_tpkt_init(&t);
+    memcpy(t.eth_src, k->eth_src, 6);
+    memcpy(t.eth_dst, k->eth_dst, 6);
+    memcpy(t.ip6_src, k->src6, 16);
+    memcpy(t.ip6_dst, k->dst6, 16);
+    t.ttl = k->ttl;
+    t.sport = k->sport;
+    t.dport = k->dport;
+    switch (k->icmp6_type) {
+    case 0:
+        n = vf_tpkt_ip6_udp(buf, LT_FRAME_MAX, &t);
+        break;
+    case 133:
+    case 135:
+    case 136:
+        n = vf_tpkt_ip6_nd(buf, LT_FRAME_MAX, &t, k->icmp6_type, k->target,
+                           is_zero(k->sll, 6) ? NULL : k->sll,
+                           is_zero(k->tll, 6) ? NULL : k->tll);
+        break;
+    default:
+        t.icmp_type = k->icmp6_type;
+        t.icmp_code = 0;
+        t.payload = body;
+        t.payload_len = k->icmp6_type == 137 ? 32 : 8;
+        n = vf_tpkt_ip6_icmp6(buf, LT_FRAME_MAX, &t);
+        break;
+    }
+    return (unsigned)n;
+}
 static void random_pkt(const struct vf_model *m, int t, int sw, size_t p,
                        struct ref_pkt *k)
 {
@@ -394,6 +588,10 @@ static void random_pkt(const struct vf_model *m, int t, int sw, size_t p,
     unsigned ds = rnd(3), dp = rnd(5);
     lt_mac(k->eth_dst, (ds + 1) << 8 | (dp + 1));
     k->ip_dst = IP(10, 0, ds, dp + 1);
+    if (rnd(4) == 0) {
+        random_pkt6(m, t, sw, p, k);
+        return;
+    }
     switch (rnd(9)) {
     case 0:         /* unicast to a real port of the switch */
         memcpy(k->eth_dst, s->ports[rnd((uint32_t)s->n_ports)].mac, 6);
@@ -432,6 +630,8 @@ static void random_pkt(const struct vf_model *m, int t, int sw, size_t p,
 static unsigned to_frame(const struct vf_lport *in, const struct ref_pkt *k,
                          uint8_t *buf)
 {
+    if (k->ip6)
+        return to_frame6(k, buf);
     struct vf_trace_pkt tp = {
         .fields = VF_TRACE_F_ETH_SRC | VF_TRACE_F_ETH_DST | VF_TRACE_F_IP_SRC |
                   VF_TRACE_F_IP_DST | VF_TRACE_F_PROTO | VF_TRACE_F_SPORT |
@@ -546,7 +746,11 @@ static void check_trace(struct lt_fabric *f, unsigned host, const char *port,
         assert_true(r->drops[tr.reason] > 0);
 }
 
-struct run_stats { unsigned pkts, delivered, dropped; };
+struct run_stats {
+    unsigned pkts, delivered, dropped;
+    unsigned ip6, ip6_delivered;
+    unsigned reason[VF_DROP__COUNT];    /* the reference's drops */
+};
 
 /* Every port of m sends npkt random packets on f (and on f2 if given,
  * whose results must be identical); all checked against the reference. */
@@ -571,7 +775,8 @@ static void send_all(struct lt_fabric *f, struct lt_fabric *f2,
                     ref_run(m, (int)t, (int)s, p, k, frame, len, &ref);
                     ref_to_result(&ref, &exp_r);
                     assert_int_equal(lt_send(f, mp->name, frame, len, &got), 0);
-                    check_trace(f, (unsigned)host, mp->name, &k, &got);
+                    if (!k.ip6)         /* trace builds IPv4 and ARP only */
+                        check_trace(f, (unsigned)host, mp->name, &k, &got);
                     sort_result(&got);
                     assert_same(&got, &exp_r, "vs reference", mp->name, i);
                     for (unsigned d = 0; d < got.n; d++)
@@ -589,6 +794,10 @@ static void send_all(struct lt_fabric *f, struct lt_fabric *f2,
                     st->pkts++;
                     st->delivered += got.n;
                     st->dropped += got.n == 0;
+                    st->ip6 += k.ip6;
+                    st->ip6_delivered += k.ip6 && got.n > 0;
+                    if (ref.n == 0)
+                        st->reason[ref.drop]++;
                 }
             }
 }
@@ -614,9 +823,21 @@ static void test_isolation_random(void **state)
         free(f);
         lt_model_free(&m);
     }
-    /* The generator must exercise both outcomes a lot. */
+    /* The generator must exercise both outcomes a lot, and every IPv6
+     * port security rule. */
+    print_message("%u packets (%u IPv6, %u of those delivered), %u dropped; "
+                  "IPv6 port security drops: source %u, nd %u, ra %u, "
+                  "redirect %u\n", st.pkts, st.ip6, st.ip6_delivered,
+                  st.dropped, st.reason[VF_DROP_PS_IP6_SOURCE],
+                  st.reason[VF_DROP_PS_ND], st.reason[VF_DROP_PS_RA],
+                  st.reason[VF_DROP_PS_REDIRECT]);
     assert_true(st.delivered > st.pkts / 4);
     assert_true(st.dropped > st.pkts / 10);
+    assert_true(st.ip6_delivered > st.ip6 / 4);
+    assert_true(st.reason[VF_DROP_PS_IP6_SOURCE] > 0);
+    assert_true(st.reason[VF_DROP_PS_ND] > 0);
+    assert_true(st.reason[VF_DROP_PS_RA] > 0);
+    assert_true(st.reason[VF_DROP_PS_REDIRECT] > 0);
 }
 
 /* Random changes between bursts: the cached fabric must agree with the

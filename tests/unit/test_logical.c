@@ -208,6 +208,171 @@ static void test_port_security(void **state)
     assert_int_equal(res.n, 1);
 }
 
+/* ---- IPv6 port security ---- */
+
+static void ip6_of(uint8_t a[16], const char *s)
+{
+    assert_int_equal(inet_pton(AF_INET6, s, a), 1);
+}
+
+/* IPv6 from `port` with source MAC smac: UDP when type is 0, else ICMPv6
+ * of that type (ND ones with target and the link-layer options). A
+ * multicast dst goes to its 33:33 MAC, a unicast one to dmac. Returns
+ * VF_DROP_NONE when the frame was delivered somewhere and nothing was
+ * dropped, else the one reason counted (-1: none or several). */
+static int send6(struct world *w, const char *port, uint32_t smac,
+                 const char *src, uint32_t dmac, const char *dst,
+                 unsigned type, const char *target, const uint8_t *sll,
+                 const uint8_t *tll)
+{
+    static const uint8_t body[32];
+    uint8_t f[256], tg[16] = {0};
+    struct vf_tpkt t;
+    size_t n;
+
+    vf_tpkt_init(&t);
+    mac_of(t.eth_src, smac);
+    ip6_of(t.ip6_src, src);
+    ip6_of(t.ip6_dst, dst);
+    if (t.ip6_dst[0] == 0xff) {
+        static const uint8_t mc[2] = {0x33, 0x33};
+        memcpy(t.eth_dst, mc, 2);
+        memcpy(t.eth_dst + 2, t.ip6_dst + 12, 4);
+    } else {
+        mac_of(t.eth_dst, dmac);
+    }
+    t.ttl = 255;
+    if (target)
+        ip6_of(tg, target);
+    if (type == 0) {
+        n = vf_tpkt_ip6_udp(f, sizeof(f), &t);
+    } else if (type == VF_ICMP6_RS || type == VF_ICMP6_NS ||
+               type == VF_ICMP6_NA) {
+        n = vf_tpkt_ip6_nd(f, sizeof(f), &t, (uint8_t)type, tg, sll, tll);
+    } else {
+        t.icmp_type = (uint8_t)type;
+        t.icmp_code = 0;
+        t.payload = body;               /* RA: 8 bytes; redirect: 32 */
+        t.payload_len = type == VF_ICMP6_REDIRECT ? 32 : 8;
+        n = vf_tpkt_ip6_icmp6(f, sizeof(f), &t);
+    }
+    assert_true(n > 0);
+    assert_int_equal(lt_send(&w->f, port, f, (unsigned)n, &res), 0);
+    if (res.n > 0 && lt_drop_reason(&res) < 0)
+        return VF_DROP_NONE;
+    return res.n ? -1 : lt_drop_reason(&res);
+}
+
+#define LLA1 "fe80::ff:fe00:101"        /* vm1's, from 02:00:00:00:01:01 */
+#define LLA2 "fe80::ff:fe00:102"        /* vm2's */
+#define SNM1 "ff02::1:ff00:101"         /* vm1's solicited-node group */
+
+/* vm1 is secured with IPv4 addresses only: IPv6 only from its link-local
+ * address (and :: for DAD), ND naming only itself, never RAs/redirects. */
+static void test_port_security_ipv6(void **state)
+{
+    struct world *w = *state;
+    uint8_t own[6], other[6];
+
+    mac_of(own, MAC_VM(0));
+    mac_of(other, MAC_VM(1));
+    /* Its link-local source passes; any other source does not. */
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, MAC_VM(1), LLA2, 0,
+                           NULL, NULL, NULL), VF_DROP_NONE);
+    assert_non_null(lt_find(&res, "vm2"));
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "2001:db8::66", MAC_VM(1),
+                           LLA2, 0, NULL, NULL, NULL), VF_DROP_PS_IP6_SOURCE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "fe80::bad", MAC_VM(1),
+                           LLA2, 0, NULL, NULL, NULL), VF_DROP_PS_IP6_SOURCE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA2, MAC_VM(1), LLA2, 0,
+                           NULL, NULL, NULL), VF_DROP_PS_IP6_SOURCE);
+    /* The MAC rule still comes first. */
+    assert_int_equal(send6(w, "vm1", 0x9999, LLA1, MAC_VM(1), LLA2, 0,
+                           NULL, NULL, NULL), VF_DROP_PORT_SECURITY);
+
+    /* Router messages, even from its own address. */
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1",
+                           VF_ICMP6_RA, NULL, NULL, NULL), VF_DROP_PS_RA);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "fe80::bad", 0, "ff02::1",
+                           VF_ICMP6_RA, NULL, NULL, NULL), VF_DROP_PS_RA);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, MAC_VM(1), LLA2,
+                           VF_ICMP6_REDIRECT, NULL, NULL, NULL),
+                     VF_DROP_PS_REDIRECT);
+
+    /* Advertisements: for itself with its MAC (or none) pass; for vm2's
+     * address, or with another MAC, not. The same flow key but for the
+     * target: the cached answer of the first must not serve the second. */
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1",
+                           VF_ICMP6_NA, LLA1, NULL, own), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1",
+                           VF_ICMP6_NA, LLA2, NULL, own), VF_DROP_PS_ND);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1",
+                           VF_ICMP6_NA, LLA1, NULL, other), VF_DROP_PS_ND);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, MAC_VM(1), LLA2,
+                           VF_ICMP6_NA, LLA1, NULL, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1",
+                           VF_ICMP6_NA, "2001:db8::2", NULL, own),
+                     VF_DROP_PS_ND);
+
+    /* Solicitations: for anyone, but the source option is its own MAC. */
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1:ff00:102",
+                           VF_ICMP6_NS, LLA2, own, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::1:ff00:102",
+                           VF_ICMP6_NS, LLA2, other, NULL), VF_DROP_PS_ND);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::2",
+                           VF_ICMP6_RS, NULL, own, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, 0, "ff02::2",
+                           VF_ICMP6_RS, NULL, other, NULL), VF_DROP_PS_ND);
+
+    /* Duplicate address detection from ::, for its own address only, to
+     * the solicited-node group, without a link-layer option; MLD reports
+     * from :: to link-scope groups; nothing else from ::. */
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, SNM1, VF_ICMP6_NS,
+                           LLA1, NULL, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, "ff02::1:ff00:102",
+                           VF_ICMP6_NS, LLA2, NULL, NULL), VF_DROP_PS_ND);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, SNM1, VF_ICMP6_NS,
+                           LLA1, own, NULL), VF_DROP_PS_ND);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, "ff02::1",
+                           VF_ICMP6_NS, LLA1, NULL, NULL),
+                     VF_DROP_PS_IP6_SOURCE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, "ff02::16",
+                           VF_ICMP6_MLD2_REPORT, NULL, NULL, NULL),
+                     VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, "ff05::16",
+                           VF_ICMP6_MLD2_REPORT, NULL, NULL, NULL),
+                     VF_DROP_PS_IP6_SOURCE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", MAC_VM(1), LLA2, 0,
+                           NULL, NULL, NULL), VF_DROP_PS_IP6_SOURCE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "::", 0, SNM1, VF_ICMP6_NA,
+                           LLA1, NULL, NULL), VF_DROP_PS_IP6_SOURCE);
+
+    /* vm2 has no port security: the same spoofs go through. */
+    assert_int_equal(send6(w, "vm2", MAC_VM(1), "2001:db8::66", MAC_VM(0),
+                           LLA1, 0, NULL, NULL, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm2", MAC_VM(1), LLA2, 0, "ff02::1",
+                           VF_ICMP6_RA, NULL, NULL, NULL), VF_DROP_NONE);
+
+    /* Modelled IPv6 addresses: vm1 may now also send from and advertise
+     * 2001:db8::1, and no other global address. */
+    ip6_of(w->m.tenants[0].switches[0].ports[0].ip6s[0], "2001:db8::1");
+    w->m.tenants[0].switches[0].ports[0].n_ip6s = 1;
+    assert_int_equal(lt_compile(&w->f, &w->m), 0);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "2001:db8::1", MAC_VM(1),
+                           "2001:db8::2", 0, NULL, NULL, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "2001:db8::1", 0, "ff02::1",
+                           VF_ICMP6_NA, "2001:db8::1", NULL, own),
+                     VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), LLA1, MAC_VM(1), LLA2, 0,
+                           NULL, NULL, NULL), VF_DROP_NONE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "2001:db8::3", MAC_VM(1),
+                           "2001:db8::2", 0, NULL, NULL, NULL),
+                     VF_DROP_PS_IP6_SOURCE);
+    assert_int_equal(send6(w, "vm1", MAC_VM(0), "2001:db8::1", 0, "ff02::1",
+                           VF_ICMP6_NA, "2001:db8::2", NULL, own),
+                     VF_DROP_PS_ND);
+}
+
 static void check_arp_reply(const struct lt_dlv *d, uint32_t owner_mac,
                             uint32_t owner_ip)
 {
@@ -932,6 +1097,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_l2_local_and_remote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_security, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_security_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arp_responder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_drops, setup, teardown),

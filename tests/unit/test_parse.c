@@ -649,6 +649,119 @@ static void test_udp_fragments(void **state)
     assert_int_equal(parse_buf(buf, n), VF_DROP_UDP_BAD_LEN);
 }
 
+/* Neighbour discovery: the target and the link-layer options land in the
+ * key (what port security checks), and options that cannot be vouched for
+ * read ff:ff:ff:ff:ff:ff. */
+static void test_nd(void **state)
+{
+    static const uint8_t tgt[16] = { 0xfe, 0x80, [8] = 0x02, [15] = 0x42 };
+    static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0x01, 0x01 };
+    static const uint8_t mac2[6] = { 0x02, 0, 0, 0, 0x01, 0x02 };
+    static const uint8_t bad[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t zero6[6], zero16[16];
+    const size_t opts = VF_TPKT_ETH_LEN + VF_TPKT_IP6_LEN + 8 + 16;
+    uint8_t buf[BUF_LEN], body[16 + 8 * (VF_PARSE_ND_OPT_MAX + 1)];
+    struct vf_tpkt t;
+    struct vf_flow_key key;
+    struct vf_hdr_offsets off;
+    size_t n;
+
+    (void)state;
+    tpkt_nonzero(&t);
+    t.ttl = 255;
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_NS, tgt, mac, NULL);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_int_equal(key.sport, htons(VF_ICMP6_NS));
+    assert_memory_equal(key.nd_target, tgt, 16);
+    assert_memory_equal(key.arp_sha, mac, 6);
+    assert_memory_equal(key.arp_tha, zero6, 6);
+
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_NA, tgt, NULL, mac2);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_int_equal(key.sport, htons(VF_ICMP6_NA));
+    assert_memory_equal(key.nd_target, tgt, 16);
+    assert_memory_equal(key.arp_sha, zero6, 6);
+    assert_memory_equal(key.arp_tha, mac2, 6);
+
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_RS, NULL, mac, NULL);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.nd_target, zero16, 16);
+    assert_memory_equal(key.arp_sha, mac, 6);
+
+    /* Two source options: the same MAC twice is that MAC; two MACs (a
+     * receiver might take either) read bad. */
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_NS, tgt, mac, mac);
+    buf[opts + 8] = 1;                  /* the second option is a source one */
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.arp_sha, mac, 6);
+    assert_memory_equal(key.arp_tha, zero6, 6);
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_NS, tgt, mac, mac2);
+    buf[opts + 8] = 1;
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.arp_sha, bad, 6);
+
+    /* An all-zero or not Ethernet-sized option, a zero length, an option
+     * running past the message: none can be vouched for. */
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_NA, tgt, NULL, zero6);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.arp_tha, bad, 6);
+    n = vf_tpkt_ip6_nd(buf, BUF_LEN, &t, VF_TPKT_ND_NA, tgt, mac, mac2);
+    buf[opts + 1] = 2;                  /* 16 bytes: swallows the TLL */
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.arp_sha, bad, 6);
+    assert_memory_equal(key.arp_tha, zero6, 6);
+    buf[opts + 1] = 0;
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.arp_sha, bad, 6);
+    assert_memory_equal(key.arp_tha, bad, 6);
+    buf[opts + 1] = 1;
+    buf[opts + 9] = 3;                  /* the TLL claims 24 bytes */
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.arp_sha, bad, 6);
+    assert_memory_equal(key.arp_tha, bad, 6);
+
+    /* Past VF_PARSE_ND_OPT_MAX options the rest is not read: bad. */
+    {
+        memcpy(body, tgt, 16);
+        for (unsigned i = 0; i < VF_PARSE_ND_OPT_MAX; i++) {
+            memset(body + 16 + 8 * i, 0, 8);
+            body[16 + 8 * i] = 14;      /* nonce: meaningless here */
+            body[16 + 8 * i + 1] = 1;
+        }
+        body[16 + 8 * VF_PARSE_ND_OPT_MAX] = 2;
+        body[16 + 8 * VF_PARSE_ND_OPT_MAX + 1] = 1;
+        memcpy(body + 16 + 8 * VF_PARSE_ND_OPT_MAX + 2, mac, 6);
+        t.icmp_type = VF_ICMP6_NA;
+        t.icmp_code = 0;
+        t.payload = body;
+        t.payload_len = sizeof(body);
+        n = vf_tpkt_ip6_icmp6(buf, BUF_LEN, &t);
+        assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+        assert_memory_equal(key.arp_tha, bad, 6);
+        t.payload_len -= 8;             /* one fewer: within the limit */
+        body[16 + 8 * (VF_PARSE_ND_OPT_MAX - 1)] = 2;
+        memcpy(body + 16 + 8 * (VF_PARSE_ND_OPT_MAX - 1) + 2, mac, 6);
+        n = vf_tpkt_ip6_icmp6(buf, BUF_LEN, &t);
+        assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+        assert_memory_equal(key.arp_tha, mac, 6);
+    }
+
+    /* A solicitation too short for its target is truncated; other ICMPv6
+     * messages leave the ND fields zero. */
+    t.icmp_type = VF_ICMP6_NS;
+    t.payload_len = 15;
+    n = vf_tpkt_ip6_icmp6(buf, BUF_LEN, &t);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_ICMP6_TRUNC);
+    t.icmp_type = 128;                  /* echo request */
+    t.payload = NULL;
+    t.payload_len = 40;
+    n = vf_tpkt_ip6_icmp6(buf, BUF_LEN, &t);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_memory_equal(key.nd_target, zero16, 16);
+    assert_memory_equal(key.arp_sha, zero6, 6);
+    assert_memory_equal(key.arp_tha, zero6, 6);
+}
+
 static void test_l2_arp_malformed(void **state)
 {
     uint8_t buf[BUF_LEN];
@@ -802,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_ip6_malformed),
         cmocka_unit_test(test_udp_fragments),
         cmocka_unit_test(test_l2_arp_malformed),
+        cmocka_unit_test(test_nd),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_hash_matches_scalar),
         cmocka_unit_test(test_hash_bits),

@@ -4,7 +4,7 @@
  * caller buffer and return their length: Ethernet with 0, 1 or 2 VLAN tags,
  * ARP request/reply, IPv4 (optional options, correct header checksum) carrying
  * TCP/UDP/ICMP, and IPv6 (optional extension headers) carrying
- * TCP/UDP/ICMPv6. L4 checksums are filled in too, so a frame is valid as a
+ * TCP/UDP/ICMPv6, neighbour discovery included. L4 checksums are filled in too, so a frame is valid as a
  * whole and a test can corrupt exactly the field it is about.
  *
  * Two levels:
@@ -546,6 +546,50 @@ static inline size_t vf_tpkt_ip6_udp(uint8_t *buf, size_t cap, const struct vf_t
 static inline size_t vf_tpkt_ip6_icmp6(uint8_t *buf, size_t cap, const struct vf_tpkt *t)
 {
     return vf_tpkt_ip_l4_(buf, cap, t, true, VF_TPKT_PROTO_ICMPV6);
+}
+
+#define VF_TPKT_ND_RS 133
+#define VF_TPKT_ND_RA 134
+#define VF_TPKT_ND_NS 135
+#define VF_TPKT_ND_NA 136
+
+/* Neighbour discovery (RFC 4861) over ICMPv6: a router solicitation (no
+ * target), a neighbour solicitation or an advertisement (solicited +
+ * override flags) for target, then a source (type 1) and/or target (type
+ * 2) link-layer address option when sll / tll are not NULL. t gives L2 and
+ * L3 (a real sender uses hop limit 255); its ICMP and payload fields are
+ * ignored. */
+static inline size_t vf_tpkt_ip6_nd(uint8_t *buf, size_t cap, const struct vf_tpkt *t,
+                                    uint8_t type, const uint8_t target[16],
+                                    const uint8_t sll[6], const uint8_t tll[6])
+{
+    struct vf_tpkt nd = *t;
+    uint8_t body[16 + 8 + 8];
+    size_t n = 0;
+
+    if (type != VF_TPKT_ND_RS) {
+        memcpy(body, target, 16);
+        n = 16;
+    }
+    if (sll) {
+        body[n] = 1;
+        body[n + 1] = 1;            /* 8 bytes */
+        memcpy(body + n + 2, sll, 6);
+        n += 8;
+    }
+    if (tll) {
+        body[n] = 2;
+        body[n + 1] = 1;
+        memcpy(body + n + 2, tll, 6);
+        n += 8;
+    }
+    nd.icmp_type = type;
+    nd.icmp_code = 0;
+    nd.icmp_id = type == VF_TPKT_ND_NA ? 0x6000 : 0;   /* S and O flags */
+    nd.icmp_seq = 0;
+    nd.payload = body;
+    nd.payload_len = n;
+    return vf_tpkt_ip6_icmp6(buf, cap, &nd);
 }
 
 /* IP with no L4 header at all: proto is written as the next protocol and
