@@ -48,6 +48,14 @@
     X(NO_BUFFER,         "no_buffer")       /* pool empty (flood copies) */  \
     X(TX_FULL,           "tx_queue_full")                                    \
     X(MTU,               "mtu_exceeded")                                     \
+    /* connection tracking (pipeline/vf_conntrack.h): a packet conntrack */  \
+    /* calls invalid (no connection can hold it: an unsolicited ACK or */    \
+    /* SYN-ACK, a reply or ICMP error with nothing to answer), and a new */  \
+    /* connection refused because the host's table or the port's zone */     \
+    /* (max_connections) is full */                                          \
+    X(CT_INVALID,        "ct_invalid")                                       \
+    X(CT_TABLE_FULL,     "ct_table_full")                                    \
+    X(CT_ZONE_FULL,      "ct_zone_full")                                     \
     /* tunnel decap */                                                       \
     X(TUN_TRUNC,         "tunnel_truncated")                                 \
     X(TUN_NOT_UDP,       "tunnel_not_udp")                                   \

@@ -1,0 +1,826 @@
+/* conntrack.c - the shared connection table: lookup, commit, kill, sweep.
+ *
+ * Design and thread-safety in vf_conntrack.h; the layout in ct_impl.h.
+ * Work per call: a lookup reads at most two buckets (two cache lines) and
+ * the entries whose signature matches (one line each, almost always one),
+ * and may kill the expired entries it meets there; a commit adds one
+ * claim and a rescan of the same two buckets; a sweep reads `budget`
+ * buckets and the entries in them. The compare-and-swap loops on a state
+ * word retry only when another packet of the same connection changed it
+ * in between, which a connection does a handful of times in its life
+ * (state changes, the first reply, RST marks).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "fabric/vf_port.h"
+#include "numa/vf_drop.h"
+#include "pipeline/ct_impl.h"
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+static const uint32_t default_timeouts[VF_CT_TO__COUNT] = {
+#define CT_TO_DEF_(id, name, def) [VF_CT_TO_##id] = def,
+    VF_CT_TIMEOUTS(CT_TO_DEF_)
+#undef CT_TO_DEF_
+};
+
+static const char *const timeout_names[VF_CT_TO__COUNT] = {
+#define CT_TO_NAME_(id, name, def) [VF_CT_TO_##id] = name,
+    VF_CT_TIMEOUTS(CT_TO_NAME_)
+#undef CT_TO_NAME_
+};
+
+static const char *const cs_names[VF_CT_CS__COUNT] = {
+#define CT_CS_NAME_(id, name) [VF_CT_CS_##id] = name,
+    VF_CT_STATES(CT_CS_NAME_)
+#undef CT_CS_NAME_
+};
+
+static const char *const cause_names[VF_CT_WHY__COUNT] = {
+#define CT_CAUSE_NAME_(id, name) [VF_CT_WHY_##id] = name,
+    VF_CT_CAUSES(CT_CAUSE_NAME_)
+#undef CT_CAUSE_NAME_
+};
+
+static const char *const state_names[VF_CT_STATE__COUNT] = {
+    "new", "established", "related", "invalid", "untracked",
+};
+
+/* The timeout of each connection state. The TCP ones share their names. */
+static const uint8_t cs_timeout[VF_CT_CS__COUNT] = {
+    [VF_CT_CS_TCP_SYN_SENT] = VF_CT_TO_TCP_SYN_SENT,
+    [VF_CT_CS_TCP_SYN_RECV] = VF_CT_TO_TCP_SYN_RECV,
+    [VF_CT_CS_TCP_ESTABLISHED] = VF_CT_TO_TCP_ESTABLISHED,
+    [VF_CT_CS_TCP_FIN_WAIT] = VF_CT_TO_TCP_FIN_WAIT,
+    [VF_CT_CS_TCP_CLOSE_WAIT] = VF_CT_TO_TCP_CLOSE_WAIT,
+    [VF_CT_CS_TCP_LAST_ACK] = VF_CT_TO_TCP_LAST_ACK,
+    [VF_CT_CS_TCP_TIME_WAIT] = VF_CT_TO_TCP_TIME_WAIT,
+    [VF_CT_CS_TCP_CLOSE] = VF_CT_TO_TCP_CLOSE,
+    [VF_CT_CS_TCP_SYN_SENT2] = VF_CT_TO_TCP_SYN_SENT2,
+    [VF_CT_CS_UDP_NEW] = VF_CT_TO_UDP_NEW,
+    [VF_CT_CS_UDP_REPLIED] = VF_CT_TO_UDP_REPLIED,
+    [VF_CT_CS_ICMP_NEW] = VF_CT_TO_ICMP,
+    [VF_CT_CS_ICMP_REPLIED] = VF_CT_TO_ICMP,
+    [VF_CT_CS_OTHER_NEW] = VF_CT_TO_OTHER_NEW,
+    [VF_CT_CS_OTHER_REPLIED] = VF_CT_TO_OTHER_REPLIED,
+};
+
+/* A protocol's replied state follows its new one (ct_apply adds 1). */
+_Static_assert(VF_CT_CS_UDP_REPLIED == VF_CT_CS_UDP_NEW + 1 &&
+                   VF_CT_CS_ICMP_REPLIED == VF_CT_CS_ICMP_NEW + 1 &&
+                   VF_CT_CS_OTHER_REPLIED == VF_CT_CS_OTHER_NEW + 1,
+               "replied = new + 1");
+
+unsigned ct_timeout_of(uint64_t s)
+{
+    return (s & CT_S_RST_TIMEOUT) ? VF_CT_TO_TCP_CLOSE : cs_timeout[ct_s_cs(s)];
+}
+
+/* ---- counters (the context's thread is their only writer) ---- */
+static inline void ct_count(_Atomic uint64_t *c)
+{
+    vf_stat_add(c, 1);
+}
+
+static inline void ct_gauge(struct vf_ct_worker *w, unsigned cs, int64_t d)
+{
+    _Atomic int64_t *g = &w->stats.conns[cs];
+    atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+/* ---- where a key lives ---- */
+struct ct_where {
+    uint32_t b[2];
+    uint32_t sig;
+};
+
+static inline void ct_where(const struct vf_ct *ct, uint64_t h, struct ct_where *o)
+{
+    o->b[0] = (uint32_t)h & ct->bucket_mask;
+    o->b[1] = (uint32_t)(h >> 32) & ct->bucket_mask;
+    if (o->b[1] == o->b[0])
+        o->b[1] ^= 1;   /* the table has at least two buckets */
+    /* Every bit of the hash moves the signature, whichever bits picked the
+     * bucket; bit 0 set, so no signature is an empty slot's 0. */
+    o->sig = (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32) | 1u;
+}
+
+static inline bool ct_expired(const struct vf_ct *ct, const struct ct_conn *c,
+                              uint64_t s, uint32_t now)
+{
+    uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
+    int32_t idle = (int32_t)(now - last);
+    uint32_t to = atomic_load_explicit(&ct->timeouts[ct_timeout_of(s)], memory_order_relaxed);
+    return idle >= 0 && (uint32_t)idle >= to;
+}
+
+/* Ends connection c, linked in *slot as sval: marks it DEAD (the one
+ * compare-and-swap that decides its killer), unlinks it, gives back its
+ * zone and table counts and retires it. False if another thread killed it
+ * first, or (never with the sizing of ct_mem.c) no batch had room. */
+static bool ct_kill(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t *slot,
+                    uint64_t sval)
+{
+    if (!ct_limbo_room(w)) {
+        ct_count(&w->stats.retire_stalls);
+        return false;
+    }
+    uint64_t s = atomic_load_explicit(&c->state, memory_order_relaxed);
+    do {
+        if (s & CT_S_DEAD)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&c->state, &s, s | CT_S_DEAD,
+                                                    memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    /* Only a killer unlinks, and only its own entry's slot: this succeeds. */
+    uint64_t expect = sval;
+    atomic_compare_exchange_strong_explicit(slot, &expect, 0, memory_order_seq_cst,
+                                            memory_order_relaxed);
+    atomic_fetch_sub_explicit(&w->ct->zones[c->key.zone].live, 1, memory_order_relaxed);
+    ct_credit_give(w);
+    ct_gauge(w, ct_s_cs(s), -1);
+    ct_limbo_put(w, (uint32_t)sval);
+    return true;
+}
+
+/* The live, unexpired connection of p's key, or NULL; kills the expired
+ * ones it meets on the way. The first match in slot order wins, which is
+ * the order the duplicate rule of vf_ct_commit keeps. */
+static struct ct_conn *ct_find(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
+                               uint32_t now, _Atomic uint64_t **slotp, uint64_t *sval,
+                               uint64_t *state)
+{
+    struct vf_ct *ct = w->ct;
+    struct ct_where wh;
+    ct_where(ct, p->hash, &wh);
+    for (unsigned k = 0; k < 2; k++) {
+        struct ct_bucket *b = &ct->buckets[wh.b[k]];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            /* Acquire: pairs with the release of the claim that linked the
+             * entry, so its key and state are seen as written. */
+            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
+            if ((uint32_t)(v >> 32) != wh.sig)
+                continue;
+            struct ct_conn *c = &ct->conns[(uint32_t)v];
+            if (!ct_key_eq(&c->key, &p->key))
+                continue;
+            uint64_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+            if (s & CT_S_DEAD)
+                continue;
+            if (ct_expired(ct, c, s, now)) {
+                if (ct_kill(w, c, &b->slot[i], v))
+                    ct_count(&w->stats.expired);
+                continue;
+            }
+            *slotp = &b->slot[i];
+            *sval = v;
+            *state = s;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* The state a new connection of packet p starts in. */
+static unsigned ct_initial_cs(const struct vf_ct_pkt *p)
+{
+    switch (p->kind) {
+    case VF_CT_K_TCP:
+        return VF_CT_CS_TCP_SYN_SENT;
+    case VF_CT_K_UDP:
+        return VF_CT_CS_UDP_NEW;
+    case VF_CT_K_ICMP_REQ:
+        return VF_CT_CS_ICMP_NEW;
+    default:
+        return VF_CT_CS_OTHER_NEW;
+    }
+}
+
+static bool seq_before(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+/* What an accepted packet of direction d leaves in d's own line. */
+static void ct_dir_update(struct ct_dir *d, const struct vf_ct_pkt *p, bool moved)
+{
+    vf_stat_add(&d->pkts, 1);
+    vf_stat_add(&d->bytes, p->bytes);
+    if (!moved || p->kind != VF_CT_K_TCP)
+        return;
+    uint32_t f = atomic_load_explicit(&d->flags, memory_order_relaxed), nf = f;
+    if (p->tcp_flags & TH_ACK) {
+        uint32_t m = atomic_load_explicit(&d->max_ack, memory_order_relaxed);
+        if (!(f & CT_D_MAXACK) || seq_before(m, p->ack))
+            atomic_store_explicit(&d->max_ack, p->ack, memory_order_relaxed);
+        nf |= CT_D_MAXACK;
+        if (!(p->tcp_flags & (TH_SYN | TH_FIN | TH_RST))) {
+            atomic_store_explicit(&d->last_end, p->end, memory_order_relaxed);
+            nf |= CT_D_END;
+        }
+    }
+    if (nf != f)
+        atomic_store_explicit(&d->flags, nf, memory_order_relaxed);
+}
+
+/* Applies p to connection c (state s, linked in *slot as sval). False when
+ * the packet finds no connection after all: a SYN reopened the tuple, or
+ * another thread killed c meanwhile. */
+static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t *slot,
+                     uint64_t sval, uint64_t s, const struct vf_ct_pkt *p, uint32_t now,
+                     struct vf_ct_result *r)
+{
+    unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
+    uint64_t ns;
+    uint8_t verdict = CT_V_OK;
+    bool kill_after = false;
+
+    for (;;) {
+        if (s & CT_S_DEAD)
+            return false;
+        if (p->kind == VF_CT_K_TCP) {
+            struct ct_tcp_seq q = {0};
+            if (p->tcp_flags & TH_RST) {
+                const struct ct_dir *peer = &c->dir[!dir], *own = &c->dir[dir];
+                uint32_t pf = atomic_load_explicit(&peer->flags, memory_order_relaxed);
+                uint32_t of = atomic_load_explicit(&own->flags, memory_order_relaxed);
+                q.peer_has_ack = pf & CT_D_MAXACK;
+                q.peer_max_ack = atomic_load_explicit(&peer->max_ack, memory_order_relaxed);
+                q.own_has_end = of & CT_D_END;
+                q.own_last_end = atomic_load_explicit(&own->last_end, memory_order_relaxed);
+            }
+            struct ct_tcp_step st = ct_tcp_next(s, dir, p, &q);
+            if (st.verdict == CT_V_INVALID) {
+                r->state = VF_CT_INVALID;
+                r->cause = st.cause;
+                r->dir = (uint8_t)dir;
+                r->conn = (uint32_t)sval;
+                r->conn_state = (uint8_t)ct_s_cs(s);
+                return true;
+            }
+            if (st.verdict == CT_V_REOPEN) {
+                if (ct_kill(w, c, slot, sval))
+                    ct_count(&w->stats.reopened);
+                return false;
+            }
+            ns = st.state;
+            verdict = st.verdict;
+            kill_after = st.kill;
+        } else {
+            ns = s;
+            if (dir == VF_CT_REPLY && !(s & CT_S_SEEN_REPLY)) {
+                /* UDP_NEW -> UDP_REPLIED, ICMP_NEW -> ..., OTHER_NEW -> ...:
+                 * each protocol's replied state follows its new one. */
+                ns = (s & ~CT_S_CS_MASK) | (ct_s_cs(s) + 1) | CT_S_SEEN_REPLY;
+            }
+        }
+        if (ns == s)
+            break;
+        /* acq_rel: pairs with the acquire loads of the state word. */
+        if (atomic_compare_exchange_weak_explicit(&c->state, &s, ns, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            break;
+    }
+    if (ct_s_cs(ns) != ct_s_cs(s)) {
+        ct_gauge(w, ct_s_cs(s), -1);
+        ct_gauge(w, ct_s_cs(ns), +1);
+    }
+    r->conn = (uint32_t)sval;
+    r->dir = (uint8_t)dir;
+    r->conn_state = (uint8_t)ct_s_cs(ns);
+    r->state = (dir == VF_CT_REPLY || (s & CT_S_SEEN_REPLY)) ? VF_CT_ESTABLISHED : VF_CT_NEW;
+    if (verdict == CT_V_OK) {
+        uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
+        if ((int32_t)(now - last) > 0)
+            atomic_store_explicit(&c->last_seen, now, memory_order_relaxed);
+    }
+    ct_dir_update(&c->dir[dir], p, verdict == CT_V_OK);
+    if (kill_after)
+        ct_kill(w, c, slot, sval);
+    return true;
+}
+
+/* No connection: NEW if the packet may open one, else INVALID. */
+static void ct_not_found(const struct vf_ct_pkt *p, struct vf_ct_result *r)
+{
+    r->conn = VF_CT_NONE;
+    r->dir = VF_CT_ORIG;
+    r->conn_state = (uint8_t)ct_initial_cs(p);
+    r->state = VF_CT_NEW;
+    if (p->kind == VF_CT_K_TCP &&
+        (p->tcp_flags & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) != TH_SYN) {
+        r->state = VF_CT_INVALID;
+        r->cause = VF_CT_WHY_TCP_NO_CONN;
+    } else if (p->kind == VF_CT_K_ICMP_REPLY) {
+        r->state = VF_CT_INVALID;
+        r->cause = VF_CT_WHY_ICMP_NO_CONN;
+    }
+}
+
+void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t now_ms,
+                  struct vf_ct_result *r)
+{
+    uint32_t now = (uint32_t)now_ms;
+    _Atomic uint64_t *slot;
+    uint64_t sval, s;
+    struct ct_conn *c;
+
+    ct_count(&w->stats.lookups);
+    r->conn = VF_CT_NONE;
+    r->dir = VF_CT_ORIG;
+    r->conn_state = 0;
+    r->cause = p->cause;
+    switch (p->kind) {
+    case VF_CT_K_UNTRACKED:
+        r->state = VF_CT_UNTRACKED;
+        break;
+    case VF_CT_K_INVALID:
+        r->state = VF_CT_INVALID;
+        break;
+    case VF_CT_K_ICMP_ERR:
+        c = ct_find(w, p, now, &slot, &sval, &s);
+        if (!c) {
+            r->state = VF_CT_INVALID;
+            r->cause = VF_CT_WHY_ICMP_ERR;
+            break;
+        }
+        /* The error travels against the packet it quotes. */
+        r->state = VF_CT_RELATED;
+        r->conn = (uint32_t)sval;
+        r->dir = p->sender == c->orig ? VF_CT_REPLY : VF_CT_ORIG;
+        r->conn_state = (uint8_t)ct_s_cs(s);
+        ct_count(&w->stats.found);
+        break;
+    default:
+        c = ct_find(w, p, now, &slot, &sval, &s);
+        if (c && ct_apply(w, c, slot, sval, s, p, now, r)) {
+            ct_count(&w->stats.found);
+            break;
+        }
+        ct_not_found(p, r);
+        break;
+    }
+    ct_count(&w->stats.by_state[r->state]);
+    if (r->cause)
+        ct_count(&w->stats.by_cause[r->cause]);
+}
+
+void vf_ct_lookup_burst(struct vf_ct_worker *w, const struct vf_ct_pkt *const *p,
+                        unsigned n, uint64_t now_ms, struct vf_ct_result *r)
+{
+    const struct vf_ct *ct = w->ct;
+    struct ct_where wh[64];
+
+    if (n > 64)
+        n = 64;
+    /* Two passes of prefetching hide the misses of a big table behind each
+     * other: every packet's first bucket, then the entry its signature
+     * points at there. Results are the plain calls' (prefetches only warm
+     * caches). */
+    for (unsigned i = 0; i < n; i++) {
+        ct_where(ct, p[i]->hash, &wh[i]);
+        __builtin_prefetch(&ct->buckets[wh[i].b[0]]);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const struct ct_bucket *b = &ct->buckets[wh[i].b[0]];
+        for (unsigned k = 0; k < CT_WAYS; k++) {
+            uint64_t v = atomic_load_explicit(&b->slot[k], memory_order_relaxed);
+            if ((uint32_t)(v >> 32) == wh[i].sig) {
+                __builtin_prefetch(&ct->conns[(uint32_t)v]);
+                break;
+            }
+        }
+    }
+    for (unsigned i = 0; i < n; i++)
+        vf_ct_lookup(w, p[i], now_ms, &r[i]);
+}
+
+static void ct_init_conn(struct ct_conn *c, const struct vf_ct_pkt *p, uint32_t now,
+                         unsigned cs)
+{
+    memcpy(&c->key, &p->key, sizeof(c->key));
+    c->orig = p->sender;
+    c->created = now;
+    atomic_store_explicit(&c->last_seen, now, memory_order_relaxed);
+    for (unsigned d = 0; d < 2; d++) {
+        atomic_store_explicit(&c->dir[d].pkts, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->dir[d].bytes, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->dir[d].max_ack, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->dir[d].last_end, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->dir[d].flags, 0, memory_order_relaxed);
+    }
+    ct_dir_update(&c->dir[VF_CT_ORIG], p, true);
+    atomic_store_explicit(&c->state, cs, memory_order_relaxed);
+}
+
+/* Gives back what a commit took before it could link the entry. */
+static void ct_commit_undo(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint32_t idx)
+{
+    if (idx != CT_NIL)
+        ct_unalloc(w, idx);
+    ct_credit_give(w);
+    atomic_fetch_sub_explicit(&w->ct->zones[p->key.zone].live, 1, memory_order_relaxed);
+}
+
+int vf_ct_commit(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t now_ms,
+                 struct vf_ct_result *r)
+{
+    struct vf_ct *ct = w->ct;
+    uint32_t now = (uint32_t)now_ms;
+
+    if (r->state != VF_CT_NEW || r->conn != VF_CT_NONE)
+        return VF_DROP_NONE;   /* nothing to create: it exists, unreplied */
+    struct ct_zone *z = &ct->zones[p->key.zone];
+    uint32_t zmax = atomic_load_explicit(&z->max, memory_order_relaxed);
+    if (!zmax)
+        zmax = atomic_load_explicit(&ct->zone_max_default, memory_order_relaxed);
+    uint32_t live = atomic_fetch_add_explicit(&z->live, 1, memory_order_relaxed) + 1;
+    if (zmax && live > zmax) {
+        atomic_fetch_sub_explicit(&z->live, 1, memory_order_relaxed);
+        ct_count(&w->stats.zone_full);
+        return VF_DROP_CT_ZONE_FULL;
+    }
+    if (!ct_credit_take(w)) {
+        atomic_fetch_sub_explicit(&z->live, 1, memory_order_relaxed);
+        ct_count(&w->stats.table_full);
+        return VF_DROP_CT_TABLE_FULL;
+    }
+    uint32_t idx = ct_alloc(w);
+    if (idx == CT_NIL) {   /* every entry live or waiting for reclaim */
+        ct_commit_undo(w, p, idx);
+        ct_count(&w->stats.table_full);
+        return VF_DROP_CT_TABLE_FULL;
+    }
+    struct ct_conn *c = &ct->conns[idx];
+    unsigned cs = ct_initial_cs(p);
+    ct_init_conn(c, p, now, cs);
+
+    struct ct_where wh;
+    ct_where(ct, p->hash, &wh);
+    uint64_t val = (uint64_t)wh.sig << 32 | idx;
+    _Atomic uint64_t *mine = NULL;
+    unsigned mypos = 0;
+    for (unsigned k = 0; k < 2 && !mine; k++) {
+        struct ct_bucket *b = &ct->buckets[wh.b[k]];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            uint64_t zero = 0;
+            /* seq_cst (also the release that publishes the entry): the
+             * rescan below needs one order of every claim and load. */
+            if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == 0 &&
+                atomic_compare_exchange_strong_explicit(&b->slot[i], &zero, val,
+                                                        memory_order_seq_cst,
+                                                        memory_order_relaxed)) {
+                mine = &b->slot[i];
+                mypos = k * CT_WAYS + i;
+                break;
+            }
+        }
+    }
+    if (!mine) {   /* both buckets full: the table is at its load limit */
+        ct_commit_undo(w, p, idx);
+        ct_count(&w->stats.bucket_full);
+        ct_count(&w->stats.table_full);
+        return VF_DROP_CT_TABLE_FULL;
+    }
+    ct_count(&w->stats.created);
+    ct_gauge(w, cs, +1);
+
+    /* Another thread may have linked the same connection meanwhile. Of two
+     * claims, the second one's rescan sees the first (seq_cst), and every
+     * thread that sees both kills the one in the later slot. */
+    for (unsigned k = 0; k < 2; k++) {
+        struct ct_bucket *b = &ct->buckets[wh.b[k]];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            if (&b->slot[i] == mine)
+                continue;
+            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_seq_cst);
+            if ((uint32_t)(v >> 32) != wh.sig)
+                continue;
+            struct ct_conn *o = &ct->conns[(uint32_t)v];
+            uint64_t os = atomic_load_explicit(&o->state, memory_order_acquire);
+            if (!ct_key_eq(&o->key, &p->key) || (os & CT_S_DEAD) ||
+                ct_expired(ct, o, os, now))
+                continue;
+            ct_count(&w->stats.dup_resolved);
+            if (k * CT_WAYS + i > mypos) {
+                ct_kill(w, o, &b->slot[i], v);
+                continue;
+            }
+            /* Ours is the later one: the packet belongs to the other. */
+            ct_kill(w, c, mine, val);
+            if (!ct_apply(w, o, &b->slot[i], v, os, p, now, r))
+                ct_not_found(p, r);
+            return VF_DROP_NONE;
+        }
+    }
+    r->conn = idx;
+    r->state = VF_CT_NEW;
+    r->dir = VF_CT_ORIG;
+    r->conn_state = (uint8_t)cs;
+    return VF_DROP_NONE;
+}
+
+unsigned vf_ct_sweep(struct vf_ct_worker *w, uint64_t now_ms, unsigned budget)
+{
+    struct vf_ct *ct = w->ct;
+    uint32_t now = (uint32_t)now_ms;
+    unsigned killed = 0, n;
+
+    if (w->sweep_lo >= w->sweep_hi)
+        return 0;
+    for (n = 0; n < budget; n++) {
+        struct ct_bucket *b = &ct->buckets[w->sweep_pos];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
+            if (!v)
+                continue;
+            struct ct_conn *c = &ct->conns[(uint32_t)v];
+            uint64_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+            if (!(s & CT_S_DEAD) && ct_expired(ct, c, s, now) && ct_kill(w, c, &b->slot[i], v))
+                killed++;
+        }
+        if (++w->sweep_pos == w->sweep_hi) {
+            /* A pass over the share is done: what it killed goes to reclaim
+             * now rather than when the limbo fills. */
+            w->sweep_pos = w->sweep_lo;
+            ct_limbo_flush(w);
+        }
+    }
+    vf_stat_add(&w->stats.swept_buckets, n);
+    vf_stat_add(&w->stats.expired, killed);
+    return killed;
+}
+
+unsigned vf_ct_flush(struct vf_ct_worker *w, int zone)
+{
+    struct vf_ct *ct = w->ct;
+    unsigned n = 0;
+
+    for (uint32_t bi = 0; bi <= ct->bucket_mask; bi++) {
+        struct ct_bucket *b = &ct->buckets[bi];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
+            if (!v)
+                continue;
+            struct ct_conn *c = &ct->conns[(uint32_t)v];
+            if (zone >= 0 && c->key.zone != (uint16_t)zone)
+                continue;
+            if (ct_kill(w, c, &b->slot[i], v))
+                n++;
+        }
+    }
+    ct_limbo_flush(w);
+    vf_stat_add(&w->stats.flushed, n);
+    return n;
+}
+
+unsigned vf_ct_iter(const struct vf_ct *ct, uint32_t *pos, int zone, uint64_t now_ms,
+                    struct vf_ct_info *out, unsigned max)
+{
+    uint32_t now = (uint32_t)now_ms;
+    unsigned n = 0;
+    uint32_t bi = *pos;
+
+    if (max < CT_WAYS)
+        return 0;
+    /* Whole buckets only, so a next call starts where this one stopped. */
+    for (; bi <= ct->bucket_mask && max - n >= CT_WAYS; bi++) {
+        const struct ct_bucket *b = &ct->buckets[bi];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
+            if (!v)
+                continue;
+            const struct ct_conn *c = &ct->conns[(uint32_t)v];
+            uint64_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+            if ((s & CT_S_DEAD) || ct_expired(ct, c, s, now) ||
+                (zone >= 0 && c->key.zone != (uint16_t)zone))
+                continue;
+            struct vf_ct_info *o = &out[n++];
+            uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
+            uint32_t to = atomic_load_explicit(&ct->timeouts[ct_timeout_of(s)],
+                                               memory_order_relaxed);
+            int32_t idle = (int32_t)(now - last);
+            memcpy(&o->key, &c->key, sizeof(o->key));
+            o->orig = c->orig;
+            o->conn_state = (uint8_t)ct_s_cs(s);
+            o->seen_reply = s & CT_S_SEEN_REPLY;
+            o->assured = s & CT_S_ASSURED;
+            o->age_ms = now - c->created;
+            o->expires_ms = idle < 0 ? to : to - (uint32_t)idle;
+            for (unsigned d = 0; d < 2; d++) {
+                o->pkts[d] = atomic_load_explicit(&c->dir[d].pkts, memory_order_relaxed);
+                o->bytes[d] = atomic_load_explicit(&c->dir[d].bytes, memory_order_relaxed);
+            }
+        }
+    }
+    *pos = bi > ct->bucket_mask ? UINT32_MAX : bi;
+    return n;
+}
+
+/* ---- life cycle and configuration ---- */
+
+struct vf_ct *vf_ct_create(const struct vf_ct_config *cfg)
+{
+    if (!cfg || cfg->max_conns == 0 || cfg->max_conns > VF_CT_MAX_CONNS) {
+        errno = EINVAL;
+        return NULL;
+    }
+    for (unsigned t = 0; t < VF_CT_TO__COUNT; t++) {
+        if (cfg->timeouts_ms[t] > VF_CT_TIMEOUT_MAX_MS) {
+            errno = EINVAL;
+            return NULL;
+        }
+    }
+    struct vf_ct *ct = aligned_alloc(64, sizeof(*ct));
+    if (!ct) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(ct, 0, sizeof(*ct));
+    int rc = ct_mem_create(ct, cfg->max_conns);
+    if (rc) {
+        free(ct);
+        errno = -rc;
+        return NULL;
+    }
+    ct->max_conns = cfg->max_conns;
+    atomic_init(&ct->avail, cfg->max_conns);
+    atomic_init(&ct->zone_max_default, cfg->zone_max);
+    for (unsigned t = 0; t < VF_CT_TO__COUNT; t++)
+        atomic_init(&ct->timeouts[t],
+                    cfg->timeouts_ms[t] ? cfg->timeouts_ms[t] : default_timeouts[t]);
+    if (cfg->seed) {
+        for (unsigned i = 0; i < 4; i++)
+            ct->seed[i] = cfg->seed * (2 * i + 1) ^ (0x9e3779b97f4a7c15ull >> i);
+    } else if (getrandom(ct->seed, sizeof(ct->seed), 0) != (ssize_t)sizeof(ct->seed)) {
+        /* No entropy source: a clock-derived seed still varies per run. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        for (unsigned i = 0; i < 4; i++)
+            ct->seed[i] = ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec) *
+                          (0x9e3779b97f4a7c15ull + 2 * i);
+    }
+    return ct;
+}
+
+void vf_ct_destroy(struct vf_ct *ct)
+{
+    if (!ct)
+        return;
+    ct_mem_destroy(ct);
+    free(ct);
+}
+
+int vf_ct_worker_init(struct vf_ct_worker *w, struct vf_ct *ct, unsigned index,
+                      unsigned n_sweepers)
+{
+    memset(w, 0, sizeof(*w));
+    w->ct = ct;
+    /* A slot a finished context left, else a new one. */
+    unsigned n = atomic_load_explicit(&ct->n_ctx, memory_order_relaxed), slot;
+    for (slot = 0; slot < n && slot < VF_CT_MAX_CTX; slot++) {
+        struct vf_ct_worker *none = NULL;
+        if (atomic_compare_exchange_strong_explicit(&ct->ctx[slot], &none, w,
+                                                    memory_order_release,
+                                                    memory_order_relaxed))
+            break;
+    }
+    if (slot >= n || slot >= VF_CT_MAX_CTX) {
+        slot = atomic_fetch_add_explicit(&ct->n_ctx, 1, memory_order_relaxed);
+        if (slot >= VF_CT_MAX_CTX) {
+            atomic_fetch_sub_explicit(&ct->n_ctx, 1, memory_order_relaxed);
+            return -ENOSPC;
+        }
+    }
+    if (index < n_sweepers) {
+        uint64_t nb = (uint64_t)ct->bucket_mask + 1;
+        w->sweep_lo = (uint32_t)(nb * index / n_sweepers);
+        w->sweep_hi = (uint32_t)(nb * (index + 1) / n_sweepers);
+        w->sweep_pos = w->sweep_lo;
+    }
+    /* Release: mgmt's acquire load sees an initialised context (a reused
+     * slot was claimed before the share was set: store again). */
+    atomic_store_explicit(&ct->ctx[slot], w, memory_order_release);
+    return 0;
+}
+
+void vf_ct_worker_fini(struct vf_ct_worker *w)
+{
+    if (!w || !w->ct)
+        return;
+    struct vf_ct *ct = w->ct;
+    ct_alloc_return_all(w);
+    ct_credit_return_all(w);
+    /* Fold the counters into the table's, then leave the list. */
+    _Atomic uint64_t *dst = (_Atomic uint64_t *)&ct->gone;
+    _Atomic uint64_t *src = (_Atomic uint64_t *)&w->stats;
+    for (size_t i = 0; i < sizeof(w->stats) / sizeof(uint64_t); i++)
+        atomic_fetch_add_explicit(&dst[i], atomic_load_explicit(&src[i], memory_order_relaxed),
+                                  memory_order_relaxed);
+    unsigned n = atomic_load_explicit(&ct->n_ctx, memory_order_relaxed);
+    for (unsigned i = 0; i < n && i < VF_CT_MAX_CTX; i++) {
+        if (atomic_load_explicit(&ct->ctx[i], memory_order_relaxed) == w)
+            atomic_store_explicit(&ct->ctx[i], NULL, memory_order_release);
+    }
+    w->ct = NULL;
+}
+
+_Static_assert(sizeof(struct vf_ct_stats) % sizeof(uint64_t) == 0,
+               "the counters are summed as 64-bit words");
+_Static_assert(offsetof(struct vf_ct_totals, live) == sizeof(struct vf_ct_stats),
+               "the totals start with the counters, in their order");
+
+void vf_ct_get_stats(const struct vf_ct *ct, struct vf_ct_totals *out)
+{
+    const size_t nw = sizeof(struct vf_ct_stats) / sizeof(uint64_t);
+    uint64_t acc[sizeof(struct vf_ct_stats) / sizeof(uint64_t)];
+    const _Atomic uint64_t *g = (const _Atomic uint64_t *)&ct->gone;
+
+    for (size_t i = 0; i < nw; i++)
+        acc[i] = atomic_load_explicit(&g[i], memory_order_relaxed);
+    unsigned n = atomic_load_explicit(&ct->n_ctx, memory_order_relaxed);
+    for (unsigned c = 0; c < n && c < VF_CT_MAX_CTX; c++) {
+        /* Acquire: pairs with vf_ct_worker_init's release. */
+        const struct vf_ct_worker *w = atomic_load_explicit(&ct->ctx[c], memory_order_acquire);
+        if (!w)
+            continue;
+        const _Atomic uint64_t *s = (const _Atomic uint64_t *)&w->stats;
+        for (size_t i = 0; i < nw; i++)
+            acc[i] += atomic_load_explicit(&s[i], memory_order_relaxed);
+    }
+    memset(out, 0, sizeof(*out));
+    memcpy(out, acc, sizeof(acc));
+    for (unsigned s = 0; s < VF_CT_CS__COUNT; s++)
+        out->live += (uint64_t)out->conns[s];
+    out->max_conns = ct->max_conns;
+}
+
+int vf_ct_set_timeout(struct vf_ct *ct, enum vf_ct_timeout which, uint32_t ms)
+{
+    if ((unsigned)which >= VF_CT_TO__COUNT || ms == 0 || ms > VF_CT_TIMEOUT_MAX_MS)
+        return -EINVAL;
+    atomic_store_explicit(&ct->timeouts[which], ms, memory_order_relaxed);
+    return 0;
+}
+
+uint32_t vf_ct_get_timeout(const struct vf_ct *ct, enum vf_ct_timeout which)
+{
+    if ((unsigned)which >= VF_CT_TO__COUNT)
+        return 0;
+    return atomic_load_explicit(&ct->timeouts[which], memory_order_relaxed);
+}
+
+void vf_ct_zone_set_max(struct vf_ct *ct, uint16_t zone, uint32_t max)
+{
+    atomic_store_explicit(&ct->zones[zone].max, max, memory_order_relaxed);
+}
+
+uint32_t vf_ct_zone_count(const struct vf_ct *ct, uint16_t zone)
+{
+    return atomic_load_explicit(&ct->zones[zone].live, memory_order_relaxed);
+}
+
+size_t vf_ct_bytes_per_conn(const struct vf_ct *ct)
+{
+    return ct->map_len / ct->max_conns;
+}
+
+uint32_t vf_ct_capacity(const struct vf_ct *ct)
+{
+    return ct->n_entries;
+}
+
+uint64_t vf_ct_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+const char *vf_ct_state_name(unsigned s)
+{
+    return s < VF_CT_STATE__COUNT ? state_names[s] : "unknown";
+}
+
+const char *vf_ct_conn_state_name(unsigned s)
+{
+    return s < VF_CT_CS__COUNT ? cs_names[s] : "unknown";
+}
+
+const char *vf_ct_cause_name(unsigned c)
+{
+    return c < VF_CT_WHY__COUNT ? cause_names[c] : "unknown";
+}
+
+const char *vf_ct_timeout_name(unsigned t)
+{
+    return t < VF_CT_TO__COUNT ? timeout_names[t] : "unknown";
+}

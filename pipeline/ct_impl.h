@@ -1,0 +1,203 @@
+/* ct_impl.h - conntrack's private layout, shared by its files only.
+ *
+ * What: the table (buckets of slots, entries, zones, timeouts), the entry
+ * (three cache lines), the state word's bits, the batches of entry indices
+ * and the internal calls between conntrack.c (lookup, commit, kill, sweep),
+ * ct_tcp.c (the TCP state machine, a pure function of the state word and
+ * one segment), ct_pkt.c (frame -> struct vf_ct_pkt) and ct_mem.c (memory,
+ * batches, credits, reclaim). The design is in vf_conntrack.h.
+ *
+ * Thread-safety: as vf_conntrack.h; every field shared between threads
+ * says who writes it.
+ */
+#ifndef VF_CT_IMPL_H
+#define VF_CT_IMPL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline/vf_conntrack.h"
+
+#define CT_WAYS 8u                  /* slots per bucket: one cache line */
+#define CT_NIL 0xffffffffu          /* end of a batch list */
+
+/* ---- the state word (struct ct_conn.state) ----
+ * bits 0-3   enum vf_ct_conn_state
+ * bit  4     SEEN_REPLY   a reply-direction packet was accepted
+ * bit  5     ASSURED      TCP: reached ESTABLISHED after the handshake
+ * bit  6     CLOSE_INIT   TCP: a FIN started the close
+ * bit  7     SIMOPEN      TCP: simultaneous open (SYN from both sides)
+ * bits 8-9   LAST_RST     TCP: the last accepted segment was a RST from
+ *                         direction (value - 1); 0: it was not a RST
+ * bit  10    RST_TIMEOUT  TCP: the last refresh was a RST (close timeout)
+ * bit  11    DEAD         killed: lookups skip it, its killer retires it
+ * Written only by compare-and-swap (acq_rel; readers load it acquire). */
+#define CT_S_CS_MASK 0xfull
+#define CT_S_SEEN_REPLY (1ull << 4)
+#define CT_S_ASSURED (1ull << 5)
+#define CT_S_CLOSE_INIT (1ull << 6)
+#define CT_S_SIMOPEN (1ull << 7)
+#define CT_S_LAST_RST_SHIFT 8
+#define CT_S_LAST_RST_MASK (3ull << CT_S_LAST_RST_SHIFT)
+#define CT_S_RST_TIMEOUT (1ull << 10)
+#define CT_S_DEAD (1ull << 11)
+
+static inline unsigned ct_s_cs(uint64_t s)
+{
+    return (unsigned)(s & CT_S_CS_MASK);
+}
+
+/* Per-direction flags (struct ct_dir.flags). */
+#define CT_D_MAXACK 1u     /* max_ack holds an ACK this direction sent */
+#define CT_D_END 2u        /* last_end holds a segment's end */
+
+/* One direction's line: written by packets of that direction only (a
+ * direction normally arrives on one worker; if two workers receive the same
+ * direction at once, an increment may be lost: statistics, and the RST
+ * check's inputs, never the connection's state). Readers: the other
+ * direction's RST check, listings. */
+struct ct_dir {
+    _Atomic uint64_t pkts, bytes;
+    _Atomic uint32_t max_ack;    /* highest ACK this direction sent */
+    _Atomic uint32_t last_end;   /* seq + len of its last plain ACK segment */
+    _Atomic uint32_t flags;      /* CT_D_* */
+} __attribute__((aligned(64)));
+
+struct ct_conn {
+    /* line 0, read by every packet of both directions */
+    struct vf_ct_key key;        /* set before linking; immutable while linked */
+    _Atomic uint64_t state;      /* the state word (above) */
+    _Atomic uint32_t last_seen;  /* ms (32-bit wrap); any thread: relaxed,
+                                  * stored only when it moves forward */
+    uint32_t created;            /* ms; set before linking */
+    uint8_t orig;                /* key endpoint that opened it */
+    /* lines 1 and 2 */
+    struct ct_dir dir[2];        /* [VF_CT_ORIG], [VF_CT_REPLY] */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct ct_conn) == 192, "an entry is three cache lines");
+
+/* A slot: signature (hash bits, never 0) << 32 | entry index; 0: empty.
+ * Written by compare-and-swap only (seq_cst: the duplicate rescan of an
+ * insert relies on a single order of claims and loads). */
+struct ct_bucket {
+    _Atomic uint64_t slot[CT_WAYS];
+} __attribute__((aligned(64)));
+
+/* A batch of entry indices: free ones, or killed ones waiting for a grace
+ * period. Owned by one thread at a time, or on one of the table's stacks. */
+struct vf_ct_batch {
+    _Atomic uint32_t next;       /* stack link (written while owned) */
+    uint32_t n;
+    uint32_t idx[VF_CT_BATCH];
+};
+
+struct ct_zone {
+    _Atomic uint32_t live;       /* any thread: fetch_add/sub (relaxed) */
+    _Atomic uint32_t max;        /* mgmt: w; workers: r (relaxed); 0: default */
+};
+
+struct vf_ct {
+    /* set at creation, read-only after */
+    uint64_t seed[4];
+    uint32_t bucket_mask;
+    uint32_t n_entries;          /* entries allocated (> max_conns: room
+                                  * for the killed, waiting for reclaim) */
+    uint32_t max_conns;
+    uint32_t n_batches;
+    struct ct_bucket *buckets;
+    struct ct_conn *conns;
+    struct vf_ct_batch *batches;
+    struct ct_zone *zones;       /* VF_CT_ZONES */
+    void *map;                   /* one mapping for all of the above */
+    size_t map_len;
+
+    /* any thread: relaxed (a single value each; see vf_conntrack.h) */
+    _Atomic uint32_t timeouts[VF_CT_TO__COUNT];
+    _Atomic uint32_t zone_max_default;
+
+    /* Connections that may still be created (max_conns - live - what
+     * contexts hold as credit): any thread, CAS / fetch_add (relaxed: a
+     * count, it orders nothing). */
+    _Atomic int64_t avail __attribute__((aligned(64)));
+    /* Batch stacks. free/empty: tagged heads (tag << 32 | index), popped and
+     * pushed by any thread (acq_rel CAS: a pop reads the batch a push
+     * released). retired: index head, pushed by any thread, taken whole by
+     * vf_ct_reclaim (exchange). */
+    _Atomic uint64_t free_head __attribute__((aligned(64)));
+    _Atomic uint64_t empty_head __attribute__((aligned(64)));
+    _Atomic uint32_t retired_head __attribute__((aligned(64)));
+
+    /* Registered contexts, for the statistics: a thread registers its own
+     * (release), mgmt reads (acquire). `gone` keeps the sums of contexts
+     * that finished (atomic adds by the finishing thread). */
+    struct vf_ct_worker *_Atomic ctx[VF_CT_MAX_CTX] __attribute__((aligned(64)));
+    _Atomic unsigned n_ctx;
+    struct vf_ct_stats gone;
+};
+
+/* ---- hashing and keys (ct_pkt.c) ---- */
+uint64_t ct_key_hash(const struct vf_ct_key *k, const uint64_t seed[4]);
+/* The hash's plain definition, for the test that the inlined one agrees. */
+uint64_t ct_key_hash_ref(const struct vf_ct_key *k, const uint64_t seed[4]);
+
+static inline bool ct_key_eq(const struct vf_ct_key *a, const struct vf_ct_key *b)
+{
+    return __builtin_memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* ---- the TCP state machine (ct_tcp.c) ---- */
+enum ct_verdict {
+    CT_V_OK = 0,        /* accepted; state, timers and sequence data move */
+    CT_V_IGNORE,        /* accepted; nothing moves but SEEN_REPLY/LAST_RST */
+    CT_V_INVALID,       /* not accepted; nothing moves */
+    CT_V_REOPEN,        /* a SYN reuses a closed connection's tuple: kill
+                         * it; the SYN then opens a new one */
+};
+
+struct ct_tcp_step {
+    uint64_t state;     /* the new state word (== old if nothing changes) */
+    uint8_t verdict;    /* enum ct_verdict */
+    uint8_t cause;      /* enum vf_ct_cause when INVALID */
+    bool kill;          /* accepted, then the connection ends now (a RST
+                         * before any reply) */
+};
+
+/* The sequence data a RST is checked against (read only for a RST). */
+struct ct_tcp_seq {
+    bool peer_has_ack;
+    uint32_t peer_max_ack;   /* highest ACK the receiver sent */
+    bool own_has_end;
+    uint32_t own_last_end;   /* end of the sender's last plain ACK */
+};
+
+/* One segment from direction dir against state word s. Pure. */
+struct ct_tcp_step ct_tcp_next(uint64_t s, unsigned dir, const struct vf_ct_pkt *p,
+                               const struct ct_tcp_seq *seq);
+/* True for TCP flag combinations a stack sends (see ct_tcp.c). */
+bool ct_tcp_flags_valid(uint8_t flags);
+
+/* ---- memory (ct_mem.c) ---- */
+int ct_mem_create(struct vf_ct *ct, uint32_t max_conns);
+void ct_mem_destroy(struct vf_ct *ct);
+/* A free entry index for w (CT_NIL when none). */
+uint32_t ct_alloc(struct vf_ct_worker *w);
+/* Returns an index ct_alloc gave and that was never linked. */
+void ct_unalloc(struct vf_ct_worker *w, uint32_t idx);
+/* Room for one more killed entry in w's limbo (false: none to be had). */
+bool ct_limbo_room(struct vf_ct_worker *w);
+void ct_limbo_put(struct vf_ct_worker *w, uint32_t idx);
+/* Hands w's partial limbo to the retired stack. */
+void ct_limbo_flush(struct vf_ct_worker *w);
+/* One connection's worth of the global count (false: table full). */
+bool ct_credit_take(struct vf_ct_worker *w);
+void ct_credit_give(struct vf_ct_worker *w);
+void ct_credit_return_all(struct vf_ct_worker *w);
+void ct_alloc_return_all(struct vf_ct_worker *w);
+
+/* ---- shared helpers (conntrack.c) ---- */
+/* The timeout that applies to state word s (enum vf_ct_timeout). */
+unsigned ct_timeout_of(uint64_t s);
+
+#endif
