@@ -54,7 +54,7 @@ static const char *const state_names[VF_CT_STATE__COUNT] = {
 };
 
 /* The timeout of each connection state. The TCP ones share their names. */
-static const uint8_t cs_timeout[VF_CT_CS__COUNT] = {
+const uint8_t ct_cs_timeout[VF_CT_CS__COUNT] = {
     [VF_CT_CS_TCP_SYN_SENT] = VF_CT_TO_TCP_SYN_SENT,
     [VF_CT_CS_TCP_SYN_RECV] = VF_CT_TO_TCP_SYN_RECV,
     [VF_CT_CS_TCP_ESTABLISHED] = VF_CT_TO_TCP_ESTABLISHED,
@@ -78,10 +78,6 @@ _Static_assert(VF_CT_CS_UDP_REPLIED == VF_CT_CS_UDP_NEW + 1 &&
                    VF_CT_CS_OTHER_REPLIED == VF_CT_CS_OTHER_NEW + 1,
                "replied = new + 1");
 
-unsigned ct_timeout_of(uint64_t s)
-{
-    return (s & CT_S_RST_TIMEOUT) ? VF_CT_TO_TCP_CLOSE : cs_timeout[ct_s_cs(s)];
-}
 
 /* ---- counters (the context's thread is their only writer) ---- */
 static inline void ct_count(_Atomic uint64_t *c)
@@ -231,6 +227,19 @@ static void ct_dir_update(struct ct_dir *d, const struct vf_ct_pkt *p, bool move
         atomic_store_explicit(&d->flags, nf, memory_order_relaxed);
 }
 
+static void ct_seq_load(const struct ct_conn *c, unsigned dir, struct ct_tcp_seq *q)
+{
+    const struct ct_dir *peer = &c->dir[!dir], *own = &c->dir[dir];
+    uint32_t pf = atomic_load_explicit(&peer->flags, memory_order_relaxed);
+    uint32_t of = atomic_load_explicit(&own->flags, memory_order_relaxed);
+    q->peer_has_ack = pf & CT_D_MAXACK;
+    q->peer_max_ack = atomic_load_explicit(&peer->max_ack, memory_order_relaxed);
+    q->peer_has_syn_end = pf & CT_D_SYN_END;
+    q->peer_syn_end = atomic_load_explicit(&peer->syn_end, memory_order_relaxed);
+    q->own_has_end = of & CT_D_END;
+    q->own_last_end = atomic_load_explicit(&own->last_end, memory_order_relaxed);
+}
+
 /* Applies p to connection c (state s, linked in *slot as sval). False when
  * the packet finds no connection after all: a SYN reopened the tuple, or
  * another thread killed c meanwhile. */
@@ -239,25 +248,21 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
                      struct vf_ct_result *r)
 {
     unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
+    struct ct_tcp_step st = {0};
     uint64_t ns;
     uint8_t verdict = CT_V_OK;
-    bool kill_after = false;
+    bool kill_after = false, refresh = true;
 
     for (;;) {
         if (s & CT_S_DEAD)
             return false;
         if (p->kind == VF_CT_K_TCP) {
             struct ct_tcp_seq q = {0};
-            if (p->tcp_flags & TH_RST) {
-                const struct ct_dir *peer = &c->dir[!dir], *own = &c->dir[dir];
-                uint32_t pf = atomic_load_explicit(&peer->flags, memory_order_relaxed);
-                uint32_t of = atomic_load_explicit(&own->flags, memory_order_relaxed);
-                q.peer_has_ack = pf & CT_D_MAXACK;
-                q.peer_max_ack = atomic_load_explicit(&peer->max_ack, memory_order_relaxed);
-                q.own_has_end = of & CT_D_END;
-                q.own_last_end = atomic_load_explicit(&own->last_end, memory_order_relaxed);
-            }
-            struct ct_tcp_step st = ct_tcp_next(s, dir, p, &q);
+            /* Only a RST or a SYN-ACK looks at the sequence data, and only
+             * they read the other direction's line. */
+            if ((p->tcp_flags & TH_RST) || (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+                ct_seq_load(c, dir, &q);
+            st = ct_tcp_next(s, dir, p, &q);
             if (st.verdict == CT_V_INVALID) {
                 r->state = VF_CT_INVALID;
                 r->cause = st.cause;
@@ -273,6 +278,7 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
             }
             ns = st.state;
             verdict = st.verdict;
+            refresh = verdict == CT_V_OK && !st.no_refresh;
             kill_after = st.kill;
         } else {
             ns = s;
@@ -280,6 +286,7 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
                 /* UDP_NEW -> UDP_REPLIED, ICMP_NEW -> ..., OTHER_NEW -> ...:
                  * each protocol's replied state follows its new one. */
                 ns = (s & ~CT_S_CS_MASK) | (ct_s_cs(s) + 1) | CT_S_SEEN_REPLY;
+                ns = ct_s_with_to(ns, ct_cs_timeout[ct_s_cs(ns)]);
             }
         }
         if (ns == s)
@@ -297,10 +304,24 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
     r->dir = (uint8_t)dir;
     r->conn_state = (uint8_t)ct_s_cs(ns);
     r->state = (dir == VF_CT_REPLY || (s & CT_S_SEEN_REPLY)) ? VF_CT_ESTABLISHED : VF_CT_NEW;
-    if (verdict == CT_V_OK) {
+    if (refresh) {
+        /* The shared line is written once per CT_SEEN_STEP_MS at most,
+         * however many packets the connection carries. */
         uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
-        if ((int32_t)(now - last) > 0)
+        if ((int32_t)(now - last) >= CT_SEEN_STEP_MS)
             atomic_store_explicit(&c->last_seen, now, memory_order_relaxed);
+    }
+    if (st.resync) {
+        /* The endpoints started over: the old numbers mean nothing. This
+         * writes the other direction's line, once per resync. */
+        for (unsigned d = 0; d < 2; d++)
+            atomic_fetch_and_explicit(&c->dir[d].flags, ~(CT_D_MAXACK | CT_D_END | CT_D_SYN_END),
+                                      memory_order_relaxed);
+    }
+    if (st.syn_end) {
+        struct ct_dir *d = &c->dir[dir];
+        atomic_store_explicit(&d->syn_end, p->end, memory_order_relaxed);
+        atomic_fetch_or_explicit(&d->flags, CT_D_SYN_END, memory_order_relaxed);
     }
     ct_dir_update(&c->dir[dir], p, verdict == CT_V_OK);
     if (kill_after)
@@ -415,10 +436,50 @@ static void ct_init_conn(struct ct_conn *c, const struct vf_ct_pkt *p, uint32_t 
         atomic_store_explicit(&c->dir[d].bytes, 0, memory_order_relaxed);
         atomic_store_explicit(&c->dir[d].max_ack, 0, memory_order_relaxed);
         atomic_store_explicit(&c->dir[d].last_end, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->dir[d].syn_end, 0, memory_order_relaxed);
         atomic_store_explicit(&c->dir[d].flags, 0, memory_order_relaxed);
     }
     ct_dir_update(&c->dir[VF_CT_ORIG], p, true);
-    atomic_store_explicit(&c->state, cs, memory_order_relaxed);
+    atomic_store_explicit(&c->state, ct_s_with_to(cs, ct_cs_timeout[cs]),
+                          memory_order_relaxed);
+}
+
+static unsigned ct_used(const struct ct_bucket *b)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < CT_WAYS; i++)
+        n += atomic_load_explicit(&b->slot[i], memory_order_relaxed) != 0;
+    return n;
+}
+
+/* Links val in a free slot of one of the key's buckets: the first one
+ * while it holds fewer than CT_PREFER_FIRST entries (so nearly every
+ * lookup reads one bucket), else the emptier of the two, else any room
+ * left. Returns the slot and its position (bucket order), or NULL. */
+#define CT_PREFER_FIRST 6u
+static _Atomic uint64_t *ct_claim(struct vf_ct *ct, const struct ct_where *wh, uint64_t val,
+                                  unsigned *pos)
+{
+    struct ct_bucket *b[2] = {&ct->buckets[wh->b[0]], &ct->buckets[wh->b[1]]};
+    unsigned first = 0;
+    if (ct_used(b[0]) >= CT_PREFER_FIRST && ct_used(b[1]) < ct_used(b[0]))
+        first = 1;
+    for (unsigned t = 0; t < 2; t++) {
+        unsigned k = first ^ t;
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            uint64_t zero = 0;
+            /* seq_cst (also the release that publishes the entry): the
+             * duplicate rescan needs one order of every claim and load. */
+            if (atomic_load_explicit(&b[k]->slot[i], memory_order_relaxed) == 0 &&
+                atomic_compare_exchange_strong_explicit(&b[k]->slot[i], &zero, val,
+                                                        memory_order_seq_cst,
+                                                        memory_order_relaxed)) {
+                *pos = k * CT_WAYS + i;
+                return &b[k]->slot[i];
+            }
+        }
+    }
+    return NULL;
 }
 
 /* Gives back what a commit took before it could link the entry. */
@@ -466,24 +527,8 @@ int vf_ct_commit(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t now
     struct ct_where wh;
     ct_where(ct, p->hash, &wh);
     uint64_t val = (uint64_t)wh.sig << 32 | idx;
-    _Atomic uint64_t *mine = NULL;
     unsigned mypos = 0;
-    for (unsigned k = 0; k < 2 && !mine; k++) {
-        struct ct_bucket *b = &ct->buckets[wh.b[k]];
-        for (unsigned i = 0; i < CT_WAYS; i++) {
-            uint64_t zero = 0;
-            /* seq_cst (also the release that publishes the entry): the
-             * rescan below needs one order of every claim and load. */
-            if (atomic_load_explicit(&b->slot[i], memory_order_relaxed) == 0 &&
-                atomic_compare_exchange_strong_explicit(&b->slot[i], &zero, val,
-                                                        memory_order_seq_cst,
-                                                        memory_order_relaxed)) {
-                mine = &b->slot[i];
-                mypos = k * CT_WAYS + i;
-                break;
-            }
-        }
-    }
+    _Atomic uint64_t *mine = ct_claim(ct, &wh, val, &mypos);
     if (!mine) {   /* both buckets full: the table is at its load limit */
         ct_commit_undo(w, p, idx);
         ct_count(&w->stats.bucket_full);

@@ -20,6 +20,10 @@
 #include "pipeline/vf_conntrack.h"
 
 #define CT_WAYS 8u                  /* slots per bucket: one cache line */
+/* last_seen moves in steps of at least this (ms): a connection may expire
+ * up to this much before its timeout, and its packets write the shared
+ * line at most 1000 / CT_SEEN_STEP_MS times a second. */
+#define CT_SEEN_STEP_MS 16
 #define CT_NIL 0xffffffffu          /* end of a batch list */
 
 /* ---- the state word (struct ct_conn.state) ----
@@ -28,20 +32,49 @@
  * bit  5     ASSURED      TCP: reached ESTABLISHED after the handshake
  * bit  6     CLOSE_INIT   TCP: a FIN started the close
  * bit  7     SIMOPEN      TCP: simultaneous open (SYN from both sides)
- * bits 8-9   LAST_RST     TCP: the last accepted segment was a RST from
- *                         direction (value - 1); 0: it was not a RST
- * bit  10    RST_TIMEOUT  TCP: the last refresh was a RST (close timeout)
+ * bits 8-9   LAST         TCP: the last accepted (or ignored) segment was
+ *                         a SYN (1) or a RST (2), from LAST_DIR; 0: other.
+ *                         Kept only for those two kinds, so a connection
+ *                         exchanging data never has to change it.
+ * bit  10    (free)
  * bit  11    DEAD         killed: lookups skip it, its killer retires it
+ * bit  12    LAST_DIR     direction of that SYN or RST
+ * bit  13    LAST_SYN_IGN that SYN was ignored (its end: ct_dir.syn_end)
+ * bit  14    CHALLENGE    that SYN came in LAST_ACK: the ACK answering it
+ *                         is a challenge ACK (RFC 5961), not the last ACK
+ * bits 16-19 TIMEOUT      the enum vf_ct_timeout chosen by the last packet
+ *                         that restarted the timer: the connection expires
+ *                         that long after last_seen. Chosen when the timer
+ *                         restarts (the state's, the close one after any
+ *                         RST), so a packet that moves the state without
+ *                         restarting the timer leaves the deadline alone.
  * Written only by compare-and-swap (acq_rel; readers load it acquire). */
 #define CT_S_CS_MASK 0xfull
 #define CT_S_SEEN_REPLY (1ull << 4)
 #define CT_S_ASSURED (1ull << 5)
 #define CT_S_CLOSE_INIT (1ull << 6)
 #define CT_S_SIMOPEN (1ull << 7)
-#define CT_S_LAST_RST_SHIFT 8
-#define CT_S_LAST_RST_MASK (3ull << CT_S_LAST_RST_SHIFT)
-#define CT_S_RST_TIMEOUT (1ull << 10)
+#define CT_S_LAST_SHIFT 8
+#define CT_S_LAST_MASK (3ull << CT_S_LAST_SHIFT)
+#define CT_S_LAST_SYN (1ull << CT_S_LAST_SHIFT)
+#define CT_S_LAST_RST (2ull << CT_S_LAST_SHIFT)
 #define CT_S_DEAD (1ull << 11)
+#define CT_S_LAST_DIR (1ull << 12)
+#define CT_S_LAST_SYN_IGN (1ull << 13)
+#define CT_S_CHALLENGE (1ull << 14)
+#define CT_S_LAST_ALL (CT_S_LAST_MASK | CT_S_LAST_DIR | CT_S_LAST_SYN_IGN | CT_S_CHALLENGE)
+#define CT_S_TO_SHIFT 16
+#define CT_S_TO_MASK (0xfull << CT_S_TO_SHIFT)
+_Static_assert(VF_CT_TO__COUNT <= 16, "a timeout index fits 4 bits");
+
+/* The timeout of each connection state (conntrack.c). */
+extern const uint8_t ct_cs_timeout[VF_CT_CS__COUNT];
+
+/* The state word's TIMEOUT field set to `to`. */
+static inline uint64_t ct_s_with_to(uint64_t s, unsigned to)
+{
+    return (s & ~CT_S_TO_MASK) | (uint64_t)to << CT_S_TO_SHIFT;
+}
 
 static inline unsigned ct_s_cs(uint64_t s)
 {
@@ -51,16 +84,19 @@ static inline unsigned ct_s_cs(uint64_t s)
 /* Per-direction flags (struct ct_dir.flags). */
 #define CT_D_MAXACK 1u     /* max_ack holds an ACK this direction sent */
 #define CT_D_END 2u        /* last_end holds a segment's end */
+#define CT_D_SYN_END 4u    /* syn_end holds an ignored SYN's end */
 
-/* One direction's line: written by packets of that direction only (a
- * direction normally arrives on one worker; if two workers receive the same
- * direction at once, an increment may be lost: statistics, and the RST
- * check's inputs, never the connection's state). Readers: the other
- * direction's RST check, listings. */
+/* One direction's line: written by packets of that direction only, but
+ * for a resync (a SYN-ACK answering an ignored SYN clears both directions'
+ * flags, atomically). A direction normally arrives on one worker; if two
+ * workers receive the same direction at once, an update may be lost:
+ * statistics and the RST check's inputs, never the connection's state.
+ * Readers: the other direction's RST and SYN-ACK checks, listings. */
 struct ct_dir {
     _Atomic uint64_t pkts, bytes;
     _Atomic uint32_t max_ack;    /* highest ACK this direction sent */
     _Atomic uint32_t last_end;   /* seq + len of its last plain ACK segment */
+    _Atomic uint32_t syn_end;    /* seq + 1 of its last ignored SYN */
     _Atomic uint32_t flags;      /* CT_D_* */
 } __attribute__((aligned(64)));
 
@@ -69,7 +105,7 @@ struct ct_conn {
     struct vf_ct_key key;        /* set before linking; immutable while linked */
     _Atomic uint64_t state;      /* the state word (above) */
     _Atomic uint32_t last_seen;  /* ms (32-bit wrap); any thread: relaxed,
-                                  * stored only when it moves forward */
+                                  * stored when it moves CT_SEEN_STEP_MS on */
     uint32_t created;            /* ms; set before linking */
     uint8_t orig;                /* key endpoint that opened it */
     /* lines 1 and 2 */
@@ -162,14 +198,22 @@ struct ct_tcp_step {
     uint8_t cause;      /* enum vf_ct_cause when INVALID */
     bool kill;          /* accepted, then the connection ends now (a RST
                          * before any reply) */
+    bool resync;        /* a SYN-ACK answered a SYN we had ignored: the
+                         * endpoints started over; forget both directions'
+                         * sequence data */
+    bool syn_end;       /* an ignored SYN: keep its end (ct_dir.syn_end) */
+    bool no_refresh;    /* accepted, but the timer does not restart */
 };
 
-/* The sequence data a RST is checked against (read only for a RST). */
+/* The sequence data a RST or a SYN-ACK is checked against (the caller
+ * loads it only for those). */
 struct ct_tcp_seq {
     bool peer_has_ack;
     uint32_t peer_max_ack;   /* highest ACK the receiver sent */
     bool own_has_end;
     uint32_t own_last_end;   /* end of the sender's last plain ACK */
+    bool peer_has_syn_end;
+    uint32_t peer_syn_end;   /* end of the receiver's last ignored SYN */
 };
 
 /* One segment from direction dir against state word s. Pure. */
@@ -196,8 +240,10 @@ void ct_credit_give(struct vf_ct_worker *w);
 void ct_credit_return_all(struct vf_ct_worker *w);
 void ct_alloc_return_all(struct vf_ct_worker *w);
 
-/* ---- shared helpers (conntrack.c) ---- */
 /* The timeout that applies to state word s (enum vf_ct_timeout). */
-unsigned ct_timeout_of(uint64_t s);
+static inline unsigned ct_timeout_of(uint64_t s)
+{
+    return (unsigned)((s & CT_S_TO_MASK) >> CT_S_TO_SHIFT);
+}
 
 #endif

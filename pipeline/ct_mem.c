@@ -91,10 +91,12 @@ int ct_mem_create(struct vf_ct *ct, uint32_t max_conns)
                          2ull * VF_CT_BATCH * VF_CT_MAX_CTX;
     uint64_t n_batches = (n_entries + VF_CT_BATCH - 1) / VF_CT_BATCH +
                          2ull * VF_CT_MAX_CTX + 2;
-    /* Two slots per connection that can be linked: the buckets are at
-     * most half full. */
+    /* Four slots per connection that can be linked: a quarter of them in
+     * use at most, two per bucket on average, so with the insert rule of
+     * conntrack.c (ct_claim) a key finds room in one of its two buckets
+     * with all but vanishing odds (counted as bucket_full if not). */
     uint64_t n_buckets = 2;
-    while (n_buckets * CT_WAYS < 2ull * max_conns)
+    while (n_buckets * CT_WAYS < 4ull * max_conns)
         n_buckets *= 2;
     if (n_entries >= CT_NIL)
         return -EINVAL;

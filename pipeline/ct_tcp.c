@@ -108,23 +108,52 @@ static bool seq_before(uint32_t a, uint32_t b)
     return (int32_t)(a - b) < 0;
 }
 
+/* The connection is closing or closed: a RST then needs no checking (the
+ * tuple may already be in use again, and the entry goes soon anyway). */
+static bool closing(unsigned st)
+{
+    return st == FW || st == CW || st == LA || st == TW || st == CL;
+}
+
+/* The LAST fields after an accepted or ignored segment of class seg. */
+static uint64_t last_of(unsigned seg, unsigned dir)
+{
+    if (seg == SEG_SYN)
+        return CT_S_LAST_SYN | (dir ? CT_S_LAST_DIR : 0);
+    if (seg == SEG_RST)
+        return CT_S_LAST_RST | (dir ? CT_S_LAST_DIR : 0);
+    return 0;
+}
+
 struct ct_tcp_step ct_tcp_next(uint64_t s, unsigned dir, const struct vf_ct_pkt *p,
                                const struct ct_tcp_seq *q)
 {
     struct ct_tcp_step r = {.state = s, .verdict = CT_V_OK};
     unsigned old = ct_s_cs(s), seg = seg_of(p->tcp_flags);
-    unsigned last_rst = (unsigned)((s & CT_S_LAST_RST_MASK) >> CT_S_LAST_RST_SHIFT);
+    uint64_t last = s & CT_S_LAST_MASK;
+    unsigned last_dir = (s & CT_S_LAST_DIR) ? 1u : 0u;
     unsigned next = old < N_TCP_STATES ? next_state[dir][seg][old] : IV;
+    uint64_t reply = dir == VF_CT_REPLY ? CT_S_SEEN_REPLY : 0;
 
     /* A SYN on a closed tuple: a new connection when the old one ended by
      * a FIN exchange, or by a RST this same side sent last (it aborted and
      * starts over); otherwise the endpoints may still hold the old one. */
     if (next == SS && (old == TW || old == CL)) {
-        if ((s & CT_S_CLOSE_INIT) || last_rst == dir + 1) {
+        if ((s & CT_S_CLOSE_INIT) || (last == CT_S_LAST_RST && last_dir == dir)) {
             r.verdict = CT_V_REOPEN;
             return r;
         }
         next = IG;
+    }
+    /* A SYN-ACK that answers a SYN we let pass without believing it: the
+     * endpoints agree on a new connection we did not follow; follow it
+     * from here, as if from SYN_SENT. */
+    if (next == IG && seg == SEG_SYNACK && last == CT_S_LAST_SYN &&
+        (s & CT_S_LAST_SYN_IGN) && last_dir != dir && q->peer_has_syn_end &&
+        p->ack == q->peer_syn_end) {
+        old = SS;
+        next = SR;
+        r.resync = true;
     }
     if (next == IV) {
         r.verdict = CT_V_INVALID;
@@ -133,43 +162,68 @@ struct ct_tcp_step ct_tcp_next(uint64_t s, unsigned dir, const struct vf_ct_pkt 
     }
     if (next == IG) {
         r.verdict = CT_V_IGNORE;
-        r.state = (s & ~CT_S_LAST_RST_MASK) | (dir == VF_CT_REPLY ? CT_S_SEEN_REPLY : 0);
+        r.state = (s & ~CT_S_LAST_ALL) | last_of(seg, dir) | reply;
+        if (seg == SEG_SYN) {
+            r.state |= CT_S_LAST_SYN_IGN;
+            r.syn_end = true;
+            if (dir == VF_CT_ORIG && old == LA)
+                r.state |= CT_S_CHALLENGE;
+        }
         return r;
     }
-    uint64_t ns = s & ~(CT_S_CS_MASK | CT_S_LAST_RST_MASK | CT_S_RST_TIMEOUT);
+    /* The ACK that answers a SYN let through in LAST_ACK is the peer's
+     * challenge ACK, not the last ACK of the close. */
+    if (next == TW && old == LA && seg == SEG_ACK && last == CT_S_LAST_SYN &&
+        last_dir != dir && (s & CT_S_CHALLENGE)) {
+        r.verdict = CT_V_IGNORE;
+        r.state = (s & ~CT_S_CHALLENGE) | reply;
+        return r;
+    }
+    uint64_t ns = s & ~(CT_S_CS_MASK | CT_S_LAST_ALL);
+    if (r.resync)
+        ns &= ~CT_S_CLOSE_INIT;
     if (next == S2)
         ns |= CT_S_SIMOPEN;
     /* In a simultaneous open the answering side's ACK completes it. */
     if (next == SR && dir == VF_CT_REPLY && seg == SEG_ACK && (s & CT_S_SIMOPEN))
         next = ES;
-    if (seg == SEG_RST && q->peer_has_ack) {
-        /* Below what the peer already acknowledged: not from the sender
-         * it claims to be (a blind RST), or very old. */
-        if (seq_before(p->seq, q->peer_max_ack)) {
+    /* A RST is checked against the highest ACK the peer sent, unless the
+     * connection is closing, or a SYN just passed (the peer's numbers may
+     * belong to an older connection). */
+    if (seg == SEG_RST && !closing(old) && q->peer_has_ack && last != CT_S_LAST_SYN) {
+        bool est = old == ES && (s & CT_S_ASSURED);
+        if (p->seq == 0 && !est) {
+            /* a RST answering a SYN we let through: it closes */
+        } else if (seq_before(p->seq, q->peer_max_ack)) {
+            /* Below what the peer already acknowledged: not from the
+             * sender it claims to be (a blind RST), or very old. */
             r.verdict = CT_V_INVALID;
             r.cause = VF_CT_WHY_TCP_RST;
             return r;
-        }
-        /* An established connection closes only on a RST at exactly the
-         * next expected sequence number, or right after the sender's own
-         * last segment; another one in the window may be answered with a
-         * challenge ACK (RFC 5961), so the state stays. */
-        if (old == ES && (s & CT_S_ASSURED) && p->seq != q->peer_max_ack &&
-            !(q->own_has_end && p->seq == q->own_last_end))
+        } else if (est && p->seq != q->peer_max_ack &&
+                   !(q->own_has_end && p->seq == q->own_last_end)) {
+            /* An established connection closes only on a RST at exactly
+             * the next expected sequence number, or right after the
+             * sender's own last segment; another one in the window may be
+             * answered with a challenge ACK (RFC 5961): the state stays. */
             next = old;
+        }
     }
-    ns |= next;
+    ns |= next | last_of(seg, dir);
     if (next == FW && old != FW)
         ns |= CT_S_CLOSE_INIT;
-    if (seg == SEG_RST)
-        ns |= (uint64_t)(dir + 1) << CT_S_LAST_RST_SHIFT | CT_S_RST_TIMEOUT;
     if ((s & CT_S_SEEN_REPLY) && (old == SR || old == ES) && next == ES)
         ns |= CT_S_ASSURED;
     /* A RST before any reply: the connection never was; it goes now. */
     if (seg == SEG_RST && !(s & CT_S_SEEN_REPLY))
         r.kill = true;
-    if (dir == VF_CT_REPLY)
-        ns |= CT_S_SEEN_REPLY;
-    r.state = ns;
+    /* SYNs repeated before any reply do not keep the entry alive: else a
+     * client (or a NAT) reusing the port keeps it forever. */
+    if (seg == SEG_SYN && old == SS && !(s & CT_S_SEEN_REPLY))
+        r.no_refresh = true;
+    else   /* the timer restarts: the new state's timeout, or after a RST
+            * (even one that kept the state) the close timeout */
+        ns = ct_s_with_to(ns, seg == SEG_RST ? VF_CT_TO_TCP_CLOSE : ct_cs_timeout[next]);
+    r.state = ns | reply;
     return r;
 }

@@ -49,8 +49,11 @@
  *   - Buckets of 8 slots, one cache line each; a slot is one 64-bit word:
  *     32 bits of hash signature and the entry's index. A key has two
  *     candidate buckets (two independent hashes); an insert takes a free
- *     slot in the first, else the second. The table has two slots per
- *     entry, so at most half of them are ever in use. The hash is keyed by
+ *     slot in the first while it holds fewer than six, else in the emptier
+ *     of the two. The table has four slots per connection, so at most a
+ *     quarter are ever in use and nearly every lookup reads one bucket;
+ *     both buckets full is counted (bucket_full) and refused as a full
+ *     table. The hash is keyed by
  *     a per-table random seed, so a tenant cannot aim its flows at one
  *     bucket.
  *   - Lookups take no lock and write nothing shared: read the slot, compare
@@ -60,7 +63,7 @@
  *     by packets of that direction. An established packet reads the first
  *     line and writes its own direction's line; the shared line is written
  *     on a state change (a compare-and-swap of the state word) and when the
- *     last-seen time moves (at most once a millisecond).
+ *     last-seen time moves (in steps of 16 ms: CT_SEEN_STEP_MS).
  *   - Inserts claim an empty slot with a compare-and-swap. Two workers that
  *     open the same connection at once both insert; each rescans both
  *     buckets after its claim (sequentially consistent, so at least one of
@@ -68,7 +71,8 @@
  *     kills the one in the later slot. The packets of the loser are applied
  *     to the winner.
  *   - Expiry: an entry whose timeout has passed is treated as absent by
- *     every lookup from that moment (timeouts are exact, as in the kernel);
+ *     every lookup from that moment (timeouts are exact to the 16 ms of a
+ *     last-seen step, as the kernel's are to its jiffy);
  *     memory comes back through vf_ct_sweep, called by each worker off the
  *     packet path with a bounded budget over its own share of the buckets,
  *     and through lookups that meet an expired entry.

@@ -555,6 +555,17 @@ static void test_timeouts(void **state)
     ctt_udp(f->ct, 1, &fl, true, &p);
     assert_int_equal(go(&f->w, &p, t0 + 1000, &r, false), VF_CT_NEW);
 
+    /* A SYN repeated before any reply does not restart the timer. */
+    assert_int_equal(vf_ct_set_timeout(f->ct, VF_CT_TO_TCP_SYN_SENT, 2000), 0);
+    ctt_flow(&fl, 95, false);
+    ctt_tcp(f->ct, 1, &fl, false, SYN, 10, 0, 0, &p);
+    go(&f->w, &p, t0, &r, true);
+    ctt_tcp(f->ct, 1, &fl, false, SYN, 10, 0, 0, &p);
+    assert_int_equal(go(&f->w, &p, t0 + 1500, &r, false), VF_CT_NEW);
+    assert_int_not_equal(r.conn, VF_CT_NONE);
+    ctt_tcp(f->ct, 1, &fl, true, SYN | ACK, 70, 11, 0, &p);
+    assert_int_equal(go(&f->w, &p, t0 + 2000, &r, false), VF_CT_INVALID);
+
     /* TCP established 3 s; an ACK after it is invalid. */
     ctt_flow(&fl, 92, false);
     handshake(f, &fl, 1, t0);
@@ -638,6 +649,36 @@ static void test_sweep_bounded_and_reclaim(void **state)
     rcu_unregister_thread();
     vf_ct_worker_fini(&w);
     vf_ct_destroy(ct);
+}
+
+/* A full table never runs out of slots, whatever the seed: four slots per
+ * connection and the insert rule keep both of a key's buckets from being
+ * full (at a million connections the fullest bucket holds 7 of 8). */
+static void test_fill_any_seed(void **state)
+{
+    (void)state;
+    for (unsigned run = 0; run < 3; run++) {
+        struct vf_ct_config cfg = {.max_conns = 50000};   /* seed 0: random */
+        struct vf_ct *ct = vf_ct_create(&cfg);
+        struct vf_ct_worker w;
+        assert_non_null(ct);
+        assert_int_equal(vf_ct_worker_init(&w, ct, 0, 1), 0);
+        for (unsigned i = 0; i < 50000; i++) {
+            struct ctt_flow fl;
+            struct vf_ct_pkt p;
+            struct vf_ct_result r;
+            ctt_flow(&fl, i, i & 1);
+            ctt_udp(ct, 1, &fl, false, &p);
+            vf_ct_lookup(&w, &p, 1, &r);
+            assert_int_equal(vf_ct_commit(&w, &p, 1, &r), VF_DROP_NONE);
+        }
+        struct vf_ct_totals t;
+        vf_ct_get_stats(ct, &t);
+        assert_int_equal(t.bucket_full, 0);
+        assert_int_equal(t.live, 50000);
+        vf_ct_worker_fini(&w);
+        vf_ct_destroy(ct);
+    }
 }
 
 static void test_zone_limit(void **state)
@@ -1040,6 +1081,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zones_never_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
         cmocka_unit_test(test_sweep_bounded_and_reclaim),
+        cmocka_unit_test(test_fill_any_seed),
         cmocka_unit_test(test_zone_limit),
         cmocka_unit_test(test_simultaneous_insert),
         cmocka_unit_test(test_burst_equals_single),

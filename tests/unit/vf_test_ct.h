@@ -27,19 +27,22 @@ struct ctt_flow {
     uint16_t ap, bp;          /* ports, host order; ICMP: ap is the id */
 };
 
-/* Flow i: A = 10.0.0.1 / fd00::1 port 1024 + i, B = 10.0.1.2 / fd00::2
- * port 80 (distinct flows for distinct i). */
+/* Flow i: A = 10.x.y.1 / fd00::x:y01 port 1024 + i % 60000, B = 10.0.1.2 /
+ * fd00::2 port 80, where x.y counts the 60,000s: distinct flows for
+ * distinct i (up to 2^24). */
 static inline void ctt_flow(struct ctt_flow *f, unsigned i, bool v6)
 {
+    unsigned hi = i / 60000;
     memset(f, 0, sizeof(*f));
     f->v6 = v6;
-    f->a4 = 0x0a000001u + ((i >> 16) << 8);
+    f->a4 = 0x0a000001u + (hi << 8);
     f->b4 = 0x0a000102u;
     f->a6[0] = f->b6[0] = 0xfd;
-    f->a6[13] = (uint8_t)(i >> 16);
+    f->a6[13] = (uint8_t)(hi >> 8);
+    f->a6[14] = (uint8_t)hi;
     f->a6[15] = 1;
     f->b6[15] = 2;
-    f->ap = (uint16_t)(1024 + (i & 0xffff) % 60000);
+    f->ap = (uint16_t)(1024 + i % 60000);
     f->bp = 80;
 }
 
