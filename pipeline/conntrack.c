@@ -150,9 +150,9 @@ static bool ct_kill(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t 
 /* The live, unexpired connection of p's key, or NULL; kills the expired
  * ones it meets on the way. The first match in slot order wins, which is
  * the order the duplicate rule of vf_ct_commit keeps. */
-static struct ct_conn *ct_find(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
-                               uint32_t now, _Atomic uint64_t **slotp, uint64_t *sval,
-                               uint64_t *state)
+static inline __attribute__((always_inline)) struct ct_conn *
+ct_find(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint32_t now,
+        _Atomic uint64_t **slotp, uint64_t *sval, uint64_t *state)
 {
     struct vf_ct *ct = w->ct;
     struct ct_where wh;
@@ -227,6 +227,19 @@ static void ct_dir_update(struct ct_dir *d, const struct vf_ct_pkt *p, bool move
         atomic_store_explicit(&d->flags, nf, memory_order_relaxed);
 }
 
+/* The common segment: an ACK (maybe with data) of an assured, established
+ * connection, after a segment that was neither a SYN nor a RST, with the
+ * established timeout running. ct_tcp_next would return the same state
+ * word and CT_V_OK (the unit test checks that both agree). */
+static inline bool ct_tcp_steady(uint64_t s, const struct vf_ct_pkt *p)
+{
+    const uint64_t want = VF_CT_CS_TCP_ESTABLISHED | CT_S_SEEN_REPLY | CT_S_ASSURED |
+                          (uint64_t)VF_CT_TO_TCP_ESTABLISHED << CT_S_TO_SHIFT;
+    const uint64_t mask = CT_S_CS_MASK | CT_S_SEEN_REPLY | CT_S_ASSURED | CT_S_LAST_ALL |
+                          CT_S_TO_MASK;
+    return (s & mask) == want && (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) == TH_ACK;
+}
+
 static void ct_seq_load(const struct ct_conn *c, unsigned dir, struct ct_tcp_seq *q)
 {
     const struct ct_dir *peer = &c->dir[!dir], *own = &c->dir[dir];
@@ -256,7 +269,9 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
     for (;;) {
         if (s & CT_S_DEAD)
             return false;
-        if (p->kind == VF_CT_K_TCP) {
+        if (p->kind == VF_CT_K_TCP && ct_tcp_steady(s, p)) {
+            ns = s;   /* an ACK or data in an established connection */
+        } else if (p->kind == VF_CT_K_TCP) {
             struct ct_tcp_seq q = {0};
             /* Only a RST or a SYN-ACK looks at the sequence data, and only
              * they read the other direction's line. */

@@ -79,25 +79,41 @@ uint64_t ct_key_hash_ref(const struct vf_ct_key *k, const uint64_t seed[4])
     return 0;
 }
 
-static void set_addr(uint8_t out[16], const struct vf_flow_key *k, bool v6, bool src)
+/* An address as two words (IPv4: its 4 bytes, then zeros). */
+struct addr128 {
+    uint64_t w[2];
+};
+
+static inline struct addr128 get_addr(const struct vf_flow_key *k, bool v6, bool src)
 {
-    if (v6) {
-        memcpy(out, src ? k->ip6_src : k->ip6_dst, 16);
-    } else {
-        memset(out, 0, 16);
-        memcpy(out, src ? &k->ip_src : &k->ip_dst, 4);
-    }
+    struct addr128 a = {{0, 0}};
+    if (v6)
+        memcpy(a.w, src ? k->ip6_src : k->ip6_dst, 16);
+    else
+        memcpy(a.w, src ? &k->ip_src : &k->ip_dst, 4);
+    return a;
+}
+
+/* Any total order of endpoints does, as long as both directions use the
+ * same: words as the CPU loads them, then the port. */
+static inline bool addr_gt(struct addr128 a, struct addr128 b)
+{
+    return a.w[0] != b.w[0] ? a.w[0] > b.w[0] : a.w[1] > b.w[1];
+}
+
+static inline bool addr_eq(struct addr128 a, struct addr128 b)
+{
+    return ((a.w[0] ^ b.w[0]) | (a.w[1] ^ b.w[1])) == 0;
 }
 
 /* Puts (src, sport) and (dst, dport) in key order; returns the endpoint
  * the source became. Equal endpoints: the source is endpoint 0. */
-static uint8_t order_endpoints(struct vf_ct_key *key, const uint8_t src[16],
-                               const uint8_t dst[16], uint16_t sport, uint16_t dport)
+static inline uint8_t order_endpoints(struct vf_ct_key *key, struct addr128 src,
+                                      struct addr128 dst, uint16_t sport, uint16_t dport)
 {
-    int c = memcmp(src, dst, 16);
-    bool swap = c > 0 || (c == 0 && sport > dport);
-    memcpy(key->addr[swap], src, 16);
-    memcpy(key->addr[!swap], dst, 16);
+    bool swap = addr_gt(src, dst) || (addr_eq(src, dst) && sport > dport);
+    memcpy(key->addr[swap], src.w, 16);
+    memcpy(key->addr[!swap], dst.w, 16);
     key->port[swap] = sport;
     key->port[!swap] = dport;
     return swap;
@@ -106,11 +122,6 @@ static uint8_t order_endpoints(struct vf_ct_key *key, const uint8_t src[16],
 static inline uint16_t rd16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ICMP request/reply pairs: the request type of a type, or -1. `reply`
@@ -146,13 +157,30 @@ static bool icmp6_is_nd(uint8_t type)
 }
 
 /* The key of an ICMP request/reply: endpoint 0 is the requester. */
-static void icmp_key(struct vf_ct_key *key, const uint8_t src[16],
-                     const uint8_t dst[16], uint16_t id, int req_type, bool reply)
+static void icmp_key(struct vf_ct_key *key, struct addr128 src, struct addr128 dst,
+                     uint16_t id, int req_type, bool reply)
 {
-    memcpy(key->addr[0], reply ? dst : src, 16);
-    memcpy(key->addr[1], reply ? src : dst, 16);
+    memcpy(key->addr[0], reply ? dst.w : src.w, 16);
+    memcpy(key->addr[1], reply ? src.w : dst.w, 16);
     key->port[0] = id;
     key->port[1] = (uint16_t)req_type;
+}
+
+/* What every TCP segment carries: flags, numbers, and whether the flags
+ * are a combination a stack sends (the key and hash stay valid when not,
+ * so a flow cache can keep them: vf_ct_pkt_refresh). */
+static inline void tcp_fields(struct vf_ct_pkt *p, const uint8_t *l4, uint32_t l4_len)
+{
+    uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
+    uint32_t w[2];
+    memcpy(w, l4 + 4, 8);
+    p->tcp_flags = l4[13];
+    p->seq = __builtin_bswap32(w[0]);
+    p->ack = __builtin_bswap32(w[1]);
+    p->end = p->seq + (l4_len - doff) + !!(p->tcp_flags & 0x02) + !!(p->tcp_flags & 0x01);
+    bool ok = ct_tcp_flags_valid(p->tcp_flags);
+    p->kind = ok ? VF_CT_K_TCP : VF_CT_K_INVALID;
+    p->cause = ok ? VF_CT_WHY_NONE : VF_CT_WHY_TCP_FLAGS;
 }
 
 static void mark(struct vf_ct_pkt *p, uint8_t kind, uint8_t cause)
@@ -165,9 +193,9 @@ static void mark(struct vf_ct_pkt *p, uint8_t kind, uint8_t cause)
  * connection; outer_dst must be the quoted packet's source. Returns
  * VF_CT_WHY_NONE or why the error relates to nothing. */
 static uint8_t quoted(struct vf_ct_pkt *p, const uint8_t *q, uint32_t len, bool v6,
-                      const uint8_t outer_dst[16])
+                      struct addr128 outer_dst)
 {
-    uint8_t src[16] = {0}, dst[16] = {0};
+    struct addr128 src = {{0, 0}}, dst = {{0, 0}};
     uint32_t hl;
     uint8_t proto;
 
@@ -179,13 +207,13 @@ static uint8_t quoted(struct vf_ct_pkt *p, const uint8_t *q, uint32_t len, bool 
         if (rd16(q + 6) & 0x1fff)   /* a later fragment: no ports */
             return VF_CT_WHY_ICMP_ERR;
         proto = q[9];
-        memcpy(src, q + 12, 4);
-        memcpy(dst, q + 16, 4);
+        memcpy(src.w, q + 12, 4);
+        memcpy(dst.w, q + 16, 4);
     } else {
         if (len < 40 || (q[0] >> 4) != 6)
             return VF_CT_WHY_TRUNC;
-        memcpy(src, q + 8, 16);
-        memcpy(dst, q + 24, 16);
+        memcpy(src.w, q + 8, 16);
+        memcpy(dst.w, q + 24, 16);
         proto = q[6];
         hl = 40;
         for (unsigned i = 0; i < CT_QUOTE_EXT_MAX; i++) {
@@ -203,7 +231,7 @@ static uint8_t quoted(struct vf_ct_pkt *p, const uint8_t *q, uint32_t len, bool 
             hl += el;
         }
     }
-    if (memcmp(outer_dst, src, 16) != 0)
+    if (!addr_eq(outer_dst, src))
         return VF_CT_WHY_ICMP_ERR_DST;
     const uint8_t *l4 = q + hl;
     uint32_t l4len = len - hl;
@@ -238,10 +266,19 @@ void vf_ct_pkt_init(const struct vf_ct *ct, const uint8_t *frame, uint32_t len,
                     uint16_t zone, struct vf_ct_pkt *p)
 {
     bool v6 = k->flags & VF_FLOW_IP6;
-    uint8_t src[16], dst[16];
 
-    memset(p, 0, sizeof(*p));
+    /* Every field is written below or here; the key's are all written by
+     * the endpoint ordering or the ICMP key (ports included). */
     p->key.zone = zone;
+    p->key.proto = 0;
+    p->key.family = 0;
+    p->kind = VF_CT_K_UNTRACKED;
+    p->sender = 0;
+    p->tcp_flags = 0;
+    p->cause = VF_CT_WHY_NONE;
+    p->seq = p->ack = p->end = 0;
+    p->bytes = 0;
+    p->hash = 0;
     if (!(k->flags & (VF_FLOW_IP4 | VF_FLOW_IP6))) {
         mark(p, VF_CT_K_UNTRACKED, VF_CT_WHY_NOT_IP);
         return;
@@ -254,29 +291,18 @@ void vf_ct_pkt_init(const struct vf_ct *ct, const uint8_t *frame, uint32_t len,
     p->key.proto = k->ip_proto;
     p->bytes = off->l4 ? (uint32_t)(off->l4 - off->l3) + off->l4_len
                        : (len > off->l3 ? len - off->l3 : 0);
-    set_addr(src, k, v6, true);
-    set_addr(dst, k, v6, false);
+    struct addr128 src = get_addr(k, v6, true), dst = get_addr(k, v6, false);
     const uint8_t *l4 = frame + off->l4;
     bool has_l4 = (k->flags & VF_FLOW_L4) && off->l4 && off->l4 < len;
 
     switch (k->ip_proto) {
-    case VF_IPPROTO_TCP: {
+    case VF_IPPROTO_TCP:
         if (!has_l4)
             break;
-        uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
-        p->tcp_flags = l4[13];
-        if (!ct_tcp_flags_valid(p->tcp_flags)) {
-            mark(p, VF_CT_K_INVALID, VF_CT_WHY_TCP_FLAGS);
-            return;
-        }
-        p->seq = rd32(l4 + 4);
-        p->ack = rd32(l4 + 8);
-        p->end = p->seq + (off->l4_len - doff) + !!(p->tcp_flags & 0x02) +
-                 !!(p->tcp_flags & 0x01);
         p->kind = VF_CT_K_TCP;
         p->sender = order_endpoints(&p->key, src, dst, k->sport, k->dport);
+        tcp_fields(p, l4, off->l4_len);
         break;
-    }
     case VF_IPPROTO_UDP:
         if (!has_l4)
             break;
@@ -321,4 +347,22 @@ void vf_ct_pkt_init(const struct vf_ct *ct, const uint8_t *frame, uint32_t len,
         return;
     }
     p->hash = ct_key_hash(&p->key, ct->seed);
+}
+
+bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
+                       const struct vf_hdr_offsets *off)
+{
+    if (p->kind == VF_CT_K_ICMP_ERR ||
+        (p->kind == VF_CT_K_INVALID && p->cause == VF_CT_WHY_TRUNC))
+        return false;   /* depends on more than the flow key */
+    if (off->l3)
+        p->bytes = off->l4 ? (uint32_t)(off->l4 - off->l3) + off->l4_len
+                           : (len > off->l3 ? len - off->l3 : 0);
+    if (p->key.proto == VF_IPPROTO_TCP && p->key.family &&
+        (p->kind == VF_CT_K_TCP || p->cause == VF_CT_WHY_TCP_FLAGS)) {
+        if (!off->l4 || off->l4 >= len)
+            return false;
+        tcp_fields(p, frame + off->l4, off->l4_len);
+    }
+    return true;
 }

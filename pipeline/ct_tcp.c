@@ -21,11 +21,7 @@
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
-#define TH_PSH 0x08
 #define TH_ACK 0x10
-#define TH_URG 0x20
-#define TH_ECE 0x40
-#define TH_CWR 0x80
 
 enum seg { SEG_SYN, SEG_SYNACK, SEG_FIN, SEG_ACK, SEG_RST, SEG_NONE, SEG__COUNT };
 
@@ -85,21 +81,6 @@ static unsigned seg_of(uint8_t flags)
     if (flags & TH_FIN)
         return SEG_FIN;
     return (flags & TH_ACK) ? SEG_ACK : SEG_NONE;
-}
-
-/* The combinations of FIN, SYN, RST, ACK and URG a TCP stack sends (PSH,
- * ECE and CWR go with anything): SYN, SYN+URG, SYN+ACK, RST, RST+ACK,
- * FIN+ACK, FIN+ACK+URG, ACK, ACK+URG. One bit per combination's value. */
-#define VALID_FLAGS                                                        \
-    (1ull << TH_SYN | 1ull << (TH_SYN | TH_URG) | 1ull << (TH_SYN | TH_ACK) | \
-     1ull << TH_RST | 1ull << (TH_RST | TH_ACK) | 1ull << (TH_FIN | TH_ACK) | \
-     1ull << (TH_FIN | TH_ACK | TH_URG) | 1ull << TH_ACK |                    \
-     1ull << (TH_ACK | TH_URG))
-
-bool ct_tcp_flags_valid(uint8_t flags)
-{
-    unsigned v = flags & ~(TH_PSH | TH_ECE | TH_CWR);
-    return (VALID_FLAGS >> v) & 1;
 }
 
 /* Sequence-number order with wrap-around (RFC 1982). */

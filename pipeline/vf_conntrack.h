@@ -335,6 +335,14 @@ void vf_ct_worker_fini(struct vf_ct_worker *w);
 void vf_ct_pkt_init(const struct vf_ct *ct, const uint8_t *frame, uint32_t len,
                     const struct vf_flow_key *k, const struct vf_hdr_offsets *off,
                     uint16_t zone, struct vf_ct_pkt *p);
+/* The flow cache's shortcut. In what vf_ct_pkt_init fills, only the TCP
+ * flags and numbers and the length differ between packets of one flow
+ * (same flow key, same zone): a cache entry can keep p from the flow's
+ * first packet and refresh it for each hit, which skips the
+ * normalisation and the hash. False when p cannot be reused (an ICMP
+ * error: its key comes from the packet it quotes): call vf_ct_pkt_init. */
+bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
+                       const struct vf_hdr_offsets *off);
 void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
                   uint64_t now_ms, struct vf_ct_result *r);
 /* The same for n packets (n <= 64), prefetching their buckets and entries

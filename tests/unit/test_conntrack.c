@@ -139,6 +139,67 @@ static void test_both_directions_one_key(void **state)
     }
 }
 
+/* A packet refreshed from its flow's first packet (what a flow-cache hit
+ * will do) is the packet vf_ct_pkt_init makes. */
+static void test_pkt_refresh_equals_init(void **state)
+{
+    struct fix *f = *state;
+    static const uint8_t flags[] = {SYN, SYN | ACK, ACK, ACK | PSH, FIN | ACK, RST,
+                                    RST | ACK, SYN | FIN, 0};
+    for (unsigned i = 0; i < 2000; i++) {
+        struct ctt_flow fl;
+        struct vf_ct_pkt first, again, fresh;
+        uint8_t buf[2048];
+        struct vf_tpkt t;
+        struct vf_flow_key k;
+        struct vf_hdr_offsets o;
+        bool from_b = rnd() & 1;
+        ctt_flow(&fl, (unsigned)(rnd() % 50), rnd() & 1);
+        unsigned kind = (unsigned)(rnd() % 3);
+        ctt_addr(&t, &fl, from_b);
+        t.tcp_flags = flags[rnd() % sizeof(flags)];
+        t.tcp_seq = (uint32_t)rnd();
+        t.tcp_ack = (uint32_t)rnd();
+        t.icmp_type = fl.v6 ? 128 : 8;
+        t.payload_len = rnd() % 300;
+        size_t n = kind == 0 ? (fl.v6 ? vf_tpkt_ip6_tcp(buf, sizeof(buf), &t) : vf_tpkt_ip4_tcp(buf, sizeof(buf), &t))
+                 : kind == 1 ? (fl.v6 ? vf_tpkt_ip6_udp(buf, sizeof(buf), &t) : vf_tpkt_ip4_udp(buf, sizeof(buf), &t))
+                             : (fl.v6 ? vf_tpkt_ip6_icmp6(buf, sizeof(buf), &t) : vf_tpkt_ip4_icmp(buf, sizeof(buf), &t));
+        ctt_finish(f->ct, 3, buf, n, &first);
+        /* another packet of the same flow */
+        t.tcp_flags = flags[rnd() % sizeof(flags)];
+        t.tcp_seq = (uint32_t)rnd();
+        t.tcp_ack = (uint32_t)rnd();
+        t.payload_len = rnd() % 300;
+        n = kind == 0 ? (fl.v6 ? vf_tpkt_ip6_tcp(buf, sizeof(buf), &t) : vf_tpkt_ip4_tcp(buf, sizeof(buf), &t))
+          : kind == 1 ? (fl.v6 ? vf_tpkt_ip6_udp(buf, sizeof(buf), &t) : vf_tpkt_ip4_udp(buf, sizeof(buf), &t))
+                      : (fl.v6 ? vf_tpkt_ip6_icmp6(buf, sizeof(buf), &t) : vf_tpkt_ip4_icmp(buf, sizeof(buf), &t));
+        assert_int_equal(vf_parse(buf, (uint32_t)n, &k, &o), 0);
+        vf_ct_pkt_init(f->ct, buf, (uint32_t)n, &k, &o, 3, &fresh);
+        again = first;
+        assert_true(vf_ct_pkt_refresh(&again, buf, (uint32_t)n, &o));
+        assert_memory_equal(&again.key, &fresh.key, sizeof(fresh.key));
+        assert_true(again.hash == fresh.hash);
+        assert_int_equal(again.kind, fresh.kind);
+        assert_int_equal(again.cause, fresh.cause);
+        assert_int_equal(again.sender, fresh.sender);
+        assert_int_equal(again.tcp_flags, fresh.tcp_flags);
+        assert_int_equal(again.seq, fresh.seq);
+        assert_int_equal(again.ack, fresh.ack);
+        assert_int_equal(again.end, fresh.end);
+        assert_int_equal(again.bytes, fresh.bytes);
+    }
+    /* An ICMP error cannot be refreshed: its key is the quoted packet's. */
+    struct ctt_flow fl;
+    struct vf_ct_pkt p;
+    uint8_t q[256];
+    ctt_flow(&fl, 1, false);
+    size_t qn = ctt_udp_frame(q, sizeof(q), &fl, false);
+    ctt_icmp_err(f->ct, 1, false, fl.b4, fl.b6, 3, 3, q, qn, &p);
+    struct vf_hdr_offsets o = {.l3 = 14, .l4 = 34, .l4_len = 8};
+    assert_false(vf_ct_pkt_refresh(&p, q, (uint32_t)qn, &o));
+}
+
 static void test_untracked_and_invalid_kinds(void **state)
 {
     struct fix *f = *state;
@@ -1069,6 +1130,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_matches_definition),
         cmocka_unit_test_setup_teardown(test_both_directions_one_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pkt_refresh_equals_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untracked_and_invalid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_handshake_and_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_unsolicited, setup, teardown),
