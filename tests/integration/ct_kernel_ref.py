@@ -11,8 +11,12 @@
       would: a side acknowledges only data it received. TRACE gets one line
       per packet: "T_MS A|B HEX KERNEL_VERDICT FLOW WHAT".
   compare TRACE VFAB
-      VFAB is vfab-ct-replay's output for TRACE; every verdict must agree.
-      Prints each disagreement with the history of its connection.
+      VFAB is vfab-ct-replay's output for TRACE (TRACE may be gzipped);
+      every verdict must agree. Prints each disagreement with the history
+      of its connection.
+  sysctls
+      The kernel's side of TIMEOUTS (the trace carries vfab's side as
+      "# timeout" lines, which vfab-ct-replay applies).
 
 What is generated (per connection, interleaved, with global pauses that let
 connections expire under the short timeouts both sides are configured with):
@@ -27,6 +31,7 @@ from the peer or from a router on the way, in both directions, and errors
 quoting nothing tracked. IPv4 and IPv6.
 """
 import argparse
+import gzip
 import os
 import random
 import select
@@ -396,6 +401,10 @@ def run(args):
     pause_at = sorted(rng.randrange(total // 4, total) for _ in pauses)
     active, waiting = [], list(flows)
     out = open(args.trace, "w")
+    out.write(f"# ct_kernel_ref.py run --seed {args.seed} --flows {args.flows} "
+              f"--pauses {args.pauses}\n")
+    for name, sec in TIMEOUTS.items():
+        out.write(f"# timeout {name}={sec * 1000}\n")
     t0 = time.monotonic()
     mk, sent = 0, 0
     bounds = sorted(set(TIMEOUTS.values()))
@@ -452,7 +461,7 @@ def run(args):
     out.close()
     late = [m for m in range(1, mk + 1) if m in arrived]
     with open(args.trace) as fh:
-        lines = fh.readlines()
+        lines = [ln for ln in fh if not ln.startswith("#")]
     bad = [i + 1 for i, ln in enumerate(lines) if ln.split()[3] == "drop" and (i + 1) in late]
     if bad:
         log(f"packets seen after their wait ({ARRIVAL_WAIT * 1000:.0f} ms): {bad[:10]}: "
@@ -463,8 +472,9 @@ def run(args):
 
 
 def compare(args):
-    with open(args.trace) as fh:
-        trace = [ln.rstrip("\n").split(" ", 5) for ln in fh]
+    opener = gzip.open if args.trace.endswith(".gz") else open
+    with opener(args.trace, "rt") as fh:
+        trace = [ln.rstrip("\n").split(" ", 5) for ln in fh if not ln.startswith("#")]
     with open(args.vfab) as fh:
         vf = [ln.split() for ln in fh]
     if len(vf) != len(trace):
@@ -505,7 +515,21 @@ def main():
     c = sub.add_parser("compare")
     c.add_argument("trace")
     c.add_argument("vfab")
+    sub.add_parser("sysctls", help="the kernel's timeouts, as sysctl NAME=VALUE")
     args = ap.parse_args()
+    if args.cmd == "sysctls":
+        for name, sec in TIMEOUTS.items():
+            proto, _, state = name.partition("_")
+            if proto == "tcp":
+                print(f"net.netfilter.nf_conntrack_tcp_timeout_{state}={sec}")
+            elif name == "udp_new":
+                print(f"net.netfilter.nf_conntrack_udp_timeout={sec}")
+            elif name == "udp_replied":
+                print(f"net.netfilter.nf_conntrack_udp_timeout_stream={sec}")
+            else:
+                print(f"net.netfilter.nf_conntrack_icmp_timeout={sec}")
+                print(f"net.netfilter.nf_conntrack_icmpv6_timeout={sec}")
+        return 0
     return run(args) if args.cmd == "run" else compare(args)
 
 

@@ -13,7 +13,9 @@
  * "accept|drop CT_STATE CAUSE". The trace's own clock drives every timeout,
  * and the table is swept and reclaimed along the way, as workers would.
  *
- * Exit: 0, or 2 on a malformed trace or option.
+ * Lines starting with '#' are comments, except "# timeout NAME=MS", which
+ * sets a timeout as --timeout does (a trace says what it was recorded
+ * with). Exit: 0, or 2 on a malformed trace or option.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,8 @@ static int hexval(char c)
     return -1;
 }
 
-static int set_timeout(struct vf_ct_config *cfg, const char *arg)
+/* "NAME=MS" -> *which, *ms; -1 if NAME is no timeout's name. */
+static int parse_timeout(const char *arg, unsigned *which, uint32_t *ms)
 {
     const char *eq = strchr(arg, '=');
     if (!eq)
@@ -46,7 +49,8 @@ static int set_timeout(struct vf_ct_config *cfg, const char *arg)
     for (unsigned t = 0; t < VF_CT_TO__COUNT; t++) {
         const char *name = vf_ct_timeout_name(t);
         if (strlen(name) == (size_t)(eq - arg) && !strncmp(arg, name, (size_t)(eq - arg))) {
-            cfg->timeouts_ms[t] = (uint32_t)strtoul(eq + 1, NULL, 10);
+            *which = t;
+            *ms = (uint32_t)strtoul(eq + 1, NULL, 10);
             return 0;
         }
     }
@@ -57,7 +61,11 @@ int main(int argc, char **argv)
 {
     struct vf_ct_config cfg = {.max_conns = 100000};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--timeout") && i + 1 < argc && set_timeout(&cfg, argv[i + 1]) == 0) {
+        unsigned t;
+        uint32_t ms;
+        if (!strcmp(argv[i], "--timeout") && i + 1 < argc &&
+            parse_timeout(argv[i + 1], &t, &ms) == 0) {
+            cfg.timeouts_ms[t] = ms;
             i++;
             continue;
         }
@@ -77,6 +85,19 @@ int main(int argc, char **argv)
     int rc = 0;
     while (fgets(line, sizeof(line), stdin)) {
         lineno++;
+        if (line[0] == '#') {
+            unsigned t;
+            uint32_t ms;
+            if (!strncmp(line, "# timeout ", 10)) {
+                line[strcspn(line, "\n")] = 0;
+                if (parse_timeout(line + 10, &t, &ms) || vf_ct_set_timeout(ct, t, ms)) {
+                    fprintf(stderr, "line %u: bad timeout '%s'\n", lineno, line + 10);
+                    rc = 2;
+                    break;
+                }
+            }
+            continue;
+        }
         double t_ms;
         char dir;
         int off = 0;
