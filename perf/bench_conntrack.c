@@ -413,7 +413,7 @@ struct cross_thread {
     struct xbuf *bufs;
     struct xbuf *free_list[CROSS_BUFS];
     unsigned n_free;
-    uint64_t looked, est, pos, busy_ns;
+    uint64_t looked, est, pos, busy_ns, bursts;
     uint64_t now;           /* the clock, read per burst */
     pthread_t th;
 };
@@ -462,8 +462,10 @@ static unsigned cross_burst(struct cross_thread *t)
     uint64_t t0 = thread_cpu_ns();
     t->now = vf_ct_now_ms();
     unsigned n = cross_burst_(t);
-    if (n)
+    if (n) {
         t->busy_ns += thread_cpu_ns() - t0;
+        t->bursts++;
+    }
     return n;
 }
 
@@ -577,6 +579,8 @@ static void BM_ct_cross(struct vf_bench_state *st, int64_t arg)
             pthread_join(th[1].th, NULL);
         vf_bench_items(st, th[0].looked);
         vf_bench_counter(st, "helper_pkts", (double)th[1].looked);
+        vf_bench_counter(st, "pkts_per_burst", (double)(th[0].looked + th[1].looked) /
+                                                   (double)(th[0].bursts + th[1].bursts));
         vf_bench_counter(st, "cpu_ns_per_pkt",
                          (double)(th[0].busy_ns + th[1].busy_ns) /
                              (double)(th[0].looked + th[1].looked));

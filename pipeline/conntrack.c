@@ -148,31 +148,32 @@ static bool ct_kill(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t 
 }
 
 /* The live, unexpired connection of p's key, or NULL; kills the expired
- * ones it meets on the way. The first match in slot order wins, which is
+ * ones it meets on the way (with a context w; none for a peek). The first match in slot order wins, which is
  * the order the duplicate rule of vf_ct_commit keeps. */
 static inline __attribute__((always_inline)) struct ct_conn *
-ct_find(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint32_t now,
-        _Atomic uint64_t **slotp, uint64_t *sval, uint64_t *state)
+ct_find(const struct vf_ct *ct, struct vf_ct_worker *w, const struct vf_ct_pkt *p,
+        uint32_t now, _Atomic uint64_t **slotp, uint64_t *sval, uint64_t *state)
 {
-    struct vf_ct *ct = w->ct;
     struct ct_where wh;
     ct_where(ct, p->hash, &wh);
     for (unsigned k = 0; k < 2; k++) {
-        struct ct_bucket *b = &ct->buckets[wh.b[k]];
+        /* The table's memory is writable; const only says a peek does not
+         * write it. */
+        struct ct_bucket *b = (struct ct_bucket *)&ct->buckets[wh.b[k]];
         for (unsigned i = 0; i < CT_WAYS; i++) {
-            /* Acquire: pairs with the release of the claim that linked the
+            /* Acquire: pairs with the seq_cst claim that linked the
              * entry, so its key and state are seen as written. */
             uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
             if ((uint32_t)(v >> 32) != wh.sig)
                 continue;
-            struct ct_conn *c = &ct->conns[(uint32_t)v];
+            struct ct_conn *c = (struct ct_conn *)&ct->conns[(uint32_t)v];
             if (!ct_key_eq(&c->key, &p->key))
                 continue;
             uint64_t s = atomic_load_explicit(&c->state, memory_order_acquire);
             if (s & CT_S_DEAD)
                 continue;
             if (ct_expired(ct, c, s, now)) {
-                if (ct_kill(w, c, &b->slot[i], v))
+                if (w && ct_kill(w, c, &b->slot[i], v))
                     ct_count(&w->stats.expired);
                 continue;
             }
@@ -253,6 +254,56 @@ static void ct_seq_load(const struct ct_conn *c, unsigned dir, struct ct_tcp_seq
     q->own_last_end = atomic_load_explicit(&own->last_end, memory_order_relaxed);
 }
 
+/* What packet p of direction dir does to a connection in state s: the
+ * step (st->state is the new state word; st->verdict CT_V_INVALID or
+ * CT_V_REOPEN stop there). Reads c's sequence data for a RST or SYN-ACK,
+ * writes nothing. */
+static void ct_decide(const struct ct_conn *c, uint64_t s, unsigned dir,
+                      const struct vf_ct_pkt *p, struct ct_tcp_step *st)
+{
+    if (p->kind == VF_CT_K_TCP && ct_tcp_steady(s, p)) {
+        /* an ACK or data in an established connection */
+        *st = (struct ct_tcp_step){.state = s, .verdict = CT_V_OK};
+    } else if (p->kind == VF_CT_K_TCP) {
+        struct ct_tcp_seq q = {0};
+        /* Only a RST or a SYN-ACK looks at the sequence data, and only
+         * they read the other direction's line. */
+        if ((p->tcp_flags & TH_RST) || (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+            ct_seq_load(c, dir, &q);
+        *st = ct_tcp_next(s, dir, p, &q);
+    } else {
+        uint64_t ns = s;
+        if (dir == VF_CT_REPLY && !(s & CT_S_SEEN_REPLY)) {
+            /* UDP_NEW -> UDP_REPLIED, ICMP_NEW -> ..., OTHER_NEW -> ...:
+             * each protocol's replied state follows its new one. */
+            ns = (s & ~CT_S_CS_MASK) | (ct_s_cs(s) + 1) | CT_S_SEEN_REPLY;
+            ns = ct_s_with_to(ns, ct_cs_timeout[ct_s_cs(ns)]);
+        }
+        *st = (struct ct_tcp_step){.state = ns, .verdict = CT_V_OK};
+    }
+}
+
+/* The result of a packet found in connection c (index sval) whose state
+ * went from s to ns (what lookup, commit and peek report alike). */
+static void ct_report(struct vf_ct_result *r, uint64_t sval, unsigned dir, uint64_t s,
+                      uint64_t ns)
+{
+    r->conn = (uint32_t)sval;
+    r->dir = (uint8_t)dir;
+    r->conn_state = (uint8_t)ct_s_cs(ns);
+    r->state = (dir == VF_CT_REPLY || (s & CT_S_SEEN_REPLY)) ? VF_CT_ESTABLISHED : VF_CT_NEW;
+}
+
+static void ct_report_invalid(struct vf_ct_result *r, uint64_t sval, unsigned dir,
+                              uint64_t s, uint8_t cause)
+{
+    r->state = VF_CT_INVALID;
+    r->cause = cause;
+    r->dir = (uint8_t)dir;
+    r->conn = (uint32_t)sval;
+    r->conn_state = (uint8_t)ct_s_cs(s);
+}
+
 /* Applies p to connection c (state s, linked in *slot as sval). False when
  * the packet finds no connection after all: a SYN reopened the tuple, or
  * another thread killed c meanwhile. */
@@ -261,65 +312,35 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
                      struct vf_ct_result *r)
 {
     unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
-    struct ct_tcp_step st = {0};
-    uint64_t ns;
-    uint8_t verdict = CT_V_OK;
-    bool kill_after = false, refresh = true;
+    struct ct_tcp_step st;
 
     for (;;) {
         if (s & CT_S_DEAD)
             return false;
-        if (p->kind == VF_CT_K_TCP && ct_tcp_steady(s, p)) {
-            ns = s;   /* an ACK or data in an established connection */
-        } else if (p->kind == VF_CT_K_TCP) {
-            struct ct_tcp_seq q = {0};
-            /* Only a RST or a SYN-ACK looks at the sequence data, and only
-             * they read the other direction's line. */
-            if ((p->tcp_flags & TH_RST) || (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
-                ct_seq_load(c, dir, &q);
-            st = ct_tcp_next(s, dir, p, &q);
-            if (st.verdict == CT_V_INVALID) {
-                r->state = VF_CT_INVALID;
-                r->cause = st.cause;
-                r->dir = (uint8_t)dir;
-                r->conn = (uint32_t)sval;
-                r->conn_state = (uint8_t)ct_s_cs(s);
-                return true;
-            }
-            if (st.verdict == CT_V_REOPEN) {
-                if (ct_kill(w, c, slot, sval))
-                    ct_count(&w->stats.reopened);
-                return false;
-            }
-            ns = st.state;
-            verdict = st.verdict;
-            refresh = verdict == CT_V_OK && !st.no_refresh;
-            kill_after = st.kill;
-        } else {
-            ns = s;
-            if (dir == VF_CT_REPLY && !(s & CT_S_SEEN_REPLY)) {
-                /* UDP_NEW -> UDP_REPLIED, ICMP_NEW -> ..., OTHER_NEW -> ...:
-                 * each protocol's replied state follows its new one. */
-                ns = (s & ~CT_S_CS_MASK) | (ct_s_cs(s) + 1) | CT_S_SEEN_REPLY;
-                ns = ct_s_with_to(ns, ct_cs_timeout[ct_s_cs(ns)]);
-            }
+        ct_decide(c, s, dir, p, &st);
+        if (st.verdict == CT_V_INVALID) {
+            ct_report_invalid(r, sval, dir, s, st.cause);
+            return true;
         }
-        if (ns == s)
+        if (st.verdict == CT_V_REOPEN) {
+            if (ct_kill(w, c, slot, sval))
+                ct_count(&w->stats.reopened);
+            return false;
+        }
+        if (st.state == s)
             break;
         /* acq_rel: pairs with the acquire loads of the state word. */
-        if (atomic_compare_exchange_weak_explicit(&c->state, &s, ns, memory_order_acq_rel,
-                                                  memory_order_acquire))
+        if (atomic_compare_exchange_weak_explicit(&c->state, &s, st.state,
+                                                  memory_order_acq_rel, memory_order_acquire))
             break;
     }
+    uint64_t ns = st.state;
     if (ct_s_cs(ns) != ct_s_cs(s)) {
         ct_gauge(w, ct_s_cs(s), -1);
         ct_gauge(w, ct_s_cs(ns), +1);
     }
-    r->conn = (uint32_t)sval;
-    r->dir = (uint8_t)dir;
-    r->conn_state = (uint8_t)ct_s_cs(ns);
-    r->state = (dir == VF_CT_REPLY || (s & CT_S_SEEN_REPLY)) ? VF_CT_ESTABLISHED : VF_CT_NEW;
-    if (refresh) {
+    ct_report(r, sval, dir, s, ns);
+    if (st.verdict == CT_V_OK && !st.no_refresh) {
         /* The shared line is written once per CT_SEEN_STEP_MS at most,
          * however many packets the connection carries. */
         uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
@@ -338,8 +359,8 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
         atomic_store_explicit(&d->syn_end, p->end, memory_order_relaxed);
         atomic_fetch_or_explicit(&d->flags, CT_D_SYN_END, memory_order_relaxed);
     }
-    ct_dir_update(&c->dir[dir], p, verdict == CT_V_OK);
-    if (kill_after)
+    ct_dir_update(&c->dir[dir], p, st.verdict == CT_V_OK);
+    if (st.kill)
         ct_kill(w, c, slot, sval);
     return true;
 }
@@ -382,7 +403,7 @@ void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t no
         r->state = VF_CT_INVALID;
         break;
     case VF_CT_K_ICMP_ERR:
-        c = ct_find(w, p, now, &slot, &sval, &s);
+        c = ct_find(w->ct, w, p, now, &slot, &sval, &s);
         if (!c) {
             r->state = VF_CT_INVALID;
             r->cause = VF_CT_WHY_ICMP_ERR;
@@ -396,7 +417,7 @@ void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t no
         ct_count(&w->stats.found);
         break;
     default:
-        c = ct_find(w, p, now, &slot, &sval, &s);
+        c = ct_find(w->ct, w, p, now, &slot, &sval, &s);
         if (c && ct_apply(w, c, slot, sval, s, p, now, r)) {
             ct_count(&w->stats.found);
             break;
@@ -407,6 +428,56 @@ void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t no
     ct_count(&w->stats.by_state[r->state]);
     if (r->cause)
         ct_count(&w->stats.by_cause[r->cause]);
+}
+
+void vf_ct_peek(const struct vf_ct *ct, const struct vf_ct_pkt *p, uint64_t now_ms,
+                struct vf_ct_result *r)
+{
+    uint32_t now = (uint32_t)now_ms;
+    _Atomic uint64_t *slot;
+    uint64_t sval, s;
+    struct ct_conn *c;
+    struct ct_tcp_step st;
+
+    r->conn = VF_CT_NONE;
+    r->dir = VF_CT_ORIG;
+    r->conn_state = 0;
+    r->cause = p->cause;
+    switch (p->kind) {
+    case VF_CT_K_UNTRACKED:
+        r->state = VF_CT_UNTRACKED;
+        return;
+    case VF_CT_K_INVALID:
+        r->state = VF_CT_INVALID;
+        return;
+    case VF_CT_K_ICMP_ERR:
+        c = ct_find(ct, NULL, p, now, &slot, &sval, &s);
+        if (!c) {
+            r->state = VF_CT_INVALID;
+            r->cause = VF_CT_WHY_ICMP_ERR;
+            return;
+        }
+        r->state = VF_CT_RELATED;
+        r->conn = (uint32_t)sval;
+        r->dir = p->sender == c->orig ? VF_CT_REPLY : VF_CT_ORIG;
+        r->conn_state = (uint8_t)ct_s_cs(s);
+        return;
+    default:
+        c = ct_find(ct, NULL, p, now, &slot, &sval, &s);
+        if (c) {
+            unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
+            ct_decide(c, s, dir, p, &st);
+            if (st.verdict == CT_V_INVALID) {
+                ct_report_invalid(r, sval, dir, s, st.cause);
+                return;
+            }
+            if (st.verdict != CT_V_REOPEN) {
+                ct_report(r, sval, dir, s, st.state);
+                return;
+            }
+        }
+        ct_not_found(p, r);
+    }
 }
 
 void vf_ct_lookup_burst(struct vf_ct_worker *w, const struct vf_ct_pkt *const *p,
@@ -638,6 +709,9 @@ unsigned vf_ct_flush(struct vf_ct_worker *w, int zone)
         }
     }
     ct_limbo_flush(w);
+    /* The room it freed goes back to the table now, not with this
+     * context's next connections (mgmt makes none). */
+    ct_credit_return_all(w);
     vf_stat_add(&w->stats.flushed, n);
     return n;
 }

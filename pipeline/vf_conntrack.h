@@ -345,6 +345,11 @@ bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
                        const struct vf_hdr_offsets *off);
 void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
                   uint64_t now_ms, struct vf_ct_result *r);
+/* What vf_ct_lookup would say, changing nothing (for `vfabctl trace`):
+ * no state moves, no timer restarts, nothing expires or is counted. Any
+ * registered thread; no context. */
+void vf_ct_peek(const struct vf_ct *ct, const struct vf_ct_pkt *p, uint64_t now_ms,
+                struct vf_ct_result *r);
 /* The same for n packets (n <= 64), prefetching their buckets and entries
  * first; results equal n calls of vf_ct_lookup in order. */
 void vf_ct_lookup_burst(struct vf_ct_worker *w, const struct vf_ct_pkt *const *p,

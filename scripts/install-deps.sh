@@ -10,7 +10,7 @@ PKGS=(
   libjansson-dev libcyaml-dev libyaml-dev libcmocka-dev libbenchmark-dev
   libpcap-dev libmicrohttpd-dev
   iproute2 ethtool iputils-ping iperf3 tshark python3-scapy python3-matplotlib
-  openvswitch-switch procps curl
+  openvswitch-switch procps curl nftables conntrack
 )
 
 missing=()

@@ -340,6 +340,32 @@ static void test_tcp_unsolicited(void **state)
     assert_int_equal(live(f->ct), 1);
 }
 
+/* The fast path for an established connection's ACK (conntrack.c,
+ * ct_tcp_steady) must be what the state machine says: same state word,
+ * accepted, the timer restarted. */
+static void test_tcp_steady_path_matches(void **state)
+{
+    (void)state;
+    static const uint8_t flags[] = {ACK, ACK | PSH, ACK | 0x20, ACK | PSH | 0x40 | 0x80};
+    const uint64_t base = VF_CT_CS_TCP_ESTABLISHED | CT_S_SEEN_REPLY | CT_S_ASSURED;
+    for (unsigned extra = 0; extra < 4; extra++) {
+        uint64_t s = ct_s_with_to(base | (extra & 1 ? CT_S_CLOSE_INIT : 0) |
+                                      (extra & 2 ? CT_S_SIMOPEN : 0),
+                                  VF_CT_TO_TCP_ESTABLISHED);
+        for (unsigned dir = 0; dir < 2; dir++) {
+            for (unsigned i = 0; i < sizeof(flags); i++) {
+                struct vf_ct_pkt p = {.kind = VF_CT_K_TCP, .tcp_flags = flags[i],
+                                      .seq = 5, .ack = 7};
+                struct ct_tcp_seq q = {0};
+                struct ct_tcp_step st = ct_tcp_next(s, dir, &p, &q);
+                assert_true(st.state == s);
+                assert_int_equal(st.verdict, CT_V_OK);
+                assert_false(st.kill || st.resync || st.syn_end || st.no_refresh);
+            }
+        }
+    }
+}
+
 static void handshake(struct fix *f, const struct ctt_flow *fl, uint16_t zone, uint64_t now)
 {
     struct vf_ct_pkt p;
@@ -868,6 +894,54 @@ static void test_burst_equals_single(void **state)
     vf_ct_destroy(c2);
 }
 
+/* A peek says what the lookup that follows it says, and a table that is
+ * peeked at evolves exactly as one that is not. */
+static void test_peek_changes_nothing(void **state)
+{
+    (void)state;
+    struct vf_ct *c1 = mk_ct(2000, 0), *c2 = mk_ct(2000, 0);
+    struct vf_ct_worker w1, w2;
+    assert_int_equal(vf_ct_worker_init(&w1, c1, 0, 1), 0);
+    assert_int_equal(vf_ct_worker_init(&w2, c2, 0, 1), 0);
+    vf_ct_set_timeout(c1, VF_CT_TO_UDP_NEW, 50);
+    vf_ct_set_timeout(c2, VF_CT_TO_UDP_NEW, 50);
+    static const uint8_t fl_[] = {SYN, SYN | ACK, ACK, FIN | ACK, RST, RST | ACK};
+    for (unsigned i = 0; i < 20000; i++) {
+        struct ctt_flow fl;
+        struct vf_ct_pkt p1, p2;
+        struct vf_ct_result peek, r1, r2;
+        uint64_t now = i / 10;
+        ctt_flow(&fl, (unsigned)(rnd() % 40), rnd() & 1);
+        bool from_b = rnd() & 1;
+        if (rnd() & 1) {
+            uint8_t tf = fl_[rnd() % sizeof(fl_)];
+            uint32_t seq = (uint32_t)(rnd() % 3000), ack = (uint32_t)(rnd() % 3000);
+            ctt_tcp(c1, 1, &fl, from_b, tf, seq, ack, 0, &p1);
+            ctt_tcp(c2, 1, &fl, from_b, tf, seq, ack, 0, &p2);
+        } else {
+            ctt_udp(c1, 1, &fl, from_b, &p1);
+            ctt_udp(c2, 1, &fl, from_b, &p2);
+        }
+        vf_ct_peek(c1, &p1, now, &peek);
+        vf_ct_lookup(&w1, &p1, now, &r1);
+        vf_ct_lookup(&w2, &p2, now, &r2);
+        assert_int_equal(peek.state, r1.state);
+        assert_int_equal(peek.conn_state, r1.conn_state);
+        assert_int_equal(peek.dir, r1.dir);
+        assert_int_equal(peek.cause, r1.cause);
+        assert_int_equal(r1.state, r2.state);
+        assert_int_equal(r1.conn_state, r2.conn_state);
+        if (r1.state == VF_CT_NEW && (rnd() & 1)) {
+            assert_int_equal(vf_ct_commit(&w1, &p1, now, &r1), vf_ct_commit(&w2, &p2, now, &r2));
+        }
+    }
+    assert_int_equal(live(c1), live(c2));
+    vf_ct_worker_fini(&w1);
+    vf_ct_worker_fini(&w2);
+    vf_ct_destroy(c1);
+    vf_ct_destroy(c2);
+}
+
 static void test_iter(void **state)
 {
     struct fix *f = *state;
@@ -1134,6 +1208,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_untracked_and_invalid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_handshake_and_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_unsolicited, setup, teardown),
+        cmocka_unit_test(test_tcp_steady_path_matches),
         cmocka_unit_test_setup_teardown(test_tcp_rst, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_simultaneous_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
@@ -1147,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_zone_limit),
         cmocka_unit_test(test_simultaneous_insert),
         cmocka_unit_test(test_burst_equals_single),
+        cmocka_unit_test(test_peek_changes_nothing),
         cmocka_unit_test_setup_teardown(test_iter, setup, teardown),
         cmocka_unit_test(test_threads_two_directions),
     };
