@@ -118,110 +118,107 @@ static void report_table(struct vf_bench_state *st, const struct bench_ct *b)
     vf_bench_counter(st, "live", (double)t.live);
 }
 
-static void BM_ct_hit(struct vf_bench_state *st, int64_t arg)
+/* A table of n connections for a benchmark; false (skipped) if it failed. */
+static bool bench_ct_begin(struct vf_bench_state *st, struct bench_ct *b, unsigned n,
+                           bool mixed)
 {
-    struct bench_ct b = {0};
-    const char *err = bench_ct_fill(&b, (unsigned)arg, (uint32_t)arg, false);
+    const char *err = bench_ct_fill(b, n, n, mixed);
     if (err) {
         vf_bench_skip(st, err);
-        bench_ct_free(&b);
-        return;
+        bench_ct_free(b);
+        return false;
     }
-    /* 32 connections, each direction: parsed frames, as the pipeline has. */
-    static uint8_t frames[64][128];
-    static struct vf_flow_key keys[64];
-    static struct vf_hdr_offsets offs[64];
-    static uint32_t lens[64];
+    return true;
+}
+
+/* n packets looked up, est of them found established (all must be). */
+static void bench_ct_end(struct vf_bench_state *st, struct bench_ct *b, uint64_t n,
+                         uint64_t est)
+{
+    vf_bench_items(st, n);
+    if (est != n)
+        vf_bench_skip(st, "a packet did not find its connection");
+    report_table(st, b);
+    bench_ct_free(b);
+}
+
+/* 32 of a table's n connections, each direction: TCP ACKs with data,
+ * parsed as the pipeline has them, and each one's vf_ct_pkt (what a flow
+ * cache entry would keep). */
+struct hit_frames {
+    uint8_t frames[64][128];
+    struct vf_flow_key keys[64];
+    struct vf_hdr_offsets offs[64];
+    struct vf_ct_pkt tmpl[64];
+    uint32_t lens[64];
+};
+
+static struct hit_frames *hit_frames(const struct vf_ct *ct, unsigned n)
+{
+    static struct hit_frames hf;
     for (unsigned i = 0; i < 64; i++) {
         struct ctt_flow fl;
         struct vf_tpkt t;
-        ctt_flow(&fl, (i / 2) * (unsigned)(arg / 32), false);
+        ctt_flow(&fl, (i / 2) * (n / 32), false);
         ctt_addr(&t, &fl, i & 1);
         t.tcp_flags = ACK;
         t.tcp_seq = i & 1 ? 5001 : 1001;
         t.tcp_ack = i & 1 ? 1001 : 5001;
         t.payload_len = 10;
-        lens[i] = (uint32_t)vf_tpkt_ip4_tcp(frames[i], sizeof(frames[i]), &t);
-        vf_parse(frames[i], lens[i], &keys[i], &offs[i]);
+        hf.lens[i] = (uint32_t)vf_tpkt_ip4_tcp(hf.frames[i], sizeof(hf.frames[i]), &t);
+        vf_parse(hf.frames[i], hf.lens[i], &hf.keys[i], &hf.offs[i]);
+        vf_ct_pkt_init(ct, hf.frames[i], hf.lens[i], &hf.keys[i], &hf.offs[i], 1, &hf.tmpl[i]);
     }
+    return &hf;
+}
+
+/* cached: the flow-cache shortcut (each flow's vf_ct_pkt kept from its
+ * first packet, refreshed per packet); else a full vf_ct_pkt_init. */
+static void hit(struct vf_bench_state *st, int64_t arg, bool cached)
+{
+    struct bench_ct b = {0};
+    if (!bench_ct_begin(st, &b, (unsigned)arg, false))
+        return;
+    struct hit_frames *hf = hit_frames(b.ct, (unsigned)arg);
     uint64_t n = 0, est = 0;
     struct vf_ct_pkt p;
     struct vf_ct_result r;
     while (vf_bench_next(st)) {
         uint64_t now = vf_ct_now_ms();   /* a worker reads its clock per burst */
         for (unsigned i = 0; i < 64; i++) {
-            vf_ct_pkt_init(b.ct, frames[i], lens[i], &keys[i], &offs[i], 1, &p);
-            vf_ct_lookup(&b.w, &p, now, &r);
+            const struct vf_ct_pkt *pp = &hf->tmpl[i];
+            if (cached) {
+                vf_ct_pkt_refresh(&hf->tmpl[i], hf->frames[i], hf->lens[i], &hf->offs[i]);
+            } else {
+                vf_ct_pkt_init(b.ct, hf->frames[i], hf->lens[i], &hf->keys[i], &hf->offs[i],
+                               1, &p);
+                pp = &p;
+            }
+            vf_ct_lookup(&b.w, pp, now, &r);
             est += r.state == VF_CT_ESTABLISHED;
         }
         n += 64;
     }
-    vf_bench_items(st, n);
-    if (est != n)
-        vf_bench_skip(st, "a packet did not find its connection");
-    report_table(st, &b);
-    bench_ct_free(&b);
+    bench_ct_end(st, &b, n, est);
+}
+
+static void BM_ct_hit(struct vf_bench_state *st, int64_t arg)
+{
+    hit(st, arg, false);
 }
 VF_BENCH_ARGS(BM_ct_hit, 1000, 1000000)
 
-/* BM_ct_hit with the flow cache's shortcut: each flow's vf_ct_pkt kept
- * from its first packet (as a cache entry would) and refreshed per packet
- * (vf_ct_pkt_refresh), then vf_ct_lookup. */
 static void BM_ct_hit_cached(struct vf_bench_state *st, int64_t arg)
 {
-    struct bench_ct b = {0};
-    const char *err = bench_ct_fill(&b, (unsigned)arg, (uint32_t)arg, false);
-    if (err) {
-        vf_bench_skip(st, err);
-        bench_ct_free(&b);
-        return;
-    }
-    static uint8_t frames[64][128];
-    static struct vf_hdr_offsets offs[64];
-    static struct vf_ct_pkt tmpl[64];
-    static uint32_t lens[64];
-    for (unsigned i = 0; i < 64; i++) {
-        struct ctt_flow fl;
-        struct vf_tpkt t;
-        struct vf_flow_key k;
-        ctt_flow(&fl, (i / 2) * (unsigned)(arg / 32), false);
-        ctt_addr(&t, &fl, i & 1);
-        t.tcp_flags = ACK;
-        t.tcp_seq = i & 1 ? 5001 : 1001;
-        t.tcp_ack = i & 1 ? 1001 : 5001;
-        t.payload_len = 10;
-        lens[i] = (uint32_t)vf_tpkt_ip4_tcp(frames[i], sizeof(frames[i]), &t);
-        vf_parse(frames[i], lens[i], &k, &offs[i]);
-        vf_ct_pkt_init(b.ct, frames[i], lens[i], &k, &offs[i], 1, &tmpl[i]);
-    }
-    uint64_t n = 0, est = 0;
-    struct vf_ct_result r;
-    while (vf_bench_next(st)) {
-        uint64_t now = vf_ct_now_ms();
-        for (unsigned i = 0; i < 64; i++) {
-            vf_ct_pkt_refresh(&tmpl[i], frames[i], lens[i], &offs[i]);
-            vf_ct_lookup(&b.w, &tmpl[i], now, &r);
-            est += r.state == VF_CT_ESTABLISHED;
-        }
-        n += 64;
-    }
-    vf_bench_items(st, n);
-    if (est != n)
-        vf_bench_skip(st, "a packet did not find its connection");
-    report_table(st, &b);
-    bench_ct_free(&b);
+    hit(st, arg, true);
 }
 VF_BENCH_ARGS(BM_ct_hit_cached, 1000, 1000000)
 
 static void lookup_random(struct vf_bench_state *st, int64_t arg, bool burst)
 {
     struct bench_ct b = {0};
-    const char *err = bench_ct_fill(&b, (unsigned)arg, (uint32_t)arg, true);
-    if (err) {
-        vf_bench_skip(st, err);
-        bench_ct_free(&b);
+    if (!bench_ct_begin(st, &b, (unsigned)arg, true))
         return;
-    }
     struct vf_ct_pkt pk[BURST];
     const struct vf_ct_pkt *pp[BURST];
     struct vf_ct_result r[BURST];
@@ -247,11 +244,7 @@ static void lookup_random(struct vf_bench_state *st, int64_t arg, bool burst)
             est += r[i].state == VF_CT_ESTABLISHED;
         n += BURST;
     }
-    vf_bench_items(st, n);
-    if (est != n)
-        vf_bench_skip(st, "a packet did not find its connection");
-    report_table(st, &b);
-    bench_ct_free(&b);
+    bench_ct_end(st, &b, n, est);
 }
 
 static void BM_ct_lookup_random(struct vf_bench_state *st, int64_t arg)
@@ -325,12 +318,8 @@ VF_BENCH(BM_ct_new)
 static void sweep(struct vf_bench_state *st, int64_t arg, bool expire)
 {
     struct bench_ct b = {0};
-    const char *err = bench_ct_fill(&b, (unsigned)arg, (uint32_t)arg, true);
-    if (err) {
-        vf_bench_skip(st, err);
-        bench_ct_free(&b);
+    if (!bench_ct_begin(st, &b, (unsigned)arg, true))
         return;
-    }
     rcu_register_thread();
     struct vf_ct_worker mgmt;
     vf_ct_worker_init(&mgmt, b.ct, 1, 1);

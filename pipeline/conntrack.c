@@ -382,15 +382,17 @@ static void ct_not_found(const struct vf_ct_pkt *p, struct vf_ct_result *r)
     }
 }
 
-void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t now_ms,
-                  struct vf_ct_result *r)
+/* Lookup's and peek's common part. With a context (a lookup) the packet
+ * is applied to its connection and expired entries met are killed; without
+ * (a peek) nothing is written. True when a connection was found. */
+static inline __attribute__((always_inline)) bool
+ct_classify(const struct vf_ct *ct, struct vf_ct_worker *w, const struct vf_ct_pkt *p,
+            uint32_t now, struct vf_ct_result *r)
 {
-    uint32_t now = (uint32_t)now_ms;
     _Atomic uint64_t *slot;
     uint64_t sval, s;
     struct ct_conn *c;
 
-    ct_count(&w->stats.lookups);
     r->conn = VF_CT_NONE;
     r->dir = VF_CT_ORIG;
     r->conn_state = 0;
@@ -398,33 +400,51 @@ void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t no
     switch (p->kind) {
     case VF_CT_K_UNTRACKED:
         r->state = VF_CT_UNTRACKED;
-        break;
+        return false;
     case VF_CT_K_INVALID:
         r->state = VF_CT_INVALID;
-        break;
+        return false;
     case VF_CT_K_ICMP_ERR:
-        c = ct_find(w->ct, w, p, now, &slot, &sval, &s);
+        c = ct_find(ct, w, p, now, &slot, &sval, &s);
         if (!c) {
             r->state = VF_CT_INVALID;
             r->cause = VF_CT_WHY_ICMP_ERR;
-            break;
+            return false;
         }
         /* The error travels against the packet it quotes. */
         r->state = VF_CT_RELATED;
         r->conn = (uint32_t)sval;
         r->dir = p->sender == c->orig ? VF_CT_REPLY : VF_CT_ORIG;
         r->conn_state = (uint8_t)ct_s_cs(s);
-        ct_count(&w->stats.found);
-        break;
+        return true;
     default:
-        c = ct_find(w->ct, w, p, now, &slot, &sval, &s);
-        if (c && ct_apply(w, c, slot, sval, s, p, now, r)) {
-            ct_count(&w->stats.found);
-            break;
+        c = ct_find(ct, w, p, now, &slot, &sval, &s);
+        if (c && w && ct_apply(w, c, slot, sval, s, p, now, r))
+            return true;
+        if (c && !w) {
+            unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
+            struct ct_tcp_step st;
+            ct_decide(c, s, dir, p, &st);
+            if (st.verdict == CT_V_INVALID) {
+                ct_report_invalid(r, sval, dir, s, st.cause);
+                return true;
+            }
+            if (st.verdict != CT_V_REOPEN) {
+                ct_report(r, sval, dir, s, st.state);
+                return true;
+            }
         }
         ct_not_found(p, r);
-        break;
+        return false;
     }
+}
+
+void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t now_ms,
+                  struct vf_ct_result *r)
+{
+    ct_count(&w->stats.lookups);
+    if (ct_classify(w->ct, w, p, (uint32_t)now_ms, r))
+        ct_count(&w->stats.found);
     ct_count(&w->stats.by_state[r->state]);
     if (r->cause)
         ct_count(&w->stats.by_cause[r->cause]);
@@ -433,51 +453,7 @@ void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t no
 void vf_ct_peek(const struct vf_ct *ct, const struct vf_ct_pkt *p, uint64_t now_ms,
                 struct vf_ct_result *r)
 {
-    uint32_t now = (uint32_t)now_ms;
-    _Atomic uint64_t *slot;
-    uint64_t sval, s;
-    struct ct_conn *c;
-    struct ct_tcp_step st;
-
-    r->conn = VF_CT_NONE;
-    r->dir = VF_CT_ORIG;
-    r->conn_state = 0;
-    r->cause = p->cause;
-    switch (p->kind) {
-    case VF_CT_K_UNTRACKED:
-        r->state = VF_CT_UNTRACKED;
-        return;
-    case VF_CT_K_INVALID:
-        r->state = VF_CT_INVALID;
-        return;
-    case VF_CT_K_ICMP_ERR:
-        c = ct_find(ct, NULL, p, now, &slot, &sval, &s);
-        if (!c) {
-            r->state = VF_CT_INVALID;
-            r->cause = VF_CT_WHY_ICMP_ERR;
-            return;
-        }
-        r->state = VF_CT_RELATED;
-        r->conn = (uint32_t)sval;
-        r->dir = p->sender == c->orig ? VF_CT_REPLY : VF_CT_ORIG;
-        r->conn_state = (uint8_t)ct_s_cs(s);
-        return;
-    default:
-        c = ct_find(ct, NULL, p, now, &slot, &sval, &s);
-        if (c) {
-            unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
-            ct_decide(c, s, dir, p, &st);
-            if (st.verdict == CT_V_INVALID) {
-                ct_report_invalid(r, sval, dir, s, st.cause);
-                return;
-            }
-            if (st.verdict != CT_V_REOPEN) {
-                ct_report(r, sval, dir, s, st.state);
-                return;
-            }
-        }
-        ct_not_found(p, r);
-    }
+    ct_classify(ct, NULL, p, (uint32_t)now_ms, r);
 }
 
 void vf_ct_lookup_burst(struct vf_ct_worker *w, const struct vf_ct_pkt *const *p,

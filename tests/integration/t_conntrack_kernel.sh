@@ -15,7 +15,8 @@
 #
 # Short by default (one seed, 60 connections, about 15 s). VF_CT_REF_LONG=1:
 # 5 seeds of 300 connections with 6 pauses (a few minutes).
-# VF_CT_REF_SEED=N repeats a run.
+# VF_CT_REF_SEED=N repeats a run; VF_CT_REF_KEEP=DIR keeps each trace there
+# (replay one later: vfab-ct-replay < TRACE, then ct_kernel_ref.py compare).
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v nft >/dev/null || skip "nft missing (scripts/install-deps.sh installs nftables)"
@@ -81,6 +82,7 @@ one_run() {   # SEED FLOWS PAUSES
     ip netns exec $R conntrack -F >/dev/null 2>&1
   done
   [ $rc -eq 0 ] || fail "sending the packets (seed $seed)"
+  [ -n "${VF_CT_REF_KEEP:-}" ] && cp "$TMP/trace" "$VF_CT_REF_KEEP/trace.$seed"
   "$REPLAY" <"$TMP/trace" >"$TMP/vfab" || fail "vfab-ct-replay"
   /usr/bin/python3 "$REF" compare "$TMP/trace" "$TMP/vfab" ||
     { cp "$TMP/trace" /tmp/vfab-ct-trace.$seed 2>/dev/null;
