@@ -4,8 +4,9 @@
  * (three cache lines), the state word's bits, the batches of entry indices
  * and the internal calls between conntrack.c (lookup, commit, kill, sweep),
  * ct_tcp.c (the TCP state machine, a pure function of the state word and
- * one segment), ct_pkt.c (frame -> struct vf_ct_pkt) and ct_mem.c (memory,
- * batches, credits, reclaim). The design is in vf_conntrack.h.
+ * one segment), ct_pkt.c (frame -> struct vf_ct_pkt), ct_mem.c (memory,
+ * batches, credits, reclaim) and ct_admin.c (life cycle, statistics,
+ * flush, listing). The design is in vf_conntrack.h.
  *
  * Thread-safety: as vf_conntrack.h; every field shared between threads
  * says who writes it.
@@ -265,5 +266,21 @@ static inline unsigned ct_timeout_of(uint64_t s)
 {
     return (unsigned)((s & CT_S_TO_MASK) >> CT_S_TO_SHIFT);
 }
+
+/* Has c, in state s, been idle for its timeout at `now` (ms)? */
+static inline bool ct_expired(const struct vf_ct *ct, const struct ct_conn *c,
+                              uint64_t s, uint32_t now)
+{
+    uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
+    int32_t idle = (int32_t)(now - last);
+    uint32_t to = atomic_load_explicit(&ct->timeouts[ct_timeout_of(s)], memory_order_relaxed);
+    return idle >= 0 && (uint32_t)idle >= to;
+}
+
+/* Ends connection c, linked in *slot as sval (conntrack.c): marks it
+ * DEAD, unlinks it, counts it out, retires it through w. False if another
+ * thread killed it first (or no batch had room). */
+bool ct_kill(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t *slot,
+             uint64_t sval);
 
 #endif
