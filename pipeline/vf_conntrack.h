@@ -39,7 +39,9 @@
  *                                  its connection (may refuse: table or
  *                                  zone full, a named drop reason)
  * A NEW packet that is not committed leaves nothing behind, as the kernel's
- * unconfirmed entries; vf_ct_lookup_burst does a burst with prefetching.
+ * unconfirmed entries; vf_ct_lookup_burst does a burst with prefetching;
+ * vf_ct_pkt_refresh reuses a flow's packet from a flow cache instead of
+ * vf_ct_pkt_init; vf_ct_peek answers without changing anything (trace).
  *
  * Basic design (the measurements are in docs/conntrack.md):
  *   - One table per host, shared by every worker: the two directions of a
@@ -53,11 +55,10 @@
  *     of the two. The table has four slots per connection, so at most a
  *     quarter are ever in use and nearly every lookup reads one bucket;
  *     both buckets full is counted (bucket_full) and refused as a full
- *     table. The hash is keyed by
- *     a per-table random seed, so a tenant cannot aim its flows at one
- *     bucket.
- *   - Lookups take no lock and write nothing shared: read the slot, compare
- *     the key. An entry is three cache lines: a read-mostly one (key, state
+ *     table. The hash is keyed by a per-table random seed, so a tenant
+ *     cannot aim its flows at one bucket.
+ *   - Lookups take no lock and, in the steady state, write nothing shared:
+ *     read the slot, compare the key. An entry is three cache lines: a read-mostly one (key, state
  *     word, last-seen time) and one per direction (packet and byte
  *     counters, the highest ACK, the end of the last segment), written only
  *     by packets of that direction. An established packet reads the first
@@ -106,8 +107,9 @@
  *   - vf_ct_set_timeout / vf_ct_zone_set_max: any thread; workers see the
  *     change at their next packet (relaxed: a timeout or limit is a single
  *     value, nothing depends on seeing two of them together).
- *   - vf_ct_flush / vf_ct_iter / vf_ct_get_stats: any registered thread, at
- *     the same time as traffic.
+ *   - vf_ct_peek / vf_ct_flush / vf_ct_iter: any registered, online RCU
+ *     thread, at the same time as traffic (flush with its own context).
+ *   - vf_ct_get_stats: any thread.
  *   - vf_ct_create/destroy: alone (no other thread uses the table).
  */
 #ifndef VF_CONNTRACK_H
