@@ -11,6 +11,7 @@ PKGS=(
   libpcap-dev libmicrohttpd-dev
   iproute2 ethtool iputils-ping iperf3 tshark python3-scapy python3-matplotlib
   openvswitch-switch procps curl nftables conntrack
+  qemu-system-x86 busybox-static cpio
 )
 
 missing=()
