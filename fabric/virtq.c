@@ -299,6 +299,47 @@ static int enter_indirect(const struct vf_virtq *vq, const struct vring_desc *d,
     return 0;
 }
 
+/* A walk along one chain: the descriptors in order, indirect tables
+ * entered, every index and the chain's length checked. */
+struct chain {
+    const struct vring_desc *tab;
+    uint32_t tsize, idx;
+    unsigned seen;
+    bool more;         /* a descriptor follows the last one returned */
+};
+
+static inline int chain_start(const struct vf_virtq *vq, uint16_t head,
+                              struct chain *w)
+{
+    *w = (struct chain){.tab = vq->desc, .tsize = vq->size, .idx = head, .more = true};
+    return head < vq->size ? 0 : VF_VIRTQ_ERR_BAD_HEAD;
+}
+
+/* The next buffer descriptor (never an indirect one) into *d: 0 or a
+ * VF_VIRTQ_ERR_*. Only called while w->more. */
+static inline int chain_next(struct vf_virtq *vq, struct chain *w,
+                             struct vring_desc *d)
+{
+    for (;;) {
+        if (w->idx >= w->tsize)
+            return VF_VIRTQ_ERR_BAD_NEXT;
+        if (++w->seen > w->tsize)
+            return VF_VIRTQ_ERR_LOOP;
+        memcpy(d, &w->tab[w->idx], sizeof(*d));   /* the one read; see the top */
+        if (d->flags & VRING_DESC_F_INDIRECT) {
+            int r = enter_indirect(vq, d, w->seen, &w->tab, &w->tsize, &vq->hint);
+            if (r)
+                return r;
+            w->idx = 0;
+            w->seen = 0;
+            continue;
+        }
+        w->more = d->flags & VRING_DESC_F_NEXT;
+        w->idx = d->next;
+        return 0;
+    }
+}
+
 /* ---- guest TX ring -> packets -------------------------------------------- */
 
 struct tx_copy {
@@ -342,36 +383,17 @@ static int tx_desc(struct vf_virtq *vq, uint64_t addr, uint32_t len,
 /* Walks the chain at head and copies it into c. 0 or a VF_VIRTQ_ERR_*. */
 static int tx_chain(struct vf_virtq *vq, uint16_t head, struct tx_copy *c)
 {
-    const struct vring_desc *tab = vq->desc;
-    uint32_t tsize = vq->size, idx = head;
-    unsigned seen = 0;
-
-    if (head >= vq->size)
-        return VF_VIRTQ_ERR_BAD_HEAD;
-    for (;;) {
-        if (idx >= tsize)
-            return VF_VIRTQ_ERR_BAD_NEXT;
-        if (++seen > tsize)
-            return VF_VIRTQ_ERR_LOOP;
+    struct chain w;
+    int r = chain_start(vq, head, &w);
+    while (!r && w.more) {
         struct vring_desc d;
-        memcpy(&d, &tab[idx], sizeof(d));   /* the one read; see the top */
-        if (d.flags & VRING_DESC_F_INDIRECT) {
-            int r = enter_indirect(vq, &d, seen, &tab, &tsize, &vq->hint);
-            if (r)
-                return r;
-            idx = 0;
-            seen = 0;
-            continue;
-        }
-        if (d.flags & VRING_DESC_F_WRITE)
-            return VF_VIRTQ_ERR_WRONG_DIR;
-        int r = tx_desc(vq, d.addr, d.len, c);
-        if (r)
-            return r;
-        if (!(d.flags & VRING_DESC_F_NEXT))
-            return 0;
-        idx = d.next;
+        r = chain_next(vq, &w, &d);
+        if (!r && (d.flags & VRING_DESC_F_WRITE))
+            r = VF_VIRTQ_ERR_WRONG_DIR;
+        if (!r)
+            r = tx_desc(vq, d.addr, d.len, c);
     }
+    return r;
 }
 
 /* Turns a copied chain into a packet: 0, or a frame-level VF_VIRTQ_ERR_*. */
@@ -508,28 +530,14 @@ static bool rx_range_ok(struct vf_virtq *vq, uint64_t addr, uint64_t len)
 static int rx_chain(struct vf_virtq *vq, uint16_t head, struct rx_copy *c,
                     uint32_t *written)
 {
-    const struct vring_desc *tab = vq->desc;
-    uint32_t tsize = vq->size, idx = head;
-    unsigned seen = 0;
-
+    struct chain w;
+    int r = chain_start(vq, head, &w);
     *written = 0;
-    if (head >= vq->size)
-        return VF_VIRTQ_ERR_BAD_HEAD;
-    for (;;) {
-        if (idx >= tsize)
-            return VF_VIRTQ_ERR_BAD_NEXT;
-        if (++seen > tsize)
-            return VF_VIRTQ_ERR_LOOP;
+    while (!r && w.more && c->off < c->need) {
         struct vring_desc d;
-        memcpy(&d, &tab[idx], sizeof(d));
-        if (d.flags & VRING_DESC_F_INDIRECT) {
-            int r = enter_indirect(vq, &d, seen, &tab, &tsize, &vq->hint);
-            if (r)
-                return r;
-            idx = 0;
-            seen = 0;
-            continue;
-        }
+        r = chain_next(vq, &w, &d);
+        if (r)
+            break;
         if (!(d.flags & VRING_DESC_F_WRITE))
             return VF_VIRTQ_ERR_WRONG_DIR;
         uint64_t addr = d.addr;
@@ -549,10 +557,8 @@ static int rx_chain(struct vf_virtq *vq, uint16_t head, struct rx_copy *c,
             addr += n;
             want -= (uint32_t)n;
         }
-        if (c->off == c->need || !(d.flags & VRING_DESC_F_NEXT))
-            return 0;
-        idx = d.next;
     }
+    return r;
 }
 
 /* One packet into the guest's heads from *pa (< end); fills used entries
