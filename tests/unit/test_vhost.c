@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1179,6 +1180,96 @@ static void test_proto_reconnect(void **state)
     assert_false(info.mem_mapped);
 }
 
+/* A worker thread keeps polling the port while the "frontend" remaps guest
+ * memory, moves the TX ring's addresses and stops and restarts it, again
+ * and again: the handshake must keep the worker off every ring while it
+ * changes (a worker that used an unmapped table would fault) and lose no
+ * frame: every frame the guest posted comes out exactly once. */
+struct worker_arg {
+    struct qemu *q;
+    _Atomic bool stop;
+    _Atomic uint64_t got;
+};
+
+static void *worker_main(void *p)
+{
+    struct worker_arg *a = p;
+    struct vf_pool_cache *c = aligned_alloc(64, sizeof(*c));
+    vf_pool_cache_init(c, a->q->pool);
+    struct vf_pkt *pkts[32];
+    while (!atomic_load(&a->stop)) {
+        unsigned n = vf_port_rx_burst(a->q->port, 0, pkts, 32, c);
+        if (n) {
+            atomic_fetch_add(&a->got, n);
+            vf_pool_free_burst(c, pkts, n);
+        }
+    }
+    vf_pool_cache_flush(c);
+    free(c);
+    return NULL;
+}
+
+static void test_proto_concurrent_changes(void **state)
+{
+    struct qemu *q = *state;
+    q_bring_up(q);
+    struct worker_arg a = {.q = q};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, worker_main, &a), 0);
+    /* Full-size frames and a full ring keep the worker inside bursts most
+     * of the time, where a change that did not wait for it would hit. */
+    static uint8_t frame[1500];
+    size_t len = udp_frame(frame, sizeof(frame), 1400);
+    struct virtio_net_hdr_v1 h = {0};
+    struct {
+        uint32_t n, pad;
+        uint64_t gpa, size, uva, off;
+    } mt = {1, 0, VG_GPA_BASE, GUEST_MEM, (uint64_t)(uintptr_t)q->g.mem, 0};
+    struct {
+        uint32_t index, flags;
+        uint64_t desc, used, avail, log;
+    } ad = {1, 0, (uintptr_t)q->tx->desc, (uintptr_t)q->tx->used,
+            (uintptr_t)q->tx->avail, 0};
+    uint64_t posted = 0;
+    for (int i = 0; i < 600; i++) {
+        uint16_t used = __atomic_load_n(&q->tx->used->idx, __ATOMIC_ACQUIRE);
+        while ((uint16_t)(q->tx->avail_idx - used) < QSIZE - 1) {
+            assert_true(vg_tx_post(q->tx, &h, 12, frame, (uint32_t)len, 1) >= 0);
+            posted++;
+        }
+        switch (i % 3) {
+        case 0:
+            assert_int_equal(q_call(q, SET_MEM_TABLE, NEED_REPLY, &mt, sizeof(mt),
+                                    &q->g.fd, 1), 0);
+            break;
+        case 1:
+            assert_int_equal(q_call(q, SET_VRING_ADDR, NEED_REPLY, &ad, sizeof(ad),
+                                    NULL, 0), 0);
+            break;
+        default: {
+            uint32_t st[2] = {1, 0}, back[2];
+            assert_int_equal(q_send(q, GET_VRING_BASE, 0, st, 8, NULL, 0), 0);
+            vf_vhost_dev_service(q->dev);
+            assert_int_equal(q_reply(q, GET_VRING_BASE, back, 8), 0);
+            /* Between a stop and the restart the ring stays as it was. */
+            assert_int_equal(back[1], __atomic_load_n(&q->tx->used->idx, __ATOMIC_ACQUIRE));
+            uint64_t k = 1;
+            q_msg(q, SET_VRING_KICK, &k, 8, &q->kick[1], 1);
+        }
+        }
+    }
+    double end = now_s() + 5;
+    while (atomic_load(&a.got) < posted && now_s() < end)
+        usleep(1000);
+    atomic_store(&a.stop, true);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&a.got), posted);
+    struct vf_vhost_ring_info ri;
+    vf_vhost_dev_ring_info(q->dev, 1, &ri);
+    assert_int_equal(ri.broken, 0);
+    assert_int_equal(ri.pkts, posted);
+}
+
 /* Server mode: the device listens, the "frontend" connects. */
 static void test_proto_server(void **state)
 {
@@ -1251,6 +1342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_proto_refusals, q_setup, q_teardown),
         cmocka_unit_test_setup_teardown(test_proto_bad_ring_addr, q_setup, q_teardown),
         cmocka_unit_test_setup_teardown(test_proto_reconnect, q_setup, q_teardown),
+        cmocka_unit_test_setup_teardown(test_proto_concurrent_changes, q_setup, q_teardown),
         cmocka_unit_test(test_proto_server),
         cmocka_unit_test(test_open_errors),
     };
