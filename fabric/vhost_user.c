@@ -10,6 +10,10 @@
  * whole message with one sendmsg, so a read waits at most RW_TIMEOUT_MS for
  * the rest of a message that is already arriving. The fds of a message come
  * with its header (SCM_RIGHTS); every fd a handler does not keep is closed.
+ *
+ * Length: one protocol, one struct, one thread. The connection (connect,
+ * listen, backoff, message I/O) is a quarter of the file and could move out,
+ * but only by exposing vf_vhost_dev's fields to a second file.
  */
 #include <errno.h>
 #include <fcntl.h>
