@@ -728,9 +728,17 @@ static int listen_on(struct vf_vhost_dev *d, char *err, size_t errlen)
      * is removed, never another kind of file. */
     if (lstat(d->path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(d->path);
-    d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(d->lfd, 1) < 0) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "vhost-user '%s': bind: %s", d->path, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    /* From here the socket file is ours: destroy removes it. */
+    d->lfd = fd;
+    if (listen(fd, 1) < 0) {
         snprintf(err, errlen, "vhost-user '%s': listen: %s", d->path, strerror(errno));
         return -errno;
     }

@@ -1293,6 +1293,14 @@ static void test_proto_server(void **state)
     assert_int_equal(vf_vhost_dev_state(d), VF_VHOST_LISTENING);
     vf_vhost_dev_destroy(d);
     assert_int_not_equal(access(path, F_OK), 0);   /* the socket is removed */
+    /* A path that is some other file: refused, and the file left alone. */
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_null(vf_vhost_dev_create(&o, err, sizeof(err)));
+    assert_non_null(strstr(err, "bind"));
+    assert_int_equal(access(path, F_OK), 0);
+    unlink(path);
 }
 
 static void test_open_errors(void **state)
