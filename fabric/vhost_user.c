@@ -786,7 +786,7 @@ struct vf_vhost_dev *vf_vhost_dev_create(const struct vf_vhost_opts *o,
 
     d->features_offered =
         (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
-        (1ull << VIRTIO_NET_F_MTU) |
+        (1ull << VIRTIO_NET_F_MTU) | (1ull << VIRTIO_NET_F_MQ) |
         (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6) |
         (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_F_ANY_LAYOUT) |
         (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |

@@ -14,8 +14,13 @@
  * of counters per port (`port N: rx ... arp_replies ... broken ...`) that
  * the test script checks, and exits 0.
  *
+ * With --queues N each port offers N queue pairs (GET_QUEUE_NUM); frames
+ * are answered on the queue they came in on (forwarded ones on the same
+ * queue number of the other port).
+ *
  * Usage: vhost_echo --socket PATH [--socket PATH2] [--server] [--forward]
- *                   [--tso] [--ip A.B.C.D] [--mac XX:..] [--seconds N] [-v]
+ *                   [--tso] [--queues N] [--ip A.B.C.D] [--mac XX:..]
+ *                   [--seconds N] [-v]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +38,7 @@
 #include "numa/vf_pool.h"
 
 #define MAX_PORTS 2
+#define MAX_QUEUES 8
 #define BURST 32
 
 static volatile sig_atomic_t stop;
@@ -41,11 +47,12 @@ struct eport {
     struct vf_port *p;
     struct vf_vhost_dev *dev;
     uint64_t rx, tx, arp, icmp, fwd, other, tx_refused;
+    uint64_t rxq[MAX_QUEUES];   /* frames received per queue */
 };
 
 struct echo {
     struct eport ports[MAX_PORTS];
-    unsigned n;
+    unsigned n, nq;
     bool forward, verbose;
     uint8_t mac[6];
     uint32_t ip;   /* network order */
@@ -118,12 +125,12 @@ static bool icmp_answer(const struct echo *e, uint8_t *f, uint32_t len)
     return true;
 }
 
-static void send_to(struct eport *to, struct vf_pkt **pkts, unsigned n,
+static void send_to(struct eport *to, unsigned q, struct vf_pkt **pkts, unsigned n,
                     struct vf_pool_cache *c)
 {
     if (!n)
         return;
-    unsigned k = vf_port_tx_burst(to->p, 0, pkts, n, c);
+    unsigned k = vf_port_tx_burst(to->p, q, pkts, n, c);
     to->tx += k;
     if (k < n) {
         to->tx_refused += n - k;
@@ -131,12 +138,13 @@ static void send_to(struct eport *to, struct vf_pkt **pkts, unsigned n,
     }
 }
 
-static void poll_port(struct echo *e, unsigned i, struct vf_pool_cache *c)
+static void poll_port(struct echo *e, unsigned i, unsigned q, struct vf_pool_cache *c)
 {
     struct eport *ep = &e->ports[i];
     struct vf_pkt *pkts[BURST], *back[BURST], *fwd[BURST], *drop[BURST];
-    unsigned n = vf_port_rx_burst(ep->p, 0, pkts, BURST, c), nb = 0, nf = 0, nd = 0;
+    unsigned n = vf_port_rx_burst(ep->p, q, pkts, BURST, c), nb = 0, nf = 0, nd = 0;
     ep->rx += n;
+    ep->rxq[q] += n;
     for (unsigned k = 0; k < n; k++) {
         uint8_t *f = vf_pkt_data(pkts[k]);
         if (arp_answer(e, f, pkts[k]->len)) {
@@ -153,8 +161,8 @@ static void poll_port(struct echo *e, unsigned i, struct vf_pool_cache *c)
             drop[nd++] = pkts[k];
         }
     }
-    send_to(ep, back, nb, c);
-    send_to(&e->ports[1 - i], fwd, nf, c);
+    send_to(ep, q, back, nb, c);
+    send_to(&e->ports[1 - i], q, fwd, nf, c);
     if (nd)
         vf_pool_free_burst(c, drop, nd);
 }
@@ -196,7 +204,7 @@ static void report(const struct echo *e)
         printf("port %u: rx %llu tx %llu arp_replies %llu icmp_replies %llu "
                "forwarded %llu other %llu tx_refused %llu kicks %llu calls %llu "
                "rx_full %llu connects %llu disconnects %llu refused %llu "
-               "features 0x%llx mtu %u broken %s\n", i,
+               "features 0x%llx mtu %u broken %s rxq", i,
                (unsigned long long)ep->rx, (unsigned long long)ep->tx,
                (unsigned long long)ep->arp, (unsigned long long)ep->icmp,
                (unsigned long long)ep->fwd, (unsigned long long)ep->other,
@@ -205,13 +213,16 @@ static void report(const struct echo *e)
                (unsigned long long)info.connects, (unsigned long long)info.disconnects,
                (unsigned long long)info.refused, (unsigned long long)info.features_last,
                info.mtu, vf_virtq_err_name(broken));
+        for (unsigned q = 0; q < e->nq; q++)
+            printf(" %llu", (unsigned long long)ep->rxq[q]);
+        printf("\n");
     }
     fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
-    struct echo e = {.mac = {0x02, 0xfa, 0xb0, 0, 0, 0x01}};
+    struct echo e = {.mac = {0x02, 0xfa, 0xb0, 0, 0, 0x01}, .nq = 1};
     const char *socks[MAX_PORTS];
     unsigned nsock = 0;
     bool server = false, tso = false;
@@ -229,6 +240,9 @@ int main(int argc, char **argv)
             e.forward = true;
         } else if (!strcmp(a, "--tso")) {
             tso = true;
+        } else if (!strcmp(a, "--queues") && v && atoi(v) >= 1 && atoi(v) <= MAX_QUEUES) {
+            e.nq = (unsigned)atoi(v);
+            i++;
         } else if (!strcmp(a, "-v")) {
             e.verbose = true;
         } else if (!strcmp(a, "--ip") && v && inet_pton(AF_INET, v, &e.ip) == 1) {
@@ -240,7 +254,8 @@ int main(int argc, char **argv)
             i++;
         } else {
             fprintf(stderr, "usage: %s --socket PATH [--socket PATH2] [--server] "
-                    "[--forward] [--tso] [--ip A.B.C.D] [--mac MAC] [--seconds N] [-v]\n",
+                    "[--forward] [--tso] [--queues N] [--ip A.B.C.D] [--mac MAC] "
+                    "[--seconds N] [-v]\n",
                     argv[0]);
             return 2;
         }
@@ -269,7 +284,10 @@ int main(int argc, char **argv)
         };
         char name[16];
         snprintf(name, sizeof(name), "vm%u", i);
-        e.ports[i].p = vf_vhost_port_open(name, &o, 1, &pool, err, sizeof(err));
+        struct vf_pool *pools[MAX_QUEUES];
+        for (unsigned q = 0; q < e.nq; q++)
+            pools[q] = pool;
+        e.ports[i].p = vf_vhost_port_open(name, &o, e.nq, pools, err, sizeof(err));
         if (!e.ports[i].p) {
             fprintf(stderr, "vhost_echo: %s\n", err);
             return 1;
@@ -286,7 +304,8 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < e.n; i++) {
             before += e.ports[i].rx;
             vf_vhost_dev_service(e.ports[i].dev);
-            poll_port(&e, i, cache);
+            for (unsigned q = 0; q < e.nq; q++)
+                poll_port(&e, i, q, cache);
             after += e.ports[i].rx;
         }
         if (after != before) {
@@ -296,7 +315,7 @@ int main(int argc, char **argv)
         if (++idle < 64)
             continue;
         /* Sleep: control fds, wait fds, the nearest reconnect. */
-        struct pollfd pfd[2 * MAX_PORTS];
+        struct pollfd pfd[MAX_PORTS * (1 + MAX_QUEUES)];
         unsigned np = 0;
         int timeout = 100, pending = 0;
         for (unsigned i = 0; i < e.n; i++) {
@@ -306,13 +325,17 @@ int main(int argc, char **argv)
                 pfd[np++] = (struct pollfd){fd, POLLIN, 0};
             if (t >= 0 && t < timeout)
                 timeout = t;
-            pfd[np++] = (struct pollfd){e.ports[i].p->ops->wait_fd(e.ports[i].p, 0), POLLIN, 0};
-            pending |= e.ports[i].p->ops->sleep_notify(e.ports[i].p, 0, 1);
+            struct vf_port *p = e.ports[i].p;
+            for (unsigned q = 0; q < e.nq; q++) {
+                pfd[np++] = (struct pollfd){p->ops->wait_fd(p, q), POLLIN, 0};
+                pending |= p->ops->sleep_notify(p, q, 1);
+            }
         }
         if (!pending)
             (void)poll(pfd, np, timeout);
         for (unsigned i = 0; i < e.n; i++)
-            e.ports[i].p->ops->sleep_notify(e.ports[i].p, 0, 0);
+            for (unsigned q = 0; q < e.nq; q++)
+                e.ports[i].p->ops->sleep_notify(e.ports[i].p, q, 0);
         idle = 0;
     }
     report(&e);
