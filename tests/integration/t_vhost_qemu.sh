@@ -69,7 +69,7 @@ echo_start e1 --socket "$S0" --queues 2
 E1=$EPID
 guest g1 "$S0" 2 "ping -c 25 -i 0.2 -W 2 10.0.0.1"
 G1=$GPID
-for _ in $(seq 1 300); do grep -q "seq=2 " "$TMP/g1.out" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -qs "seq=2 " "$TMP/g1.out" && break; sleep 0.1; done
 grep -q "seq=2 " "$TMP/g1.out" || { tail -20 "$TMP/g1.out"; fail "first pings not answered"; }
 kill -9 "$E1"; wait "$E1" 2>/dev/null
 before=$(grep -c "bytes from 10.0.0.1" "$TMP/g1.out")
