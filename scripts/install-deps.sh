@@ -8,10 +8,11 @@ PKGS=(
   build-essential cmake pkg-config clang
   libibverbs-dev liburing-dev libhwloc-dev libjemalloc-dev liburcu-dev
   libjansson-dev libcyaml-dev libyaml-dev libcmocka-dev libbenchmark-dev
-  libpcap-dev libmicrohttpd-dev
+  libpcap-dev libmicrohttpd-dev libcurl4-openssl-dev
   iproute2 ethtool iputils-ping iperf3 tshark python3-scapy python3-matplotlib
   openvswitch-switch procps curl nftables conntrack
   qemu-system-x86 busybox-static cpio
+  etcd-server etcd-client openssl
 )
 
 missing=()
