@@ -19,7 +19,13 @@ ip netns exec "$NS" etcd --name b1 --data-dir "$T/b1" \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
   --initial-cluster b1=http://127.0.0.1:2380 >"$T/etcd.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; ip netns del "$NS"; rm -rf "$T"' EXIT
+cleanup() {
+  kill "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true   # set -e would end the trap here otherwise
+  ip netns del "$NS" || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
 for _ in $(seq 1 100); do
   ip netns exec "$NS" etcdctl --endpoints http://127.0.0.1:2379 endpoint health \
     >/dev/null 2>&1 && break

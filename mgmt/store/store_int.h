@@ -167,6 +167,7 @@ struct vf_store_watch {
     int64_t opened_ns;              /* OPEN: when the stream was requested */
     int64_t rx_ns;                  /* OPEN: when etcd last sent something */
     unsigned idle_ms;               /* 0: a quiet stream is fine */
+    uint64_t token_gen;             /* the token generation it was opened with */
     struct store_framer fr;
     vf_store_watch_fn *fn;
     void *arg;

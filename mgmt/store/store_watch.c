@@ -100,6 +100,7 @@ static void watch_connect(struct vf_store_watch *w)
     w->cur_rev = w->skip_rev;
     w->cur_n = w->skip_n;
     w->skip_left = w->skip_n;
+    w->token_gen = s->token_gen;
     if (!rc)
         rc = store_xfer_start(&w->x, "/v3/watch", w->body, strlen(w->body), 0);
     if (rc) {
@@ -219,7 +220,7 @@ static void watch_handle(struct vf_store_watch *w, json_t *o)
         }
         if (reason && strstr(reason, "invalid auth token") && s->user) {
             /* The token expired: a new one, then the stream again. */
-            if (s->token) {
+            if (s->token && w->token_gen == s->token_gen) {
                 explicit_bzero(s->token, strlen(s->token));
                 free(s->token);
                 s->token = NULL;
@@ -268,6 +269,12 @@ void store_watch_input(struct vf_store_watch *w)
 {
     size_t b, e;
     int got = 0;
+    long status = 0;
+    /* Only a 200 carries the stream; an error body waits for the end. */
+    if (w->x.easy)
+        curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200)
+        return;
     while (!w->dead && w->state == WATCH_OPEN &&
            (got = store_framer_next(&w->fr, w->x.in.p, w->x.in.len, &b, &e)) == 1) {
         json_error_t je;
