@@ -32,9 +32,10 @@
  *   twice: its error says that it may have been applied. Watches and lease
  *   keepalives reconnect by themselves with backoff over all endpoints.
  * - Errors are negative errno values (below) with a message that names the
- *   endpoint and what went wrong: "etcd http://10.0.0.1:2379: connection
- *   refused", "TLS: ...", "HTTP 400: etcdserver: ...". Messages never carry
- *   keys, values, passwords or tokens.
+ *   endpoint and what went wrong: "etcd http://10.0.0.1:2379: cannot
+ *   connect: Connection refused", "... TLS: ...", "... HTTP 400:
+ *   etcdserver: ...". Messages never carry keys, values, passwords or
+ *   tokens.
  * - Memory is bounded: a response larger than max_response_bytes is
  *   abandoned with -EFBIG; vf_store_list() pages a large prefix (and halves
  *   a page that hits the cap); a watch holds at most one response. A
