@@ -30,7 +30,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define POOL_CACHE_HALF (VF_POOL_CACHE_MAX / 2)
+/* A cache moves at most half its capacity per refill or spill, and never
+ * more than 1/POOL_CACHE_SHARE of its pool (but at least POOL_CACHE_MIN, a
+ * burst's worth): every cache then holds at most 2 chunks, so 16 caches on
+ * one pool hold at most half of it. */
+#define POOL_CACHE_SHARE 64u
+#define POOL_CACHE_MIN 16u
 
 struct vf_pool {
     /* Shared free stack. Any thread, only under lock. stack[0..n_free) are
@@ -38,12 +43,17 @@ struct vf_pool {
     pthread_mutex_t lock;
     unsigned n_free;
     struct vf_pkt **stack;
+    /* Free slots only vf_pool_alloc_burst_reserve takes (vf_pool.h).
+     * mgmt: w, any thread: r; relaxed: read under the lock at each pop,
+     * and a pop that sees the old value is as right as one just before. */
+    atomic_uint reserve;
 
     /* Set by create, read-only afterwards. */
     uint8_t *base;
     size_t size;
     size_t slot_size;
     unsigned n_bufs;
+    unsigned cache_half;   /* a cache's refill/spill chunk */
     unsigned data_room;
     int numa_node;
     bool hugepages;
@@ -210,6 +220,11 @@ struct vf_pool *vf_pool_create(const struct vf_topo *topo, int numa_node,
     if (!p->stack)
         goto nomem;
     p->n_bufs = n_bufs;
+    p->cache_half = n_bufs / POOL_CACHE_SHARE;
+    if (p->cache_half > VF_POOL_CACHE_MAX / 2)
+        p->cache_half = VF_POOL_CACHE_MAX / 2;
+    if (p->cache_half < POOL_CACHE_MIN)
+        p->cache_half = POOL_CACHE_MIN;
     p->data_room = data_room;
     p->slot_size = slot;
     /* A synthetic topology (or none) cannot be bound to: the memory is
@@ -240,6 +255,7 @@ struct vf_pool *vf_pool_create(const struct vf_topo *topo, int numa_node,
         p->stack[n_bufs - 1 - i] = pkt;
     }
     p->n_free = n_bufs;
+    atomic_init(&p->reserve, 0);
     atomic_init(&p->in_use, 0);
     return p;
 
@@ -268,6 +284,8 @@ void vf_pool_get_info(const struct vf_pool *p, struct vf_pool_info *out)
     if (!p)
         return;
     out->n_bufs = p->n_bufs;
+    out->reserve = atomic_load_explicit(&p->reserve, memory_order_relaxed);
+    out->cache_half = p->cache_half;
     out->data_room = p->data_room;
     out->numa_node = p->numa_node;
     out->hugepages = p->hugepages;
@@ -281,6 +299,14 @@ unsigned vf_pool_in_use(const struct vf_pool *p)
         return 0;
     /* Relaxed: a statistic; see the accounting note at the top. */
     return atomic_load_explicit(&p->in_use, memory_order_relaxed);
+}
+
+void vf_pool_set_reserve(struct vf_pool *p, unsigned reserve)
+{
+    if (!p)
+        return;
+    atomic_store_explicit(&p->reserve, reserve < p->n_bufs ? reserve : p->n_bufs,
+                          memory_order_relaxed);
 }
 
 /* Pushes k slots onto p's shared stack. More pushes than slots can only be
@@ -300,12 +326,19 @@ static void stack_push(struct vf_pool *p, struct vf_pkt *const *pkts,
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Pops up to k slots; returns how many it got. */
-static unsigned stack_pop(struct vf_pool *p, struct vf_pkt **pkts, unsigned k)
+/* Pops up to k slots, leaving the reserve unless use_reserve; returns how
+ * many it got. */
+static unsigned stack_pop(struct vf_pool *p, struct vf_pkt **pkts, unsigned k,
+                          bool use_reserve)
 {
     pthread_mutex_lock(&p->lock);
-    if (k > p->n_free)
-        k = p->n_free;
+    unsigned avail = p->n_free;
+    if (!use_reserve) {
+        unsigned r = atomic_load_explicit(&p->reserve, memory_order_relaxed);
+        avail = avail > r ? avail - r : 0;
+    }
+    if (k > avail)
+        k = avail;
     p->n_free -= k;
     memcpy(pkts, &p->stack[p->n_free], k * sizeof(*pkts));
     pthread_mutex_unlock(&p->lock);
@@ -325,25 +358,29 @@ void vf_pool_cache_flush(struct vf_pool_cache *c)
     c->n = 0;
 }
 
-unsigned vf_pool_alloc_burst(struct vf_pool_cache *c, struct vf_pkt **pkts,
-                             unsigned n)
+static unsigned alloc_burst(struct vf_pool_cache *c, struct vf_pkt **pkts,
+                            unsigned n, bool use_reserve)
 {
     struct vf_pool *p = c->pool;
     unsigned done = 0;
 
     if (!p)
         return 0;
+    const unsigned half = p->cache_half;
     /* Chunks of at most half a cache, so one refill always covers a chunk;
      * every pass either finishes a chunk or stops on exhaustion. */
     while (done < n) {
-        unsigned want = n - done < POOL_CACHE_HALF ? n - done
-                                                   : POOL_CACHE_HALF;
+        unsigned want = n - done < half ? n - done : half;
         if (c->n < want) {
             /* Refill to this chunk plus half a cache, so the next
-             * refill is ~POOL_CACHE_HALF packets away. Fits: want +
-             * HALF <= MAX. */
-            c->n += stack_pop(p, &c->slots[c->n],
-                              want + POOL_CACHE_HALF - c->n);
+             * refill is ~half a cache away. Fits: want + half <=
+             * 2 * half <= VF_POOL_CACHE_MAX. */
+            c->n += stack_pop(p, &c->slots[c->n], want + half - c->n,
+                              false);
+            /* The reserve gives only what this chunk lacks, so none of it
+             * lingers in the cache for ordinary allocations. */
+            if (c->n < want && use_reserve)
+                c->n += stack_pop(p, &c->slots[c->n], want - c->n, true);
         }
         unsigned take = c->n < want ? c->n : want;
         for (unsigned i = 0; i < take; i++) {
@@ -357,6 +394,18 @@ unsigned vf_pool_alloc_burst(struct vf_pool_cache *c, struct vf_pkt **pkts,
     if (done)
         atomic_fetch_add_explicit(&p->in_use, done, memory_order_relaxed);
     return done;
+}
+
+unsigned vf_pool_alloc_burst(struct vf_pool_cache *c, struct vf_pkt **pkts,
+                             unsigned n)
+{
+    return alloc_burst(c, pkts, n, false);
+}
+
+unsigned vf_pool_alloc_burst_reserve(struct vf_pool_cache *c,
+                                     struct vf_pkt **pkts, unsigned n)
+{
+    return alloc_burst(c, pkts, n, true);
 }
 
 /* Returns packets of other pools to their own stacks, one lock per run of
@@ -388,12 +437,12 @@ void vf_pool_free_burst(struct vf_pool_cache *c, struct vf_pkt **pkts,
         if (!pkt)
             continue;
         if (pkt->pool == own) {
-            if (c->n == VF_POOL_CACHE_MAX) {
+            if (c->n >= 2 * own->cache_half) {
                 /* Overflow: hand the upper half back in one push and keep
                  * the lower half for the next allocations. */
-                stack_push(own, &c->slots[POOL_CACHE_HALF],
-                           VF_POOL_CACHE_MAX - POOL_CACHE_HALF);
-                c->n = POOL_CACHE_HALF;
+                stack_push(own, &c->slots[own->cache_half],
+                           c->n - own->cache_half);
+                c->n = own->cache_half;
             }
             c->slots[c->n++] = pkt;
             n_own++;

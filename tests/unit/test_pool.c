@@ -156,6 +156,99 @@ static void test_exhaustion(void **state)
     vf_pool_destroy(pool);
 }
 
+/* The reserve: ordinary allocations leave it on the stack, whatever the
+ * cache's refill size; the reserve allocation takes it; frees give it
+ * back. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    char err[256];
+    enum { N = 1000, R = 300 };
+    struct vf_pool *pool = vf_pool_create(NULL, -1, N, 256, err, sizeof(err));
+    assert_non_null(pool);
+    static struct vf_pool_cache a, b;
+    static struct vf_pkt *pk[N];
+    struct vf_pool_info in;
+
+    vf_pool_set_reserve(pool, R);
+    vf_pool_get_info(pool, &in);
+    assert_int_equal(in.reserve, R);
+    vf_pool_cache_init(&a, pool);
+    vf_pool_cache_init(&b, pool);
+    unsigned got = drain(pool, &a, pk, N, 7);
+    assert_int_equal(got, N - R);
+    assert_int_equal(vf_pool_alloc_burst(&b, pk + got, 5), 0);
+    /* Dipping into the reserve takes what was asked for, and leaves none
+     * of it in the cache for an ordinary allocation. */
+    struct vf_pkt *one = vf_pool_alloc_reserve(&b);
+    assert_non_null(one);
+    assert_int_equal(b.n, 0);
+    assert_null(vf_pool_alloc(&b));
+    vf_pool_free(&b, one);
+    vf_pool_cache_flush(&b);
+    /* b's reserve allocations take exactly the reserve, nothing more. */
+    unsigned k, more = 0;
+    while ((k = vf_pool_alloc_burst_reserve(&b, pk + got + more, 32)) > 0)
+        more += k;
+    assert_int_equal(more, R);
+    assert_null(vf_pool_alloc_reserve(&a));
+    assert_int_equal(vf_pool_in_use(pool), N);
+
+    /* Given back, the reserve is whole again for the next round. */
+    vf_pool_free_burst(&a, pk, N);
+    vf_pool_cache_flush(&a);
+    assert_int_equal(vf_pool_in_use(pool), 0);
+    assert_int_equal(drain(pool, &b, pk, N, 32), N - R);
+    vf_pool_free_burst(&b, pk, N - R);
+    vf_pool_cache_flush(&b);
+
+    /* A reserve larger than the pool is the whole pool. */
+    vf_pool_set_reserve(pool, 5 * N);
+    vf_pool_get_info(pool, &in);
+    assert_int_equal(in.reserve, N);
+    assert_null(vf_pool_alloc(&a));
+    assert_non_null(pk[0] = vf_pool_alloc_reserve(&a));
+    vf_pool_free(&a, pk[0]);
+    vf_pool_cache_flush(&a);
+    assert_int_equal(vf_pool_in_use(pool), 0);
+    vf_pool_destroy(pool);
+}
+
+/* A cache holds at most two chunks of its pool's cache_half, which is
+ * 1/64 of the pool (16..VF_POOL_CACHE_MAX/2): small pools of big buffers
+ * are not hoarded by a few caches. */
+static void test_cache_sized_to_pool(void **state)
+{
+    (void)state;
+    static const unsigned sizes[] = {10, 768, 4096, 16384, 65536};
+    static const unsigned halves[] = {16, 16, 64, 256, 256};
+    char err[256];
+    static struct vf_pkt *pk[4096];
+    static struct vf_pool_cache c;
+
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        struct vf_pool *pool = vf_pool_create(NULL, -1, sizes[i], 256, err,
+                                              sizeof(err));
+        assert_non_null(pool);
+        struct vf_pool_info in;
+        vf_pool_get_info(pool, &in);
+        assert_int_equal(in.cache_half, halves[i]);
+        vf_pool_cache_init(&c, pool);
+        unsigned n = sizes[i] < 4096 ? sizes[i] : 4096;
+        unsigned got = 0;
+        for (unsigned k; got < n && (k = vf_pool_alloc_burst(&c, pk + got, 1)); got++)
+            assert_true(c.n <= 2 * in.cache_half);
+        assert_int_equal(got, n);
+        for (unsigned j = 0; j < got; j++) {
+            vf_pool_free(&c, pk[j]);
+            assert_true(c.n <= 2 * in.cache_half);
+        }
+        vf_pool_cache_flush(&c);
+        assert_int_equal(vf_pool_in_use(pool), 0);
+        vf_pool_destroy(pool);
+    }
+}
+
 static void test_headroom_and_reset(void **state)
 {
     (void)state;
@@ -271,7 +364,9 @@ static void test_foreign_free(void **state)
 {
     (void)state;
     char err[256];
-    struct vf_pool *a = vf_pool_create(NULL, 0, 100, 512, err, sizeof(err));
+    /* a is large enough that its cache (cache_half 64) keeps all 40 of
+     * its own packets freed below. */
+    struct vf_pool *a = vf_pool_create(NULL, 0, 4096, 512, err, sizeof(err));
     struct vf_pool *b = vf_pool_create(NULL, 1, 100, 512, err, sizeof(err));
     assert_non_null(a);
     assert_non_null(b);
@@ -510,6 +605,8 @@ int main(void)
         cmocka_unit_test(test_alloc_all_free_all),
         cmocka_unit_test(test_big_burst),
         cmocka_unit_test(test_exhaustion),
+        cmocka_unit_test(test_reserve),
+        cmocka_unit_test(test_cache_sized_to_pool),
         cmocka_unit_test(test_headroom_and_reset),
         cmocka_unit_test(test_data_room_respected),
         cmocka_unit_test(test_create_refusals),
