@@ -44,5 +44,9 @@ void vf_port_stats_sum(const struct vf_port *p, struct vf_port_stats *out)
         out->tx_bytes += atomic_load_explicit(&s->tx_bytes, memory_order_relaxed);
         out->tx_drops += atomic_load_explicit(&s->tx_drops, memory_order_relaxed);
         out->rx_errors += atomic_load_explicit(&s->rx_errors, memory_order_relaxed);
+        uint64_t rxnb = atomic_load_explicit(&s->rx_no_buffer, memory_order_relaxed);
+        out->rx_no_buffer += rxnb;
+        out->no_buffer += rxnb + atomic_load_explicit(&s->pipe_no_buffer,
+                                                      memory_order_relaxed);
     }
 }

@@ -29,6 +29,10 @@
  * re-check. A write that lands after step 4 leaves the eventfd readable and
  * the next poll returns at once: one spurious wakeup, never a lost one.
  *
+ * Tx budget: the tx ring is filled to at most vf_port_tx_limit() packets
+ * (the ring's size, or less when mgmt set a budget), so a drainer that
+ * stops holds that many of the worker's buffers and no more.
+ *
  * Packets still in the rings at close are not freed: the port does not know
  * where they came from (tests and benchmarks pass buffers that belong to no
  * pool), so whoever injected them drains them before closing.
@@ -104,6 +108,9 @@ static unsigned ring_tx_burst(struct vf_port *p, unsigned q,
     uint64_t cum[VF_BURST_MAX];
     unsigned sent = 0;
     uint64_t bytes = 0;
+    /* The tx budget (vf_port.h): what a reader that stopped leaves here is
+     * bounded by it, not by the ring's size. */
+    const uint32_t limit = vf_port_tx_limit(p);
     while (sent < n) {
         unsigned m = n - sent < VF_BURST_MAX ? n - sent : VF_BURST_MAX;
         uint64_t sum = 0;
@@ -111,12 +118,13 @@ static unsigned ring_tx_burst(struct vf_port *p, unsigned q,
             sum += pkts[sent + i]->len;
             cum[i] = sum;
         }
-        unsigned k = vf_ring_enqueue_burst(rq->tx, (void *const *)&pkts[sent], m);
+        unsigned k = vf_ring_enqueue_burst_max(rq->tx, (void *const *)&pkts[sent],
+                                               m, limit);
         if (k > 0)
             bytes += cum[k - 1];
         sent += k;
         if (k < m)
-            break;   /* tx ring full: the caller frees and counts the rest */
+            break;   /* tx ring at its limit: the caller frees and counts the rest */
     }
     if (sent > 0) {
         struct vf_port_q_stats *s = &p->qstats[q];
@@ -188,6 +196,10 @@ struct vf_port *vf_ring_port_open(const char *name, unsigned n_queues,
         atomic_init(&rp->q[q].sleeping, 0);
     }
     p->priv = rp;   /* from here ring_close() can undo a partial open */
+    /* Received buffers belong to the injector; sent ones wait in the tx
+     * ring until the drainer takes them. */
+    p->rx_hold = 0;
+    p->tx_hold = ring_size;
     for (unsigned q = 0; q < n_queues; q++) {
         struct ring_port_q *rq = &rp->q[q];
         rq->rx = vf_ring_create(ring_size, numa_node);

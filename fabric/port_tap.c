@@ -14,7 +14,8 @@
  *
  * Bounds that keep the rings from overflowing, per queue:
  *   rx_inflight + ready_n <= rx_window     (refill only tops the window up)
- *   tx_inflight           <= tx_depth      (tx accepts no more)
+ *   tx_inflight           <= tx_depth      (tx accepts no more; nor past
+ *                                           the port's tx budget)
  *   rx_window + tx_depth  <= sq entries, and the CQ has twice as many, so
  *   every request ever in flight has a CQ slot: the CQ cannot overflow.
  * The ready FIFO exists because the CQ is shared: tx_burst reaps write
@@ -394,7 +395,10 @@ static unsigned tap_tx_burst(struct vf_port *p, unsigned q, struct vf_pkt **pkts
     if (tq->dead || atomic_load_explicit(&tp->gone, memory_order_relaxed))
         return 0;
 
-    unsigned room = tq->tx_depth - tq->tx_inflight;
+    /* The tx budget (vf_port.h) may be below tx_depth, and may have been
+     * lowered below what is in flight now. */
+    unsigned limit = vf_port_tx_limit(p);
+    unsigned room = limit > tq->tx_inflight ? limit - tq->tx_inflight : 0;
     unsigned sq = io_uring_sq_space_left(&tq->ring);
     unsigned k = n < room ? n : room;
     k = k < sq ? k : sq;
@@ -784,6 +788,10 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         return NULL;
     }
     p->priv = tp;
+    /* Reads in flight and harvested frames share the window; writes in
+     * flight are bounded by tx_depth and the tx budget (vf_port.h). */
+    p->rx_hold = opts.rx_window;
+    p->tx_hold = opts.tx_depth;
     tp->n_queues = n_queues;
     tp->tso = opts.tso;
     atomic_init(&tp->gone, false);

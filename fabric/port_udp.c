@@ -73,6 +73,9 @@ struct udp_q {
     /* Refills the provided buffers when the worker's cache serves another
      * pool (a GRO port on large buffers): worker-only, like the queue. */
     struct vf_pool_cache *own_cache;
+    /* copy_breaks(): the worker's pool and its data room. Worker-only. */
+    const struct vf_pool *cb_pool;
+    uint32_t cb_room;
 
     /* provided-buffer ring: bid -> packet whose data room the kernel owns */
     struct io_uring_buf_ring *br;
@@ -239,6 +242,27 @@ static bool rx_arm(struct udp_q *q)
     return true;
 }
 
+/* Copy-break (as NIC drivers do for small frames): when the queue receives
+ * into a pool other than the worker's (a GRO port on 64 KB buffers), a
+ * datagram the kernel did not coalesce is copied into a buffer of the
+ * worker's pool and its large buffer goes straight back to the ring. A
+ * large buffer then never waits in a tenant port's queue for one small
+ * datagram, and a single datagram needs no fresh large buffer. The
+ * worker's pool data room is looked up once per pool, not per packet. */
+static bool copy_breaks(struct udp_q *q, const struct vf_pool_cache *cache,
+                        uint32_t plen, uint16_t gro)
+{
+    if (gro || !cache || !cache->pool || cache->pool == q->pool)
+        return false;
+    if (cache->pool != q->cb_pool) {
+        struct vf_pool_info info;
+        vf_pool_get_info(cache->pool, &info);
+        q->cb_pool = cache->pool;
+        q->cb_room = info.data_room;
+    }
+    return VF_PKT_HEADROOM + plen <= q->cb_room;
+}
+
 static void rx_complete(struct vf_port *p, struct udp_q *q,
                         const struct io_uring_cqe *cqe,
                         struct vf_pool_cache *cache, unsigned qi)
@@ -248,8 +272,9 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
     if (!(cqe->flags & IORING_CQE_F_MORE))
         q->rx_armed = false;
     if (!(cqe->flags & IORING_CQE_F_BUFFER)) {
-        /* -ENOBUFS only means the ring ran dry before we refilled it; the
-         * datagrams wait in the socket and the rearm picks them up. */
+        /* -ENOBUFS only means the ring ran dry before we refilled it (the
+         * stage was full: the worker is behind); the datagrams wait in the
+         * socket and the rearm picks them up. Not a loss. */
         if (cqe->res != -ENOBUFS && cqe->res != -ECANCELED)
             vf_stat_add(&st->rx_errors, 1);
         return;
@@ -265,21 +290,9 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
         br_give(u, q, pkt, bid);          /* reuse the same buffer */
         return;
     }
-    /* The ring must be refilled from this queue's pool, whose buffer size
-     * the receive relies on, not just any cache the caller has. */
-    struct vf_pool_cache *rc =
-        cache && cache->pool == q->pool ? cache : q->own_cache;
-    struct vf_pkt *fresh = rc ? vf_pool_alloc(rc) : NULL;
-    if (!fresh) {
-        /* No buffer to put back: drop this datagram and reuse its buffer so
-         * the kernel's ring never shrinks. */
-        vf_stat_add(&st->rx_errors, 1);
-        br_give(u, q, pkt, bid);
-        return;
-    }
-    br_give(u, q, fresh, bid);
-    /* Read the name and control data before the synthesised headers
-     * overwrite them (they share the bytes in front of the payload). */
+    /* Read the name, control data and payload length first: they share the
+     * bytes in front of the payload that the synthesised headers overwrite,
+     * and the copy-break below decides on them. */
     struct sockaddr_in src;
     memcpy(&src, io_uring_recvmsg_name(out), sizeof(src));
     uint32_t dst_ip = dgram_dst(u, &q->rx_msg,
@@ -298,6 +311,34 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
             }
         }
     }
+    /* keep carries the datagram on; fresh goes into the ring at bid. Both
+     * allocations may take the pool's reserve (vf_pool.h): this is the
+     * uplink's receive. */
+    struct vf_pkt *keep, *fresh;
+    if (copy_breaks(q, cache, plen, gro)) {
+        keep = vf_pool_alloc_reserve(cache);
+        fresh = pkt;                      /* the large buffer goes back */
+        if (keep)
+            memcpy(keep->buf + VF_PKT_HEADROOM,
+                   io_uring_recvmsg_payload(out, &q->rx_msg), plen);
+    } else {
+        /* The ring is refilled from this queue's pool, whose buffer size
+         * the receive relies on, not just any cache the caller has. */
+        struct vf_pool_cache *rc =
+            cache && cache->pool == q->pool ? cache : q->own_cache;
+        fresh = rc ? vf_pool_alloc_reserve(rc) : NULL;
+        keep = fresh ? pkt : NULL;
+        if (!fresh)
+            fresh = pkt;
+    }
+    br_give(u, q, fresh, bid);
+    if (!keep) {
+        /* No buffer: the datagram is dropped, counted as what it is, and
+         * its buffer went back so the kernel's ring never shrinks. */
+        vf_stat_add(&st->rx_no_buffer, 1);
+        return;
+    }
+    pkt = keep;
     pkt->data_off = VF_PKT_HEADROOM - VF_UDP_OUTER_HDRS;
     frame_synth(pkt, plen, &src, dst_ip, u->addr.sin_port);
     pkt->gso_size = gro;
@@ -505,7 +546,9 @@ static unsigned sys_rx_burst(struct vf_port *p, unsigned qi,
     struct vf_port_q_stats *st = &p->qstats[qi];
     if (n > u->o.burst)
         n = u->o.burst;
-    unsigned got = vf_pool_alloc_burst(cache, pkts, n);
+    /* The uplink's receive may take the pool's reserve (vf_pool.h). With no
+     * buffer at all the datagrams wait in the socket: nothing is lost. */
+    unsigned got = vf_pool_alloc_burst_reserve(cache, pkts, n);
     if (got == 0)
         return 0;
     for (unsigned i = 0; i < got; i++) {
@@ -891,11 +934,16 @@ static int q_open_socket(struct udp_port *u, struct udp_q *q, bool probe_first,
         socklen_t l = sizeof(u->addr);
         getsockname(q->fd, (struct sockaddr *)&u->addr, &l);
     }
-    /* Bigger socket buffers ride out a worker's scheduling hiccup; best
-     * effort (capped by net.core.[rw]mem_max). */
-    int sz = 4 << 20;
-    setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    /* Bigger socket buffers ride out a worker's scheduling hiccup and a
+     * peer's burst: the receive buffer is the queue in front of the ring
+     * (VF_UDP_RCVBUF). With CAP_NET_ADMIN the FORCE variant is not capped
+     * by net.core.rmem_max (212992 bytes on a stock kernel, about 300
+     * small datagrams); without it, best effort under the cap. */
+    int sz = VF_UDP_RCVBUF;
+    if (setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+        setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    if (setsockopt(q->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+        setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
     if (u->o.gro && setsockopt(q->fd, SOL_UDP, UDP_GRO, &one, sizeof(one))) {
         snprintf(err, errlen, "udp port '%s': UDP_GRO on %s: %s", name,
                  bind_s, strerror(errno));
@@ -1154,6 +1202,12 @@ struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
         goto fail;
     }
     p->priv = u;
+    /* Buffers a queue holds (vf_port.h). Multishot: the provided ring and
+     * the staged frames (copies in the worker's pool when GRO copy-breaks;
+     * counted there either way), and the sends in flight. Syscall mode
+     * holds nothing between calls: sendmmsg and recvmmsg are synchronous. */
+    p->rx_hold = sys ? 0 : 2 * opt.ring_depth;
+    p->tx_hold = sys ? 0 : opt.ring_depth;
     u->o = opt;
     u->addr = addr;
     u->pktinfo = addr.sin_addr.s_addr == htonl(INADDR_ANY);

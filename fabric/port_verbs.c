@@ -160,7 +160,8 @@ static void rx_refill(struct verbs_port *vp, struct verbs_q *vq,
         struct ibv_recv_wr wr[VF_BURST_MAX];
         struct ibv_sge sge[VF_BURST_MAX];
         unsigned want = min_u(vq->rx_nfree, VF_BURST_MAX);
-        unsigned k = vf_pool_alloc_burst(c, fresh, want);
+        /* An uplink's receive may take the pool's reserve (vf_pool.h). */
+        unsigned k = vf_pool_alloc_burst_reserve(c, fresh, want);
 
         if (k == 0) {
             vf_stat_add(&vq->rx_refill_short, 1);
@@ -839,6 +840,10 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
     vp->sig_every = min_u(o->tx_signal_every ? o->tx_signal_every
                                              : VF_VERBS_SIGNAL_DEFAULT,
                           vp->sq_size);
+    /* Buffers a queue holds (vf_port.h): its posted receives, its sends
+     * until reaped (copies included). */
+    p->rx_hold = vp->rq_size;
+    p->tx_hold = vp->sq_size;
     vp->rss = n_queues > 1 && !o->no_rss && have_dx && rss_supported(&dx, n_queues);
     vp->n_rxq = vp->rss ? n_queues : 1;
 

@@ -81,20 +81,28 @@ static inline void ring_get(const struct vf_ring *r, uint32_t at, void **objs,
     }
 }
 
-/* Producer side: room for up to n slots, re-reading the shared tail only when
- * the cached copy says there is not enough. Returns min(n, room) when `all`
- * is false, and n or 0 when it is true. */
+/* Room below a fill level of cap (<= size) for `used` slots in use; 0 when
+ * the ring already holds cap or more (cap may have been lowered). */
+static inline uint32_t ring_room(uint32_t cap, uint32_t used)
+{
+    return used >= cap ? 0 : cap - used;
+}
+
+/* Producer side: room for up to n slots below a fill level of cap (<=
+ * size), re-reading the shared tail only when the cached copy says there
+ * is not enough. Returns min(n, room) when `all` is false, and n or 0 when
+ * it is true. */
 static inline unsigned ring_enqueue(struct vf_ring *r, void *const *objs,
-                                    unsigned n, int all)
+                                    unsigned n, int all, uint32_t cap)
 {
     /* Relaxed: head is written only by this thread. */
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint32_t room = r->size - (head - r->tail_cache);
+    uint32_t room = ring_room(cap, head - r->tail_cache);
     if (room < n) {
         /* Acquire pairs with the consumer's release store of tail: the
          * consumer has finished reading the slots we are about to reuse. */
         r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        room = r->size - (head - r->tail_cache);
+        room = ring_room(cap, head - r->tail_cache);
         if (room < n) {
             if (all)
                 return 0;
@@ -138,7 +146,13 @@ static inline unsigned ring_dequeue(struct vf_ring *r, void **objs,
 
 unsigned vf_ring_enqueue_burst(struct vf_ring *r, void *const *objs, unsigned n)
 {
-    return ring_enqueue(r, objs, n, 0);
+    return ring_enqueue(r, objs, n, 0, r->size);
+}
+
+unsigned vf_ring_enqueue_burst_max(struct vf_ring *r, void *const *objs,
+                                   unsigned n, unsigned fill_max)
+{
+    return ring_enqueue(r, objs, n, 0, fill_max < r->size ? fill_max : r->size);
 }
 
 unsigned vf_ring_dequeue_burst(struct vf_ring *r, void **objs, unsigned n)
@@ -148,7 +162,7 @@ unsigned vf_ring_dequeue_burst(struct vf_ring *r, void **objs, unsigned n)
 
 unsigned vf_ring_enqueue_bulk(struct vf_ring *r, void *const *objs, unsigned n)
 {
-    return ring_enqueue(r, objs, n, 1);
+    return ring_enqueue(r, objs, n, 1, r->size);
 }
 
 unsigned vf_ring_dequeue_bulk(struct vf_ring *r, void **objs, unsigned n)

@@ -12,7 +12,8 @@
  *   tx_burst(port, q, pkts, n, cache): takes ownership of the packets it
  *     accepts and returns how many (a prefix of pkts). The caller frees the
  *     rest and counts them as tx drops; backends never free what they did
- *     not accept.
+ *     not accept. It never lets queue q hold more than vf_port_tx_limit()
+ *     packets.
  *   wait_fd(port, q): a file descriptor that becomes readable when queue q
  *     has work, so an idle worker can sleep in poll(); -1 if it has none.
  *   sleep_notify: optional, see below.
@@ -20,7 +21,36 @@
  *
  * Counters: per queue, written only by the queue's worker, summed by mgmt
  * (vf_port_stats_sum). Reads from mgmt may be a burst stale; they are
- * 64-bit relaxed atomics so no read is torn.
+ * 64-bit relaxed atomics so no read is torn. What each means (the names
+ * are shown by `vfabctl stats` and the metrics, so they are stable):
+ *   rx_errors   real receive failures of the backend: a read or receive
+ *               that failed, a truncated datagram or frame, a bad vnet
+ *               header, the device gone. Never a shortage of buffers.
+ *   rx_no_buffer  frames the backend received and dropped because its
+ *               pool had no fresh buffer to refill its receive ring with.
+ *   pipe_no_buffer packets for this port, or from it, that the pipeline
+ *               dropped because the worker's pool was empty (a flood copy
+ *               for it, a segment or datagram split from its frame).
+ *   tx_drops    packets the port did not take: its tx queue or tx budget
+ *               was full (the pipeline counts them as tx_queue_full), or
+ *               the backend refused a frame it accepted.
+ * rx_no_buffer + pipe_no_buffer is the port's `no_buffer`; summed over all
+ * ports it is the `no_buffer` drop reason.
+ *
+ * Buffers a port holds (what keeps one port from draining a pool). A
+ * worker's pool (numa/vf_pool.h) feeds every port queue the worker
+ * serves, so what one queue may keep is bounded, and mgmt sizes the pool
+ * for the sum (mgmt/vf_budget.h). Each backend states at open, per queue:
+ *   rx_hold   buffers of its rx pool it keeps: a receive ring or window,
+ *             received frames staged for the next rx_burst;
+ *   tx_hold   the most packets it keeps on tx by its own bound: a ring's
+ *             size, sends or writes in flight.
+ * A tenant port's tx (what a stalled reader, a hung VM, lets pile up) is
+ * further bounded by tx_budget, which mgmt sets from the pool size and
+ * the port count and may change at any time: tx_burst never lets the
+ * queue hold more than min(tx_hold, tx_budget) packets, and refuses the
+ * rest, which the caller drops as tx_queue_full on this port. So a queue
+ * nobody drains costs its own packets, never another port's buffers.
  *
  * Thread-safety: open/close from the management thread while no worker
  * serves the port; rx/tx per queue from that queue's worker only.
@@ -45,8 +75,11 @@ struct vf_port_q_stats {
     _Atomic uint64_t rx_bytes;
     _Atomic uint64_t tx_pkts;
     _Atomic uint64_t tx_bytes;
-    _Atomic uint64_t tx_drops;  /* not accepted by the backend (queue full) */
-    _Atomic uint64_t rx_errors; /* backend rx failures (no buffer, I/O error) */
+    _Atomic uint64_t tx_drops;  /* not taken (tx full, over budget, refused) */
+    _Atomic uint64_t rx_errors; /* backend receive failures, never buffers */
+    _Atomic uint64_t rx_no_buffer;   /* worker: rw (relaxed), mgmt: ro */
+    /* any worker: atomic add (failure path only), mgmt: ro */
+    _Atomic uint64_t pipe_no_buffer;
 } __attribute__((aligned(64)));
 
 /* Adds n to a counter that has one writer (a queue's worker): a relaxed
@@ -59,6 +92,8 @@ static inline void vf_stat_add(_Atomic uint64_t *c, uint64_t n)
 
 struct vf_port_stats {
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, tx_drops, rx_errors;
+    uint64_t no_buffer;      /* rx_no_buffer + pipe_no_buffer */
+    uint64_t rx_no_buffer;
 };
 
 struct vf_port_ops {
@@ -84,7 +119,28 @@ struct vf_port {
     unsigned n_queues;
     void *priv;          /* backend state */
     struct vf_port_q_stats *qstats; /* n_queues entries */
+    /* Per queue, set by the backend at open, ro afterwards (see "Buffers a
+     * port holds" above). */
+    uint32_t rx_hold;
+    uint32_t tx_hold;
+    /* mgmt: w (vf_port_set_tx_budget), worker: r (relaxed, once per
+     * tx_burst). 0 until mgmt sets one: tx_hold alone bounds the queue. */
+    _Atomic uint32_t tx_budget;
 };
+
+/* The most packets one of p's queues may hold on tx now. */
+static inline uint32_t vf_port_tx_limit(const struct vf_port *p)
+{
+    uint32_t b = atomic_load_explicit(&p->tx_budget, memory_order_relaxed);
+    return b && b < p->tx_hold ? b : p->tx_hold;
+}
+
+/* mgmt: sets p's tx budget (0: none). Relaxed: a worker that still uses
+ * the old value for a burst holds at most that many more. */
+static inline void vf_port_set_tx_budget(struct vf_port *p, uint32_t budget)
+{
+    atomic_store_explicit(&p->tx_budget, budget, memory_order_relaxed);
+}
 
 /* Helpers for backends: allocate/free the port and its per-queue stats. */
 struct vf_port *vf_port_alloc(const struct vf_port_ops *ops, const char *name,
@@ -116,7 +172,8 @@ void vf_port_stats_sum(const struct vf_port *p, struct vf_port_stats *out);
 /* ---- the in-memory ring port (port_ring.c) ----
  * Each queue has two SPSC rings: `rx` (the outside world -> vfab: a traffic
  * generator, a test, or another vfabd's uplink produces; the worker consumes)
- * and `tx` (vfab -> outside: the worker produces; a sink consumes).
+ * and `tx` (vfab -> outside: the worker produces; a sink consumes), which the
+ * worker fills to at most vf_port_tx_limit() (tx_hold is the ring size).
  * wait_fd is an eventfd that vf_ring_port_inject() writes when the worker
  * said it is going to sleep (vf_ring_port_set_sleeping), so an idle worker
  * costs no CPU and still wakes on the first packet.

@@ -22,10 +22,12 @@
  * Variants (struct vf_udp_opts, chosen per port at open):
  *   VF_UDP_RX_MULTISHOT: one multishot recvmsg per queue fills pool buffers
  *     handed to the kernel through a provided-buffer ring (one bid per pool
- *     packet, replenished from the worker's cache after every completion;
- *     when the cache is empty the datagram is dropped and its buffer reused,
- *     so the ring never runs dry). Tx is one sendmsg SQE per packet and one
- *     io_uring_submit per burst; completions free the packets.
+ *     packet, replenished from the worker's cache after every completion,
+ *     allowed to take the pool's reserve (vf_pool.h); when even that is
+ *     empty the datagram is dropped, counted in rx_no_buffer, and its
+ *     buffer reused, so the ring never runs dry). Tx is one sendmsg SQE
+ *     per packet and one io_uring_submit per burst; completions free the
+ *     packets.
  *   send_zc: tx uses SENDMSG_ZC; a packet stays in flight until its
  *     notification CQE (IORING_CQE_F_NOTIF) and is freed only then.
  *   fixed_bufs (with send_zc): the queue's pool region is registered as one
@@ -66,15 +68,23 @@
  * may be shorter), its synthesised outer headers covering the whole
  * buffer. Its consumer splits or merges it (vf_segment.h). The buffers must
  * hold 64 KB: every queue's pool needs a data room of at least
- * VF_UDP_GRO_DATA_ROOM (open fails otherwise).
+ * VF_UDP_GRO_DATA_ROOM (open fails otherwise). Copy-break: a datagram the
+ * kernel did not coalesce, when rx_burst is called with a cache of another
+ * pool (the worker's), is copied into a buffer of that pool and the large
+ * buffer goes straight back to the ring; so large buffers never wait in a
+ * tenant's queue, and single datagrams need no fresh large buffer.
  *
  * Accounting: tx_burst accepts a prefix of the burst (at most the free tx
  * slots, ring_depth in flight per queue) and counts the rest in tx_drops.
  * An accepted frame that is not Ethernet/IPv4/UDP, or whose send fails, is
  * freed by the port and counted in tx_drops too; tx_pkts/tx_bytes count
  * frames the kernel took (io_uring modes: on completion). rx_errors counts
- * truncated datagrams, receive errors and datagrams dropped for lack of a
- * fresh buffer. Byte counters count whole frames (outer headers included).
+ * real receive failures only: truncated datagrams and receive errors.
+ * rx_no_buffer counts datagrams dropped for lack of a fresh buffer (the
+ * pool and its reserve empty). Byte counters count whole frames (outer
+ * headers included). The socket's receive buffer is VF_UDP_RCVBUF (not
+ * capped by net.core.rmem_max when vfabd has CAP_NET_ADMIN); the kernel
+ * counts what overflows it (UdpRcvbufErrors in /proc/net/snmp).
  *
  * wait_fd: io_uring modes return the ring's eventfd (signalled on every
  * CQE); rx_burst drains it before it reports an empty queue, so a sleeping
@@ -84,7 +94,8 @@
  * Bounds: each queue holds at most ring_depth rx buffers (taken from its pool
  * at open, so the pool must have more than ring_depth free buffers per
  * queue), ring_depth tx packets in flight and ring_depth received packets
- * staged; rx and tx handle at most `burst` packets per call.
+ * staged (rx_hold and tx_hold, vf_port.h); rx and tx handle at most
+ * `burst` packets per call.
  *
  * Thread-safety: as vf_port.h: open/close from the management thread while no
  * worker serves the port; rx/tx/reap on queue q from q's worker only. The
@@ -107,6 +118,9 @@
 #define VF_UDP_OUTER_HDRS 42u   /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define VF_UDP_DEPTH_DEFAULT 256u
 #define VF_UDP_DEPTH_MAX 4096u
+/* Socket receive (and send) buffer asked for: 4 MB, which the kernel
+ * doubles; about 6,000 small datagrams of slack while a worker is away. */
+#define VF_UDP_RCVBUF (4 << 20)
 /* One UDP_SEGMENT send: the kernel's UDP_MAX_SEGMENTS (64 before Linux
  * 6.11), and a UDP payload under the 64 KB IPv4 limit. */
 #define VF_UDP_GSO_MAX_SEGS 64u

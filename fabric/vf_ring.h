@@ -50,6 +50,12 @@ struct vf_ring *vf_ring_create(uint32_t size, int numa_node);
 void vf_ring_destroy(struct vf_ring *r);      /* accepts NULL */
 
 unsigned vf_ring_enqueue_burst(struct vf_ring *r, void *const *objs, unsigned n);
+/* As _burst, but never fills the ring past fill_max slots (clamped to the
+ * size): a bound below the capacity that the producer may change between
+ * calls (a ring port's tx budget). A ring already holding more than
+ * fill_max takes nothing until the consumer brings it below. */
+unsigned vf_ring_enqueue_burst_max(struct vf_ring *r, void *const *objs,
+                                   unsigned n, unsigned fill_max);
 unsigned vf_ring_dequeue_burst(struct vf_ring *r, void **objs, unsigned n);
 /* All-or-nothing variants: return n or 0. */
 unsigned vf_ring_enqueue_bulk(struct vf_ring *r, void *const *objs, unsigned n);

@@ -549,6 +549,171 @@ static void test_worker_thread(void **st)
     }
 }
 
+/* Sends n datagrams of plen bytes (byte i of datagram k is k*3+i) from a
+ * plain socket to `to`; returns the socket for more. */
+static int plain_send(int fd, const struct sockaddr_in *to, unsigned first,
+                      unsigned n, uint32_t plen)
+{
+    static uint8_t buf[4096];
+    if (fd < 0)
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0 && plen <= sizeof(buf));
+    for (unsigned k = first; k < first + n; k++) {
+        for (uint32_t i = 0; i < plen; i++)
+            buf[i] = (uint8_t)(k * 3 + i);
+        assert_int_equal(sendto(fd, buf, plen, 0, (const struct sockaddr *)to,
+                                sizeof(*to)), (ssize_t)plen);
+    }
+    return fd;
+}
+
+/* Receives into held[] until the port has accounted for `want` datagrams
+ * (received or dropped for want of a buffer). Bounded. */
+static unsigned recv_until(struct side *b, struct vf_pool_cache *c,
+                           struct vf_pkt **held, unsigned cap, uint64_t want)
+{
+    unsigned got = 0;
+    for (unsigned round = 0; round < WAIT_ROUNDS;) {
+        unsigned k = vf_port_rx_burst(b->port, 0, held + got,
+                                      cap - got < VF_BURST_MAX ? cap - got
+                                                               : VF_BURST_MAX,
+                                      c);
+        got += k;
+        struct vf_port_stats st;
+        vf_port_stats_sum(b->port, &st);
+        if (st.rx_pkts + st.rx_no_buffer >= want)
+            break;
+        if (k == 0) {
+            struct pollfd pfd = {.fd = b->port->ops->wait_fd(b->port, 0),
+                                 .events = POLLIN};
+            poll(&pfd, 1, 5);
+            round++;
+        }
+    }
+    return got;
+}
+
+/* The pool runs dry while every received frame is held: the ring is still
+ * refilled from the pool's reserve, which ordinary allocations cannot
+ * touch, and once that is gone each datagram is dropped and counted in
+ * rx_no_buffer, never in rx_errors; frees bring reception back. */
+static void test_rx_no_buffer(void **st)
+{
+    (void)st;
+    enum { DEPTH = 8, SPARE = 40, N = 100 };
+    struct vf_udp_opts o;
+    struct side b;
+    char err[256];
+    static struct vf_pkt *held[N + 10];
+
+    vf_udp_opts_default(&o);
+    o.ring_depth = DEPTH;
+    b.pool = vf_pool_create(NULL, -1, DEPTH + SPARE, VF_PKT_DEFAULT_DATA_ROOM,
+                            err, sizeof(err));
+    assert_non_null(b.pool);
+    vf_pool_cache_init(&b.cache, b.pool);
+    b.port = vf_udp_port_open("up", "127.0.0.1:0", 1, &o, &b.pool, err,
+                              sizeof(err));
+    if (!b.port)
+        fail_msg("open: %s", err);
+    assert_int_equal(b.port->rx_hold, 2 * DEPTH);
+    assert_int_equal(b.port->tx_hold, DEPTH);
+    assert_int_equal(vf_udp_port_addr(b.port, &b.addr), 0);
+    vf_pool_set_reserve(b.pool, SPARE);
+    assert_null(vf_pool_alloc(&b.cache));    /* all of it is reserve */
+
+    int fd = -1;
+    unsigned got = 0;
+    for (unsigned sent = 0; sent < N; sent += 10) {
+        fd = plain_send(fd, &b.addr, sent, 10, 64);
+        got += recv_until(&b, &b.cache, held + got, N - got, sent + 10);
+    }
+    struct vf_port_stats s;
+    vf_port_stats_sum(b.port, &s);
+    assert_int_equal(got, SPARE);
+    assert_int_equal(s.rx_pkts, SPARE);
+    assert_int_equal(s.rx_no_buffer, N - SPARE);
+    assert_int_equal(s.no_buffer, N - SPARE);
+    assert_int_equal(s.rx_errors, 0);
+
+    /* Given back, the buffers carry the next datagrams again. */
+    vf_pool_free_burst(&b.cache, held, got);
+    got = 0;
+    fd = plain_send(fd, &b.addr, N, 10, 64);
+    got = recv_until(&b, &b.cache, held, 10, N + 10);
+    assert_int_equal(got, 10);
+    for (unsigned i = 0; i < got; i++)
+        assert_int_equal(vf_pkt_data(held[i])[42], (uint8_t)((N + i) * 3));
+    vf_pool_free_burst(&b.cache, held, got);
+    vf_port_stats_sum(b.port, &s);
+    assert_int_equal(s.rx_no_buffer, N - SPARE);
+    assert_int_equal(s.rx_errors, 0);
+    close(fd);
+    side_close(&b);
+}
+
+/* Copy-break: a port whose ring holds buffers of another pool than the
+ * caller's cache (a GRO port on 64 KB buffers) hands single datagrams over
+ * in the caller's pool and keeps its own buffers in the ring; a datagram
+ * too big for the caller's buffers stays in the large one, whose place a
+ * fresh large buffer takes. */
+static void test_copy_break(void **st)
+{
+    (void)st;
+    enum { DEPTH = 8, SMALL = 20, BIG = 2 };
+    struct vf_udp_opts o;
+    struct side b;
+    char err[256];
+    struct vf_pkt *held[SMALL + BIG];
+
+    vf_udp_opts_default(&o);
+    o.ring_depth = DEPTH;
+    b.pool = vf_pool_create(NULL, -1, 64, 8192, err, sizeof(err));
+    struct vf_pool *small = vf_pool_create(NULL, -1, 64,
+                                           VF_PKT_DEFAULT_DATA_ROOM, err,
+                                           sizeof(err));
+    assert_non_null(b.pool);
+    assert_non_null(small);
+    vf_pool_cache_init(&b.cache, b.pool);
+    static struct vf_pool_cache sc;
+    vf_pool_cache_init(&sc, small);
+    b.port = vf_udp_port_open("up", "127.0.0.1:0", 1, &o, &b.pool, err,
+                              sizeof(err));
+    if (!b.port)
+        fail_msg("open: %s", err);
+    assert_int_equal(vf_udp_port_addr(b.port, &b.addr), 0);
+
+    int fd = plain_send(-1, &b.addr, 0, SMALL, 100);
+    unsigned got = recv_until(&b, &sc, held, SMALL, SMALL);
+    assert_int_equal(got, SMALL);
+    assert_int_equal(vf_pool_in_use(b.pool), DEPTH);    /* only the ring */
+    assert_int_equal(vf_pool_in_use(small), SMALL);
+    plain_send(fd, &b.addr, SMALL, BIG, 3000);
+    got += recv_until(&b, &sc, held + got, BIG, SMALL + BIG);
+    assert_int_equal(got, SMALL + BIG);
+    assert_int_equal(vf_pool_in_use(b.pool), DEPTH + BIG);
+    for (unsigned k = 0; k < got; k++) {
+        const uint8_t *f = vf_pkt_data(held[k]);
+        uint32_t plen = k < SMALL ? 100 : 3000;
+        assert_ptr_equal(held[k]->pool, k < SMALL ? small : b.pool);
+        assert_int_equal(held[k]->len, 42 + plen);
+        assert_int_equal(held[k]->gso_size, 0);
+        for (uint32_t i = 0; i < plen; i++)
+            if (f[42 + i] != (uint8_t)(k * 3 + i))
+                fail_msg("datagram %u: byte %u differs", k, i);
+    }
+    struct vf_port_stats s;
+    vf_port_stats_sum(b.port, &s);
+    assert_int_equal(s.rx_pkts, SMALL + BIG);
+    assert_int_equal(s.no_buffer + s.rx_errors, 0);
+    vf_pool_free_burst(&sc, held, got);
+    vf_pool_cache_flush(&sc);
+    assert_int_equal(vf_pool_in_use(small), 0);
+    close(fd);
+    side_close(&b);
+    vf_pool_destroy(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +727,8 @@ int main(void)
         cmocka_unit_test(test_wait_fd),
         cmocka_unit_test(test_malformed_tx),
         cmocka_unit_test(test_worker_thread),
+        cmocka_unit_test(test_rx_no_buffer),
+        cmocka_unit_test(test_copy_break),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

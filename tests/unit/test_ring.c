@@ -108,6 +108,40 @@ static void test_burst_bulk(void **state)
     vf_ring_destroy(r);
 }
 
+/* A fill bound below the size: never passed, changeable between calls,
+ * and one lowered below the fill level takes nothing until the consumer
+ * brings the ring under it. */
+static void test_burst_max(void **state)
+{
+    (void)state;
+    struct vf_ring *r = vf_ring_create(16, -1);
+    assert_non_null(r);
+    void *in[32], *out[32];
+    for (unsigned i = 0; i < 32; i++)
+        in[i] = tok(i + 1);
+
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in, 10, 5), 5);
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in + 5, 10, 5), 0);
+    assert_int_equal(vf_ring_count(r), 5);
+    assert_int_equal(vf_ring_dequeue_burst(r, out, 2), 2);
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in + 5, 10, 5), 2);
+    assert_int_equal(vf_ring_count(r), 5);
+    /* Lowered below the fill level: nothing until it drains under 3. */
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in + 7, 10, 3), 0);
+    assert_int_equal(vf_ring_dequeue_burst(r, out + 2, 2), 2);
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in + 7, 10, 3), 0);
+    assert_int_equal(vf_ring_dequeue_burst(r, out + 4, 1), 1);
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in + 7, 10, 3), 1);
+    /* A bound over the size is the size. */
+    assert_int_equal(vf_ring_enqueue_burst_max(r, in + 8, 24, 1000), 13);
+    assert_int_equal(vf_ring_count(r), 16);
+    /* FIFO order across all of it. */
+    assert_int_equal(vf_ring_dequeue_burst(r, out + 5, 32), 16);
+    for (unsigned i = 0; i < 21; i++)
+        assert_ptr_equal(out[i], in[i]);
+    vf_ring_destroy(r);
+}
+
 /* Random burst/bulk operations checked against a plain array FIFO. Returns
  * after `ops` operations; the ring starts at whatever indices it has. */
 static void run_against_model(struct vf_ring *r, uint32_t size, unsigned ops,
@@ -397,6 +431,40 @@ static void test_port_round_trip(void **state)
     vf_port_close(p);
 }
 
+/* The tx budget (vf_port.h): a ring port never holds more than it on a tx
+ * queue, takes more as the drainer makes room, and 0 means the ring size. */
+static void test_port_tx_budget(void **state)
+{
+    (void)state;
+    init_pkts();
+    struct vf_port *p = vf_ring_port_open("ring0", 2, 64, -1);
+    assert_non_null(p);
+    assert_int_equal(p->tx_hold, 64);
+    assert_int_equal(p->rx_hold, 0);
+    assert_int_equal(vf_port_tx_limit(p), 64);
+    struct vf_pkt *in[128], *drained[128];
+    for (unsigned i = 0; i < 128; i++)
+        in[i] = &port_pkts[i];
+
+    vf_port_set_tx_budget(p, 20);
+    assert_int_equal(vf_port_tx_limit(p), 20);
+    assert_int_equal(vf_port_tx_burst(p, 0, in, 50, NULL), 20);
+    assert_int_equal(vf_port_tx_burst(p, 0, in + 20, 5, NULL), 0);
+    assert_int_equal(vf_port_tx_burst(p, 1, in + 20, 30, NULL), 20);  /* per queue */
+    assert_int_equal(vf_ring_port_drain(p, 0, drained, 7), 7);
+    assert_int_equal(vf_port_tx_burst(p, 0, in + 40, 30, NULL), 7);
+    /* A budget over the ring's size is the size. */
+    vf_port_set_tx_budget(p, 1000);
+    assert_int_equal(vf_port_tx_limit(p), 64);
+    assert_int_equal(vf_port_tx_burst(p, 0, in + 47, 81, NULL), 44);
+    assert_int_equal(atomic_load(&p->qstats[0].tx_pkts), 20 + 7 + 44);
+    assert_int_equal(vf_ring_port_drain(p, 0, drained + 7, 128), 64);
+    for (unsigned i = 0; i < 71; i++)
+        assert_ptr_equal(drained[i], in[i < 20 ? i : i + 20]);   /* q1 took 20..39 */
+    assert_int_equal(vf_ring_port_drain(p, 1, drained, 128), 20);
+    vf_port_close(p);
+}
+
 static int fd_readable(int fd, int timeout_ms)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -554,10 +622,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_sizes),
         cmocka_unit_test(test_burst_bulk),
+        cmocka_unit_test(test_burst_max),
         cmocka_unit_test(test_order_model),
         cmocka_unit_test(test_wraparound),
         cmocka_unit_test(test_port_open_errors),
         cmocka_unit_test(test_port_round_trip),
+        cmocka_unit_test(test_port_tx_budget),
         cmocka_unit_test(test_port_kick),
         cmocka_unit_test(test_stress_spsc),
         cmocka_unit_test(test_port_sleep_wake),
