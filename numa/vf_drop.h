@@ -3,6 +3,8 @@
  * One X-macro table: the enum, the names shown by `vfabctl stats` and the
  * metrics all come from it, so a new reason cannot be added without a name.
  * Reason 0 is "none". Names are stable: scripts and tests match on them.
+ * One reason per cause: a counter that two causes share cannot tell an
+ * operator which one happened. README's drop table explains each.
  * It lives in numa/, the bottom layer, so that fabric, tunnel and pipeline
  * can all name their drops without a dependency pointing upward.
  */
@@ -32,7 +34,7 @@
     X(ICMP_TRUNC,        "icmp_truncated")                                   \
     X(ICMP6_TRUNC,       "icmpv6_truncated")                                 \
     /* forwarding */                                                         \
-    X(NO_ROUTE,          "no_route")        /* no table entry for dst */     \
+    X(NO_ROUTE,          "no_route")        /* router: no route to dst */    \
     X(UNKNOWN_PORT,      "unknown_in_port") /* packet on an unmapped port */ \
     X(PORT_SECURITY,     "port_security")   /* spoofed source MAC/IP */      \
     X(PS_IP6_SOURCE,     "port_security_ipv6_source") /* not the port's */   \
@@ -42,11 +44,23 @@
     X(ACL_INGRESS,       "acl_ingress")                                      \
     X(ACL_EGRESS,        "acl_egress")                                       \
     X(TTL_EXPIRED,       "ttl_expired")                                      \
-    X(NO_ARP,            "router_no_next_hop_mac")                           \
+    X(ROUTER_NO_NH_MAC,  "router_no_next_hop_mac") /* next hop unknown */   \
+    X(ROUTER_NOT_IP4,    "router_not_ipv4") /* only IPv4 is routed */        \
+    X(ROUTER_OWN_ADDR,   "router_own_address") /* to the router itself */    \
+    X(ROUTER_MISSING,    "router_missing")  /* its router not in tables */   \
+    X(ROUTER_OUT_SWITCH, "router_out_switch_missing") /* not in tables */    \
+    X(ROUTER_OUT_PORT,   "router_out_port_missing") /* not on its switch */  \
+    X(OUTPUT_ROUTER_PORT, "output_to_router_port") /* not a VM port */       \
+    X(FLOOD_EMPTY,       "flood_empty")     /* a flood reached no port */    \
+    X(FLOOD_TOO_MANY,    "flood_too_many")  /* over VF_ACT_MAX_OUT outputs */\
+    X(NO_ACTION,         "pipeline_no_action") /* a bug: no output, no why */\
     X(LOOP,              "pipeline_loop")   /* too many router hops */       \
     X(HAIRPIN,           "hairpin")         /* out port == in port */        \
-    X(NO_BUFFER,         "no_buffer")       /* pool empty (flood copies) */  \
-    X(TX_FULL,           "tx_queue_full")                                    \
+    X(NO_BUFFER,         "no_buffer")       /* a pool was empty */           \
+    X(COPY_TOO_BIG,      "copy_too_big")    /* frame over a copy's buffer */ \
+    X(ENCAP_NO_HEADROOM, "encap_no_headroom") /* no room for outer hdrs */   \
+    X(SEG_NO_ROOM,       "segment_no_room") /* a segment over its buffer */  \
+    X(TX_FULL,           "tx_queue_full")   /* port's tx queue/budget full */\
     X(MTU,               "mtu_exceeded")                                     \
     /* connection tracking (pipeline/vf_conntrack.h): a packet conntrack */  \
     /* calls invalid (no connection can hold it: an unsolicited ACK or */    \

@@ -143,13 +143,20 @@ void vf_act_rewrite(const struct vf_act *a, uint8_t *frame,
     }
 }
 
-static struct vf_pkt *clone_pkt(struct vf_worker *w, const struct vf_pkt *p)
+/* A copy of p from the worker's pool, or NULL with *why: VF_DROP_NO_BUFFER
+ * (the pool is empty) or VF_DROP_COPY_TOO_BIG (p, from a pool of larger
+ * buffers, does not fit one of the worker's). */
+static struct vf_pkt *clone_pkt(struct vf_worker *w, const struct vf_pkt *p,
+                                int *why)
 {
     struct vf_pkt *q = vf_pool_alloc(&w->cache);
-    if (!q)
+    if (!q) {
+        *why = VF_DROP_NO_BUFFER;
         return NULL;
+    }
     if ((uint64_t)p->data_off + p->len > q->buf_len) {
         vf_pool_free(&w->cache, q);
+        *why = VF_DROP_COPY_TOO_BIG;
         return NULL;
     }
     q->data_off = p->data_off;
@@ -207,9 +214,15 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
     bool answered = false;   /* one ICMP answer per packet, however many tunnels */
     for (unsigned i = 0; i < a->n_out; i++) {
         const struct vf_act_out *o = &a->out[i];
-        struct vf_pkt *q = i + 1 == a->n_out ? p : clone_pkt(w, p);
+        int why = 0;
+        struct vf_pkt *q = i + 1 == a->n_out ? p : clone_pkt(w, p, &why);
         if (!q) {
-            vf_worker_count_drop(w, VF_DROP_NO_BUFFER, 1);
+            struct vf_port *to = o->chassis == VF_CHASSIS_NONE
+                                     ? t->fports[o->fport].port : t->uplink;
+            if (why == VF_DROP_NO_BUFFER)
+                vf_worker_count_no_buffer(w, to, 1);
+            else
+                vf_worker_count_drop(w, (unsigned)why, 1);
             continue;
         }
         if (o->chassis == VF_CHASSIS_NONE) {
@@ -227,6 +240,14 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
         else
             vf_worker_tx(w, t->uplink, q);
     }
+}
+
+/* The fabric port p came in on (the uplink or a tenant port), or NULL. */
+static struct vf_port *in_port(const struct vf_tables *t, const struct vf_pkt *p)
+{
+    if (t->uplink && p->port == t->uplink->index)
+        return t->uplink;
+    return p->port < t->n_fports ? t->fports[p->port].port : NULL;
 }
 
 /* Tap ports take GSO frames whole (the vnet header tells the kernel to
@@ -287,10 +308,14 @@ static void execute_gso(struct vf_worker *w, const struct vf_tables *t,
     }
     for (unsigned i = 0; i < si.n_segs; i++) {
         struct vf_pkt *s = vf_pool_alloc(&w->cache);
-        if (!s || vf_seg_build(p, &si, i, s)) {
-            if (s)
-                vf_pool_free(&w->cache, s);
-            vf_worker_count_drop(w, VF_DROP_NO_BUFFER, 1);
+        if (!s) {
+            vf_worker_count_no_buffer(w, in_port(t, p), 1);
+            continue;
+        }
+        r = vf_seg_build(p, &si, i, s);
+        if (r) {
+            vf_pool_free(&w->cache, s);
+            vf_worker_count_drop(w, (unsigned)r, 1);
             continue;
         }
         outputs(w, t, s, a, hash, NULL, NULL);   /* segments fit: clamped */
@@ -304,7 +329,9 @@ static void execute(struct vf_worker *w, const struct vf_tables *t,
                     const struct vf_hdr_offsets *off, uint32_t hash)
 {
     if (a->n_out == 0) {
-        vf_worker_drop(w, p, a->drop ? a->drop : VF_DROP_NO_ROUTE);
+        /* An empty list always names its reason; NO_ACTION would be a
+         * stage that forgot to, counted rather than silent. */
+        vf_worker_drop(w, p, a->drop ? a->drop : VF_DROP_NO_ACTION);
         return;
     }
     p->meta.datapath = a->datapath;
@@ -352,10 +379,13 @@ static void gro_split(struct vf_worker *w, const struct vf_tables *t,
     uint32_t n = (p->len - VF_UDP_OUTER_HDRS + p->gso_size - 1) / p->gso_size;
     for (unsigned k = 0; k < n; k++) {
         struct vf_pkt *s = vf_pool_alloc(&w->cache);
-        int r = s ? vf_seg_gro_split(p, k, s) : VF_DROP_NO_BUFFER;
+        if (!s) {
+            vf_worker_count_no_buffer(w, t->uplink, 1);
+            continue;
+        }
+        int r = vf_seg_gro_split(p, k, s);
         if (r) {
-            if (s)
-                vf_pool_free(&w->cache, s);
+            vf_pool_free(&w->cache, s);
             vf_worker_count_drop(w, (unsigned)r, 1);
             continue;
         }

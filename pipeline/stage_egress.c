@@ -15,7 +15,7 @@ static int add_out(struct vf_lctx *c, struct vf_act_out o)
 {
     struct vf_act *a = c->act;
     if (a->n_out >= VF_ACT_MAX_OUT)
-        return VF_DROP_NO_BUFFER;   /* bounded flood; counted, not silent */
+        return VF_DROP_FLOOD_TOO_MANY;   /* bounded flood; counted, not silent */
     if (a->n_out == 0)
         a->out_lport = o.out_lport;
     a->out[a->n_out++] = o;
@@ -31,7 +31,7 @@ int vf_stage_output(struct vf_lctx *c, uint32_t out)
     if (lp->kind != VF_LPORT_VM) {
         if (c->tr)
             vf_trace_note(c->tr, "output", "%s is a router port: drop", lp->name);
-        return VF_DROP_NO_ROUTE;
+        return VF_DROP_OUTPUT_ROUTER_PORT;
     }
     if (lp->local) {
         if (!lp->fport) {
@@ -105,5 +105,5 @@ int vf_stage_flood(struct vf_lctx *c, bool tunnelled, uint32_t in_lport)
         return VF_DROP_NONE;
     if (c->tr)
         vf_trace_note(c->tr, "output", "flood on %s reached no port", dp->name);
-    return first ? first : VF_DROP_NO_ROUTE;
+    return first ? first : VF_DROP_FLOOD_EMPTY;
 }

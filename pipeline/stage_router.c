@@ -31,10 +31,11 @@ int vf_stage_router(struct vf_lctx *c, uint32_t rport)
     char dst[16] = "";
 
     if (!r)
-        return route_drop(c, VF_DROP_NO_ROUTE, "router of %s not in the tables",
+        return route_drop(c, VF_DROP_ROUTER_MISSING, "router of %s not in the tables",
                           lp->name);
     if (!(k->flags & VF_FLOW_IP4))
-        return route_drop(c, VF_DROP_NO_ROUTE, "%s: only IPv4 is routed", r->name);
+        return route_drop(c, VF_DROP_ROUTER_NOT_IP4, "%s: only IPv4 is routed",
+                          r->name);
     if (c->hops >= VF_LOGICAL_MAX_HOPS)
         return route_drop(c, VF_DROP_LOOP, "%s: too many router hops", r->name);
     if (k->ip_ttl <= 1)
@@ -43,7 +44,7 @@ int vf_stage_router(struct vf_lctx *c, uint32_t rport)
         vf_fmt_ip(dst, k->ip_dst);
     for (uint32_t i = 0; i < r->n_ports; i++)
         if (r->ports[i].ip == k->ip_dst)
-            return route_drop(c, VF_DROP_NO_ROUTE,
+            return route_drop(c, VF_DROP_ROUTER_OWN_ADDR,
                               "%s is the router's own address: not answered", dst);
 
     uint32_t d = ntohl(k->ip_dst);
@@ -61,17 +62,18 @@ int vf_stage_router(struct vf_lctx *c, uint32_t rport)
     uint32_t nh = rt->connected ? k->ip_dst : rt->nexthop;
     const struct vf_dp *ndp = vf_tables_dp_by_id(c->t, orp->dp_id);
     if (!ndp)
-        return route_drop(c, VF_DROP_NO_ROUTE, "switch of %s not in the tables",
+        return route_drop(c, VF_DROP_ROUTER_OUT_SWITCH, "switch of %s not in the tables",
                           orp->name);
     uint32_t nin = vf_hmap_get(&ndp->by_id, orp->lport_id);
     uint32_t nhi = vf_hmap_get(&ndp->by_ip, nh);
     if (nin == UINT32_MAX)
-        return route_drop(c, VF_DROP_NO_ROUTE, "port %s not on its switch",
+        return route_drop(c, VF_DROP_ROUTER_OUT_PORT, "port %s not on its switch",
                           orp->name);
     if (nhi == UINT32_MAX || nhi == nin) {
         char nhs[16];
         vf_fmt_ip(nhs, nh);
-        return route_drop(c, VF_DROP_NO_ARP, "next hop %s has no known MAC", nhs);
+        return route_drop(c, VF_DROP_ROUTER_NO_NH_MAC, "next hop %s has no known MAC",
+                          nhs);
     }
     const struct vf_lport *nhp = &ndp->ports[nhi];
     if (c->tr) {

@@ -155,11 +155,27 @@ void *vf_worker_run(void *w);
  * and announce quiescent states itself. Tests and benchmarks drive this. */
 unsigned vf_worker_poll_once(struct vf_worker *w);
 
+/* The worker is the only writer of its counters (see vf_worker_stats):
+ * a relaxed load and store, no locked add per dropped packet. */
 static inline void vf_worker_count_drop(struct vf_worker *w, unsigned reason,
                                         uint64_t n)
 {
-    atomic_fetch_add_explicit(&w->stats.drops[reason], n,
-                              memory_order_relaxed);
+    vf_stat_add(&w->stats.drops[reason], n);
+}
+
+/* Counts n packets lost because the worker's pool was empty: the no_buffer
+ * drop, and on `port` (may be NULL), the port that did not get them or
+ * whose frame they came from (vf_port.h, pipe_no_buffer). A failure path:
+ * the atomic add lets several workers share a queue's counter. */
+static inline void vf_worker_count_no_buffer(struct vf_worker *w,
+                                             struct vf_port *port, uint64_t n)
+{
+    vf_worker_count_drop(w, VF_DROP_NO_BUFFER, n);
+    if (port) {
+        unsigned q = w->txq < port->n_queues ? w->txq : 0;
+        atomic_fetch_add_explicit(&port->qstats[q].pipe_no_buffer, n,
+                                  memory_order_relaxed);
+    }
 }
 
 /* Counts the drop by reason and frees the packet. */

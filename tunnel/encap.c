@@ -65,7 +65,7 @@ int vf_tunnel_encap(struct vf_pkt *p, const struct vf_tunnel_peer *peer,
     if (ip_len > peer->mtu)
         return VF_DROP_MTU;
     if (hl > p->data_off)
-        return VF_DROP_NO_BUFFER;
+        return VF_DROP_ENCAP_NO_HEADROOM;
 
     h = p->buf + p->data_off - hl;
     if (geneve) {

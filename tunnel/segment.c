@@ -173,7 +173,7 @@ int vf_seg_build(const struct vf_pkt *p, const struct vf_seg_info *si,
     const uint8_t *f = vf_pkt_data(p);
 
     if (i >= si->n_segs || out->data_off + si->hdr_len + plen > out->buf_len)
-        return VF_DROP_NO_BUFFER;
+        return VF_DROP_SEG_NO_ROOM;
     uint8_t *o = vf_pkt_data(out);
     memcpy(o, f, si->hdr_len);
     memcpy(o + si->hdr_len, f + si->hdr_len + (size_t)i * si->mss, plen);
@@ -204,7 +204,7 @@ int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *in,
     const uint32_t last = seg_payload(&si, n - 1);
     if (hl > p->data_off ||
         (uint64_t)p->data_off + (n - 1) * chunk + h + last > p->buf_len)
-        return VF_DROP_NO_BUFFER;
+        return VF_DROP_SEG_NO_ROOM;
 
     /* Segment i's inner frame starts at base + i * chunk: segment 0 stays
      * where the frame is. Payloads move right, the last first, so each
@@ -349,7 +349,7 @@ int vf_seg_gro_split(const struct vf_pkt *p, unsigned k, struct vf_pkt *out)
         return VF_DROP_TUN_TRUNC;
     uint32_t dlen = total - k * seg < seg ? total - k * seg : seg;
     if (out->data_off + OUTER_L2L3L4 + dlen > out->buf_len)
-        return VF_DROP_NO_BUFFER;
+        return VF_DROP_SEG_NO_ROOM;
     uint8_t *o = vf_pkt_data(out);
     memcpy(o, f, OUTER_L2L3L4);
     memcpy(o + OUTER_L2L3L4, f + OUTER_L2L3L4 + (size_t)k * seg, dlen);

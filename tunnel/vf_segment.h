@@ -76,7 +76,7 @@ uint32_t vf_seg_tunnel_max_frame(const struct vf_tunnel_peer *peer);
 
 /* Writes segment i (0 <= i < si->n_segs) of p into out, an empty packet,
  * as a complete frame; out->meta and out->port are copied from p and
- * out->gso_size is 0. Returns 0, or VF_DROP_NO_BUFFER when out is too
+ * out->gso_size is 0. Returns 0, or VF_DROP_SEG_NO_ROOM when out is too
  * small (then out is unchanged). */
 int vf_seg_build(const struct vf_pkt *p, const struct vf_seg_info *si,
                  unsigned i, struct vf_pkt *out);
@@ -86,7 +86,7 @@ int vf_seg_build(const struct vf_pkt *p, const struct vf_seg_info *si,
  * On success p->gso_size is the datagram payload size when there are two
  * or more segments, or 0 when the frame became one ordinary tunnel frame.
  * Returns 0; VF_DROP_MTU when the headers alone exceed the MTU;
- * VF_DROP_NO_BUFFER when head- or tailroom is short; -E2BIG when it needs
+ * VF_DROP_SEG_NO_ROOM when head- or tailroom is short; -E2BIG when it needs
  * more than VF_SEG_MAX_SEGS segments. Refused: p unchanged. */
 int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *si,
                         const struct vf_tunnel_peer *peer, uint32_t vni,
@@ -110,7 +110,7 @@ int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port);
 
 /* Copies datagram k of a GRO buffer into out (an empty packet) as an
  * ordinary uplink frame (outer lengths and IP checksum rewritten). Returns
- * 0, VF_DROP_TUN_TRUNC when there is no datagram k, or VF_DROP_NO_BUFFER
+ * 0, VF_DROP_TUN_TRUNC when there is no datagram k, or VF_DROP_SEG_NO_ROOM
  * when out is too small. */
 int vf_seg_gro_split(const struct vf_pkt *p, unsigned k, struct vf_pkt *out);
 

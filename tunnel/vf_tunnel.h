@@ -80,8 +80,8 @@ void vf_tunnel_peer_init(struct vf_tunnel_peer *peer, enum vf_encap encap,
                          uint16_t mtu, bool udp_csum);
 
 /* Encapsulates p (an inner Ethernet frame) in place. Returns 0, VF_DROP_MTU
- * when the result exceeds peer->mtu, or VF_DROP_NO_BUFFER when headroom is
- * short. With Geneve, in_lport/out_lport go into our option. */
+ * when the result exceeds peer->mtu, or VF_DROP_ENCAP_NO_HEADROOM when
+ * headroom is short. With Geneve, in_lport/out_lport go into our option. */
 int vf_tunnel_encap(struct vf_pkt *p, const struct vf_tunnel_peer *peer,
                     uint32_t vni, uint32_t in_lport, uint32_t out_lport,
                     uint32_t flow_hash);

@@ -383,7 +383,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
             /* Copies to other chassis leave even when their ACLs drop
              * there; the reason counted then is the receiver's. */
             if (o->n == 0)
-                o->drop = acl_dropped ? VF_DROP_ACL_EGRESS : VF_DROP_NO_ROUTE;
+                o->drop = acl_dropped ? VF_DROP_ACL_EGRESS : VF_DROP_FLOOD_EMPTY;
             return;
         }
         if ((vm >= 0 && strcmp(s->ports[vm].name, in_name) == 0) ||
@@ -400,7 +400,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
         }
         /* Router: connected networks only in these topologies. */
         if (k.arp || k.ip6) {
-            o->drop = VF_DROP_NO_ROUTE;
+            o->drop = VF_DROP_ROUTER_NOT_IP4;
             return;
         }
         if (hops >= VF_LOGICAL_MAX_HOPS) {
@@ -415,7 +415,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
         for (size_t i = 0; i < router->n_ports; i++) {
             const struct vf_model_rport *rp = &router->ports[i];
             if (ntohl(rp->ip) == k.ip_dst) {
-                o->drop = VF_DROP_NO_ROUTE;
+                o->drop = VF_DROP_ROUTER_OWN_ADDR;
                 return;
             }
             if (pfx_match(k.ip_dst, rp->ip, rp->plen) && (!out || rp->plen > out->plen))
@@ -437,7 +437,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
                     nh_mac = rp->mac;
             }
         if (!nh_mac) {
-            o->drop = VF_DROP_NO_ARP;
+            o->drop = VF_DROP_ROUTER_NO_NH_MAC;
             return;
         }
         memcpy(k.eth_src, out->mac, 6);

@@ -613,10 +613,10 @@ static void test_router_drops(void **state)
         {IP(10, 0, 1, 1), 1, VF_DROP_TTL_EXPIRED},
         {IP(10, 0, 3, 1), 2, VF_DROP_TTL_EXPIRED},   /* second hop */
         {IP(10, 0, 3, 1), 3, VF_DROP_NONE},
-        {IP(10, 0, 1, 77), 64, VF_DROP_NO_ARP},
+        {IP(10, 0, 1, 77), 64, VF_DROP_ROUTER_NO_NH_MAC},
         {IP(192, 168, 1, 1), 64, VF_DROP_NO_ROUTE},
         {IP(10, 9, 1, 1), 64, VF_DROP_LOOP},
-        {IP(10, 0, 0, 254), 64, VF_DROP_NO_ROUTE},   /* the router itself */
+        {IP(10, 0, 0, 254), 64, VF_DROP_ROUTER_OWN_ADDR},   /* the router itself */
     };
     for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         size_t n = udp_frame(f, MAC_VM(0), IP(10, 0, 0, 1), MAC_R(1), c[i].dip,

@@ -569,7 +569,7 @@ static void test_encap_mtu_and_headroom(void **state)
         memcpy(t.data + hl - 1, inner, 100);
         memcpy(&before, &t, sizeof(t));
         assert_int_equal(vf_tunnel_encap(&t.p, &peer, 5, 1, 2, 3),
-                         VF_DROP_NO_BUFFER);
+                         VF_DROP_ENCAP_NO_HEADROOM);
         assert_memory_equal(&before.data, &t.data, sizeof(t.data));
         assert_int_equal(t.p.data_off, hl - 1);
         assert_int_equal(t.p.len, 100);
@@ -1324,7 +1324,7 @@ static void test_seg_refusals(void **state)
     b->p.buf_len = VF_PKT_HEADROOM + len + 100;
     assert_int_equal(vf_seg_parse(&b->p, 1398, &si), 0);
     assert_int_equal(vf_seg_tunnel_batch(&b->p, &si, &peer, 1, 1, 1, 1),
-                     VF_DROP_NO_BUFFER);
+                     VF_DROP_SEG_NO_ROOM);
     assert_memory_equal(vf_pkt_data(&b->p), orig, len);
     b->p.buf_len = SEG_ROOM;
 
