@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "mgmt/vf_budget.h"
 #include "mgmt/vf_capture_mgmt.h"
 #include "mgmt/vf_compile.h"
 #include "fabric/vf_port_udp.h"
@@ -115,6 +116,23 @@ unsigned vf_daemon_lost_ports(const struct vf_daemon *d)
             vf_tap_port_gone(d->ports[i].port))
             n++;
     return n;
+}
+
+void vf_daemon_drops(const struct vf_daemon *d, uint64_t out[VF_DROP__COUNT])
+{
+    for (unsigned r = 0; r < VF_DROP__COUNT; r++)
+        out[r] = 0;
+    for (unsigned w = 0; d->workers && w < d->n_workers; w++)
+        for (unsigned r = 1; r < VF_DROP__COUNT; r++)
+            out[r] += atomic_load_explicit(&d->workers[w].stats.drops[r],
+                                           memory_order_relaxed);
+    for (unsigned i = 0; i < d->n_ports; i++) {
+        struct vf_port_stats s;
+        if (!d->ports[i].port)
+            continue;
+        vf_port_stats_sum(d->ports[i].port, &s);
+        out[VF_DROP_NO_BUFFER] += s.rx_no_buffer;
+    }
 }
 
 static void kick_workers(void *arg)
@@ -282,6 +300,11 @@ static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
             snprintf(err, errlen, "local.uplink: %s", e2);
             return -EINVAL;
         }
+        /* GRO buffers that hold coalesced datagrams need fresh large
+         * buffers to refill the ring; the taps' reads must leave them a
+         * ring's worth (the worker pools get theirs from vf_budget). */
+        for (unsigned w = 0; uo.gro && w < d->n_workers; w++)
+            vf_pool_set_reserve(d->tso_pools[w], uo.ring_depth);
         break;
     }
     case VF_UPLINK_VERBS: {
@@ -451,6 +474,13 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
     rc = open_ports(d, err, errlen);
     if (rc)
         goto fail;
+    /* What each port may hold of the pools; refuses pools too small for
+     * the ports (vf_budget.h). */
+    struct vf_budget budget;
+    rc = vf_budget_plan(d, &budget, err, errlen);
+    if (rc)
+        goto fail;
+    vf_budget_apply(d, &budget);
     struct vf_rxq_set *old_sets[VF_MAX_WORKERS];
     rc = publish_rx_sets(d, old_sets);   /* no worker runs yet: nothing old */
     if (rc) {
@@ -572,7 +602,11 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
         if (!rc)
             opened[n_opened++] = p->index;
     }
-    /* 3. Tables for the new model, sharing what did not change. */
+    /* 3. The pools must hold the new set of ports (vf_budget.h). */
+    struct vf_budget budget;
+    if (!rc)
+        rc = vf_budget_plan(d, &budget, err, errlen);
+    /* 4. Tables for the new model, sharing what did not change. */
     struct vf_tables *tables = NULL;
     if (!rc) {
         struct vf_compile_env env = {
@@ -602,12 +636,15 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
             d->ports[i].closing = false;
         return rc;
     }
-    /* 4. One grace period covers both the tables and the rx sets. */
+    /* 5. Budgets before anyone sends to the new ports; a port that leaves
+     * keeps what it holds until it is closed below. One grace period
+     * covers both the tables and the rx sets. */
+    vf_budget_apply(d, &budget);
     d->generation++;
     vf_publish(&d->pub, tables);
     for (unsigned w = 0; w < d->n_workers; w++)
         free(old_sets[w]);
-    /* 5. No worker can hold the leaving ports now: close them. */
+    /* 6. No worker can hold the leaving ports now: close them. */
     unsigned closed = 0;
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];
@@ -618,11 +655,18 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
         memset(dp, 0, sizeof(*dp));
         closed++;
     }
+    /* What the drains freed goes back to the pool, not into mgmt's cache,
+     * and the ports that stay may now hold more. */
+    if (closed) {
+        vf_pool_cache_flush(&d->mgmt_cache);
+        if (vf_budget_plan(d, &budget, err, errlen) == 0)
+            vf_budget_apply(d, &budget);
+    }
     /* A capture of a port that just left ends now, before a later apply
      * can give its slot (and fabric index) to another tenant's port. */
     if (closed)
         vf_capture_poll(d);
-    /* 6. The new model is in force; repoint ports at its entries. */
+    /* 7. The new model is in force; repoint ports at its entries. */
     vf_model_free(&d->model);
     d->model = *next;
     memset(next, 0, sizeof(*next));

@@ -104,7 +104,8 @@ static uint64_t ld(const _Atomic uint64_t *c)
 
 /* ---- rendering ---- */
 
-enum port_field { PF_RXP, PF_RXB, PF_TXP, PF_TXB, PF_TXD, PF_RXE, PF__N };
+enum port_field { PF_RXP, PF_RXB, PF_TXP, PF_TXB, PF_TXD, PF_RXE, PF_NOBUF,
+                  PF__N };
 
 static const struct {
     const char *name, *help;
@@ -113,8 +114,9 @@ static const struct {
     {"vfab_port_rx_bytes_total", "Bytes received from the port."},
     {"vfab_port_tx_packets_total", "Frames sent on the port (to the VM or the underlay)."},
     {"vfab_port_tx_bytes_total", "Bytes sent on the port."},
-    {"vfab_port_tx_drops_total", "Frames the port could not take (queue full)."},
-    {"vfab_port_rx_errors_total", "Receive errors on the port (e.g. its device disappeared)."},
+    {"vfab_port_tx_drops_total", "Frames the port could not take (tx queue or tx budget full)."},
+    {"vfab_port_rx_errors_total", "Receive failures of the port's backend (I/O errors, truncated frames, its device gone); never a shortage of buffers."},
+    {"vfab_port_no_buffer_total", "Frames the port lost because a packet pool was empty (received frames, copies for it)."},
 };
 
 static uint64_t port_field(const struct vf_port_stats *s, unsigned f)
@@ -125,7 +127,8 @@ static uint64_t port_field(const struct vf_port_stats *s, unsigned f)
     case PF_TXP: return s->tx_pkts;
     case PF_TXB: return s->tx_bytes;
     case PF_TXD: return s->tx_drops;
-    default: return s->rx_errors;
+    case PF_RXE: return s->rx_errors;
+    default: return s->no_buffer;
     }
 }
 
@@ -169,8 +172,7 @@ static const struct {
     {"vfab_worker_icmp_frag_needed_total", "ICMP fragmentation-needed answers sent to tenants whose packets did not fit a tunnel.", "counter"},
 };
 
-static void render_workers(struct tbuf *b, struct vf_daemon *d,
-                           uint64_t *drops)
+static void render_workers(struct tbuf *b, struct vf_daemon *d)
 {
     uint64_t v[VF_MAX_WORKERS][WF__N];
     for (unsigned w = 0; w < d->n_workers && w < VF_MAX_WORKERS; w++) {
@@ -189,8 +191,6 @@ static void render_workers(struct tbuf *b, struct vf_daemon *d,
         v[w][WF_SPIN_CUTS] = ld(&wk->stats.spin_cuts);
         v[w][WF_SPIN_BUDGET] = ld(&wk->stats.spin_budget);
         v[w][WF_ICMP_FRAG] = ld(&wk->stats.icmp_frag_needed);
-        for (unsigned r = 1; r < VF_DROP__COUNT; r++)
-            drops[r] += ld(&wk->stats.drops[r]);
     }
     for (unsigned f = 0; f < WF__N; f++) {
         family(b, worker_fams[f].name, worker_fams[f].type, worker_fams[f].help);
@@ -204,12 +204,14 @@ static void render_workers(struct tbuf *b, struct vf_daemon *d,
 int vf_metrics_render(struct vf_daemon *d, char **out, size_t *len)
 {
     struct tbuf b = {0};
-    uint64_t drops[VF_DROP__COUNT] = {0};
+    uint64_t drops[VF_DROP__COUNT];
 
     render_ports(&b, d);
-    render_workers(&b, d, drops);
+    render_workers(&b, d);
+    vf_daemon_drops(d, drops);
     family(&b, "vfab_drops_total", "counter",
-           "Packets dropped by the pipeline, by reason (all workers).");
+           "Packets dropped, by reason (all workers; no_buffer includes the "
+           "ports' receive paths).");
     for (unsigned r = 1; r < VF_DROP__COUNT; r++)
         tb_printf(&b, "vfab_drops_total{reason=\"%s\"} %llu\n",
                   vf_drop_name(r), (unsigned long long)drops[r]);

@@ -108,7 +108,9 @@ static json_t *port_json(const struct vf_daemon_port *dp)
 {
     struct vf_port_stats s;
     vf_port_stats_sum(dp->port, &s);
-    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+    /* no_buffer: frames this port lost for want of a buffer; tx_limit:
+     * the most it may hold on tx per queue (its budget, vf_budget.h). */
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                           "name", dp->mport ? dp->mport->name : dp->port->name,
                           "type", dp->port->ops->type,
                           "rx_pkts", (json_int_t)s.rx_pkts,
@@ -116,7 +118,9 @@ static json_t *port_json(const struct vf_daemon_port *dp)
                           "tx_pkts", (json_int_t)s.tx_pkts,
                           "tx_bytes", (json_int_t)s.tx_bytes,
                           "tx_drops", (json_int_t)s.tx_drops,
-                          "rx_errors", (json_int_t)s.rx_errors);
+                          "rx_errors", (json_int_t)s.rx_errors,
+                          "no_buffer", (json_int_t)s.no_buffer,
+                          "tx_limit", (json_int_t)vf_port_tx_limit(dp->port));
     struct vf_tap_info ti;
     if (j && vf_tap_port_info(dp->port, &ti) == 0)
         /* The tap's device, mode and offload counters (vf_port_tap.h). */
@@ -141,14 +145,14 @@ json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err)
         if (d->ports[i].port)   /* slots of deleted ports are NULL */
             json_array_append_new(ports, port_json(&d->ports[i]));
 
-    uint64_t total[VF_DROP__COUNT] = {0};
+    uint64_t total[VF_DROP__COUNT];
+    vf_daemon_drops(d, total);
     json_t *workers = json_array();
     for (unsigned w = 0; w < d->n_workers; w++) {
         struct vf_worker *wk = &d->workers[w];
         json_t *drops = json_object();
         for (unsigned r = 1; r < VF_DROP__COUNT; r++) {
             uint64_t v = ld(&wk->stats.drops[r]);
-            total[r] += v;
             json_object_set_new(drops, vf_drop_name(r), json_integer((json_int_t)v));
         }
         struct vf_flow_cache_stats fc = {0};

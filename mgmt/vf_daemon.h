@@ -111,6 +111,10 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
 /* Number of ports whose device disappeared (a deleted tap); the next
  * vf_daemon_apply re-creates them. */
 unsigned vf_daemon_lost_ports(const struct vf_daemon *d);
+/* Packets dropped, by reason (numa/vf_drop.h), summed over the workers,
+ * plus the frames the ports' receive paths lost for want of a buffer
+ * (rx_no_buffer, in no_buffer): what `stats` and the metrics show. */
+void vf_daemon_drops(const struct vf_daemon *d, uint64_t out[VF_DROP__COUNT]);
 /* Finds a port by logical name; NULL if it is not local. */
 struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
                                            const char *name);

@@ -232,14 +232,16 @@ static void print_stats(json_t *r)
 {
     size_t i;
     json_t *p;
-    printf("%-20s %-6s %12s %12s %12s %12s %10s\n", "port", "type", "rx_pkts",
-           "rx_bytes", "tx_pkts", "tx_bytes", "tx_drops");
+    printf("%-20s %-6s %12s %12s %12s %12s %10s %10s %10s\n", "port", "type",
+           "rx_pkts", "rx_bytes", "tx_pkts", "tx_bytes", "tx_drops", "rx_errors",
+           "no_buffer");
     json_array_foreach(json_object_get(r, "ports"), i, p) {
-        printf("%-20s %-6s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n",
+        printf("%-20s %-6s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+               " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
                json_string_value(json_object_get(p, "name")),
                json_string_value(json_object_get(p, "type")), jint(p, "rx_pkts"),
                jint(p, "rx_bytes"), jint(p, "tx_pkts"), jint(p, "tx_bytes"),
-               jint(p, "tx_drops"));
+               jint(p, "tx_drops"), jint(p, "rx_errors"), jint(p, "no_buffer"));
     }
     json_array_foreach(json_object_get(r, "workers"), i, p) {
         json_t *fc = json_object_get(p, "flow_cache");
