@@ -164,17 +164,21 @@ static void add_port_traffic(struct vf_demo *g, struct vf_port *port,
     }
 }
 
-/* Receives what the workers sent: checks tenant isolation and counts. */
-static void drain(struct vf_demo *g)
+/* Receives what the workers sent: checks tenant isolation and counts.
+ * Returns how many frames it took (one burst per queue at most). */
+static unsigned drain(struct vf_demo *g)
 {
     struct vf_daemon *d = g->d;
     struct vf_pkt *pkts[DEMO_BURST];
+    unsigned took = 0;
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];
-        if (strcmp(dp->port->ops->type, "ring"))
+        if (!dp->port || strcmp(dp->port->ops->type, "ring") ||
+            (g->stall[0] && !strcmp(dp->name, g->stall)))
             continue;
         for (unsigned q = 0; q < dp->port->n_queues; q++) {
             unsigned n = vf_ring_port_drain(dp->port, q, pkts, DEMO_BURST);
+            took += n;
             for (unsigned k = 0; k < n; k++) {
                 struct vf_pkt *p = pkts[k];
                 const uint8_t *f = vf_pkt_data(p);
@@ -206,6 +210,7 @@ static void drain(struct vf_demo *g)
             vf_pool_free_burst(&g->cache, pkts, n);
         }
     }
+    return took;
 }
 
 static void *demo_main(void *arg)
@@ -217,10 +222,13 @@ static void *demo_main(void *arg)
 
     while (!atomic_load_explicit(&g->stop, memory_order_acquire)) {
         if (g->limit >= 0 && seq >= (uint64_t)g->limit) {
-            /* Done generating (or sink only): keep receiving. */
-            drain(g);
-            struct timespec ts = {0, 200000};
-            nanosleep(&ts, NULL);
+            /* Done generating (or sink only): keep receiving, as fast as
+             * frames come (a VM that reads its queue), resting only when
+             * a pass found nothing. */
+            if (drain(g) == 0) {
+                struct timespec ts = {0, 200000};
+                nanosleep(&ts, NULL);
+            }
             continue;
         }
         /* One burst per sending port in turn, then drain everything. */
@@ -259,11 +267,20 @@ static void *demo_main(void *arg)
 }
 
 int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
-                  char *err, size_t errlen)
+                  const char *stall, char *err, size_t errlen)
 {
     memset(g, 0, sizeof(*g));
     g->d = d;
     g->limit = limit;
+    if (stall && stall[0]) {
+        const struct vf_daemon_port *sp = vf_daemon_find_port(d, stall);
+        if (!sp || strcmp(sp->port->ops->type, "ring")) {
+            snprintf(err, errlen, "demo: --demo-stall %s: no local ring port "
+                     "of that name", stall);
+            return -EINVAL;
+        }
+        snprintf(g->stall, sizeof(g->stall), "%s", stall);
+    }
     g->tmpl = calloc(DEMO_MAX_TEMPLATES, sizeof(*g->tmpl));
     g->pool = vf_pool_create(&d->topo, d->place.numa_node[0], DEMO_POOL_BUFS,
                              VF_PKT_DEFAULT_DATA_ROOM, err, errlen);

@@ -10,7 +10,10 @@
  * drains every port's tx rings and counts a delivery to a port of another
  * tenant as an isolation violation (there must be none). The payload also
  * names the sending chassis, so deliveries that crossed the underlay from
- * another vfabd are counted apart.
+ * another vfabd are counted apart. The sink drains every ring until it is
+ * empty and sleeps (200 us) only when a pass found nothing; a port named
+ * as `stall` is never drained: a VM that stopped reading, whose queue may
+ * hold only its tx budget (mgmt/vf_budget.h) and drops the rest.
  *
  * Thread-safety: the generator thread owns its pool and the outside end of
  * every ring port (rx producer, tx consumer); counters are relaxed atomics
@@ -44,6 +47,7 @@ struct vf_demo {
     pthread_t th;
     _Atomic int stop;
     long long limit;                      /* frames to send; -1 = no limit */
+    char stall[VF_NAME_MAX];              /* port never drained; "" = none */
     unsigned n_templates;
     struct vf_demo_tmpl *tmpl;            /* frames to send, per port */
     struct vf_demo_stats stats;
@@ -51,9 +55,10 @@ struct vf_demo {
 
 /* Builds the traffic from d's model and starts the generator. It sends
  * `limit` frames (-1: until stopped; 0: none, it only receives and checks)
- * and keeps receiving until stopped. */
+ * and keeps receiving until stopped. stall (NULL: none) names a local
+ * ring port whose tx ring the sink never drains. */
 int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
-                  char *err, size_t errlen);
+                  const char *stall, char *err, size_t errlen);
 /* Stops the generator thread; packets it sent may still be in flight. */
 void vf_demo_stop(struct vf_demo *g);
 /* Frees the generator's pool: only after vf_daemon_stop() has drained the

@@ -64,6 +64,8 @@ static void usage(FILE *f)
 "                        reason, core and NUMA node)\n"
 "      --demo-count N    with --demo: send N frames, then only receive and\n"
 "                        check (0 = receive only; default: send until stopped)\n"
+"      --demo-stall PORT with --demo: never read ring port PORT (a VM that\n"
+"                        stopped reading; it holds at most its tx budget)\n"
 "      --duration N      stop after N seconds (0 = until Ctrl-C; default 0)\n"
 "      --idle-polls N    empty polls before a worker sleeps (default 1024;\n"
 "                        0 = busy polling); a worker whose CPU is shared\n"
@@ -219,9 +221,10 @@ int main(int argc, char **argv)
     const char *metrics_addr = NULL;
     double duration = 0;
     long long demo_count = -1;
+    const char *demo_stall = NULL;
     struct vf_daemon_opts dopts = {.idle_polls = 1024};
     enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_FIXED_SPIN, OPT_VERSION,
-           OPT_DEMO_COUNT, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG };
+           OPT_DEMO_COUNT, OPT_DEMO_STALL, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
@@ -230,6 +233,7 @@ int main(int argc, char **argv)
         {"demo", no_argument, 0, OPT_DEMO},
         {"duration", required_argument, 0, OPT_DURATION},
         {"demo-count", required_argument, 0, OPT_DEMO_COUNT},
+        {"demo-stall", required_argument, 0, OPT_DEMO_STALL},
         {"state-dir", required_argument, 0, OPT_STATE_DIR},
         {"idle-polls", required_argument, 0, OPT_IDLE},
         {"fixed-spin", no_argument, 0, OPT_FIXED_SPIN},
@@ -262,6 +266,7 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_STATE_DIR: state_dir = optarg; break;
+        case OPT_DEMO_STALL: demo_stall = optarg; demo = 1; break;
         case OPT_DEMO_COUNT:
             demo_count = strtoll(optarg, &end, 10);
             if (*end || demo_count < 0) {
@@ -413,7 +418,7 @@ int main(int argc, char **argv)
     static struct vf_demo g;
     bool have_demo = false;
     if (demo) {
-        rc = vf_demo_start(&g, &d, demo_count, err, sizeof(err));
+        rc = vf_demo_start(&g, &d, demo_count, demo_stall, err, sizeof(err));
         if (rc) {
             vf_log_error("%s", err);
             vf_metrics_stop(metrics);
