@@ -62,6 +62,7 @@ t1, s1 = parse(sys.argv[1])
 t2, s2 = parse(sys.argv[2])
 want = ['vfab_port_rx_packets_total', 'vfab_port_tx_bytes_total',
         'vfab_port_tx_drops_total', 'vfab_port_rx_errors_total',
+        'vfab_port_no_buffer_total',
         'vfab_worker_rx_packets_total', 'vfab_worker_busy_cycles_total',
         'vfab_worker_idle_cycles_total', 'vfab_worker_flow_cache_hits_total',
         'vfab_worker_flow_cache_misses_total', 'vfab_worker_flow_cache_evictions_total',
