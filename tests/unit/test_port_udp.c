@@ -549,6 +549,25 @@ static void test_worker_thread(void **st)
     }
 }
 
+/* A multishot port of ring depth `depth` on a fresh pool of n_bufs
+ * buffers of data_room bytes. */
+static void side_open_on(struct side *b, unsigned n_bufs, unsigned data_room,
+                         unsigned depth)
+{
+    struct vf_udp_opts o;
+    char err[256];
+    vf_udp_opts_default(&o);
+    o.ring_depth = depth;
+    b->pool = vf_pool_create(NULL, -1, n_bufs, data_room, err, sizeof(err));
+    assert_non_null(b->pool);
+    vf_pool_cache_init(&b->cache, b->pool);
+    b->port = vf_udp_port_open("up", "127.0.0.1:0", 1, &o, &b->pool, err,
+                               sizeof(err));
+    if (!b->port)
+        fail_msg("open: %s", err);
+    assert_int_equal(vf_udp_port_addr(b->port, &b->addr), 0);
+}
+
 /* Sends n datagrams of plen bytes (byte i of datagram k is k*3+i) from a
  * plain socket to `to`; returns the socket for more. */
 static int plain_send(int fd, const struct sockaddr_in *to, unsigned first,
@@ -601,24 +620,12 @@ static void test_rx_no_buffer(void **st)
 {
     (void)st;
     enum { DEPTH = 8, SPARE = 40, N = 100 };
-    struct vf_udp_opts o;
     struct side b;
-    char err[256];
     static struct vf_pkt *held[N + 10];
 
-    vf_udp_opts_default(&o);
-    o.ring_depth = DEPTH;
-    b.pool = vf_pool_create(NULL, -1, DEPTH + SPARE, VF_PKT_DEFAULT_DATA_ROOM,
-                            err, sizeof(err));
-    assert_non_null(b.pool);
-    vf_pool_cache_init(&b.cache, b.pool);
-    b.port = vf_udp_port_open("up", "127.0.0.1:0", 1, &o, &b.pool, err,
-                              sizeof(err));
-    if (!b.port)
-        fail_msg("open: %s", err);
+    side_open_on(&b, DEPTH + SPARE, VF_PKT_DEFAULT_DATA_ROOM, DEPTH);
     assert_int_equal(b.port->rx_hold, 2 * DEPTH);
     assert_int_equal(b.port->tx_hold, DEPTH);
-    assert_int_equal(vf_udp_port_addr(b.port, &b.addr), 0);
     vf_pool_set_reserve(b.pool, SPARE);
     assert_null(vf_pool_alloc(&b.cache));    /* all of it is reserve */
 
@@ -661,27 +668,17 @@ static void test_copy_break(void **st)
 {
     (void)st;
     enum { DEPTH = 8, SMALL = 20, BIG = 2 };
-    struct vf_udp_opts o;
     struct side b;
     char err[256];
     struct vf_pkt *held[SMALL + BIG];
 
-    vf_udp_opts_default(&o);
-    o.ring_depth = DEPTH;
-    b.pool = vf_pool_create(NULL, -1, 64, 8192, err, sizeof(err));
+    side_open_on(&b, 64, 8192, DEPTH);
     struct vf_pool *small = vf_pool_create(NULL, -1, 64,
                                            VF_PKT_DEFAULT_DATA_ROOM, err,
                                            sizeof(err));
-    assert_non_null(b.pool);
     assert_non_null(small);
-    vf_pool_cache_init(&b.cache, b.pool);
     static struct vf_pool_cache sc;
     vf_pool_cache_init(&sc, small);
-    b.port = vf_udp_port_open("up", "127.0.0.1:0", 1, &o, &b.pool, err,
-                              sizeof(err));
-    if (!b.port)
-        fail_msg("open: %s", err);
-    assert_int_equal(vf_udp_port_addr(b.port, &b.addr), 0);
 
     int fd = plain_send(-1, &b.addr, 0, SMALL, 100);
     unsigned got = recv_until(&b, &sc, held, SMALL, SMALL);
