@@ -3,9 +3,11 @@
  * What: vf_daemon_start() turns a validated model into a running forwarder:
  * it places workers on cores (vf_topo_place), creates one NUMA-local pool
  * per worker, opens this chassis' ports (tenant ports and the uplink),
- * compiles and publishes the first tables, then starts one pinned thread
- * per worker. The management thread (the caller) then serves the control
- * socket; every table change goes through vf_daemon_publish().
+ * gives each its share of the pools (vf_budget.h: refused when the pools
+ * cannot hold the ports), compiles and publishes the first tables, then
+ * starts one pinned thread per worker. The management thread (the caller)
+ * then serves the control socket; every table change goes through
+ * vf_daemon_publish().
  *
  * Queue ownership: every port gets one queue per worker. A tenant port's
  * rx is served by exactly one worker (round robin by port); every worker
