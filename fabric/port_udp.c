@@ -937,7 +937,7 @@ static int q_open_socket(struct udp_port *u, struct udp_q *q, bool probe_first,
     /* Bigger socket buffers ride out a worker's scheduling hiccup and a
      * peer's burst: the receive buffer is the queue in front of the ring
      * (VF_UDP_RCVBUF). With CAP_NET_ADMIN the FORCE variant is not capped
-     * by net.core.rmem_max (212992 bytes on a stock kernel, about 300
+     * by net.core.rmem_max (212992 bytes on a stock kernel, doubled: ~500
      * small datagrams); without it, best effort under the cap. */
     int sz = VF_UDP_RCVBUF;
     if (setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))

@@ -118,9 +118,12 @@
 #define VF_UDP_OUTER_HDRS 42u   /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define VF_UDP_DEPTH_DEFAULT 256u
 #define VF_UDP_DEPTH_MAX 4096u
-/* Socket receive (and send) buffer asked for: 4 MB, which the kernel
- * doubles; about 6,000 small datagrams of slack while a worker is away. */
-#define VF_UDP_RCVBUF (4 << 20)
+/* Socket receive (and send) buffer asked for: 16 MB, which the kernel
+ * doubles. A small datagram costs about 830 bytes of it (its skb), so a
+ * queue absorbs about 40,000 while its worker is away: 0.13 s of a
+ * 300,000/s burst. It is a limit, not an allocation: memory is used only
+ * while datagrams wait (the kernel's udp_mem bounds the sum). */
+#define VF_UDP_RCVBUF (16 << 20)
 /* One UDP_SEGMENT send: the kernel's UDP_MAX_SEGMENTS (64 before Linux
  * 6.11), and a UDP payload under the 64 KB IPv4 limit. */
 #define VF_UDP_GSO_MAX_SEGS 64u
