@@ -182,6 +182,13 @@ struct vf_port *vf_vhost_port_open(const char *name,
         return NULL;
     }
     p->priv = vp;
+    /* Buffers a queue holds (vf_port.h): none between calls. RX copies out
+     * of guest memory into fresh buffers it hands over; TX copies into the
+     * guest's buffers and frees, and what the guest's ring has no room for
+     * goes back to the worker (tx_queue_full). A guest that stops reading
+     * therefore holds none of the worker's pool. */
+    p->rx_hold = 0;
+    p->tx_hold = 0;
     vp->n_queues = n_queues;
     vp->dev = vf_vhost_dev_create(&dopts, err, errlen);
     if (!vp->dev) {
