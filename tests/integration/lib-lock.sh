@@ -7,7 +7,7 @@
 VF_LOCK=/tmp/vfab-integration.lock
 vf_lock() {
   local i owner
-  for i in $(seq 1 1800); do
+  for i in $(seq 1 3600); do
     if mkdir "$VF_LOCK" 2>/dev/null; then
       echo $$ >"$VF_LOCK/pid"
       return 0
@@ -20,7 +20,7 @@ vf_lock() {
     [ "$i" -eq 1 ] && echo "waiting for $VF_LOCK (held by pid ${owner:-?})" >&2
     sleep 1
   done
-  echo "FAIL: $VF_LOCK held for 30 minutes by pid ${owner:-?}" >&2
+  echo "FAIL: $VF_LOCK held for 60 minutes by pid ${owner:-?}" >&2
   exit 1
 }
 vf_unlock() {
