@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/vf_ctl.h"
+#include "mgmt/rpc/vf_ctl.h"
 
 #define RPC_TIMEOUT_MS 30000
 

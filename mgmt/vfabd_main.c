@@ -13,16 +13,16 @@
 #include <unistd.h>
 
 #include "fabric/vf_port_tap.h"
-#include "mgmt/vf_capture_mgmt.h"
-#include "mgmt/vf_ctl.h"
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_demo.h"
-#include "mgmt/vf_log.h"
-#include "mgmt/vf_metrics.h"
-#include "mgmt/vf_model.h"
-#include "mgmt/vf_perfconfig.h"
-#include "mgmt/vf_rpc.h"
-#include "mgmt/vf_state.h"
+#include "mgmt/daemon/vf_capture_mgmt.h"
+#include "mgmt/rpc/vf_ctl.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_demo.h"
+#include "mgmt/daemon/vf_log.h"
+#include "mgmt/daemon/vf_metrics.h"
+#include "mgmt/control/vf_model.h"
+#include "mgmt/daemon/vf_perfconfig.h"
+#include "mgmt/rpc/vf_rpc.h"
+#include "mgmt/daemon/vf_state.h"
 #include "numa/vf_drop.h"
 
 static volatile sig_atomic_t g_stop;

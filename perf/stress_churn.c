@@ -47,8 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_perfconfig.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_perfconfig.h"
 #include "numa/vf_drop.h"
 #include "numa/vf_heap.h"
 #include "tests/unit/vf_test_pkt.h"

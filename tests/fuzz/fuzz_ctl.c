@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mgmt/vf_ctl.h"
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_model.h"
-#include "mgmt/vf_rpc.h"
+#include "mgmt/rpc/vf_ctl.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/control/vf_model.h"
+#include "mgmt/rpc/vf_rpc.h"
 
 static const char model_yaml[] =
     "chassis:\n"

@@ -28,8 +28,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_budget.h"
-#include "mgmt/vf_daemon.h"
+#include "mgmt/daemon/vf_budget.h"
+#include "mgmt/daemon/vf_daemon.h"
 #include "tests/unit/vf_test_pkt.h"
 
 #define N_EACH 3000u        /* datagrams to each of the two ports */

@@ -17,8 +17,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_model.h"
-#include "mgmt/vf_model_json.h"
+#include "mgmt/control/vf_model.h"
+#include "mgmt/control/vf_model_json.h"
 
 static const char *src_dir(void)
 {

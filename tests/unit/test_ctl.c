@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_ctl.h"
+#include "mgmt/rpc/vf_ctl.h"
 
 static char sock_path[108];
 static _Atomic int server_stop;

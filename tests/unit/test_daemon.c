@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_model_json.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/control/vf_model_json.h"
 #include "tests/unit/vf_test_pkt.h"
 
 static const char *base_yaml =

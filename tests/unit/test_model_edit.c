@@ -17,13 +17,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_model.h"
-#include "mgmt/vf_model_diff.h"
-#include "mgmt/vf_model_edit.h"
-#include "mgmt/vf_model_json.h"
-#include "mgmt/vf_rpc.h"
-#include "mgmt/vf_state.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/control/vf_model.h"
+#include "mgmt/control/vf_model_diff.h"
+#include "mgmt/control/vf_model_edit.h"
+#include "mgmt/control/vf_model_json.h"
+#include "mgmt/rpc/vf_rpc.h"
+#include "mgmt/daemon/vf_state.h"
 
 static const char BASE[] =
 "chassis:\n"

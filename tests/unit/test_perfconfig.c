@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_perfconfig.h"
-#include "mgmt/vf_rpc.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_perfconfig.h"
+#include "mgmt/rpc/vf_rpc.h"
 
 static int load_str(const char *y, struct vf_perfconfig *pc, char *err,
                     size_t errlen)

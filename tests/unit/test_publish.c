@@ -21,7 +21,7 @@
 
 #include <urcu-qsbr.h>
 
-#include "mgmt/vf_publish.h"
+#include "mgmt/daemon/vf_publish.h"
 
 #define ENTRIES 64
 #define BURST 32

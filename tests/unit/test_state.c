@@ -19,9 +19,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mgmt/vf_model.h"
-#include "mgmt/vf_model_json.h"
-#include "mgmt/vf_state.h"
+#include "mgmt/control/vf_model.h"
+#include "mgmt/control/vf_model_json.h"
+#include "mgmt/daemon/vf_state.h"
 
 static const char MODEL_A[] =
 "chassis:\n"

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mgmt/vf_compile.h"
-#include "mgmt/vf_model.h"
+#include "mgmt/control/vf_compile.h"
+#include "mgmt/control/vf_model.h"
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_worker.h"
 

@@ -1,0 +1,224 @@
+/* capture.c - pcap files from the workers' capture taps (vf_capture_mgmt.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+#include <urcu-qsbr.h>
+
+#include "fabric/vf_ring.h"
+#include "mgmt/daemon/vf_capture_mgmt.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_log.h"
+#include "pipeline/vf_capture.h"
+
+/* The one capture; mgmt thread only. */
+static struct {
+    bool active;
+    char port[VF_NAME_MAX];
+    char path[4096];
+    uint32_t port_index;
+    uint64_t count, written, dropped;
+    struct timespec deadline;      /* tv_sec 0: none */
+    pcap_t *pd;
+    pcap_dumper_t *dumper;
+    struct vf_capture_tap *taps[VF_MAX_WORKERS];
+    unsigned n_taps;
+    char ended[128];
+} cap;
+
+static bool past(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > t->tv_sec ||
+           (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
+                     uint64_t count, double seconds, char *err, size_t errlen)
+{
+    int rc, fd = -1;
+    FILE *f = NULL;
+
+    if (cap.active) {
+        snprintf(err, errlen, "a capture of port %s into %s is running; one "
+                 "at a time (stop it with vfabctl call capture_stop)",
+                 cap.port, cap.path);
+        return -EBUSY;
+    }
+    struct vf_daemon_port *dp = vf_daemon_find_port(d, port);
+    if (!dp) {
+        snprintf(err, errlen, "port '%s' is not a logical port of this "
+                 "chassis (vfabctl list port)", port);
+        return -ENOENT;
+    }
+    if (path[0] != '/' || strlen(path) >= sizeof(cap.path)) {
+        snprintf(err, errlen, "file '%s': want an absolute path", path);
+        return -EINVAL;
+    }
+    if (count == 0 && seconds <= 0) {
+        snprintf(err, errlen, "a capture needs a bound: a count or seconds");
+        return -EINVAL;
+    }
+    memset(cap.taps, 0, sizeof(cap.taps));
+    cap.pd = pcap_open_dead(DLT_EN10MB, VF_CAPTURE_SNAPLEN);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "file '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    f = fdopen(fd, "wb");
+    cap.dumper = f && cap.pd ? pcap_dump_fopen(cap.pd, f) : NULL;
+    if (!cap.dumper) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "file '%s': cannot start a pcap file", path);
+        goto fail;
+    }
+    f = NULL;
+    fd = -1;
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        cap.taps[w] = vf_capture_tap_create((uint32_t)dp->port->index,
+                                            d->workers[w].numa_node);
+        if (!cap.taps[w]) {
+            rc = -ENOMEM;
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    cap.n_taps = d->n_workers;
+    snprintf(cap.port, sizeof(cap.port), "%s", port);
+    snprintf(cap.path, sizeof(cap.path), "%s", path);
+    cap.port_index = (uint32_t)dp->port->index;
+    cap.count = count;
+    cap.written = cap.dropped = 0;
+    cap.deadline = (struct timespec){0};
+    if (seconds > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &cap.deadline);
+        cap.deadline.tv_sec += (time_t)seconds;
+        cap.deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+        if (cap.deadline.tv_nsec >= 1000000000L) {
+            cap.deadline.tv_sec++;
+            cap.deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    cap.ended[0] = '\0';
+    cap.active = true;
+    /* Release: a worker that sees the pointer sees the built tap. */
+    for (unsigned w = 0; w < cap.n_taps; w++)
+        atomic_store_explicit(&d->workers[w].capture, cap.taps[w],
+                              memory_order_release);
+    vf_log_info("capture of port %s into %s started", port, path);
+    return 0;
+
+fail:
+    for (unsigned w = 0; w < VF_MAX_WORKERS; w++) {
+        vf_capture_tap_destroy(cap.taps[w]);
+        cap.taps[w] = NULL;
+    }
+    if (cap.dumper)
+        pcap_dump_close(cap.dumper);   /* closes the file too */
+    cap.dumper = NULL;
+    if (f)
+        fclose(f);
+    else if (fd >= 0)
+        close(fd);
+    if (cap.pd)
+        pcap_close(cap.pd);
+    cap.pd = NULL;
+    return rc;
+}
+
+/* Writes what the workers copied, up to the count; returns records. */
+static void drain(void)
+{
+    struct vf_capture_rec *recs[64];
+    for (unsigned w = 0; w < cap.n_taps; w++) {
+        struct vf_capture_tap *t = cap.taps[w];
+        unsigned n;
+        /* Bounded: at most VF_CAPTURE_RECORDS are in `full`. */
+        while ((n = vf_ring_dequeue_burst(t->full, (void **)recs, 64))) {
+            for (unsigned i = 0; i < n; i++) {
+                if (cap.count && cap.written >= cap.count)
+                    break;
+                struct pcap_pkthdr h = {
+                    .ts = {(time_t)(recs[i]->ts_ns / 1000000000ull),
+                           (suseconds_t)(recs[i]->ts_ns % 1000000000ull / 1000)},
+                    .caplen = recs[i]->caplen,
+                    .len = recs[i]->len,
+                };
+                pcap_dump((u_char *)cap.dumper, &h, recs[i]->data);
+                cap.written++;
+            }
+            vf_ring_enqueue_burst(t->free, (void *const *)recs, n);
+        }
+    }
+}
+
+static void finish(struct vf_daemon *d, const char *why)
+{
+    for (unsigned w = 0; w < cap.n_taps; w++)
+        atomic_store_explicit(&d->workers[w].capture, NULL,
+                              memory_order_release);
+    /* Wake sleepers so the grace period is a wake-up, not a sleep. */
+    for (unsigned w = 0; w < d->n_workers; w++)
+        vf_worker_kick(&d->workers[w]);
+    synchronize_rcu();   /* no worker holds a tap any more */
+    drain();
+    cap.dropped = 0;
+    for (unsigned w = 0; w < cap.n_taps; w++) {
+        cap.dropped += atomic_load_explicit(&cap.taps[w]->dropped,
+                                            memory_order_relaxed);
+        vf_capture_tap_destroy(cap.taps[w]);
+        cap.taps[w] = NULL;
+    }
+    cap.n_taps = 0;
+    pcap_dump_close(cap.dumper);
+    cap.dumper = NULL;
+    pcap_close(cap.pd);
+    cap.pd = NULL;
+    cap.active = false;
+    snprintf(cap.ended, sizeof(cap.ended), "%s", why);
+    vf_log_info("capture of port %s into %s ended (%s): %llu frames written, "
+                "%llu not copied (capture buffers full)", cap.port, cap.path,
+                why, (unsigned long long)cap.written,
+                (unsigned long long)cap.dropped);
+}
+
+void vf_capture_poll(struct vf_daemon *d)
+{
+    if (!cap.active)
+        return;
+    drain();
+    pcap_dump_flush(cap.dumper);
+    struct vf_daemon_port *dp = vf_daemon_find_port(d, cap.port);
+    if (!dp || (uint32_t)dp->port->index != cap.port_index)
+        finish(d, "the port left this chassis");
+    else if (cap.count && cap.written >= cap.count)
+        finish(d, "count reached");
+    else if (cap.deadline.tv_sec && past(&cap.deadline))
+        finish(d, "time is up");
+}
+
+void vf_capture_stop(struct vf_daemon *d)
+{
+    if (cap.active)
+        finish(d, "stopped");
+}
+
+json_t *vf_capture_status(void)
+{
+    uint64_t dropped = cap.dropped;
+    for (unsigned w = 0; cap.active && w < cap.n_taps; w++)
+        dropped += atomic_load_explicit(&cap.taps[w]->dropped,
+                                        memory_order_relaxed);
+    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s}", "active", cap.active,
+                     "port", cap.port, "file", cap.path,
+                     "written", (json_int_t)cap.written,
+                     "dropped", (json_int_t)dropped, "ended", cap.ended);
+}

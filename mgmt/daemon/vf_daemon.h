@@ -1,0 +1,124 @@
+/* vf_daemon.h - one running vfabd: topology, pools, ports, workers, tables.
+ *
+ * What: vf_daemon_start() turns a validated model into a running forwarder:
+ * it places workers on cores (vf_topo_place), creates one NUMA-local pool
+ * per worker, opens this chassis' ports (tenant ports and the uplink),
+ * gives each its share of the pools (vf_budget.h: refused when the pools
+ * cannot hold the ports), compiles and publishes the first tables, then
+ * starts one pinned thread per worker. The management thread (the caller)
+ * then serves the control socket; every table change goes through
+ * vf_daemon_publish().
+ *
+ * Queue ownership: every port gets one queue per worker. A tenant port's
+ * rx is served by exactly one worker (round robin by port); every worker
+ * transmits on its own queue (w->txq == worker id), so no ring or socket
+ * ever has two producers. The uplink's queue q is received by worker q.
+ *
+ * Thread-safety: all functions run on the management thread. Workers touch
+ * only their own struct vf_worker, the ports' queues they own, and the
+ * published tables.
+ */
+#ifndef VF_DAEMON_H
+#define VF_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fabric/vf_port.h"
+#include "fabric/vf_port_udp.h"
+#include "mgmt/control/vf_model.h"
+#include "mgmt/daemon/vf_publish.h"
+#include "numa/vf_pool.h"
+#include "numa/vf_topo.h"
+#include "pipeline/vf_worker.h"
+
+#define VF_DAEMON_MAX_PORTS 4096
+
+struct vf_daemon_opts {
+    unsigned pool_bufs;          /* per worker; default 16384 */
+    unsigned ring_size;          /* ring port depth; default 1024 */
+    unsigned flow_cache_entries; /* per worker; default 65536 */
+    unsigned idle_polls;         /* empty polls before sleeping; 0 = busy poll */
+    bool fixed_spin;             /* no adaptive spin (vf_worker.h, Idle) */
+    /* Tuning knobs (mgmt/vf_perfconfig.h); zero keeps the default. */
+    unsigned burst;              /* worker rx burst 1..VF_BURST_MAX; 0 = 32 */
+    unsigned tx_batch;           /* staged per port before a send; 0 = max */
+    bool flush_per_queue;        /* flush tx after each rx queue, not poll */
+    bool hugepages_required;     /* refuse to start on normal pages */
+    bool has_workers;            /* workers overrides the model's local.workers */
+    struct vf_workers_spec workers;
+    bool has_udp;                /* udp overrides vf_udp_opts_default */
+    struct vf_udp_opts udp;
+    char tuning_source[256];     /* perf config file, "" = built-in defaults */
+};
+
+/* One opened fabric port. Slots are reused: ports[i].port == NULL is a
+ * free slot, and a port's fabric index (port->index) is its slot, stable
+ * for the port's life (workers stage packets by it). */
+struct vf_daemon_port {
+    struct vf_port *port;
+    const struct vf_model_port *mport;   /* into d->model; NULL: the uplink */
+    char name[VF_NAME_MAX];              /* logical port name */
+    unsigned tenant;                     /* index in model.tenants */
+    unsigned rx_worker;                  /* worker that polls its queue 0 */
+    bool closing;                        /* apply: leaves with this change */
+    bool mq_rx;                          /* tap: worker w polls queue w */
+    bool reported_gone;                  /* device loss logged once */
+};
+
+struct vf_daemon {
+    struct vf_model model;
+    struct vf_daemon_opts opts;
+    struct vf_topo topo;
+    struct vf_placement place;
+    unsigned n_workers;
+    struct vf_pool *pools[VF_MAX_WORKERS];
+    /* Large-frame pools for TSO taps (daemon.c, open_tso_pools); all NULL
+     * when they could not be made: taps then run without TSO. */
+    struct vf_pool *tso_pools[VF_MAX_WORKERS];
+    struct vf_worker *workers;           /* n_workers, cache aligned */
+    pthread_t threads[VF_MAX_WORKERS];
+    _Atomic bool pinned[VF_MAX_WORKERS]; /* worker: w once, mgmt: r */
+    bool running;
+
+    unsigned n_ports;                    /* slots in use (high-water mark) */
+    struct vf_daemon_port ports[VF_DAEMON_MAX_PORTS];
+    struct vf_port *uplink;
+
+    struct vf_pool_cache mgmt_cache;     /* mgmt's own, for draining ports */
+    struct vf_publisher pub;
+    uint64_t generation;
+    time_t started;
+};
+
+/* Takes ownership of *model (left empty). 0 or -errno with err filled. */
+int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
+                    const struct vf_daemon_opts *opts, char *err,
+                    size_t errlen);
+/* Stops workers, unpublishes tables, closes ports and frees everything. */
+void vf_daemon_stop(struct vf_daemon *d);
+/* Compiles tables for d->model and publishes them. 0 or -EINVAL. */
+int vf_daemon_publish(struct vf_daemon *d, char *err, size_t errlen);
+/* Moves the running daemon to the desired state `next` (validated; taken
+ * over and left empty on success, untouched on failure): opens the ports
+ * that arrive on this chassis, compiles the tables incrementally from the
+ * current ones, publishes them and the workers' new rx queue sets in one
+ * grace period, then closes the ports that left. All or nothing: on error
+ * nothing changed. The `local` section cannot change at run time. */
+int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
+                    size_t errlen);
+/* Number of ports whose device disappeared (a deleted tap); the next
+ * vf_daemon_apply re-creates them. */
+unsigned vf_daemon_lost_ports(const struct vf_daemon *d);
+/* Packets dropped, by reason (numa/vf_drop.h), summed over the workers,
+ * plus the frames the ports' receive paths lost for want of a buffer
+ * (rx_no_buffer, in no_buffer): what `stats` and the metrics show. */
+void vf_daemon_drops(const struct vf_daemon *d, uint64_t out[VF_DROP__COUNT]);
+/* Finds a port by logical name; NULL if it is not local. */
+struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
+                                           const char *name);
+
+#endif
