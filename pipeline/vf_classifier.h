@@ -4,7 +4,9 @@
  * IP protocol, source/destination L4 port ranges, a 32-bit "scope" such as
  * a logical port id) and carry a priority and an opaque 32-bit action.
  * vf_cls_lookup() returns the highest-priority rule that matches; among
- * equal priorities, the one added first.
+ * equal priorities, the one added first. A classifier is of one family:
+ * vf_cls_create() makes an IPv4 one, vf_cls_create6() an IPv6 one (the
+ * same rules over 128-bit prefixes: vf_cls_add6 / vf_cls_lookup6).
  *
  * Basic design (as Open vSwitch's classifier): a port range is split into
  * the few prefix (value/mask) pieces that cover it exactly; every distinct
@@ -12,6 +14,11 @@
  * masks the key once per subtable and probes its hash. Subtables are sorted
  * by the highest priority they contain, so a lookup stops as soon as the
  * best match found so far outranks every remaining subtable.
+ *
+ * IPv6 uses the same code: its key is six 64-bit words instead of three;
+ * the three extra words of every subtable and slot live in arrays beside
+ * the IPv4 layout (struct vf_classifier's ext, slot_ext), so an IPv4
+ * lookup reads exactly what it read before IPv6 existed.
  *
  * Life cycle: the management thread builds a classifier with vf_cls_add()
  * and then calls vf_cls_seal(); a sealed classifier is immutable and is read
@@ -57,19 +64,47 @@ struct vf_cls_match {
     uint16_t dport_lo, dport_hi;
 };
 
+/* IPv6: addresses in network order (as on the wire), the rest as above. */
+struct vf_cls_key6 {
+    uint32_t scope;
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint16_t sport;
+    uint16_t dport;
+    uint8_t proto;
+    uint8_t no_ports;
+    uint8_t pad[2];    /* must be zero */
+};
+
+struct vf_cls_match6 {
+    bool match_scope;
+    uint32_t scope;
+    uint8_t src[16]; uint8_t src_plen;   /* plen 0..128, 0 = any */
+    uint8_t dst[16]; uint8_t dst_plen;
+    uint8_t proto;                       /* 0 = any */
+    uint16_t sport_lo, sport_hi;         /* 0..65535 = any */
+    uint16_t dport_lo, dport_hi;
+};
+
 struct vf_classifier;
 
 struct vf_classifier *vf_cls_create(void);
+struct vf_classifier *vf_cls_create6(void);
 void vf_cls_destroy(struct vf_classifier *c);        /* accepts NULL */
-/* Adds a rule; -EINVAL on a bad match (lo > hi, plen > 32), -ENOMEM. */
+/* Adds a rule; -EINVAL on a bad match (lo > hi, plen > 32 or 128) or a
+ * classifier of the other family, -ENOMEM. */
 int vf_cls_add(struct vf_classifier *c, const struct vf_cls_match *m,
                int32_t priority, uint32_t action);
+int vf_cls_add6(struct vf_classifier *c, const struct vf_cls_match6 *m,
+                int32_t priority, uint32_t action);
 /* Freezes the classifier and orders subtables for lookup. */
 void vf_cls_seal(struct vf_classifier *c);
 /* true and *action set if some rule matches. If prio is not NULL it gets
  * the matching rule's priority. */
 bool vf_cls_lookup(const struct vf_classifier *c, const struct vf_cls_key *k,
                    uint32_t *action, int32_t *prio);
+bool vf_cls_lookup6(const struct vf_classifier *c, const struct vf_cls_key6 *k,
+                    uint32_t *action, int32_t *prio);
 size_t vf_cls_n_rules(const struct vf_classifier *c);   /* after splitting */
 size_t vf_cls_n_subtables(const struct vf_classifier *c);
 

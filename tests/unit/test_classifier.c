@@ -536,6 +536,203 @@ static void test_random_small(void **state)
         run_random(seed, 1 + seed * 5, 5000, false);
 }
 
+/* ---- IPv6: the same rules over 128-bit prefixes, the same oracle ---- */
+
+struct oracle_rule6 {
+    struct vf_cls_match6 m;
+    int32_t prio;
+    uint32_t action;
+};
+
+static uint8_t addr6_pool[16][16];
+
+static bool in_prefix6_eq(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+    for (unsigned i = 0; i < plen; i++) {
+        unsigned bit = 7 - i % 8;
+        if (((a[i / 8] >> bit) & 1) != ((b[i / 8] >> bit) & 1))
+            return false;
+    }
+    return true;
+}
+
+static bool oracle_match6(const struct vf_cls_match6 *m, const struct vf_cls_key6 *k)
+{
+    if (m->match_scope && m->scope != k->scope)
+        return false;
+    if (!in_prefix6_eq(m->src, k->src, m->src_plen) ||
+        !in_prefix6_eq(m->dst, k->dst, m->dst_plen))
+        return false;
+    if (m->proto && m->proto != k->proto)
+        return false;
+    if (k->no_ports)
+        return m->sport_lo == 0 && m->sport_hi == 65535 &&
+               m->dport_lo == 0 && m->dport_hi == 65535;
+    return k->sport >= m->sport_lo && k->sport <= m->sport_hi &&
+           k->dport >= m->dport_lo && k->dport <= m->dport_hi;
+}
+
+static uint8_t rand_plen6(void)
+{
+    /* Lengths either side of the 64-bit word boundary, and any. */
+    static const uint8_t common[] = {0, 32, 48, 56, 64, 65, 96, 127, 128};
+    return rnd_below(3) ? common[rnd_below(9)] : (uint8_t)rnd_below(129);
+}
+
+static void rand_addr6(uint8_t out[16])
+{
+    memcpy(out, addr6_pool[rnd_below(16)], 16);
+    out[15] ^= (uint8_t)rnd();            /* low bits vary... */
+    if (rnd_below(3) == 0)
+        out[7] ^= (uint8_t)rnd();         /* ...and sometimes the high word */
+}
+
+/* A copy of a with the bits past plen random. */
+static void in_prefix6(uint8_t out[16], const uint8_t a[16], unsigned plen)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        uint8_t r = (uint8_t)rnd();
+        unsigned keep = plen >= 8 * (i + 1) ? 8 : plen > 8 * i ? plen - 8 * i : 0;
+        uint8_t m = keep ? (uint8_t)(0xff << (8 - keep)) : 0;
+        out[i] = (uint8_t)((a[i] & m) | (r & ~m));
+    }
+}
+
+static const struct oracle_rule6 *cmp_rules6;
+
+static int oracle_order_cmp6(const void *a_, const void *b_)
+{
+    uint32_t a = *(const uint32_t *)a_, b = *(const uint32_t *)b_;
+    if (cmp_rules6[a].prio != cmp_rules6[b].prio)
+        return cmp_rules6[a].prio > cmp_rules6[b].prio ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+static void run_random6(uint64_t seed, size_t n_rules, size_t n_packets)
+{
+    rng_state = seed;
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++)
+            addr6_pool[i][j] = (uint8_t)rnd();
+    struct oracle_rule6 *rules = calloc(n_rules, sizeof(*rules));
+    uint32_t *order = calloc(n_rules, sizeof(*order));
+    struct vf_classifier *c = vf_cls_create6();
+    assert_non_null(rules);
+    assert_non_null(order);
+    assert_non_null(c);
+    for (size_t i = 0; i < n_rules; i++) {
+        struct oracle_rule6 *r = &rules[i];
+        r->m.match_scope = rnd_below(10) < 3;
+        r->m.scope = rnd_below(8);
+        rand_addr6(r->m.src);
+        r->m.src_plen = rand_plen6();
+        rand_addr6(r->m.dst);
+        r->m.dst_plen = rand_plen6();
+        r->m.proto = rand_proto();
+        rand_range(&r->m.sport_lo, &r->m.sport_hi, 90);
+        rand_range(&r->m.dport_lo, &r->m.dport_hi, 50);
+        if (r->m.src_plen < 8 && r->m.dst_plen < 8)
+            r->m.match_scope = true;
+        r->prio = (int32_t)rnd_below(64) - 16;
+        r->action = (uint32_t)i;
+        assert_int_equal(vf_cls_add6(c, &r->m, r->prio, r->action), 0);
+        order[i] = (uint32_t)i;
+    }
+    cmp_rules6 = rules;
+    qsort(order, n_rules, sizeof(*order), oracle_order_cmp6);
+    vf_cls_seal(c);
+    size_t hits = 0;
+    for (size_t i = 0; i < n_packets; i++) {
+        struct vf_cls_key6 k;
+        memset(&k, 0, sizeof(k));
+        if (rnd_below(2)) {
+            const struct vf_cls_match6 *m = &rules[rnd_below((uint32_t)n_rules)].m;
+            k.scope = m->match_scope ? m->scope : rnd_below(8);
+            in_prefix6(k.src, m->src, m->src_plen);
+            in_prefix6(k.dst, m->dst, m->dst_plen);
+            k.proto = m->proto ? m->proto : rand_proto();
+            k.sport = in_range(m->sport_lo, m->sport_hi);
+            k.dport = in_range(m->dport_lo, m->dport_hi);
+        } else {
+            k.scope = rnd_below(16);
+            rand_addr6(k.src);
+            rand_addr6(k.dst);
+            k.proto = rand_proto();
+            k.sport = rand_port();
+            k.dport = rand_port();
+        }
+        k.no_ports = rnd_below(8) == 0;
+        if (k.no_ports)
+            k.sport = k.dport = 0;
+        const struct oracle_rule6 *want = NULL;
+        for (size_t j = 0; j < n_rules && !want; j++)
+            if (oracle_match6(&rules[order[j]].m, &k))
+                want = &rules[order[j]];
+        uint32_t action = 0;
+        int32_t prio = 0;
+        bool got = vf_cls_lookup6(c, &k, &action, &prio);
+        if (got != (want != NULL) || (want && (action != want->action ||
+                                               prio != want->prio))) {
+            print_message("seed %llu packet %zu: want %d/%u got %d/%u\n",
+                          (unsigned long long)seed, i, want != NULL,
+                          want ? want->action : 0, got, action);
+            fail();
+        }
+        hits += got;
+    }
+    print_message("IPv6 seed %llu: %zu rules -> %zu pieces in %zu subtables; "
+                  "%zu/%zu packets matched\n", (unsigned long long)seed, n_rules,
+                  vf_cls_n_rules(c), vf_cls_n_subtables(c), hits, n_packets);
+    assert_true(hits > 0);
+    assert_true(hits < n_packets);
+    /* A classifier answers its own family only. */
+    struct vf_cls_match m4;
+    memset(&m4, 0, sizeof(m4));
+    m4.sport_hi = m4.dport_hi = 65535;
+    assert_int_equal(vf_cls_add(c, &m4, 1, 1), -EINVAL);
+    vf_cls_destroy(c);
+    free(order);
+    free(rules);
+}
+
+static void test_random6_vs_oracle(void **state)
+{
+    (void)state;
+    const char *s = getenv("VF_TEST_SEED");
+    run_random6(s ? strtoull(s, NULL, 0) : 0x6eed, 2000, 20000);
+    for (uint64_t seed = 1; seed <= 10; seed++)
+        run_random6(seed, 1 + seed * 7, 3000);
+}
+
+/* An IPv4 classifier refuses IPv6 rules and the reverse; a /0 IPv6 rule
+ * is any address. */
+static void test_families(void **state)
+{
+    (void)state;
+    struct vf_classifier *c4 = vf_cls_create(), *c6 = vf_cls_create6();
+    struct vf_cls_match6 m6;
+    memset(&m6, 0, sizeof(m6));
+    m6.sport_hi = m6.dport_hi = 65535;
+    assert_int_equal(vf_cls_add6(c4, &m6, 1, 1), -EINVAL);
+    m6.src_plen = 129;
+    assert_int_equal(vf_cls_add6(c6, &m6, 1, 1), -EINVAL);
+    m6.src_plen = 0;
+    m6.proto = 58;
+    assert_int_equal(vf_cls_add6(c6, &m6, 5, 7), 0);
+    vf_cls_seal(c6);
+    struct vf_cls_key6 k;
+    memset(&k, 0, sizeof(k));
+    k.proto = 58;
+    memset(k.src, 0xab, 16);
+    uint32_t a = 0;
+    assert_true(vf_cls_lookup6(c6, &k, &a, NULL));
+    assert_int_equal(a, 7);
+    k.proto = 6;
+    assert_false(vf_cls_lookup6(c6, &k, &a, NULL));
+    vf_cls_destroy(c4);
+    vf_cls_destroy(c6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_random_vs_oracle),
         cmocka_unit_test(test_no_ports),
+        cmocka_unit_test(test_random6_vs_oracle),
+        cmocka_unit_test(test_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
