@@ -70,6 +70,16 @@
     X(CT_INVALID,        "ct_invalid")                                       \
     X(CT_TABLE_FULL,     "ct_table_full")                                    \
     X(CT_ZONE_FULL,      "ct_zone_full")                                     \
+    /* stateful ACLs (pipeline/vf_acl.h): a new connection no rule allows */ \
+    /* in a direction with allow-related rules; a packet of a tracked */     \
+    /* connection the current rules no longer allow (after a change); a */   \
+    /* reject rule (answered with a TCP RST or ICMP unreachable when the */  \
+    /* sender can be answered); a later IP fragment on a stateful port */    \
+    /* whose first fragment this worker did not pass */                      \
+    X(ACL_STATEFUL_DENY, "acl_stateful_default_deny")                        \
+    X(ACL_CT_BLOCKED,    "acl_ct_blocked")                                   \
+    X(ACL_REJECT,        "acl_reject")                                       \
+    X(CT_FRAG_NO_FIRST,  "ct_fragment_no_first")                             \
     /* tunnel decap */                                                       \
     X(TUN_TRUNC,         "tunnel_truncated")                                 \
     X(TUN_NOT_UDP,       "tunnel_not_udp")                                   \

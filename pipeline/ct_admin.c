@@ -40,7 +40,9 @@ static const char *const state_names[VF_CT_STATE__COUNT] = {
     "new", "established", "related", "invalid", "untracked",
 };
 
-unsigned vf_ct_flush(struct vf_ct_worker *w, int zone)
+/* Kills every connection of the zones in `zones` (a bitmap), or of all
+ * zones when it is NULL: one walk of the table. */
+static unsigned ct_flush_walk(struct vf_ct_worker *w, const uint64_t *zones)
 {
     struct vf_ct *ct = w->ct;
     unsigned n = 0;
@@ -52,7 +54,8 @@ unsigned vf_ct_flush(struct vf_ct_worker *w, int zone)
             if (!v)
                 continue;
             struct ct_conn *c = &ct->conns[(uint32_t)v];
-            if (zone >= 0 && c->key.zone != (uint16_t)zone)
+            uint16_t z = c->key.zone;
+            if (zones && !((zones[z / 64] >> (z % 64)) & 1))
                 continue;
             if (ct_kill(w, c, &b->slot[i], v))
                 n++;
@@ -64,6 +67,21 @@ unsigned vf_ct_flush(struct vf_ct_worker *w, int zone)
     ct_credit_return_all(w);
     vf_stat_add(&w->stats.flushed, n);
     return n;
+}
+
+unsigned vf_ct_flush(struct vf_ct_worker *w, int zone)
+{
+    uint64_t one[VF_CT_ZONES / 64];
+    if (zone < 0)
+        return ct_flush_walk(w, NULL);
+    memset(one, 0, sizeof(one));
+    one[(uint16_t)zone / 64] = 1ull << ((uint16_t)zone % 64);
+    return ct_flush_walk(w, one);
+}
+
+unsigned vf_ct_flush_zones(struct vf_ct_worker *w, const uint64_t *zones)
+{
+    return ct_flush_walk(w, zones);
 }
 
 unsigned vf_ct_iter(const struct vf_ct *ct, uint32_t *pos, int zone, uint64_t now_ms,

@@ -251,6 +251,14 @@ void ct_alloc_return_all(struct vf_ct_worker *w)
     }
 }
 
+bool vf_ct_reclaim_pending(const struct vf_ct *ct)
+{
+    /* Relaxed: a hint for whether to kick workers before vf_ct_reclaim;
+     * a batch retired right after is simply reclaimed next time. */
+    return atomic_load_explicit(&((struct vf_ct *)ct)->retired_head,
+                                memory_order_relaxed) != CT_NIL;
+}
+
 unsigned vf_ct_reclaim(struct vf_ct *ct)
 {
     /* Everything retired before this exchange was unlinked before it; the

@@ -44,6 +44,7 @@ struct fc_entry {
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct fc_bucket) == 64, "tag line is one cache line");
+_Static_assert(sizeof(struct fc_entry) == 384, "key and value: six cache lines");
 
 struct vf_flow_cache {
     struct fc_bucket *buckets;    /* n_buckets tag lines */

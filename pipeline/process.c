@@ -20,6 +20,11 @@
  * there), so they are stamped into the key's padding (with a tag byte no
  * parsed key has) and the ingress lport is the cache's port argument.
  *
+ * Stateful ports: a list with conntrack checks (VF_ACT_CT) is looked up
+ * in conntrack per packet, cached or not (stage_ct.c), before it is
+ * applied; a reject (stateless, or a state's verdict) answers the sender
+ * (vf_reject.h).
+ *
  * Bounds: one pass per packet; routing is bounded by VF_LOGICAL_MAX_HOPS,
  * floods by VF_ACT_MAX_OUT. No malloc, lock or syscall: the only
  * allocation is a pool buffer per flood copy from the worker's cache.
@@ -32,6 +37,7 @@
 #include "numa/vf_drop.h"
 #include "pipeline/vf_icmp.h"
 #include "pipeline/vf_logical.h"
+#include "pipeline/vf_reject.h"
 #include "pipeline/vf_worker.h"
 #include "fabric/vf_port_udp.h"
 #include "tunnel/vf_segment.h"
@@ -181,13 +187,7 @@ static void frag_needed(struct vf_worker *w, const struct vf_tables *t,
     uint32_t max_frame = vf_seg_tunnel_max_frame(peer);
     if (max_frame <= off->l3 + 68u)
         return;   /* RFC 791: every IPv4 link carries 68 bytes */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    if ((uint64_t)ts.tv_sec != w->icmp_sec) {
-        w->icmp_sec = (uint64_t)ts.tv_sec;
-        w->icmp_left = VF_WORKER_ICMP_PER_S;
-    }
-    if (w->icmp_left == 0)
+    if (!vf_worker_icmp_budget(w))
         return;
     struct vf_pkt *r = vf_pool_alloc(&w->cache);
     if (!r)
@@ -196,7 +196,6 @@ static void frag_needed(struct vf_worker *w, const struct vf_tables *t,
         vf_pool_free(&w->cache, r);
         return;
     }
-    w->icmp_left--;
     vf_stat_add(&w->stats.icmp_frag_needed, 1);
     r->port = p->port;
     vf_worker_tx(w, t->fports[p->port].port, r);
@@ -394,6 +393,35 @@ static void gro_split(struct vf_worker *w, const struct vf_tables *t,
     vf_pool_free(&w->cache, p);
 }
 
+/* Tunnel entropy (the outer source port, the receiver's queue): the flow
+ * hash, except for IP fragments, which all take a hash of their addresses
+ * and protocol, since later fragments have no ports: every piece of a
+ * datagram then reaches the same worker at the receiver (stage_ct.c's
+ * fragment table is per worker) over the same underlay path. */
+static uint32_t frag_entropy(const struct vf_flow_key *key)
+{
+    struct vf_flow_key k;
+    memset(&k, 0, sizeof(k));
+    k.ip_src = key->ip_src;
+    k.ip_dst = key->ip_dst;
+    memcpy(k.ip6_src, key->ip6_src, 16);
+    memcpy(k.ip6_dst, key->ip6_dst, 16);
+    k.ip_proto = key->ip_proto;
+    return vf_flow_key_hash(&k, 0);
+}
+
+/* A packet its ACLs refused (reason, with VF_CTV_ANSWER for a reject
+ * that answers the sender): answered if so, counted, freed. */
+static void refuse(struct vf_worker *w, const struct vf_tables *t, struct vf_pkt *p,
+                   unsigned reason, const struct vf_flow_key *key,
+                   const struct vf_hdr_offsets *off, const struct vf_tunnel_md *md,
+                   uint32_t from)
+{
+    if (reason & VF_CTV_ANSWER || reason == VF_DROP_ACL_REJECT)
+        vf_reject_send(w, t, p, key, off, md, from);
+    vf_worker_drop(w, p, reason & ~VF_CTV_ANSWER);
+}
+
 static void process_one(struct vf_worker *w, const struct vf_tables *t,
                         struct vf_pkt *p)
 {
@@ -449,13 +477,16 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
     if (v && ((uintptr_t)v & (_Alignof(struct vf_act) - 1)) == 0) {
         a = v;      /* the cache keeps values 8-aligned: use in place */
     } else if (v) {
-        /* Opaque bytes by contract: copy when not aligned for the struct. */
-        memcpy(&buf.act, v, sizeof(buf.act));
-        memcpy(buf.act.out, (const uint8_t *)v + sizeof(buf.act),
-               buf.act.n_out * sizeof(struct vf_act_out));
+        /* Opaque bytes by contract: copy when not aligned for the struct
+         * (a cached value is VF_FC_VALUE_MAX bytes of room, so this reads
+         * within it; outputs and checks come along). */
+        _Static_assert(sizeof(buf) >= VF_FC_VALUE_MAX, "room for a value");
+        memcpy(&buf, v, VF_FC_VALUE_MAX);
         a = &buf.act;
     } else {
-        struct vf_lctx c = { .t = t, .key = key, .act = &buf.act };
+        struct vf_act_ct checks;
+        struct vf_lctx c = { .t = t, .key = key, .act = &buf.act, .ct = &checks };
+        checks.n = 0;
         memset(&buf.act, 0, sizeof(buf.act));
         if (tun) {
             md.in_lport = cache_in;
@@ -464,10 +495,27 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
             vf_logical_ingress(&c, fm->dp, fm->lport);
         }
         unsigned size = vf_act_size(buf.act.n_out);
+        if (checks.n && buf.act.n_out)   /* a drop needs no lookup */
+            size = vf_ct_stage_attach(w, &buf.act, &checks, vf_pkt_data(p), p->len,
+                                      &key, &off);
         if (w->fc && size <= VF_FC_VALUE_MAX)
             vf_fc_insert(w->fc, cache_in, &key, hash, t->generation, &buf, size);
         a = &buf.act;
     }
+    if (a->n_out && (a->flags & VF_ACT_CT)) {
+        /* The cached value is read before anything else is inserted. */
+        unsigned v = vf_ct_stage_run(w, vf_act_ct_of(a), vf_pkt_data(p), p->len,
+                                     &key, &off);
+        if (v) {
+            refuse(w, t, p, v, &key, &off, tun ? &md : NULL, from);
+            return;
+        }
+    } else if (a->n_out == 0 && a->drop == VF_DROP_ACL_REJECT) {
+        refuse(w, t, p, a->drop, &key, &off, tun ? &md : NULL, from);
+        return;
+    }
+    if (key.flags & (VF_FLOW_FRAG_FIRST | VF_FLOW_FRAG_LATER))
+        hash = frag_entropy(&key);
     execute(w, t, p, a, &key, &off, hash);
 }
 

@@ -7,6 +7,8 @@
  * port. A flood is every VM port of the switch but the in port: each local
  * one through its own egress ACL, and one tunnel copy (out port 0) per
  * remote chassis with ports on the switch; the receiver floods locally.
+ * A flood copy to a port with stateful ACLs is checked without conntrack
+ * (as a new packet that is never committed).
  */
 #include "numa/vf_drop.h"
 #include "pipeline/vf_logical.h"
@@ -76,6 +78,10 @@ int vf_stage_flood(struct vf_lctx *c, bool tunnelled, uint32_t in_lport)
     const struct vf_dp *dp = c->dp;
     int first = VF_DROP_NONE;
 
+    /* A copy to a tracked port is checked as a new packet and never
+     * committed (stage_acl.c): one packet cannot carry a conntrack
+     * check per copy. */
+    c->flooding = true;
     for (uint32_t i = 0; i < dp->n_flood_local; i++) {
         uint32_t idx = dp->flood_local[i];
         if (dp->ports[idx].id == in_lport)
@@ -84,6 +90,7 @@ int vf_stage_flood(struct vf_lctx *c, bool tunnelled, uint32_t in_lport)
         if (r && !first)
             first = r;
     }
+    c->flooding = false;
     if (!tunnelled && c->t->uplink) {
         for (uint32_t i = 0; i < dp->n_flood_remote; i++) {
             uint16_t ch = dp->flood_remote[i];

@@ -96,6 +96,8 @@ void vf_dp_unref(struct vf_dp *dp)
     free(dp->flood_remote);
     vf_cls_destroy(dp->acl_in);
     vf_cls_destroy(dp->acl_out);
+    vf_cls_destroy(dp->acl_in6);
+    vf_cls_destroy(dp->acl_out6);
     free(dp->blob);
     free(dp);
 }

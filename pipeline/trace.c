@@ -99,8 +99,10 @@ unsigned vf_trace_build_frame(const struct vf_lport *in,
     if (proto == VF_IPPROTO_TCP || proto == VF_IPPROTO_UDP) {
         l4[0] = (uint8_t)(pk->sport >> 8); l4[1] = (uint8_t)pk->sport;
         l4[2] = (uint8_t)(pk->dport >> 8); l4[3] = (uint8_t)pk->dport;
-        if (proto == VF_IPPROTO_TCP)
+        if (proto == VF_IPPROTO_TCP) {
             l4[12] = 5 << 4;
+            l4[13] = f & VF_TRACE_F_TCP_FLAGS ? pk->tcp_flags : 0x02;
+        }
         else
             l4[5] = 8;
     } else if (proto == VF_IPPROTO_ICMP) {
@@ -118,9 +120,27 @@ static const char *lport_name(const struct vf_tables *t, uint32_t dp_id,
     return i == UINT32_MAX ? "" : dp->ports[i].name;
 }
 
+void vf_trace_ct_seen(struct vf_trace *tr, uint16_t zone, unsigned state, bool reply)
+{
+    if (!tr || tr->n_ct >= 2)
+        return;
+    tr->ct[tr->n_ct].zone = zone;
+    tr->ct[tr->n_ct].state = (uint8_t)state;
+    tr->ct[tr->n_ct].reply = reply;
+    tr->n_ct++;
+}
+
 int vf_trace_run(const struct vf_tables *t, const char *port,
                  const struct vf_trace_pkt *pkt, struct vf_trace *tr)
 {
+    return vf_trace_run_ct(t, NULL, 0, port, pkt, tr);
+}
+
+int vf_trace_run_ct(const struct vf_tables *t, const struct vf_ct *ct, uint64_t now_ms,
+                    const char *port, const struct vf_trace_pkt *pkt,
+                    struct vf_trace *tr)
+{
+    struct vf_act_ct checks;
     union vf_act_buf buf;
     uint8_t frame[128];
     struct vf_hdr_offsets off;
@@ -132,7 +152,10 @@ int vf_trace_run(const struct vf_tables *t, const char *port,
     if (!dp || dp->ports[in].kind != VF_LPORT_VM)
         return -ENOENT;
     unsigned len = vf_trace_build_frame(&dp->ports[in], pkt, frame, sizeof(frame));
-    struct vf_lctx c = { .t = t, .tr = tr, .act = &buf.act };
+    struct vf_lctx c = { .t = t, .tr = tr, .act = &buf.act, .ct = &checks,
+                         .trace_ct = ct, .trace_now = now_ms, .frame = frame,
+                         .frame_len = len, .off = &off };
+    checks.n = 0;
     memset(&buf.act, 0, sizeof(buf.act));
     int r = vf_parse(frame, len, &c.key, &off);
     if (r) {

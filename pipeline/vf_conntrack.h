@@ -123,7 +123,8 @@
 #include "pipeline/vf_parse.h"
 
 #define VF_CT_ZONES 65536u          /* zone ids are 16 bits */
-#define VF_CT_MAX_CTX 64u           /* thread contexts per table */
+#define VF_CT_MAX_CTX 72u           /* thread contexts per table: 64 workers
+                                     * (VF_MAX_WORKERS), mgmt, spares */
 #define VF_CT_BATCH 256u            /* entries moved between threads at once */
 #define VF_CT_CREDIT 64u            /* global-count units a thread takes */
 #define VF_CT_TIMEOUT_MAX_MS (24u * 86400u * 1000u)
@@ -371,9 +372,15 @@ unsigned vf_ct_sweep(struct vf_ct_worker *w, uint64_t now_ms, unsigned budget);
 /* Makes every batch retired before the call free again: one RCU grace
  * period (blocks). Returns the number of entries made free. */
 unsigned vf_ct_reclaim(struct vf_ct *ct);
+/* Whether vf_ct_reclaim has anything to do (so a caller kicks sleeping
+ * workers only then). Any thread. */
+bool vf_ct_reclaim_pending(const struct vf_ct *ct);
 /* Kills every connection of `zone` (all zones if zone < 0) through w; the
  * bounded walk of the whole table. Returns the number killed. */
 unsigned vf_ct_flush(struct vf_ct_worker *w, int zone);
+/* The same for every zone whose bit is set in zones (VF_CT_ZONES bits),
+ * in one walk. */
+unsigned vf_ct_flush_zones(struct vf_ct_worker *w, const uint64_t *zones);
 int vf_ct_set_timeout(struct vf_ct *ct, enum vf_ct_timeout which, uint32_t ms);
 uint32_t vf_ct_get_timeout(const struct vf_ct *ct, enum vf_ct_timeout which);
 /* Per-zone limit (0: only the table's); applies to new connections. */

@@ -26,7 +26,9 @@
 #include "pipeline/vf_parse.h"
 
 #define VF_FC_WAYS 4
-#define VF_FC_VALUE_MAX 240
+/* 264: an action list with one output and two conntrack checks
+ * (vf_logical.h) fits, and an entry stays six cache lines (flow_cache.c). */
+#define VF_FC_VALUE_MAX 264
 
 struct vf_flow_cache_stats {
     uint64_t hits, misses, inserts, evictions;

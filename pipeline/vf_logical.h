@@ -5,7 +5,8 @@
  *   physical->logical  fabric port -> (datapath, logical port)
  *   port security      source MAC / IPv4 / ARP sender / IPv6 source and
  *                      ND must be the port's; no RAs or redirects
- *   ingress ACL        the switch's from-port rules (IPv4 only)
+ *   ingress ACL        the switch's from-port rules (IPv4, IPv6);
+ *                      stateful ports: a verdict per conntrack state
  *   ARP responder      requests for an address the switch knows are
  *                      answered here, out the in-port, never flooded
  *   L2                 dst MAC -> logical port; broadcast, multicast and
@@ -29,15 +30,23 @@
  * Decisions never depend on fields outside the key (the key holds the TTL
  * and the ARP addresses), which is what makes caching exact.
  *
+ * Stateful ports (vf_acl.h): what a tracked port's ACLs decide depends on
+ * the packet's conntrack state, which is never cached. The ACL stage
+ * records a check instead (the port's zone and a verdict for each state,
+ * struct vf_ct_check: still a function of port, key and tables), the list
+ * carries the checks after its outputs (VF_ACT_CT), and every packet,
+ * cached or not, is looked up in those zones and takes its state's
+ * verdict (stage_ct.c). docs/conntrack.md, "The flow-cache rule".
+ *
  * Trace: every stage takes the context's optional recorder (ctx->tr) and
  * notes its decision when it is not NULL; trace.c runs exactly these
  * functions on a synthetic packet. On the hot path tr is NULL and the
  * note calls are skipped before any formatting.
  *
- * Non-IPv4 traffic: ACLs match IPv4 fields and apply to IPv4 packets only
- * (ARP and IPv6 pass them); routing is IPv4 only (others: no_route); port
- * security checks the MAC of every frame and the addresses of IPv4, ARP,
- * IPv6 and neighbour discovery.
+ * Non-IP traffic: ACLs match IPv4 and IPv6 fields and apply to IP
+ * packets only (ARP passes them); routing is IPv4 only (others:
+ * no_route); port security checks the MAC of every frame and the
+ * addresses of IPv4, ARP, IPv6 and neighbour discovery.
  *
  * Thread-safety: stages are pure functions of the context; the tables are
  * read-only. Each worker uses its own context on its own stack.
@@ -48,6 +57,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pipeline/vf_conntrack.h"
 #include "pipeline/vf_parse.h"
 #include "pipeline/vf_tables.h"
 #include "pipeline/vf_flow_cache.h"
@@ -70,6 +80,7 @@ enum vf_act_flags {
     VF_ACT_SET_MAC = 1 << 0,     /* rewrite eth_src/eth_dst */
     VF_ACT_ARP_REPLY = 1 << 1,   /* turn the ARP request into the reply */
     VF_ACT_DECAP = 1 << 2,       /* arrived by tunnel (informational) */
+    VF_ACT_CT = 1 << 3,          /* conntrack checks follow the outputs */
 };
 
 struct vf_act {
@@ -94,16 +105,93 @@ static inline unsigned vf_act_size(unsigned n_out)
 #define VF_ACT_CACHE_MAX_OUT                                               \
     ((VF_FC_VALUE_MAX - sizeof(struct vf_act)) / sizeof(struct vf_act_out))
 
+/* The index of a packet's conntrack result in a check's verdicts. */
+enum vf_ctv {
+    VF_CTV_NEW = 0,          /* may open a connection: committed if allowed */
+    VF_CTV_EST,              /* established, in the direction that opened it */
+    VF_CTV_REPLY,            /* established, the other direction */
+    VF_CTV_RELATED,          /* an ICMP error about a connection */
+    VF_CTV_INVALID,
+    VF_CTV_UNTRACKED,        /* ND/MLD (later fragments: stage_ct.c) */
+    VF_CTV__COUNT
+};
+
+static inline unsigned vf_ctv_of(const struct vf_ct_result *r)
+{
+    switch (r->state) {
+    case VF_CT_NEW:
+        return VF_CTV_NEW;
+    case VF_CT_ESTABLISHED:
+        return r->dir == VF_CT_REPLY ? VF_CTV_REPLY : VF_CTV_EST;
+    case VF_CT_RELATED:
+        return VF_CTV_RELATED;
+    case VF_CT_INVALID:
+        return VF_CTV_INVALID;
+    default:
+        return VF_CTV_UNTRACKED;
+    }
+}
+
+#define VF_CTV_ANSWER 0x8000u    /* verdict flag: a reject, answer the sender */
+#define VF_ACT_CT_MAX 2          /* checks per packet: in port, out port */
+
+/* One conntrack lookup a packet needs: a tracked port's zone and what its
+ * ACLs say for each state (VF_DROP_NONE: pass; else the drop reason, with
+ * VF_CTV_ANSWER for a reject). pkt: the flow's first packet in that zone,
+ * refreshed for every later one (vf_ct_pkt_refresh). */
+struct vf_ct_check {
+    struct vf_ct_pkt pkt;
+    uint16_t zone;
+    uint16_t verdict[VF_CTV__COUNT];
+};
+
+/* The checks of an action list, at vf_act_ct_off(n_out) after it. */
+struct vf_act_ct {
+    uint8_t n;
+    struct vf_ct_check chk[VF_ACT_CT_MAX];
+};
+
+static inline unsigned vf_act_ct_off(unsigned n_out)
+{
+    return (vf_act_size(n_out) + 7u) & ~7u;
+}
+
+/* Bytes of an action list with n_out outputs and n conntrack checks. */
+static inline unsigned vf_act_ct_size(unsigned n_out, unsigned n)
+{
+    return vf_act_ct_off(n_out) + (unsigned)offsetof(struct vf_act_ct, chk) +
+           n * (unsigned)sizeof(struct vf_ct_check);
+}
+
+static inline const struct vf_act_ct *vf_act_ct_of(const struct vf_act *a)
+{
+    return (const struct vf_act_ct *)((const uint8_t *)a + vf_act_ct_off(a->n_out));
+}
+
 /* A miss-path buffer big enough for the largest action list. */
 union vf_act_buf {
     struct vf_act act;
-    uint8_t raw[sizeof(struct vf_act) + VF_ACT_MAX_OUT * sizeof(struct vf_act_out)];
+    uint64_t align;
+    uint8_t raw[sizeof(struct vf_act) + VF_ACT_MAX_OUT * sizeof(struct vf_act_out) +
+                8 + sizeof(struct vf_act_ct)];
 };
 
 /* The working state of one packet through the stages. */
 struct vf_lctx {
     const struct vf_tables *t;
     struct vf_trace *tr;         /* NULL on the hot path */
+    struct vf_act_ct *ct;        /* checks the ACL stage records; NULL:
+                                  * tracked ports are checked statelessly */
+    bool flooding;               /* adding flood copies: to-port checks of
+                                  * tracked ports are stateless (never
+                                  * committed, default deny applies) */
+    /* trace only: the table to peek the packet's state in (NULL: the
+     * trace lists the verdict of every state), and the packet as built */
+    const struct vf_ct *trace_ct;
+    uint64_t trace_now;
+    const uint8_t *frame;
+    uint32_t frame_len;
+    const struct vf_hdr_offsets *off;
     struct vf_flow_key key;      /* working copy; routers rewrite MACs/TTL */
     const struct vf_dp *dp;      /* current datapath */
     uint32_t in;                 /* index of the current in port in dp */
@@ -156,6 +244,21 @@ int vf_pipeline_decap(const struct vf_tables *t, struct vf_pkt *p,
  * parsed key. */
 void vf_logical_ingress(struct vf_lctx *c, const struct vf_dp *dp, uint32_t in);
 
+/* ---- conntrack per packet (stage_ct.c) ---- */
+struct vf_worker;
+/* Appends the recorded checks to action list a (VF_ACT_CT), their flow
+ * packets built from this frame; returns the list's size in bytes. */
+unsigned vf_ct_stage_attach(struct vf_worker *w, struct vf_act *a,
+                            const struct vf_act_ct *checks, const uint8_t *frame,
+                            uint32_t len, const struct vf_flow_key *k,
+                            const struct vf_hdr_offsets *off);
+/* Runs a list's checks on one packet (lookups, verdicts, commits) at
+ * w->ct_now: VF_DROP_NONE, or the drop reason, with VF_CTV_ANSWER when a
+ * reject rule wants the sender answered. */
+unsigned vf_ct_stage_run(struct vf_worker *w, const struct vf_act_ct *ac,
+                         const uint8_t *frame, uint32_t len,
+                         const struct vf_flow_key *k, const struct vf_hdr_offsets *off);
+
 /* Applies the header rewrites of an action list to a frame. */
 void vf_act_rewrite(const struct vf_act *a, uint8_t *frame,
                     const struct vf_flow_key *key,
@@ -164,6 +267,10 @@ void vf_act_rewrite(const struct vf_act *a, uint8_t *frame,
 /* ---- trace recorder hook (trace.c) ---- */
 void vf_trace_note(struct vf_trace *tr, const char *stage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Records that the trace's packet would have conntrack state `state`
+ * (enum vf_ct_state) in zone (reply: in the replying direction). */
+void vf_trace_ct_seen(struct vf_trace *tr, uint16_t zone, unsigned state, bool reply);
 
 /* Small formatting helpers for trace notes. */
 void vf_fmt_mac(char out[18], const uint8_t mac[6]);

@@ -85,6 +85,13 @@ struct vf_lport {
     uint8_t lla[16];
     uint8_t ip6s[VF_LPORT_MAX_IP6S][16];
     struct vf_port *fport;       /* local VM port: its fabric port */
+    /* Stateful ACLs (pipeline/vf_acl.h), VM ports only: the directions
+     * with allow-related rules (VF_LPORT_CT_FROM/TO; 0: not tracked), the
+     * conntrack zone of a tracked local port (0: none) and its limit of
+     * connections (max_connections; 0: the host's default). */
+    uint8_t ct_flags;
+    uint16_t ct_zone;
+    uint32_t ct_max;
     uint32_t router_id;          /* router port: the router's id */
     uint32_t rport_idx;          /* router port: index in router->ports */
     char name[VF_TABLES_NAME_MAX];
@@ -106,6 +113,8 @@ struct vf_dp {
     uint16_t *flood_remote;      /* chassis indexes with VM ports here */
     struct vf_classifier *acl_in;   /* from-port ACLs; NULL if none */
     struct vf_classifier *acl_out;  /* to-port ACLs; NULL if none */
+    struct vf_classifier *acl_in6;  /* the same for IPv6 (vf_acl.h) */
+    struct vf_classifier *acl_out6;
     uint32_t n_acl_in, n_acl_out;   /* model rules (before splitting) */
     size_t blob_len;
     uint8_t *blob;               /* compile inputs, for sharing */

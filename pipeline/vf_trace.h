@@ -10,11 +10,19 @@
  * The packet: fields not given take the in port's own addresses (eth_src,
  * ip_src: its MAC and first IPv4); eth_dst defaults to broadcast, ip_dst
  * to 255.255.255.255, ttl to 64, proto to ICMP (echo request) unless
- * sport/dport are given (then UDP). arp_op given makes it an ARP packet
- * (ip_src/ip_dst are then the sender/target IPs).
+ * sport/dport are given (then UDP), TCP flags to SYN. arp_op given makes
+ * it an ARP packet (ip_src/ip_dst are then the sender/target IPs).
+ *
+ * Conntrack: with a table (vf_trace_run_ct), a stateful port's ACL stage
+ * peeks the state the packet would have in the port's zone (vf_ct_peek:
+ * nothing changes) and follows that state's verdict; the states seen are
+ * in `ct`. Without one, the stage lists the verdict of every state and the
+ * packet goes on as if its state allowed it.
  *
  * Thread-safety: reads the tables only; call from mgmt with the tables
  * kept alive (e.g. inside an RCU read-side section or as their owner).
+ * Peeking conntrack is safe from the thread that runs vf_ct_reclaim (no
+ * entry it reads can be reused meanwhile) or from an online RCU reader.
  */
 #ifndef VF_TRACE_H
 #define VF_TRACE_H
@@ -38,6 +46,7 @@ enum vf_trace_fields {
     VF_TRACE_F_DPORT = 1 << 6,
     VF_TRACE_F_TTL = 1 << 7,
     VF_TRACE_F_ARP_OP = 1 << 8,
+    VF_TRACE_F_TCP_FLAGS = 1 << 9,
 };
 
 struct vf_trace_pkt {
@@ -48,6 +57,7 @@ struct vf_trace_pkt {
     uint16_t sport, dport;       /* host order */
     uint8_t ttl;
     uint16_t arp_op;             /* 1 request, 2 reply */
+    uint8_t tcp_flags;           /* FIN 0x01 SYN 0x02 RST 0x04 ACK 0x10 */
 };
 
 enum vf_trace_action { VF_TRACE_DELIVER, VF_TRACE_TUNNEL, VF_TRACE_DROP };
@@ -79,6 +89,14 @@ struct vf_trace {
     bool routed;                 /* rewrote MACs / TTL */
     unsigned n_out;              /* all outputs, even beyond out[] */
     struct vf_trace_output out[VF_TRACE_MAX_OUT];
+    /* conntrack states the packet would have (stateful ports, with a
+     * table): zone, enum vf_ct_state, in the replying direction */
+    unsigned n_ct;
+    struct {
+        uint16_t zone;
+        uint8_t state;
+        bool reply;
+    } ct[2];
 };
 
 /* Traces a packet entering at VM port `port` (by name). 0, -ENOENT if the
@@ -86,6 +104,12 @@ struct vf_trace {
  * or parsed (the reason is then in tr->reason). */
 int vf_trace_run(const struct vf_tables *t, const char *port,
                  const struct vf_trace_pkt *pkt, struct vf_trace *tr);
+/* The same, peeking the packet's conntrack state in ct (may be NULL) at
+ * time now_ms (vf_ct_now_ms for the daemon's table). */
+struct vf_ct;
+int vf_trace_run_ct(const struct vf_tables *t, const struct vf_ct *ct, uint64_t now_ms,
+                    const char *port, const struct vf_trace_pkt *pkt,
+                    struct vf_trace *tr);
 
 /* Builds the frame vf_trace_run() would inject (tests compare it with the
  * hot path). Returns its length, or 0 if buf is too small (>= 128 is

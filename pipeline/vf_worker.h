@@ -33,6 +33,15 @@
  * rcu_assign_pointer, worker rcu_dereference once per iteration), so ports
  * can be added and removed while traffic runs.
  *
+ * Conntrack (stateful ACLs): a worker attached to the host's connection
+ * table (vf_worker_attach_ct) reads the clock once per iteration
+ * (ct_now, what every lookup of the iteration uses) and, after the
+ * iteration's bursts, sweeps its share of the table for expired
+ * connections: a budget of buckets proportional to the time since the
+ * last sweep, so its share is walked once per ct_pass_ms (default
+ * VF_WORKER_CT_PASS_MS) whatever the loop's rate, and at most
+ * VF_WORKER_CT_SWEEP_MAX buckets per iteration (a bounded pause).
+ *
  * Thread-safety: everything here is owned by the worker thread, except:
  * `stats` (worker: rw relaxed, mgmt: ro), `stop` (mgmt: w, worker: r),
  * `tables` (mgmt publishes with rcu_assign_pointer; worker reads with
@@ -49,6 +58,7 @@
 #include "fabric/vf_port.h"
 #include "numa/vf_drop.h"
 #include "numa/vf_pool.h"
+#include "pipeline/vf_conntrack.h"
 #include "pipeline/vf_flow_cache.h"
 
 #define VF_WORKER_MAX_RXQ 256
@@ -58,8 +68,11 @@
 #define VF_WORKER_ICMP_PER_S 1000u  /* ICMP errors a worker sends per second */
 #define VF_WORKER_SPIN_WAIT_NS 20000u  /* run-queue wait that means "shared", */
 #define VF_WORKER_SPIN_WAIT_SHARE 20u  /* if also over 1/20 of the time */
+#define VF_WORKER_CT_PASS_MS 10000u /* conntrack: sweep the share this often */
+#define VF_WORKER_CT_SWEEP_MAX 256u /* buckets swept per iteration at most */
 
 struct vf_tables;  /* pipeline/vf_tables.h: the compiled, published tables */
+struct vf_ct_frag; /* pipeline/stage_ct.c: first fragments passed */
 struct vf_capture_tap;  /* pipeline/vf_capture.h: copies for `vfabctl capture` */
 
 struct vf_rxq {
@@ -89,6 +102,11 @@ struct vf_worker_stats {
     _Atomic uint64_t spin_budget;   /* empty polls before the next sleep */
     _Atomic uint64_t spin_cuts;     /* sleeps that found the worker preempted */
     _Atomic uint64_t icmp_frag_needed; /* ICMP answers to too-big packets */
+    _Atomic uint64_t reject_answers;   /* TCP RST / ICMP unreachable sent
+                                        * for reject ACLs */
+    _Atomic uint64_t reject_unanswered; /* rejected, but no answer went:
+                                         * rate limit, no buffer, or a
+                                         * sender it cannot reach */
     _Atomic uint64_t drops[VF_DROP__COUNT];
 } __attribute__((aligned(64)));
 
@@ -110,6 +128,7 @@ struct vf_worker {
     unsigned rx_burst;     /* packets per rx poll, <= VF_BURST_MAX; 0 = 32 */
     unsigned tx_batch;     /* staged per port before a send; 0 = VF_BURST_MAX */
     bool flush_per_queue;  /* flush after each rx queue's burst, not per poll */
+    unsigned ct_pass_ms;   /* conntrack sweep period; 0 = VF_WORKER_CT_PASS_MS */
 
     /* mgmt: w (rcu_assign_pointer), worker: r (rcu_dereference) */
     struct vf_tables **tables;
@@ -136,6 +155,16 @@ struct vf_worker {
     uint64_t last_sleep_ns;             /* CLOCK_MONOTONIC at last sleep */
     uint64_t icmp_sec;                  /* second of the ICMP budget */
     unsigned icmp_left;                 /* ICMP answers left this second */
+    /* Its context on the host's connection table (ct.ct NULL: none; ct.stats
+     * is read by mgmt as vf_conntrack.h says), the clock every lookup of
+     * the iteration uses (ms, vf_ct_now_ms; tests driving
+     * vf_pipeline_burst set it themselves), the sweep's bookkeeping, and
+     * the first fragments its stateful ports passed. */
+    struct vf_ct_worker ct;
+    uint64_t ct_now;
+    uint64_t ct_swept_at;               /* ct_now of the last sweep */
+    uint64_t ct_sweep_owed;             /* buckets owed x pass period */
+    struct vf_ct_frag *frag;
 
     struct vf_worker_stats stats;
 } __attribute__((aligned(64)));
@@ -145,6 +174,14 @@ struct vf_worker {
 int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
                    unsigned fc_entries);
 void vf_worker_fini(struct vf_worker *w);   /* accepts a zeroed worker */
+/* Gives the worker a context on the host's connection table: it is the
+ * index-th of n_sweepers workers that share the sweeping (its id). Before
+ * the thread starts. 0 or -ENOSPC (vf_ct_worker_init). */
+int vf_worker_attach_ct(struct vf_worker *w, struct vf_ct *ct, unsigned index,
+                        unsigned n_sweepers);
+/* Sweeps what the worker owes of its share at ct_now (bounded: at most
+ * VF_WORKER_CT_SWEEP_MAX buckets); vf_worker_poll_once calls it. */
+void vf_worker_ct_sweep(struct vf_worker *w);
 /* Wakes the worker if it sleeps (any thread; async-signal-safe). */
 void vf_worker_kick(struct vf_worker *w);
 
@@ -177,6 +214,13 @@ static inline void vf_worker_count_no_buffer(struct vf_worker *w,
                                   memory_order_relaxed);
     }
 }
+
+/* The fragment table of stateful ports (stage_ct.c); free() frees it. */
+struct vf_ct_frag *vf_ct_frag_create(void);
+
+/* One ICMP (or reject) answer from the worker's budget of
+ * VF_WORKER_ICMP_PER_S a second: true if it may send one now. */
+bool vf_worker_icmp_budget(struct vf_worker *w);
 
 /* Counts the drop by reason and frees the packet. */
 static inline void vf_worker_drop(struct vf_worker *w, struct vf_pkt *p,

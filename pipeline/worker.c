@@ -32,7 +32,8 @@ int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
     w->stage = calloc(VF_MAX_FPORTS, sizeof(*w->stage));
     w->fc = vf_fc_create(fc_entries ? fc_entries : 4096, w->numa_node);
     w->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!w->stage || !w->fc || w->kick_fd < 0) {
+    w->frag = vf_ct_frag_create();
+    if (!w->stage || !w->fc || w->kick_fd < 0 || !w->frag) {
         vf_worker_fini(w);
         return -ENOMEM;
     }
@@ -51,11 +52,64 @@ void vf_worker_fini(struct vf_worker *w)
     }
     vf_fc_destroy(w->fc);
     w->fc = NULL;
+    free(w->frag);
+    w->frag = NULL;
+    if (w->ct.ct)
+        vf_ct_worker_fini(&w->ct);
+    w->ct.ct = NULL;
     if (w->kick_fd > 0)   /* 0: a zeroed worker that was never initialised */
         close(w->kick_fd);
     w->kick_fd = -1;
     if (w->cache.pool)
         vf_pool_cache_flush(&w->cache);
+}
+
+int vf_worker_attach_ct(struct vf_worker *w, struct vf_ct *ct, unsigned index,
+                        unsigned n_sweepers)
+{
+    int rc = vf_ct_worker_init(&w->ct, ct, index, n_sweepers);
+    if (rc)
+        w->ct.ct = NULL;
+    w->ct_now = w->ct_swept_at = vf_ct_now_ms();
+    w->ct_sweep_owed = 0;
+    return rc;
+}
+
+void vf_worker_ct_sweep(struct vf_worker *w)
+{
+    uint64_t pass = w->ct_pass_ms ? w->ct_pass_ms : VF_WORKER_CT_PASS_MS;
+    uint64_t share = w->ct.sweep_hi - w->ct.sweep_lo;
+    uint64_t dt = w->ct_now - w->ct_swept_at;
+
+    if (!w->ct.ct || !share)
+        return;
+    w->ct_swept_at = w->ct_now;
+    /* Owed: share x elapsed / pass buckets, at most one pass (an idle
+     * worker that slept does not owe more than a walk of its share). */
+    w->ct_sweep_owed += share * (dt < pass ? dt : pass);
+    if (w->ct_sweep_owed > share * pass)
+        w->ct_sweep_owed = share * pass;
+    uint64_t n = w->ct_sweep_owed / pass;
+    if (n == 0)
+        return;
+    if (n > VF_WORKER_CT_SWEEP_MAX)
+        n = VF_WORKER_CT_SWEEP_MAX;
+    w->ct_sweep_owed -= n * pass;
+    vf_ct_sweep(&w->ct, w->ct_now, (unsigned)n);
+}
+
+bool vf_worker_icmp_budget(struct vf_worker *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    if ((uint64_t)ts.tv_sec != w->icmp_sec) {
+        w->icmp_sec = (uint64_t)ts.tv_sec;
+        w->icmp_left = VF_WORKER_ICMP_PER_S;
+    }
+    if (w->icmp_left == 0)
+        return false;
+    w->icmp_left--;
+    return true;
 }
 
 void vf_worker_kick(struct vf_worker *w)
@@ -109,6 +163,8 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     unsigned n_rxq = rs ? rs->n : 0;
     /* Acquire: pairs with mgmt's release store of a fully built tap. */
     w->cap_now = atomic_load_explicit(&w->capture, memory_order_acquire);
+    if (w->ct.ct)
+        w->ct_now = vf_ct_now_ms();   /* one clock read for the iteration */
 
     /* Tells mgmt (and the churn stress test) which tables this worker
      * forwards with; pairs with mgmt's relaxed load of stats.generation. */
@@ -136,6 +192,8 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
     }
     vf_worker_flush(w);
     w->cap_now = NULL;   /* not held past the quiescent state */
+    if (w->ct.ct)
+        vf_worker_ct_sweep(w);
     vf_stat_add(&w->stats.polls, 1);
     if (total) {
         vf_stat_add(&w->stats.rx_pkts, total);

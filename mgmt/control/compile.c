@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mgmt/control/vf_compile.h"
+#include "pipeline/vf_acl.h"
 #include "pipeline/vf_worker.h"
 
 /* ---- canonical input bytes ---- */
@@ -148,27 +149,41 @@ static uint32_t plen_mask(unsigned plen)
     return plen == 0 ? 0 : plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
 }
 
+/* The switch's ACLs as vf_acl_rules (pipeline/vf_acl.h builds the
+ * classifiers). The model has IPv4 prefixes only so far: every rule gets
+ * one IPv4 prefix per side (0.0.0.0/0 when none is given), so ACLs keep
+ * applying to IPv4 packets only until the model says otherwise. */
 static int build_acls(const struct cctx *cc, const struct vf_model_tenant *tn,
                       size_t si, struct vf_dp *dp)
 {
+    size_t n = 0;
+    for (size_t a = 0; a < tn->n_acls; a++)
+        n += tn->acls[a].switch_idx == (int)si;
+    struct vf_acl_rule *rules = calloc(n + 1, sizeof(*rules));
+    struct vf_acl_prefix *pfx = calloc(2 * n + 1, sizeof(*pfx));
+    uint32_t *scope = calloc(n + 1, sizeof(*scope));
+    int rc = -ENOMEM;
+    if (!rules || !pfx || !scope)
+        goto out;
+    size_t k = 0;
     for (size_t a = 0; a < tn->n_acls; a++) {
         const struct vf_model_acl *acl = &tn->acls[a];
         if (acl->switch_idx != (int)si)
             continue;
-        struct vf_cls_match mt = {
-            .ip_src = ntohl(acl->ip_src) & plen_mask(acl->src_plen),
-            .src_plen = acl->src_plen,
-            .ip_dst = ntohl(acl->ip_dst) & plen_mask(acl->dst_plen),
-            .dst_plen = acl->dst_plen,
-            .proto = acl->proto,
+        struct vf_acl_rule *r = &rules[k];
+        struct vf_acl_prefix *s = &pfx[2 * k], *d = &pfx[2 * k + 1];
+        *s = (struct vf_acl_prefix){.family = 4, .plen = acl->src_plen};
+        *d = (struct vf_acl_prefix){.family = 4, .plen = acl->dst_plen};
+        memcpy(s->addr, &acl->ip_src, 4);
+        memcpy(d->addr, &acl->ip_dst, 4);
+        *r = (struct vf_acl_rule){
+            .index = (uint32_t)a, .to_port = acl->dir == VF_ACL_TO_PORT,
+            .verdict = acl->action == VF_ACL_DROP ? VF_ACL_V_DROP : VF_ACL_V_ALLOW,
+            .priority = acl->priority, .proto = acl->proto,
+            .src = s, .n_src = 1, .dst = d, .n_dst = 1,
             .sport_lo = acl->sport_lo, .sport_hi = acl->sport_hi,
             .dport_lo = acl->dport_lo, .dport_hi = acl->dport_hi,
         };
-        /* A range left all zero by the loader means "any port". */
-        if (mt.sport_lo == 0 && mt.sport_hi == 0)
-            mt.sport_hi = 0xffff;
-        if (mt.dport_lo == 0 && mt.dport_hi == 0)
-            mt.dport_hi = 0xffff;
         if (acl->port[0]) {
             uint32_t idx = UINT32_MAX;
             for (uint32_t i = 0; i < dp->n_ports; i++)
@@ -178,32 +193,24 @@ static int build_acls(const struct cctx *cc, const struct vf_model_tenant *tn,
                 set_err(cc->err, cc->errlen,
                         "tenant %s: acls[%zu]: port '%s' is not on switch %s",
                         tn->name, a, acl->port, dp->name);
-                return -EINVAL;
+                rc = -EINVAL;
+                goto out;
             }
-            mt.match_scope = true;
-            mt.scope = dp->ports[idx].id;
+            scope[k] = dp->ports[idx].id;
+            r->ports = &scope[k];
+            r->n_ports = 1;
         }
-        bool in = acl->dir == VF_ACL_FROM_PORT;
-        struct vf_classifier **cls = in ? &dp->acl_in : &dp->acl_out;
-        if (!*cls && !(*cls = vf_cls_create()))
-            return -ENOMEM;
-        uint32_t action = (uint32_t)a | (acl->action == VF_ACL_DROP ? 1u << 31 : 0);
-        int rc = vf_cls_add(*cls, &mt, acl->priority, action);
-        if (rc) {
-            set_err(cc->err, cc->errlen, "tenant %s: acls[%zu]: bad match (%s)",
-                    tn->name, a, strerror(-rc));
-            return rc;
-        }
-        if (in)
-            dp->n_acl_in++;
-        else
-            dp->n_acl_out++;
+        k++;
     }
-    if (dp->acl_in)
-        vf_cls_seal(dp->acl_in);
-    if (dp->acl_out)
-        vf_cls_seal(dp->acl_out);
-    return 0;
+    char why[160];
+    rc = vf_acl_build(dp, rules, k, why, sizeof(why));
+    if (rc)
+        set_err(cc->err, cc->errlen, "tenant %s: %s", tn->name, why);
+out:
+    free(rules);
+    free(pfx);
+    free(scope);
+    return rc;
 }
 
 static struct vf_dp *build_dp(const struct cctx *cc,
@@ -690,6 +697,13 @@ struct vf_tables *vf_compile(const struct vf_model *m,
     rc = build_maps(&cc, t);
     if (rc)
         goto fail;
+    rc = vf_acl_assign_zones(t, prev);
+    if (rc) {
+        set_err(err, errlen, rc == -ENOSPC ? "acls: more ports with stateful "
+                "ACLs on this chassis than conntrack zones (65535)"
+                : "out of memory compiling tables");
+        goto fail;
+    }
     free(bl.b);
     free(sw_need);
     free(rt_need);
