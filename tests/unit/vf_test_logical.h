@@ -11,6 +11,14 @@
  * Ids follow vf_model_validate()'s scheme (one counter: switch ports, then
  * router ports), so tests see the ids a real model would have.
  *
+ * Stateful ACLs (until the model has them): lt_fabric_init_ct gives every
+ * host a connection table of its own and its worker a context on it; a
+ * test's `post` hook runs after each host's compile, with that host's new
+ * tables and the previous ones (still alive), to build the datapaths'
+ * ACLs with vf_acl_build and assign zones. With a hook, compiles share no
+ * datapath with the previous tables (the hook writes every one). `now` is
+ * the conntrack clock of every send (ms), which tests move.
+ *
  * Thread-safety: single-threaded tests only.
  */
 #ifndef VF_TEST_LOGICAL_H
@@ -23,6 +31,7 @@
 
 #include "mgmt/control/vf_compile.h"
 #include "mgmt/control/vf_model.h"
+#include "pipeline/vf_acl.h"
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_worker.h"
 
@@ -191,7 +200,15 @@ struct lt_host {
     struct vf_port *uplink;
     struct vf_worker *w;
     uint64_t gen;
+    struct vf_ct *ct;            /* lt_fabric_init_ct: this host's table */
+    uint64_t zones_live[VF_ACL_ZONE_WORDS];   /* vf_acl_zones_sync's */
 };
+
+struct lt_fabric;
+/* Called after host h compiled t from the model; prev is its previous
+ * tables (NULL the first time). Returns 0 or fails the compile. */
+typedef int (*lt_post_fn)(struct lt_fabric *f, unsigned h, struct vf_tables *t,
+                          const struct vf_tables *prev);
 
 struct lt_fabric {
     const struct vf_model *m;
@@ -205,6 +222,9 @@ struct lt_fabric {
     int port_host[LT_MAX_PORTS];
     uint32_t next_index;
     bool use_cache;
+    lt_post_fn post;             /* set before lt_fabric_init_ct */
+    void *post_arg;
+    uint64_t now;                /* conntrack clock (ms) */
 };
 
 struct lt_dlv {
@@ -249,24 +269,40 @@ static inline int lt_compile(struct lt_fabric *f, const struct vf_model *m)
             .chassis_idx = (int)h, .port_of = lt_port_of, .arg = f,
             .uplink = ho->uplink,
         };
-        struct vf_tables *t = vf_compile(m, ho->t, &env, ++ho->gen, err, sizeof(err));
+        struct vf_tables *t = vf_compile(m, f->post ? NULL : ho->t, &env, ++ho->gen,
+                                         err, sizeof(err));
         if (!t) {
             fprintf(stderr, "compile host %u: %s\n", h, err);
+            return -1;
+        }
+        if (f->post && f->post(f, h, t, ho->t)) {
+            fprintf(stderr, "compile host %u: the post hook failed\n", h);
+            vf_tables_free(t);
             return -1;
         }
         /* No worker runs between sends, so the old tables can go now. */
         vf_tables_free(ho->t);
         ho->t = t;
+        /* What the daemon does after a publication: zone limits, and the
+         * zones that left are flushed. */
+        if (ho->ct)
+            vf_acl_zones_sync(&ho->w->ct, t, ho->zones_live);
     }
     return 0;
 }
 
-static inline int lt_fabric_init(struct lt_fabric *f, const struct vf_model *m,
-                                 bool use_cache)
+/* ct_conns > 0: every host gets a connection table of that size. post:
+ * the hook above (may be NULL). */
+static inline int lt_fabric_init_ct(struct lt_fabric *f, const struct vf_model *m,
+                                    bool use_cache, uint32_t ct_conns, lt_post_fn post,
+                                    void *post_arg)
 {
     char err[128];
     memset(f, 0, sizeof(*f));
     f->use_cache = use_cache;
+    f->post = post;
+    f->post_arg = post_arg;
+    f->now = 1000;
     f->n_hosts = (unsigned)m->n_chassis;
     f->pool = vf_pool_create(NULL, -1, 8192, VF_PKT_DEFAULT_DATA_ROOM, err, sizeof(err));
     if (!f->pool || f->n_hosts > LT_MAX_HOSTS)
@@ -280,6 +316,12 @@ static inline int lt_fabric_init(struct lt_fabric *f, const struct vf_model *m,
         memset(ho->w, 0, sizeof(*ho->w));
         if (vf_worker_init(ho->w, h, f->pool, 1024))
             return -1;
+        if (ct_conns) {
+            struct vf_ct_config cc = {.max_conns = ct_conns, .seed = 0x5eed + h};
+            ho->ct = vf_ct_create(&cc);
+            if (!ho->ct || vf_worker_attach_ct(ho->w, ho->ct, 0, 1))
+                return -1;
+        }
         if (!use_cache) {
             vf_fc_destroy(ho->w->fc);
             ho->w->fc = NULL;
@@ -288,10 +330,17 @@ static inline int lt_fabric_init(struct lt_fabric *f, const struct vf_model *m,
     return lt_compile(f, m);
 }
 
+static inline int lt_fabric_init(struct lt_fabric *f, const struct vf_model *m,
+                                 bool use_cache)
+{
+    return lt_fabric_init_ct(f, m, use_cache, 0, NULL, NULL);
+}
+
 static inline void lt_fabric_fini(struct lt_fabric *f)
 {
     for (unsigned h = 0; h < f->n_hosts; h++) {
         vf_worker_fini(f->host[h].w);
+        vf_ct_destroy(f->host[h].ct);
         free(f->host[h].w);
         vf_tables_free(f->host[h].t);
         vf_port_close(f->host[h].uplink);
@@ -313,6 +362,7 @@ static inline void lt_sum_drops(struct lt_fabric *f, uint64_t out[VF_DROP__COUNT
 static inline void lt_run(struct lt_fabric *f, unsigned h, struct vf_pkt *p)
 {
     struct lt_host *ho = &f->host[h];
+    ho->w->ct_now = f->now;
     vf_pipeline_burst(ho->w, ho->t, &p, 1);
     vf_worker_flush(ho->w);
 }
