@@ -67,6 +67,9 @@ static void usage(FILE *f)
 "      --demo-stall PORT with --demo: never read ring port PORT (a VM that\n"
 "                        stopped reading; it holds at most its tx budget)\n"
 "      --duration N      stop after N seconds (0 = until Ctrl-C; default 0)\n"
+"      --ct-max-conns N  connections the host tracks for stateful ACLs (default\n"
+"                        262144, about 70 MB; 0: no connection tracking)\n"
+"      --ct-zone-max N   connections each port may have (default: no limit)\n"
 "      --idle-polls N    empty polls before a worker sleeps (default 1024;\n"
 "                        0 = busy polling); a worker whose CPU is shared\n"
 "                        spins less, down to 16, unless --fixed-spin\n"
@@ -224,7 +227,8 @@ int main(int argc, char **argv)
     const char *demo_stall = NULL;
     struct vf_daemon_opts dopts = {.idle_polls = 1024};
     enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_FIXED_SPIN, OPT_VERSION,
-           OPT_DEMO_COUNT, OPT_DEMO_STALL, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG };
+           OPT_DEMO_COUNT, OPT_DEMO_STALL, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG,
+           OPT_CT_MAX, OPT_CT_ZONE_MAX };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
@@ -239,6 +243,8 @@ int main(int argc, char **argv)
         {"fixed-spin", no_argument, 0, OPT_FIXED_SPIN},
         {"metrics", required_argument, 0, OPT_METRICS},
         {"syslog", no_argument, 0, OPT_SYSLOG},
+        {"ct-max-conns", required_argument, 0, OPT_CT_MAX},
+        {"ct-zone-max", required_argument, 0, OPT_CT_ZONE_MAX},
         {"verbose", no_argument, 0, 'v'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -287,6 +293,23 @@ int main(int argc, char **argv)
         case OPT_FIXED_SPIN:
             fixed_spin = 1;
             break;
+        case OPT_CT_MAX:
+        case OPT_CT_ZONE_MAX: {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || optarg[0] == '-' || v > VF_CT_MAX_CONNS) {
+                vf_log_error("--%s wants a number 0..%u, got '%s'",
+                             c == OPT_CT_MAX ? "ct-max-conns" : "ct-zone-max",
+                             VF_CT_MAX_CONNS, optarg);
+                return 2;
+            }
+            if (c == OPT_CT_ZONE_MAX)
+                dopts.ct_zone_max = (unsigned)v;
+            else if (v == 0)
+                dopts.no_conntrack = true;
+            else
+                dopts.ct_max_conns = (unsigned)v;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("vfabd %s\n", VF_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -442,6 +465,7 @@ int main(int argc, char **argv)
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         vf_capture_poll(&d);
+        vf_daemon_ct_tick(&d);
         double since_last = (double)(now.tv_sec - last.tv_sec) +
                             (double)(now.tv_nsec - last.tv_nsec) / 1e9;
         if (since_last >= 1.0) {

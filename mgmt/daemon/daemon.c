@@ -156,6 +156,7 @@ int vf_daemon_publish(struct vf_daemon *d, char *err, size_t errlen)
         return -EINVAL;
     d->generation++;
     vf_publish(&d->pub, t);
+    vf_daemon_ct_published(d);
     return 0;
 }
 
@@ -470,6 +471,9 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
         atomic_store(&wk->stats.spin_budget, wk->idle_polls_before_sleep);
     }
     vf_pool_cache_init(&d->mgmt_cache, d->pools[0]);
+    rc = vf_daemon_ct_start(d, err, errlen);
+    if (rc)
+        goto fail;
     open_tso_pools(d);
     rc = open_ports(d, err, errlen);
     if (rc)
@@ -642,6 +646,7 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
     vf_budget_apply(d, &budget);
     d->generation++;
     vf_publish(&d->pub, tables);
+    vf_daemon_ct_published(d);
     for (unsigned w = 0; w < d->n_workers; w++)
         free(old_sets[w]);
     /* 6. No worker can hold the leaving ports now: close them. */
@@ -704,6 +709,7 @@ void vf_daemon_stop(struct vf_daemon *d)
         d->workers[w].rxqs = NULL;
         vf_worker_fini(&d->workers[w]);   /* flushes the pool caches */
     }
+    vf_daemon_ct_stop(d);
     if (d->mgmt_cache.pool)
         vf_pool_cache_flush(&d->mgmt_cache);
     for (unsigned i = 0; i < d->n_ports; i++)

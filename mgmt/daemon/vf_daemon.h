@@ -14,9 +14,16 @@
  * transmits on its own queue (w->txq == worker id), so no ring or socket
  * ever has two producers. The uplink's queue q is received by worker q.
  *
+ * Connection tracking (stateful ACLs): the host's connection table is
+ * created with the daemon (opts.ct_max_conns; daemon_ct.c), every worker
+ * gets a context on it and sweeps its share, mgmt has its own context
+ * (flushes, zone limits after each publication) and gives killed entries
+ * back every VF_DAEMON_CT_RECLAIM_MS (vf_daemon_ct_tick, from vfabd's
+ * loop).
+ *
  * Thread-safety: all functions run on the management thread. Workers touch
- * only their own struct vf_worker, the ports' queues they own, and the
- * published tables.
+ * only their own struct vf_worker, the ports' queues they own, the
+ * published tables and the shared connection table.
  */
 #ifndef VF_DAEMON_H
 #define VF_DAEMON_H
@@ -33,9 +40,12 @@
 #include "mgmt/daemon/vf_publish.h"
 #include "numa/vf_pool.h"
 #include "numa/vf_topo.h"
+#include "pipeline/vf_acl.h"
 #include "pipeline/vf_worker.h"
 
 #define VF_DAEMON_MAX_PORTS 4096
+#define VF_DAEMON_CT_CONNS 262144u   /* connections by default (~70 MB) */
+#define VF_DAEMON_CT_RECLAIM_MS 100  /* killed entries given back this often */
 
 struct vf_daemon_opts {
     unsigned pool_bufs;          /* per worker; default 16384 */
@@ -48,6 +58,12 @@ struct vf_daemon_opts {
     unsigned tx_batch;           /* staged per port before a send; 0 = max */
     bool flush_per_queue;        /* flush tx after each rx queue, not poll */
     bool hugepages_required;     /* refuse to start on normal pages */
+    /* Connection table: live connections on this host (0: the default,
+     * VF_DAEMON_CT_CONNS), each port's default limit (0: none), or none at
+     * all (stateful ports then refuse new connections: ct_table_full). */
+    unsigned ct_max_conns;
+    unsigned ct_zone_max;
+    bool no_conntrack;
     bool has_workers;            /* workers overrides the model's local.workers */
     struct vf_workers_spec workers;
     bool has_udp;                /* udp overrides vf_udp_opts_default */
@@ -89,6 +105,12 @@ struct vf_daemon {
     struct vf_port *uplink;
 
     struct vf_pool_cache mgmt_cache;     /* mgmt's own, for draining ports */
+    /* The connection table (NULL: none), mgmt's context on it, the zones
+     * of the current tables (vf_acl_zones_sync) and the last reclaim. */
+    struct vf_ct *ct;
+    struct vf_ct_worker *ct_mgmt;
+    uint64_t ct_zones[VF_ACL_ZONE_WORDS];
+    uint64_t ct_reclaimed_ms;
     struct vf_publisher pub;
     uint64_t generation;
     time_t started;
@@ -117,6 +139,17 @@ unsigned vf_daemon_lost_ports(const struct vf_daemon *d);
  * plus the frames the ports' receive paths lost for want of a buffer
  * (rx_no_buffer, in no_buffer): what `stats` and the metrics show. */
 void vf_daemon_drops(const struct vf_daemon *d, uint64_t out[VF_DROP__COUNT]);
+/* daemon_ct.c. Creates the connection table and gives every worker and
+ * mgmt a context (before the workers start). 0 or -errno with err. */
+int vf_daemon_ct_start(struct vf_daemon *d, char *err, size_t errlen);
+/* After every publication: zone limits, and zones that left flushed. */
+void vf_daemon_ct_published(struct vf_daemon *d);
+/* Periodic (vfabd's loop): every VF_DAEMON_CT_RECLAIM_MS, if entries wait,
+ * kicks the workers and reclaims them (one grace period). */
+void vf_daemon_ct_tick(struct vf_daemon *d);
+/* After the workers' contexts are gone (vf_daemon_stop). */
+void vf_daemon_ct_stop(struct vf_daemon *d);
+
 /* Finds a port by logical name; NULL if it is not local. */
 struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
                                            const char *name);

@@ -109,10 +109,17 @@ static int parse_fields(json_t *fields, struct vf_trace_pkt *pkt,
                                    "or a number", v);
             pkt->arp_op = (uint16_t)n;
             pkt->fields |= VF_TRACE_F_ARP_OP;
+        } else if (!strcmp(k, "tcp_flags")) {
+            if (parse_uint(v, 255, &n))
+                return bad(err, "field 'tcp_flags': '%s' is not 0-255 (SYN 2, "
+                           "ACK 16)", v);
+            pkt->tcp_flags = (uint8_t)n;
+            pkt->fields |= VF_TRACE_F_TCP_FLAGS;
         } else {
             return bad(err,
                                "unknown field '%s' (fields: eth_src eth_dst "
-                               "ip_src ip_dst proto sport dport ttl arp_op)", k);
+                               "ip_src ip_dst proto sport dport ttl arp_op "
+                               "tcp_flags)", k);
         }
     }
     return 0;
@@ -156,7 +163,8 @@ json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err)
         return vf_rpc_fail(err, VF_RPC_REFUSED, "no tables published yet");
     static struct vf_trace tr;   /* large; mgmt is single-threaded */
     memset(&tr, 0, sizeof(tr));
-    int rc = vf_trace_run(t, port, &pkt, &tr);
+    /* mgmt is the thread that reclaims conntrack entries, so it may peek. */
+    int rc = vf_trace_run_ct(t, d->ct, vf_ct_now_ms(), port, &pkt, &tr);
     if (rc == -ENOENT)
         return vf_rpc_fail(err, VF_RPC_INVALID_PARAMS,
                            "port '%s' is not a VM port on this chassis (%s)",
@@ -184,6 +192,15 @@ json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err)
             json_object_set_new(result, "arp_reply", json_true());
         if (tr.routed)
             json_object_set_new(result, "routed", json_true());
+    }
+    if (tr.n_ct) {
+        json_t *cts = json_array();
+        for (unsigned i = 0; i < tr.n_ct; i++)
+            json_array_append_new(cts, json_pack("{s:i, s:s, s:b}", "zone",
+                                                 (int)tr.ct[i].zone, "state",
+                                                 vf_ct_state_name(tr.ct[i].state),
+                                                 "reply", tr.ct[i].reply));
+        json_object_set_new(result, "conntrack", cts);
     }
     return json_pack("{s:s, s:o, s:o, s:I}", "port", port, "stages", stages,
                      "result", result, "generation", (json_int_t)t->generation);

@@ -1,0 +1,86 @@
+/* daemon_ct.c - the daemon's connection table: creation, contexts, zone
+ * sync after publications, periodic reclaim (vf_daemon.h).
+ *
+ * All on the management thread. Reclaim waits for one RCU grace period,
+ * so it first kicks the workers (a sleeping worker would otherwise hold
+ * it for up to its 100 ms sleep), and only when entries wait for it
+ * (vf_ct_reclaim_pending): an idle vfabd wakes no worker for it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgmt/vf_daemon.h"
+#include "mgmt/vf_log.h"
+
+_Static_assert(VF_MAX_WORKERS + 1 <= VF_CT_MAX_CTX,
+               "a conntrack context for every worker and mgmt");
+
+int vf_daemon_ct_start(struct vf_daemon *d, char *err, size_t errlen)
+{
+    if (d->opts.no_conntrack)
+        return 0;
+    struct vf_ct_config cfg = {
+        .max_conns = d->opts.ct_max_conns ? d->opts.ct_max_conns : VF_DAEMON_CT_CONNS,
+        .zone_max = d->opts.ct_zone_max,
+    };
+    d->ct = vf_ct_create(&cfg);
+    if (!d->ct) {
+        snprintf(err, errlen, "connection table of %u connections: %s (lower "
+                 "--ct-max-conns, or --ct-max-conns 0 for none)", cfg.max_conns,
+                 errno == EINVAL ? "too large" : strerror(errno));
+        return -ENOMEM;
+    }
+    d->ct_mgmt = aligned_alloc(64, sizeof(*d->ct_mgmt));
+    if (!d->ct_mgmt || vf_ct_worker_init(d->ct_mgmt, d->ct, d->n_workers, d->n_workers)) {
+        free(d->ct_mgmt);
+        d->ct_mgmt = NULL;
+        snprintf(err, errlen, "connection table: no context for mgmt");
+        return -ENOMEM;
+    }
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        if (vf_worker_attach_ct(&d->workers[w], d->ct, w, d->n_workers)) {
+            snprintf(err, errlen, "connection table: no context for worker %u", w);
+            return -ENOSPC;
+        }
+    }
+    d->ct_reclaimed_ms = vf_ct_now_ms();
+    vf_log_debug("connection table: %u connections, %zu bytes each",
+                 cfg.max_conns, vf_ct_bytes_per_conn(d->ct));
+    return 0;
+}
+
+void vf_daemon_ct_published(struct vf_daemon *d)
+{
+    unsigned n = vf_acl_zones_sync(d->ct_mgmt, vf_publisher_current(&d->pub),
+                                   d->ct_zones);
+    if (n)
+        vf_log_debug("conntrack: %u connections of ports that left flushed", n);
+}
+
+void vf_daemon_ct_tick(struct vf_daemon *d)
+{
+    if (!d->ct)
+        return;
+    uint64_t now = vf_ct_now_ms();
+    if (now - d->ct_reclaimed_ms < VF_DAEMON_CT_RECLAIM_MS)
+        return;
+    d->ct_reclaimed_ms = now;
+    if (!vf_ct_reclaim_pending(d->ct))
+        return;
+    for (unsigned w = 0; w < d->n_workers; w++)
+        vf_worker_kick(&d->workers[w]);
+    vf_ct_reclaim(d->ct);
+}
+
+void vf_daemon_ct_stop(struct vf_daemon *d)
+{
+    if (d->ct_mgmt) {
+        vf_ct_worker_fini(d->ct_mgmt);
+        free(d->ct_mgmt);
+        d->ct_mgmt = NULL;
+    }
+    vf_ct_destroy(d->ct);
+    d->ct = NULL;
+}
