@@ -32,18 +32,28 @@
 
 /* ---- random security groups ---- */
 
+/* Rules name ports by copies (the model's arrays move when a port is
+ * added): a pool reset per round. */
+static char name_pool[1024][VF_NAME_MAX];
+static unsigned n_names;
+
 static const char *port_name(const struct vf_model *m, int t, int s, size_t p)
 {
-    return m->tenants[t].switches[s].ports[p].name;
+    assert_true(n_names < 1024);
+    snprintf(name_pool[n_names], VF_NAME_MAX, "%s", m->tenants[t].switches[s].ports[p].name);
+    return name_pool[n_names++];
 }
 
 static void random_sg(const struct vf_model *m, struct sg_set *set)
 {
     memset(set, 0, sizeof(*set));
+    n_names = 0;
     for (size_t t = 0; t < m->n_tenants; t++) {
         const struct vf_model_tenant *tn = &m->tenants[t];
         for (size_t s = 0; s < tn->n_switches; s++) {
-            const char *sw = tn->switches[s].name;
+            assert_true(n_names < 1024);
+            snprintf(name_pool[n_names], VF_NAME_MAX, "%s", tn->switches[s].name);
+            const char *sw = name_pool[n_names++];
             for (size_t p = 0; p < tn->switches[s].n_ports; p++) {
                 if (rnd(2))
                     continue;
