@@ -21,7 +21,7 @@
 #include "pipeline/vf_acl.h"
 #include "tests/unit/vf_test_logical.h"
 
-#define SG_MAX_RULES 256
+#define SG_MAX_RULES 1100
 #define SG_MAX_NAMES 8
 
 struct sg_rule {
