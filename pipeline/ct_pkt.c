@@ -353,8 +353,21 @@ bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
                        const struct vf_hdr_offsets *off)
 {
     if (p->kind == VF_CT_K_ICMP_ERR ||
-        (p->kind == VF_CT_K_INVALID && p->cause == VF_CT_WHY_TRUNC))
-        return false;   /* depends on more than the flow key */
+        (p->kind == VF_CT_K_INVALID &&
+         (p->cause == VF_CT_WHY_TRUNC || p->cause == VF_CT_WHY_ICMP_ERR ||
+          p->cause == VF_CT_WHY_ICMP_ERR_DST)))
+        return false;   /* an ICMP error: it depends on what it quotes */
+    if (p->kind == VF_CT_K_ICMP_REQ || p->kind == VF_CT_K_ICMP_REPLY) {
+        /* The echo id is in the key but not in the flow key: requests
+         * with other ids share a flow (found by the kernel comparison
+         * through the pipeline). Same id: the key stands. */
+        uint16_t id;
+        if (!off->l4 || (uint32_t)off->l4 + 6 > len)
+            return false;
+        memcpy(&id, frame + off->l4 + 4, 2);
+        if (id != p->key.port[0])
+            return false;
+    }
     if (off->l3)
         p->bytes = off->l4 ? (uint32_t)(off->l4 - off->l3) + off->l4_len
                            : (len > off->l3 ? len - off->l3 : 0);

@@ -343,7 +343,9 @@ void vf_ct_pkt_init(const struct vf_ct *ct, const uint8_t *frame, uint32_t len,
  * (same flow key, same zone): a cache entry can keep p from the flow's
  * first packet and refresh it for each hit, which skips the
  * normalisation and the hash. False when p cannot be reused (an ICMP
- * error: its key comes from the packet it quotes): call vf_ct_pkt_init. */
+ * error: its key comes from the packet it quotes; an ICMP request or
+ * reply with another id than p's, which the flow key does not hold):
+ * call vf_ct_pkt_init. */
 bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
                        const struct vf_hdr_offsets *off);
 void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p,

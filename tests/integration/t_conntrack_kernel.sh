@@ -9,7 +9,9 @@
 # (ct_kernel_ref.py: TCP, UDP, ICMP/ICMPv6 echo and errors, IPv4 and IPv6,
 # strays, pauses that let connections expire) and records which packets
 # came out; vfab-ct-replay runs the same packets, at the same times, through
-# vfab's conntrack under the same policy; every verdict must agree.
+# vfab's conntrack under the same policy, and again through vfab's real
+# pipeline (--pipeline: the policy as a security group on a logical port,
+# flow cache on); every verdict must agree, both ways.
 # docs/conntrack.md lists the deliberate differences (the generator does not
 # produce them).
 #
@@ -83,10 +85,13 @@ one_run() {   # SEED FLOWS PAUSES
   done
   [ $rc -eq 0 ] || fail "sending the packets (seed $seed)"
   [ -n "${VF_CT_REF_KEEP:-}" ] && cp "$TMP/trace" "$VF_CT_REF_KEEP/trace.$seed"
-  "$REPLAY" <"$TMP/trace" >"$TMP/vfab" || fail "vfab-ct-replay"
-  /usr/bin/python3 "$REF" compare "$TMP/trace" "$TMP/vfab" ||
-    { cp "$TMP/trace" /tmp/vfab-ct-trace.$seed 2>/dev/null;
-      fail "vfab and the kernel disagree (seed $seed; trace kept in /tmp/vfab-ct-trace.$seed)"; }
+  local mode
+  for mode in "" --pipeline; do
+    "$REPLAY" $mode <"$TMP/trace" >"$TMP/vfab" || fail "vfab-ct-replay $mode"
+    /usr/bin/python3 "$REF" compare "$TMP/trace" "$TMP/vfab" ||
+      { cp "$TMP/trace" /tmp/vfab-ct-trace.$seed 2>/dev/null;
+        fail "vfab ${mode:-conntrack} and the kernel disagree (seed $seed; trace kept in /tmp/vfab-ct-trace.$seed)"; }
+  done
 }
 
 if [ "${VF_CT_REF_LONG:-0}" = 1 ]; then
@@ -95,10 +100,10 @@ if [ "${VF_CT_REF_LONG:-0}" = 1 ]; then
     echo "seed $((base + k))"
     one_run $((base + k)) 300 1.3,3.3,5.6,3.3,1.3,5.6
   done
-  pass "vfab's conntrack agrees with the kernel's on 5 seeds x 300 connections (from seed $base)"
+  pass "vfab's conntrack and pipeline agree with the kernel's on 5 seeds x 300 connections (from seed $base)"
 else
   seed=${VF_CT_REF_SEED:-$RANDOM}
   echo "seed $seed"
   one_run "$seed" 60 1.3,3.3
-  pass "vfab's conntrack agrees with the kernel's (seed $seed)"
+  pass "vfab's conntrack and pipeline agree with the kernel's (seed $seed)"
 fi

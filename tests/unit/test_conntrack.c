@@ -171,12 +171,20 @@ static void test_pkt_refresh_equals_init(void **state)
         t.tcp_seq = (uint32_t)rnd();
         t.tcp_ack = (uint32_t)rnd();
         t.payload_len = rnd() % 300;
+        bool other_id = kind == 2 && (rnd() & 1);
+        if (other_id)
+            t.icmp_id = (uint16_t)(t.icmp_id + 1);   /* the same flow key */
         n = kind == 0 ? (fl.v6 ? vf_tpkt_ip6_tcp(buf, sizeof(buf), &t) : vf_tpkt_ip4_tcp(buf, sizeof(buf), &t))
           : kind == 1 ? (fl.v6 ? vf_tpkt_ip6_udp(buf, sizeof(buf), &t) : vf_tpkt_ip4_udp(buf, sizeof(buf), &t))
                       : (fl.v6 ? vf_tpkt_ip6_icmp6(buf, sizeof(buf), &t) : vf_tpkt_ip4_icmp(buf, sizeof(buf), &t));
         assert_int_equal(vf_parse(buf, (uint32_t)n, &k, &o), 0);
         vf_ct_pkt_init(f->ct, buf, (uint32_t)n, &k, &o, 3, &fresh);
         again = first;
+        if (other_id) {
+            /* The echo id is not in the flow key: it cannot be reused. */
+            assert_false(vf_ct_pkt_refresh(&again, buf, (uint32_t)n, &o));
+            continue;
+        }
         assert_true(vf_ct_pkt_refresh(&again, buf, (uint32_t)n, &o));
         assert_memory_equal(&again.key, &fresh.key, sizeof(fresh.key));
         assert_true(again.hash == fresh.hash);
@@ -197,6 +205,17 @@ static void test_pkt_refresh_equals_init(void **state)
     size_t qn = ctt_udp_frame(q, sizeof(q), &fl, false);
     ctt_icmp_err(f->ct, 1, false, fl.b4, fl.b6, 3, 3, q, qn, &p);
     struct vf_hdr_offsets o = {.l3 = 14, .l4 = 34, .l4_len = 8};
+    assert_false(vf_ct_pkt_refresh(&p, q, (uint32_t)qn, &o));
+    /* Nor one that was invalid for what it quoted (the next error of the
+     * same flow key may quote a connection). */
+    struct vf_tpkt ft;
+    ctt_addr(&ft, &fl, false);
+    ft.frag_offset = 8;                     /* it quotes a later fragment */
+    ft.payload_len = 16;
+    qn = vf_tpkt_ip4_raw(q, sizeof(q), &ft, VF_IPPROTO_UDP);
+    ctt_icmp_err(f->ct, 1, false, fl.b4, fl.b6, 3, 3, q, qn, &p);
+    assert_int_equal(p.kind, VF_CT_K_INVALID);
+    assert_int_equal(p.cause, VF_CT_WHY_ICMP_ERR);
     assert_false(vf_ct_pkt_refresh(&p, q, (uint32_t)qn, &o));
 }
 
