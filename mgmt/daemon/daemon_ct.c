@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mgmt/vf_daemon.h"
-#include "mgmt/vf_log.h"
+#include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_log.h"
 
 _Static_assert(VF_MAX_WORKERS + 1 <= VF_CT_MAX_CTX,
                "a conntrack context for every worker and mgmt");
