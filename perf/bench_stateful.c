@@ -38,7 +38,7 @@ static char dst_cidr[SG_MAX_RULES][24];
 static void model(struct vf_model *m)
 {
     memset(m, 0, sizeof(*m));
-    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
+    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
     int t = lt_tenant(m, "blue");
     int a = lt_switch(m, t, "a", 100);
     lt_port(m, t, a, "vm1", 0x101, IP(10, 0, 0, 1), 0, true);

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
         char name[32];
         snprintf(name, sizeof(name), "hv%u", c);
         lt_chassis(&m, name, IP(172, 16 + c / 65536, (c >> 8) & 0xff, c & 0xff),
-                   VF_ENCAP_GENEVE);
+                   VF_MODEL_ENCAP_GENEVE);
     }
     unsigned n_ports = 0, n_acls = 0;
     for (unsigned s = 0; s < n_sw; s++) {

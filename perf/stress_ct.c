@@ -210,7 +210,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    lt_chassis(&r.m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
+    lt_chassis(&r.m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
     int t = lt_tenant(&r.m, "blue");
     int sw = lt_switch(&r.m, t, "a", 100);
     lt_port(&r.m, t, sw, "vm1", 0x101, IP(10, 0, 0, 1), 0, true);

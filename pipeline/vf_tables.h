@@ -55,6 +55,9 @@
 #include "tunnel/vf_tunnel.h"
 
 #define VF_TABLES_NAME_MAX 64
+/* Fabric port indexes the tables map (t->fports) and a worker can stage
+ * packets for (vf_worker.h): every open port's index is below it. */
+#define VF_MAX_FPORTS 4096
 #define VF_LPORT_MAX_IPS 8
 #define VF_LPORT_MAX_IP6S 8
 #define VF_CHASSIS_NONE 0xffffu

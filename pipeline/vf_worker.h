@@ -60,9 +60,9 @@
 #include "numa/vf_pool.h"
 #include "pipeline/vf_conntrack.h"
 #include "pipeline/vf_flow_cache.h"
+#include "pipeline/vf_tables.h"   /* VF_MAX_FPORTS */
 
 #define VF_WORKER_MAX_RXQ 256
-#define VF_MAX_FPORTS 4096     /* fabric port indexes a worker can send to */
 #define VF_WORKER_BURST 32
 #define VF_WORKER_SPIN_MIN 16  /* least adaptive spin, in empty polls */
 #define VF_WORKER_ICMP_PER_S 1000u  /* ICMP errors a worker sends per second */
@@ -71,7 +71,6 @@
 #define VF_WORKER_CT_PASS_MS 10000u /* conntrack: sweep the share this often */
 #define VF_WORKER_CT_SWEEP_MAX 256u /* buckets swept per iteration at most */
 
-struct vf_tables;  /* pipeline/vf_tables.h: the compiled, published tables */
 struct vf_ct_frag; /* pipeline/stage_ct.c: first fragments passed */
 struct vf_capture_tap;  /* pipeline/vf_capture.h: copies for `vfabctl capture` */
 

@@ -14,7 +14,7 @@
 
 #include "mgmt/control/vf_compile.h"
 #include "pipeline/vf_acl.h"
-#include "pipeline/vf_worker.h"
+#include "tunnel/vf_tunnel.h"
 
 /* ---- canonical input bytes ---- */
 struct blob {
@@ -470,9 +470,13 @@ static void mark_needed(const struct cctx *cc, const struct vf_model_tenant *tn,
 /* The UDP port a chassis receives on, and (vfab's UDP uplink) sends from. */
 static uint16_t chassis_port(const struct vf_model_chassis *ch)
 {
-    if (ch->udp_port)
-        return ch->udp_port;
-    return ch->encap == VF_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT : VF_GENEVE_UDP_PORT;
+    return vf_model_chassis_port(ch);
+}
+
+/* The model's encap as the tunnel layer names it. */
+static enum vf_encap tunnel_encap(enum vf_model_encap e)
+{
+    return e == VF_MODEL_ENCAP_VXLAN ? VF_ENCAP_VXLAN : VF_ENCAP_GENEVE;
 }
 
 static bool chassis_same(const struct vf_chassis *pc,
@@ -484,7 +488,7 @@ static bool chassis_same(const struct vf_chassis *pc,
         pc->udp_port != ch->udp_port || pc->port != chassis_port(ch) ||
         strcmp(pc->name, ch->name) != 0)
         return false;
-    return local || (pc->peer.encap == ch->encap &&
+    return local || (pc->peer.encap == tunnel_encap(ch->encap) &&
                      pc->peer.src_ip == lc->underlay_ip &&
                      pc->peer.mtu == mtu && pc->peer.udp_csum == csum);
 }
@@ -526,7 +530,7 @@ static int build_chassis(const struct cctx *cc, const struct vf_tables *prev,
             if (pc && chassis_same(pc, ch, lc, false, mtu, csum))
                 o->peer = pc->peer;
             else
-                vf_tunnel_peer_init(&o->peer, ch->encap, lc->underlay_ip,
+                vf_tunnel_peer_init(&o->peer, tunnel_encap(ch->encap), lc->underlay_ip,
                                     ch->underlay_ip, ch->udp_port, zero_mac,
                                     zero_mac, mtu, csum);
         }
@@ -538,9 +542,9 @@ static int build_chassis(const struct cctx *cc, const struct vf_tables *prev,
     t->n_chassis = (uint32_t)m->n_chassis;
     t->geneve_port = VF_GENEVE_UDP_PORT;
     t->vxlan_port = VF_VXLAN_UDP_PORT;
-    if (lc->udp_port && lc->encap == VF_ENCAP_GENEVE)
+    if (lc->udp_port && lc->encap == VF_MODEL_ENCAP_GENEVE)
         t->geneve_port = lc->udp_port;
-    if (lc->udp_port && lc->encap == VF_ENCAP_VXLAN)
+    if (lc->udp_port && lc->encap == VF_MODEL_ENCAP_VXLAN)
         t->vxlan_port = lc->udp_port;
     return 0;
 }

@@ -44,7 +44,7 @@
 #define CFG_MAX_FIELDS 16
 #define CFG_VALUE_SHOWN 48      /* longest value quoted back in an error */
 
-_Static_assert(sizeof(enum vf_encap) == sizeof(int) &&
+_Static_assert(sizeof(enum vf_model_encap) == sizeof(int) &&
                sizeof(enum vf_attach_type) == sizeof(int) &&
                sizeof(enum vf_uplink_type) == sizeof(int) &&
                sizeof(enum vf_acl_dir) == sizeof(int) &&
@@ -652,41 +652,41 @@ bad:
 static int fn_workers(struct cfg *c, const yaml_node_t *val,
                       const struct cfg_field *f, void *obj)
 {
-    struct vf_workers_spec *w = &((struct vf_model_local *)obj)->workers;
+    struct vf_model_workers *w = &((struct vf_model_local *)obj)->workers;
     char b[CFG_VALUE_SHOWN + 8];
     unsigned long u;
 
     memset(w, 0, sizeof(*w));
     if (val->type == YAML_SCALAR_NODE) {
         if (strcmp(sval(val), "auto") == 0) {
-            w->mode = VF_WORKERS_AUTO;
+            w->mode = VF_MODEL_WORKERS_AUTO;
             return 0;
         }
         if (all_digits(sval(val))) {
-            if (!parse_uint(sval(val), VF_MAX_WORKERS, &u) || u < 1)
+            if (!parse_uint(sval(val), VF_MODEL_MAX_WORKERS, &u) || u < 1)
                 return cfg_field_fail(c, val, f, "%s is out of range 1..%d",
-                                      shown(val, b), VF_MAX_WORKERS);
-            w->mode = VF_WORKERS_COUNT;
+                                      shown(val, b), VF_MODEL_MAX_WORKERS);
+            w->mode = VF_MODEL_WORKERS_COUNT;
             w->count = (int)u;
             return 0;
         }
         return cfg_field_fail(c, val, f, "%s is not auto, a worker count "
                               "(1..%d) or a list of cpus", shown(val, b),
-                              VF_MAX_WORKERS);
+                              VF_MODEL_MAX_WORKERS);
     }
     if (val->type != YAML_SEQUENCE_NODE)
         return cfg_field_fail(c, val, f, "expected auto, a count or a list "
                               "of cpus, got %s", node_kind(val));
-    w->mode = VF_WORKERS_LIST;
+    w->mode = VF_MODEL_WORKERS_LIST;
     for (yaml_node_item_t *it = val->data.sequence.items.start;
          it < val->data.sequence.items.top; it++) {
         const yaml_node_t *e = node_at(c, *it);
         int rc = want_scalar(c, e, f, "a cpu number");
         if (rc)
             return rc;
-        if (w->n_cpus >= VF_MAX_WORKERS)
+        if (w->n_cpus >= VF_MODEL_MAX_WORKERS)
             return cfg_field_fail(c, e, f, "lists more than %d cpus",
-                                  VF_MAX_WORKERS);
+                                  VF_MODEL_MAX_WORKERS);
         if (!parse_uint(sval(e), 1u << 20, &u))
             return cfg_field_fail(c, e, f, "%s is not a cpu number",
                                   shown(e, b));
@@ -777,7 +777,7 @@ static int fn_metrics(struct cfg *c, const yaml_node_t *val,
     .check = chk }
 
 static const struct cfg_enum encaps[] = {
-    { "geneve", VF_ENCAP_GENEVE }, { "vxlan", VF_ENCAP_VXLAN }, { NULL, 0 } };
+    { "geneve", VF_MODEL_ENCAP_GENEVE }, { "vxlan", VF_MODEL_ENCAP_VXLAN }, { NULL, 0 } };
 static const struct cfg_enum attach_types[] = {
     { "ring", VF_ATTACH_RING }, { "tap", VF_ATTACH_TAP },
     { "verbs", VF_ATTACH_VERBS }, { NULL, 0 } };

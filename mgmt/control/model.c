@@ -24,6 +24,7 @@
 
 #include "fabric/vf_port_tap.h"
 #include "mgmt/control/vf_model.h"
+#include "tunnel/vf_tunnel.h"
 
 #define VNI_MAX 16777215u
 
@@ -47,11 +48,11 @@ struct mv {
 
 /* ---- enum names ---- */
 
-const char *vf_encap_name(enum vf_encap e)
+const char *vf_model_encap_name(enum vf_model_encap e)
 {
     switch (e) {
-    case VF_ENCAP_GENEVE: return "geneve";
-    case VF_ENCAP_VXLAN: return "vxlan";
+    case VF_MODEL_ENCAP_GENEVE: return "geneve";
+    case VF_MODEL_ENCAP_VXLAN: return "vxlan";
     }
     return "?";
 }
@@ -138,6 +139,14 @@ int vf_model_find_port(const struct vf_model *m, const char *name,
         }
     }
     return -ENOENT;
+}
+
+uint16_t vf_model_chassis_port(const struct vf_model_chassis *ch)
+{
+    if (ch->udp_port)
+        return ch->udp_port;
+    return ch->encap == VF_MODEL_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT
+                                             : VF_GENEVE_UDP_PORT;
 }
 
 int vf_model_find_chassis(const struct vf_model *m, const char *name)
@@ -529,9 +538,7 @@ static int check_unique_names(struct mv *v)
         return -ENOMEM;
     for (size_t c = 0; c < m->n_chassis; c++) {
         const struct vf_model_chassis *ch = &m->chassis[c];
-        uint16_t port = ch->udp_port ? ch->udp_port :
-                        ch->encap == VF_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT :
-                                                      VF_GENEVE_UDP_PORT;
+        uint16_t port = vf_model_chassis_port(ch);
         struct ent e = { ENT_CHASSIS, 0, c, 0 };
 
         ADD(NS_CHASSIS, ch->name, e);
@@ -802,7 +809,7 @@ static int check_chassis(struct mv *v)
         const struct vf_model_chassis *ch = &v->m->chassis[c];
         struct ent e = { ENT_CHASSIS, 0, c, 0 };
 
-        if (ch->encap != VF_ENCAP_GENEVE && ch->encap != VF_ENCAP_VXLAN)
+        if (ch->encap != VF_MODEL_ENCAP_GENEVE && ch->encap != VF_MODEL_ENCAP_VXLAN)
             return mv_fail(v, e, "encap", "%d is not geneve or vxlan",
                            (int)ch->encap);
         if (ch->underlay_ip == 0 || ch->underlay_ip == 0xffffffffu ||
@@ -1065,7 +1072,7 @@ static int check_acl(struct mv *v, size_t t, size_t a)
 static int check_local(struct mv *v)
 {
     struct vf_model_local *l = &v->m->local;
-    const struct vf_workers_spec *w = &l->workers;
+    const struct vf_model_workers *w = &l->workers;
     struct ent e = { ENT_LOCAL, 0, 0, 0 };
     char buf[512];
 
@@ -1077,17 +1084,17 @@ static int check_local(struct mv *v)
                        l->chassis, buf);
     }
     switch (w->mode) {
-    case VF_WORKERS_AUTO:
+    case VF_MODEL_WORKERS_AUTO:
         break;
-    case VF_WORKERS_COUNT:
-        if (w->count < 1 || w->count > VF_MAX_WORKERS)
+    case VF_MODEL_WORKERS_COUNT:
+        if (w->count < 1 || w->count > VF_MODEL_MAX_WORKERS)
             return mv_fail(v, e, "workers", "%d is out of range 1..%d",
-                           w->count, VF_MAX_WORKERS);
+                           w->count, VF_MODEL_MAX_WORKERS);
         break;
-    case VF_WORKERS_LIST:
-        if (w->n_cpus < 1 || w->n_cpus > VF_MAX_WORKERS)
+    case VF_MODEL_WORKERS_LIST:
+        if (w->n_cpus < 1 || w->n_cpus > VF_MODEL_MAX_WORKERS)
             return mv_fail(v, e, "workers", "a list of %d cpus (want "
-                           "1..%d)", w->n_cpus, VF_MAX_WORKERS);
+                           "1..%d)", w->n_cpus, VF_MODEL_MAX_WORKERS);
         for (int i = 0; i < w->n_cpus; i++) {
             if (w->cpus[i] < 0)
                 return mv_fail(v, e, "workers", "cpu %d is negative",

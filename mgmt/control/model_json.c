@@ -37,9 +37,9 @@ static json_t *range_str(uint16_t lo, uint16_t hi)
     return json_string(b);
 }
 
-static const char *encap_name(enum vf_encap e)
+static const char *encap_name(enum vf_model_encap e)
 {
-    return e == VF_ENCAP_VXLAN ? "vxlan" : "geneve";
+    return e == VF_MODEL_ENCAP_VXLAN ? "vxlan" : "geneve";
 }
 
 static json_t *port_json(const struct vf_model_port *p)
@@ -147,10 +147,10 @@ json_t *vf_model_to_json(const struct vf_model *m)
         const struct vf_model_local *l = &m->local;
         json_t *workers;
         switch (l->workers.mode) {
-        case VF_WORKERS_COUNT:
+        case VF_MODEL_WORKERS_COUNT:
             workers = json_integer(l->workers.count);
             break;
-        case VF_WORKERS_LIST:
+        case VF_MODEL_WORKERS_LIST:
             workers = json_array();
             for (int i = 0; i < l->workers.n_cpus; i++)
                 json_array_append_new(workers, json_integer(l->workers.cpus[i]));

@@ -33,13 +33,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "numa/vf_topo.h"
-#include "tunnel/vf_tunnel.h"
-
 #define VF_NAME_MAX 64
 #define VF_MODEL_MAX_IPS 8       /* IPv4 addresses of one port */
 #define VF_MODEL_MAX_IP6S 8      /* IPv6 addresses of one port */
 
+/* The model owns its enums (the compiler and the daemon map them to the
+ * data plane's): a program that only reads desired state needs no tunnel,
+ * topology or hwloc header. */
+enum vf_model_encap { VF_MODEL_ENCAP_GENEVE, VF_MODEL_ENCAP_VXLAN };
 enum vf_attach_type { VF_ATTACH_RING, VF_ATTACH_TAP, VF_ATTACH_VERBS };
 enum vf_uplink_type { VF_UPLINK_RING, VF_UPLINK_UDP, VF_UPLINK_VERBS };
 enum vf_acl_dir { VF_ACL_FROM_PORT, VF_ACL_TO_PORT };   /* from-port | to-port */
@@ -49,7 +50,7 @@ struct vf_model_chassis {
     char name[VF_NAME_MAX];
     uint32_t underlay_ip;        /* network order */
     uint16_t udp_port;           /* host order; 0 = the encap's default */
-    enum vf_encap encap;
+    enum vf_model_encap encap;
 };
 
 struct vf_model_attach {
@@ -131,10 +132,23 @@ struct vf_model_tenant {
     struct vf_model_acl *acls;
 };
 
+/* local.workers: auto, a count, or a list of OS cpu numbers; the daemon
+ * places them (numa/vf_topo.h vf_topo_place). */
+#define VF_MODEL_MAX_WORKERS 64
+enum vf_model_workers_mode {
+    VF_MODEL_WORKERS_AUTO, VF_MODEL_WORKERS_COUNT, VF_MODEL_WORKERS_LIST,
+};
+struct vf_model_workers {
+    enum vf_model_workers_mode mode;
+    int count;                   /* COUNT */
+    int n_cpus;                  /* LIST */
+    int cpus[VF_MODEL_MAX_WORKERS];
+};
+
 struct vf_model_local {
     char chassis[VF_NAME_MAX];
     int chassis_idx;             /* resolved */
-    struct vf_workers_spec workers;
+    struct vf_model_workers workers;
     enum vf_uplink_type uplink;
     uint32_t bind_ip;            /* udp: network order */
     uint16_t bind_port;          /* udp: host order; 0 = encap default */
@@ -186,10 +200,13 @@ int vf_model_find_port(const struct vf_model *m, const char *name,
 void vf_model_lla(const uint8_t mac[6], uint8_t lla[16]);
 /* Index of the chassis called name, or -1. */
 int vf_model_find_chassis(const struct vf_model *m, const char *name);
+/* The UDP port a chassis receives tunnels on: its `port`, else its encap's
+ * IANA port (Geneve 6081, VXLAN 4789). */
+uint16_t vf_model_chassis_port(const struct vf_model_chassis *ch);
 
 /* The YAML spelling of each enum ("geneve", "tap", "to-port", ...), for
  * show/JSON output; "?" for a value out of range. */
-const char *vf_encap_name(enum vf_encap e);
+const char *vf_model_encap_name(enum vf_model_encap e);
 const char *vf_attach_type_name(enum vf_attach_type t);
 const char *vf_uplink_type_name(enum vf_uplink_type t);
 const char *vf_acl_dir_name(enum vf_acl_dir d);

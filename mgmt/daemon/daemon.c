@@ -282,9 +282,7 @@ static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
     case VF_UPLINK_UDP: {
         const struct vf_model_chassis *me = &m->chassis[m->local.chassis_idx];
         uint16_t port = m->local.bind_port ? m->local.bind_port
-                        : me->udp_port ? me->udp_port
-                        : me->encap == VF_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT
-                                                      : VF_GENEVE_UDP_PORT;
+                                           : vf_model_chassis_port(me);
         char bind[64], ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &m->local.bind_ip, ip, sizeof(ip));
         snprintf(bind, sizeof(bind), "%s:%u", ip, port);
@@ -364,6 +362,21 @@ static int publish_rx_sets(struct vf_daemon *d, struct vf_rxq_set **old)
     return 0;
 }
 
+/* local.workers as the topology layer places workers. */
+_Static_assert(VF_MODEL_MAX_WORKERS == VF_MAX_WORKERS,
+               "local.workers lists at most as many cpus as there are workers");
+static void workers_spec(const struct vf_model_workers *w,
+                         struct vf_workers_spec *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->mode = w->mode == VF_MODEL_WORKERS_COUNT ? VF_WORKERS_COUNT
+                : w->mode == VF_MODEL_WORKERS_LIST ? VF_WORKERS_LIST
+                                                   : VF_WORKERS_AUTO;
+    out->count = w->count;
+    out->n_cpus = w->n_cpus;
+    memcpy(out->cpus, w->cpus, sizeof(out->cpus));
+}
+
 /* Worker threads pin themselves first: hwloc binds the calling thread. */
 struct worker_start {
     struct vf_daemon *d;
@@ -420,9 +433,12 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
     }
     /* A perf config's workers override the model's without changing it, so
      * a later apply of the same state file still matches local.workers. */
-    rc = vf_topo_place(&d->topo, d->opts.has_workers ? &d->opts.workers
-                                                     : &d->model.local.workers,
-                       &d->place, err, errlen);
+    struct vf_workers_spec spec;
+    if (d->opts.has_workers)
+        spec = d->opts.workers;
+    else
+        workers_spec(&d->model.local.workers, &spec);
+    rc = vf_topo_place(&d->topo, &spec, &d->place, err, errlen);
     if (rc)
         goto fail;
     d->n_workers = (unsigned)d->place.n_workers;

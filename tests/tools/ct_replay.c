@@ -79,7 +79,7 @@ static const uint8_t mac_b[6] = {0x02, 0x71, 0, 0, 0, 0x0b};
 
 static int pipeline_init(const struct vf_ct_config *cfg)
 {
-    lt_chassis(&model, "hv1", 0xc0000201u, VF_ENCAP_GENEVE);
+    lt_chassis(&model, "hv1", 0xc0000201u, VF_MODEL_ENCAP_GENEVE);
     int t = lt_tenant(&model, "ref");
     int sw = lt_switch(&model, t, "sw", 71);
     lt_port(&model, t, sw, "A", 0, 0, 0, false);

@@ -44,9 +44,9 @@ static void close_ports(void)
 static void build(struct vf_model *m)
 {
     memset(m, 0, sizeof(*m));
-    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
-    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_ENCAP_VXLAN);
-    lt_chassis(m, "hv3", IP(192, 0, 2, 3), VF_ENCAP_GENEVE);
+    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
+    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_MODEL_ENCAP_VXLAN);
+    lt_chassis(m, "hv3", IP(192, 0, 2, 3), VF_MODEL_ENCAP_GENEVE);
     int b = lt_tenant(m, "blue");
     int sa = lt_switch(m, b, "blue-a", 10);
     lt_port(m, b, sa, "a1", 0x11, IP(10, 0, 0, 1), 0, true);

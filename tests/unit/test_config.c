@@ -86,7 +86,7 @@ static void test_demo_contents(void **state)
     assert_int_equal(m.n_chassis, 2);
     assert_string_equal(m.chassis[1].name, "hv2");
     assert_int_equal(m.chassis[1].underlay_ip, ip4("192.0.2.2"));
-    assert_int_equal(m.chassis[0].encap, VF_ENCAP_GENEVE);
+    assert_int_equal(m.chassis[0].encap, VF_MODEL_ENCAP_GENEVE);
     assert_int_equal(m.chassis[0].udp_port, 0);
     assert_int_equal(m.n_tenants, 2);
     blue = &m.tenants[0];
@@ -128,7 +128,7 @@ static void test_demo_contents(void **state)
     assert_true(m.has_local);
     assert_string_equal(m.local.chassis, "hv1");
     assert_int_equal(m.local.chassis_idx, 0);
-    assert_int_equal(m.local.workers.mode, VF_WORKERS_AUTO);
+    assert_int_equal(m.local.workers.mode, VF_MODEL_WORKERS_AUTO);
     assert_int_equal(m.local.uplink, VF_UPLINK_RING);
     vf_model_free(&m);
 }
@@ -207,7 +207,7 @@ static void test_ids(void **state)
         assert_int_equal(b.local.uplink, VF_UPLINK_UDP);
         assert_int_equal(b.local.bind_ip, ip4("127.0.0.1"));
         assert_int_equal(b.local.bind_port, 6081 + h);
-        assert_int_equal(b.local.workers.mode, VF_WORKERS_COUNT);
+        assert_int_equal(b.local.workers.mode, VF_MODEL_WORKERS_COUNT);
         assert_int_equal(b.local.workers.count, 1);
         vf_model_free(&b);
     }
@@ -438,7 +438,7 @@ static void test_load_string(void **state)
     rc = vf_config_load_string(ok, strlen(ok), &m, err, sizeof(err));
     if (rc)
         fail_msg("rc %d: %s", rc, err);
-    assert_int_equal(m.chassis[0].encap, VF_ENCAP_VXLAN);
+    assert_int_equal(m.chassis[0].encap, VF_MODEL_ENCAP_VXLAN);
     assert_int_equal(m.tenants[0].switches[0].ports[0].n_ips, 0);
     assert_false(m.tenants[0].switches[0].ports[0].port_security);
     assert_string_equal(m.tenants[0].switches[0].ports[0].attach.name,
@@ -451,7 +451,7 @@ static void test_load_string(void **state)
     assert_int_equal(m.tenants[0].acls[0].dst_plen, 32);
     assert_int_equal(m.tenants[0].acls[0].sport_lo, 1000);
     assert_int_equal(m.tenants[0].acls[0].sport_hi, 2000);
-    assert_int_equal(m.local.workers.mode, VF_WORKERS_LIST);
+    assert_int_equal(m.local.workers.mode, VF_MODEL_WORKERS_LIST);
     assert_int_equal(m.local.workers.n_cpus, 2);
     assert_int_equal(m.local.workers.cpus[1], 3);
     assert_int_equal(m.local.uplink, VF_UPLINK_VERBS);
@@ -746,9 +746,9 @@ static void test_ip6_and_taps(void **state)
 static void test_enum_names(void **state)
 {
     (void)state;
-    assert_string_equal(vf_encap_name(VF_ENCAP_GENEVE), "geneve");
-    assert_string_equal(vf_encap_name(VF_ENCAP_VXLAN), "vxlan");
-    assert_string_equal(vf_encap_name((enum vf_encap)9), "?");
+    assert_string_equal(vf_model_encap_name(VF_MODEL_ENCAP_GENEVE), "geneve");
+    assert_string_equal(vf_model_encap_name(VF_MODEL_ENCAP_VXLAN), "vxlan");
+    assert_string_equal(vf_model_encap_name((enum vf_model_encap)9), "?");
     assert_string_equal(vf_attach_type_name(VF_ATTACH_VERBS), "verbs");
     assert_string_equal(vf_uplink_type_name(VF_UPLINK_UDP), "udp");
     assert_string_equal(vf_acl_dir_name(VF_ACL_FROM_PORT), "from-port");

@@ -189,7 +189,7 @@ static void test_two_workers_per_connection(void **state)
     (void)state;
     struct world *wd = calloc(1, sizeof(*wd));
     struct vf_model *m = &wd->m;
-    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
+    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
     int t = lt_tenant(m, "blue");
     int sw = lt_switch(m, t, "web", 1001);
     memset(&wd->sg, 0, sizeof(wd->sg));

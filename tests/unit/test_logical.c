@@ -35,9 +35,9 @@ struct world {
 static void build(struct vf_model *m)
 {
     memset(m, 0, sizeof(*m));
-    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
-    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_ENCAP_GENEVE);
-    lt_chassis(m, "hv3", IP(192, 0, 2, 3), VF_ENCAP_GENEVE);   /* no ports */
+    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
+    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_MODEL_ENCAP_GENEVE);
+    lt_chassis(m, "hv3", IP(192, 0, 2, 3), VF_MODEL_ENCAP_GENEVE);   /* no ports */
     int b = lt_tenant(m, "blue");
     int web = lt_switch(m, b, "web", 1001);
     lt_port(m, b, web, "vm1", MAC_VM(0), IP(10, 0, 0, 1), 0, true);
@@ -932,10 +932,10 @@ static void test_chassis_by_src(void **state)
     (void)state;
     struct vf_model m;
     memset(&m, 0, sizeof(m));
-    lt_chassis(&m, "hv1", IP(127, 0, 0, 1), VF_ENCAP_GENEVE);
-    lt_chassis(&m, "hv2", IP(127, 0, 0, 1), VF_ENCAP_GENEVE);
-    lt_chassis(&m, "hv3", IP(127, 0, 0, 1), VF_ENCAP_VXLAN);     /* 4789 */
-    lt_chassis(&m, "hv4", IP(192, 0, 2, 4), VF_ENCAP_GENEVE);
+    lt_chassis(&m, "hv1", IP(127, 0, 0, 1), VF_MODEL_ENCAP_GENEVE);
+    lt_chassis(&m, "hv2", IP(127, 0, 0, 1), VF_MODEL_ENCAP_GENEVE);
+    lt_chassis(&m, "hv3", IP(127, 0, 0, 1), VF_MODEL_ENCAP_VXLAN);     /* 4789 */
+    lt_chassis(&m, "hv4", IP(192, 0, 2, 4), VF_MODEL_ENCAP_GENEVE);
     m.chassis[0].udp_port = 6081;
     m.chassis[1].udp_port = 6082;
     lt_assign_ids(&m);

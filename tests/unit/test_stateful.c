@@ -101,8 +101,8 @@ static int setup_with(void **state, bool cache)
 {
     struct world *w = calloc(1, sizeof(*w));
     struct vf_model *m = &w->m;
-    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_ENCAP_GENEVE);
-    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_ENCAP_GENEVE);
+    lt_chassis(m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
+    lt_chassis(m, "hv2", IP(192, 0, 2, 2), VF_MODEL_ENCAP_GENEVE);
     int b = lt_tenant(m, "blue");
     int web = lt_switch(m, b, "web", 1001);
     add_port(m, b, web, &VM1, 0);

@@ -52,7 +52,7 @@ static inline void *lt_grow(void *arr, size_t *n, size_t elem)
 }
 
 static inline int lt_chassis(struct vf_model *m, const char *name, uint32_t ip_host,
-                             enum vf_encap encap)
+                             enum vf_model_encap encap)
 {
     m->chassis = lt_grow(m->chassis, &m->n_chassis, sizeof(*m->chassis));
     struct vf_model_chassis *c = &m->chassis[m->n_chassis - 1];

@@ -87,8 +87,8 @@ static inline void random_model(struct vf_model *m)
     for (unsigned c = 0; c < 3; c++) {
         char name[8];
         snprintf(name, sizeof(name), "hv%u", c);
-        lt_chassis(m, name, IP(192, 0, 2, c + 1), rnd(3) ? VF_ENCAP_GENEVE
-                                                         : VF_ENCAP_VXLAN);
+        lt_chassis(m, name, IP(192, 0, 2, c + 1), rnd(3) ? VF_MODEL_ENCAP_GENEVE
+                                                         : VF_MODEL_ENCAP_VXLAN);
     }
     for (int t = 0; t < 3; t++) {
         char name[16];
