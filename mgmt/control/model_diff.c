@@ -12,24 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgmt/control/cfg_schema.h"
+#include "mgmt/control/vf_kinds.h"
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_json.h"
-
-/* A shallow copy of obj without its child lists, plus parent names. */
-static json_t *own(json_t *obj, const char *const *drop)
-{
-    json_t *c = json_copy(obj);
-
-    for (; c && drop && *drop; drop++)
-        json_object_del(c, *drop);
-    return c;
-}
-
-static void set_str(json_t *o, const char *key, const char *val)
-{
-    if (o)
-        json_object_set_new(o, key, json_string(val));
-}
 
 /* Appends {kind, name, key, object}; steals obj. Returns false when out of
  * memory. */
@@ -50,85 +36,61 @@ static bool rec(json_t *out, const char *kind, const char *name,
                                                  obj)) == 0;
 }
 
+/* One record per object, walked through the kind table: its own fields
+ * (cfg_to_json without child lists) plus its ancestors' names. Named
+ * kinds match by kind and name; routes by router and prefix; ACLs by
+ * their whole content within their tenant. */
+static int flat_one(const struct vf_kind_ref *r, void *arg)
+{
+    const struct vf_kind_desc *kd = vf_kind(r->kind);
+    const void *obj = r->obj[r->depth - 1];
+    json_t *out = arg, *x = cfg_to_json(kd->schema, obj, false);
+    const char *label = vf_kind_label(r->kind, obj), *parent = NULL;
+    char name[192], *key = NULL, *dump = NULL;
+    bool ok;
+
+    if (!x)
+        return -1;
+    dump = label ? NULL : json_dumps(x, JSON_SORT_KEYS | JSON_COMPACT);
+    for (unsigned d = 0; d + 1 < r->depth; d++) {
+        enum vf_kind k = r->kind;
+        for (unsigned up = r->depth - 1; up > d; up--)
+            k = vf_kind(k)->parent;
+        parent = vf_kind_label(k, r->obj[d]);
+        json_object_set_new(x, vf_kind(k)->name, json_string(parent));
+    }
+    if (label) {
+        snprintf(name, sizeof(name), "%s", label);
+    } else if (kd->diff_key) {
+        const char *v = json_string_value(json_object_get(x, kd->diff_key));
+        size_t klen = strlen(kd->name) + strlen(parent) + strlen(v) + 3;
+        snprintf(name, sizeof(name), "%s %s", parent, v);
+        if ((key = malloc(klen)) != NULL)
+            snprintf(key, klen, "%s\n%s\n%s", kd->name, parent, v);
+    } else {
+        size_t klen = dump ? strlen(kd->name) + strlen(parent) +
+                             strlen(dump) + 3 : 0;
+        snprintf(name, sizeof(name), "%s %s[%zu]", parent, kd->list,
+                 r->idx[r->depth - 1]);
+        if (dump && (key = malloc(klen)) != NULL)
+            snprintf(key, klen, "%s\n%s\n%s", kd->name, parent, dump);
+    }
+    ok = (label || key) && rec(out, kd->name, name, key, x);
+    if (!ok && !(label || key))
+        json_decref(x);
+    free(key);
+    free(dump);
+    return ok ? 0 : -1;
+}
+
 static json_t *flatten(const struct vf_model *m)
 {
-    static const char *const tenant_kids[] = { "switches", "routers", "acls",
-                                               NULL };
-    static const char *const switch_kids[] = { "ports", NULL };
-    static const char *const router_kids[] = { "ports", "routes", NULL };
-    json_t *root = vf_model_to_json(m), *out = json_array();
-    json_t *tn, *sw, *rt, *o;
-    size_t t, s, i;
-    bool ok = root && out;
+    json_t *out = json_array();
+    bool ok = out && vf_kind_walk_all(m, flat_one, out) == 0;
 
-    if (!ok)
-        goto out;
-    json_array_foreach(json_object_get(root, "chassis"), i, o)
-        ok = ok && rec(out, "chassis", json_string_value(json_object_get(
-                       o, "name")), NULL, json_copy(o));
-    json_array_foreach(json_object_get(root, "tenants"), t, tn) {
-        const char *tname = json_string_value(json_object_get(tn, "name"));
-        ok = ok && rec(out, "tenant", tname, NULL, own(tn, tenant_kids));
-        json_array_foreach(json_object_get(tn, "switches"), s, sw) {
-            const char *sname = json_string_value(json_object_get(sw,
-                                                                  "name"));
-            json_t *x = own(sw, switch_kids);
-            set_str(x, "tenant", tname);
-            ok = ok && rec(out, "switch", sname, NULL, x);
-            json_array_foreach(json_object_get(sw, "ports"), i, o) {
-                x = json_copy(o);
-                set_str(x, "tenant", tname);
-                set_str(x, "switch", sname);
-                ok = ok && rec(out, "port", json_string_value(
-                               json_object_get(o, "name")), NULL, x);
-            }
-        }
-        json_array_foreach(json_object_get(tn, "routers"), s, rt) {
-            const char *rname = json_string_value(json_object_get(rt,
-                                                                  "name"));
-            json_t *x = own(rt, router_kids);
-            set_str(x, "tenant", tname);
-            ok = ok && rec(out, "router", rname, NULL, x);
-            json_array_foreach(json_object_get(rt, "ports"), i, o) {
-                x = json_copy(o);
-                set_str(x, "tenant", tname);
-                set_str(x, "router", rname);
-                ok = ok && rec(out, "router-port", json_string_value(
-                               json_object_get(o, "name")), NULL, x);
-            }
-            json_array_foreach(json_object_get(rt, "routes"), i, o) {
-                char name[160], key[192];
-                const char *pfx = json_string_value(json_object_get(o,
-                                                                    "prefix"));
-                snprintf(name, sizeof(name), "%s %s", rname, pfx);
-                snprintf(key, sizeof(key), "route\n%s\n%s", rname, pfx);
-                x = json_copy(o);
-                set_str(x, "tenant", tname);
-                set_str(x, "router", rname);
-                ok = ok && rec(out, "route", name, key, x);
-            }
-        }
-        json_array_foreach(json_object_get(tn, "acls"), i, o) {
-            char name[128], *dump = json_dumps(o, JSON_SORT_KEYS |
-                                               JSON_COMPACT), *key = NULL;
-            json_t *x = json_copy(o);
-            size_t klen = dump ? strlen(tname) + strlen(dump) + 8 : 0;
-            snprintf(name, sizeof(name), "%s acls[%zu]", tname, i);
-            if (dump && (key = malloc(klen)) != NULL)
-                snprintf(key, klen, "acl\n%s\n%s", tname, dump);
-            set_str(x, "tenant", tname);
-            ok = ok && key && rec(out, "acl", name, key, x);
-            if (!key)
-                json_decref(x);
-            free(key);
-            free(dump);
-        }
-    }
-    if (json_object_get(root, "local"))
-        ok = ok && rec(out, "local", "local", NULL,
-                       json_copy(json_object_get(root, "local")));
-out:
-    json_decref(root);
+    if (ok && m->has_local)
+        ok = rec(out, "local", "local", NULL,
+                 cfg_to_json(&cfg_local_schema, &m->local, true));
     if (!ok) {
         json_decref(out);
         return NULL;

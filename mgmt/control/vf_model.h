@@ -3,12 +3,14 @@
  * What: the in-memory form of the YAML desired state (schema in
  * shared/ARCHITECTURE.md and docs/config.md): chassis, tenants with their
  * logical switches, ports, routers and ACLs, and this host's `local` part.
- * vf_config_load() (config.c) fills it from YAML and vf_model_validate()
- * checks everything that YAML typing cannot: unique names and VNIs,
- * references that resolve, addresses that parse, port security that has
- * addresses to enforce, one logical port per backend object (a tap
- * interface name per chassis). The table compiler (compile.c) turns a valid model
- * into the immutable tables the workers read.
+ * vf_config_load() (config.c, with the schema in schema.c) fills it from
+ * YAML and vf_model_validate() (validate.c) checks everything that YAML
+ * typing cannot: unique names and VNIs, references that resolve,
+ * addresses that parse, port security that has addresses to enforce, one
+ * logical port per backend object (a tap interface name per chassis). The
+ * table compiler (compile.c) turns a valid model into the immutable tables
+ * the workers read. The kinds of object and where they sit are one table
+ * (vf_kinds.h).
  *
  * Identity: logical port ids are what Geneve carries between hosts, so
  * every chassis must assign the same ids, and an id must not move when an
@@ -17,7 +19,7 @@
  * id is its VNI; a port's and a router port's id (one space, unique across
  * tenants) and a router's id are a 31-bit hash of the object's globally
  * unique name, collisions settled by probing upward in sorted-name order
- * (model.c). Id 0 means "none".
+ * (ids.c). Id 0 means "none".
  *
  * Ownership: arrays are heap-allocated and owned by the model;
  * vf_model_free() releases everything (accepts NULL and a zeroed model).
@@ -39,12 +41,61 @@
 
 /* The model owns its enums (the compiler and the daemon map them to the
  * data plane's): a program that only reads desired state needs no tunnel,
- * topology or hwloc header. */
-enum vf_model_encap { VF_MODEL_ENCAP_GENEVE, VF_MODEL_ENCAP_VXLAN };
-enum vf_attach_type { VF_ATTACH_RING, VF_ATTACH_TAP, VF_ATTACH_VERBS };
-enum vf_uplink_type { VF_UPLINK_RING, VF_UPLINK_UDP, VF_UPLINK_VERBS };
-enum vf_acl_dir { VF_ACL_FROM_PORT, VF_ACL_TO_PORT };   /* from-port | to-port */
-enum vf_acl_action { VF_ACL_ALLOW, VF_ACL_DROP };        /* allow | drop */
+ * topology or hwloc header.
+ *
+ * One X-macro per enum, X(ID, "spelling"): the C value is the prefix plus
+ * ID, numbered from 0 in this order, and the spelling is what YAML, JSON,
+ * `show` and every message use (struct vf_model_enum below). A new value
+ * is one line here. ACL protocols carry their IP protocol number as a third
+ * column; their order is the order messages list them in. */
+#define VF_MODEL_ENCAPS(X) X(GENEVE, "geneve") X(VXLAN, "vxlan")
+#define VF_ATTACH_TYPES(X) X(RING, "ring") X(TAP, "tap") X(VERBS, "verbs")
+#define VF_UPLINK_TYPES(X) X(RING, "ring") X(UDP, "udp") X(VERBS, "verbs")
+#define VF_ACL_DIRS(X) X(FROM_PORT, "from-port") X(TO_PORT, "to-port")
+#define VF_ACL_ACTIONS(X) X(ALLOW, "allow") X(DROP, "drop")
+#define VF_ACL_PROTOS(X) \
+    X(TCP, "tcp", 6) X(UDP, "udp", 17) X(ICMP, "icmp", 1) X(ANY, "any", 0)
+
+enum vf_model_encap {
+#define VF_ENUM_(id, s) VF_MODEL_ENCAP_##id,
+    VF_MODEL_ENCAPS(VF_ENUM_)
+#undef VF_ENUM_
+};
+enum vf_attach_type {
+#define VF_ENUM_(id, s) VF_ATTACH_##id,
+    VF_ATTACH_TYPES(VF_ENUM_)
+#undef VF_ENUM_
+};
+enum vf_uplink_type {
+#define VF_ENUM_(id, s) VF_UPLINK_##id,
+    VF_UPLINK_TYPES(VF_ENUM_)
+#undef VF_ENUM_
+};
+enum vf_acl_dir {
+#define VF_ENUM_(id, s) VF_ACL_##id,
+    VF_ACL_DIRS(VF_ENUM_)
+#undef VF_ENUM_
+};
+enum vf_acl_action {
+#define VF_ENUM_(id, s) VF_ACL_##id,
+    VF_ACL_ACTIONS(VF_ENUM_)
+#undef VF_ENUM_
+};
+/* Stored as the IP protocol number (vf_model_acl.proto). */
+enum vf_acl_proto {
+#define VF_ENUM_(id, s, num) VF_ACL_PROTO_##id = num,
+    VF_ACL_PROTOS(VF_ENUM_)
+#undef VF_ENUM_
+};
+
+/* An enum's spellings, for the loader, messages and JSON (model.c). */
+struct vf_model_enum {
+    unsigned n;
+    const char *const *names;   /* in X-macro order */
+    const int *values;          /* the C value of each */
+};
+extern const struct vf_model_enum vf_model_encaps, vf_attach_types,
+    vf_uplink_types, vf_acl_dirs, vf_acl_actions, vf_acl_protos;
 
 struct vf_model_chassis {
     char name[VF_NAME_MAX];
@@ -203,6 +254,14 @@ int vf_model_find_chassis(const struct vf_model *m, const char *name);
 /* The UDP port a chassis receives tunnels on: its `port`, else its encap's
  * IANA port (Geneve 6081, VXLAN 4789). */
 uint16_t vf_model_chassis_port(const struct vf_model_chassis *ch);
+
+/* The spelling of value in e, or NULL when it has none. */
+const char *vf_model_enum_name(const struct vf_model_enum *e, int value);
+/* The value spelt s: true and *value, or false. */
+bool vf_model_enum_parse(const struct vf_model_enum *e, const char *s,
+                         int *value);
+/* "a, b or c": every spelling, for "is not ..." messages. */
+void vf_model_enum_list(const struct vf_model_enum *e, char *buf, size_t len);
 
 /* The YAML spelling of each enum ("geneve", "tap", "to-port", ...), for
  * show/JSON output; "?" for a value out of range. */

@@ -1,16 +1,18 @@
 /* vf_model_diff.h - what changed between two models.
  *
- * What: `vfabctl apply --dry-run` shows what a file would change, every
- * applied change is logged as one, and the table compiler recompiles only
- * the switches whose tables can differ.
+ * What: `vfabctl apply --dry-run` shows what a file would change, and every
+ * applied change answers with one (vf_apply). The table compiler does not
+ * use it: it shares switches and routers whose input bytes are unchanged
+ * (vf_compile.h).
  *
  * Identity: objects are matched by kind and name (names are unique per
- * kind in a valid model); routes by router and prefix, ACLs by their whole
- * content within their tenant (ACLs have no name, so an edited ACL is one
- * removed and one added). Moving a port to another switch, or a switch to
- * another tenant, is a change of its "switch" or "tenant" field. Assigned
- * ids are not part of the diff: adding a port renumbers the ports after
- * it, which the operator did not ask about.
+ * kind in a valid model; kinds from vf_kinds.h); routes by router and
+ * prefix, ACLs by their whole content within their tenant (ACLs have no
+ * name, so an edited ACL is one removed and one added). Moving a port to
+ * another switch, or a switch to another tenant, is a change of its
+ * "switch" or "tenant" field. Assigned ids are not part of the diff: they
+ * are functions of names (vf_model.h), so they follow from what the diff
+ * shows.
  *
  * Thread-safety: reads both models; management thread only.
  */
@@ -44,8 +46,9 @@ size_t vf_model_diff_count(const json_t *diff);
  * address and encap), attached router ports or ACLs differ, and every
  * switch reachable through a router from such a switch or from a router
  * whose ports or routes differ. A change of `local` changes every switch.
- * changed[i] is set for b's i-th switch in model order (datapath id i+1);
- * n must be the number of switches in b. Returns how many are set, or
+ * changed[i] is set for b's i-th switch in model order; n must be the
+ * number of switches in b. (Tests use it to check which switches an edit
+ * reaches; the compiler decides by input bytes.) Returns how many are set, or
  * -EINVAL (n wrong) or -ENOMEM. Switches of a that b lacks are not
  * reported: the caller drops their tables. */
 int vf_model_changed_switches(const struct vf_model *a,

@@ -72,10 +72,8 @@
 
 enum vf_edit_op { VF_EDIT_ADD, VF_EDIT_DEL };
 
-/* The kinds in model order, NULL-terminated: chassis, tenant, switch,
- * port, router, router-port, route, acl (for help text and checks). */
-extern const char *const vf_model_kinds[];
-
+/* kind is a name from the kind table (vf_kinds.h: chassis, tenant, switch,
+ * port, router, router-port, route, acl). */
 int vf_model_edit(const struct vf_model *cur, enum vf_edit_op op,
                   const char *kind, json_t *spec, bool cascade,
                   struct vf_model *out, char *err, size_t errlen);

@@ -8,34 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgmt/control/vf_parse_util.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/rpc/vf_rpc.h"
 #include "pipeline/vf_trace.h"
 
 #define bad(err, ...) (vf_rpc_fail((err), VF_RPC_INVALID_PARAMS, __VA_ARGS__), -1)
-
-static int parse_mac(const char *s, uint8_t m[6])
-{
-    unsigned v[6];
-    char tail;
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-               &v[4], &v[5], &tail) != 6)
-        return -1;
-    for (int i = 0; i < 6; i++)
-        m[i] = (uint8_t)v[i];
-    return 0;
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 0);
-    if (errno || end == s || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Fills pkt from {"field": "value", ...}: 0, or -1 with err filled. */
 static int parse_fields(json_t *fields, struct vf_trace_pkt *pkt,
@@ -57,32 +35,29 @@ static int parse_fields(json_t *fields, struct vf_trace_pkt *pkt,
         unsigned long n;
         if (!strcmp(k, "eth_src") || !strcmp(k, "eth_dst")) {
             uint8_t *m = k[4] == 's' ? pkt->eth_src : pkt->eth_dst;
-            if (parse_mac(v, m))
+            if (!vf_parse_mac(v, m))
                 return bad(err,
                                    "field '%s': '%s' is not a MAC address "
                                    "(want 02:00:00:00:01:01)", k, v);
             pkt->fields |= k[4] == 's' ? VF_TRACE_F_ETH_SRC : VF_TRACE_F_ETH_DST;
         } else if (!strcmp(k, "ip_src") || !strcmp(k, "ip_dst")) {
             uint32_t *ip = k[3] == 's' ? &pkt->ip_src : &pkt->ip_dst;
-            if (inet_pton(AF_INET, v, ip) != 1)
+            if (!vf_parse_ip4(v, ip))
                 return bad(err,
                                    "field '%s': '%s' is not an IPv4 address", k, v);
             pkt->fields |= k[3] == 's' ? VF_TRACE_F_IP_SRC : VF_TRACE_F_IP_DST;
         } else if (!strcmp(k, "proto")) {
-            if (!strcmp(v, "tcp"))
-                n = 6;
-            else if (!strcmp(v, "udp"))
-                n = 17;
-            else if (!strcmp(v, "icmp"))
-                n = 1;
-            else if (parse_uint(v, 255, &n))
+            int proto;
+            if (vf_model_enum_parse(&vf_acl_protos, v, &proto))
+                n = (unsigned long)proto;
+            else if (!vf_parse_uint(v, 255, &n))
                 return bad(err,
                                    "field 'proto': '%s' is not tcp, udp, icmp "
                                    "or a number 0-255", v);
             pkt->proto = (uint8_t)n;
             pkt->fields |= VF_TRACE_F_PROTO;
         } else if (!strcmp(k, "sport") || !strcmp(k, "dport")) {
-            if (parse_uint(v, 65535, &n))
+            if (!vf_parse_uint(v, 65535, &n))
                 return bad(err,
                                    "field '%s': '%s' is not a port 0-65535", k, v);
             if (k[0] == 's') {
@@ -93,7 +68,7 @@ static int parse_fields(json_t *fields, struct vf_trace_pkt *pkt,
                 pkt->fields |= VF_TRACE_F_DPORT;
             }
         } else if (!strcmp(k, "ttl")) {
-            if (parse_uint(v, 255, &n))
+            if (!vf_parse_uint(v, 255, &n))
                 return bad(err,
                                    "field 'ttl': '%s' is not 0-255", v);
             pkt->ttl = (uint8_t)n;
@@ -103,14 +78,14 @@ static int parse_fields(json_t *fields, struct vf_trace_pkt *pkt,
                 n = 1;
             else if (!strcmp(v, "reply"))
                 n = 2;
-            else if (parse_uint(v, 65535, &n))
+            else if (!vf_parse_uint(v, 65535, &n))
                 return bad(err,
                                    "field 'arp_op': '%s' is not request, reply "
                                    "or a number", v);
             pkt->arp_op = (uint16_t)n;
             pkt->fields |= VF_TRACE_F_ARP_OP;
         } else if (!strcmp(k, "tcp_flags")) {
-            if (parse_uint(v, 255, &n))
+            if (!vf_parse_uint(v, 255, &n))
                 return bad(err, "field 'tcp_flags': '%s' is not 0-255 (SYN 2, "
                            "ACK 16)", v);
             pkt->tcp_flags = (uint8_t)n;

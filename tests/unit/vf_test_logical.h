@@ -177,21 +177,7 @@ static inline void lt_assign_ids(struct vf_model *m)
 
 static inline void lt_model_free(struct vf_model *m)
 {
-    for (size_t t = 0; t < m->n_tenants; t++) {
-        struct vf_model_tenant *tn = &m->tenants[t];
-        for (size_t s = 0; s < tn->n_switches; s++)
-            free(tn->switches[s].ports);
-        for (size_t r = 0; r < tn->n_routers; r++) {
-            free(tn->routers[r].ports);
-            free(tn->routers[r].routes);
-        }
-        free(tn->switches);
-        free(tn->routers);
-        free(tn->acls);
-    }
-    free(m->tenants);
-    free(m->chassis);
-    memset(m, 0, sizeof(*m));
+    vf_model_free(m);
 }
 
 /* ---- the fabric ---- */
