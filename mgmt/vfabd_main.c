@@ -371,7 +371,6 @@ int main(int argc, char **argv)
             vf_model_free(&model);
             return 1;
         }
-        vf_rpc_edit_set_state_dir(state_dir);
     }
     if (check) {
         size_t nports = 0, nsw = 0;
@@ -400,6 +399,8 @@ int main(int argc, char **argv)
 
     static struct vf_daemon d;
     rc = vf_daemon_start(&d, &model, &dopts, err, sizeof(err));
+    if (rc == 0 && state_dir && !check)
+        rc = vf_daemon_set_state_dir(&d, state_dir);
     if (rc) {
         vf_log_error("%s", err);
         return 1;

@@ -16,21 +16,6 @@
 #include "mgmt/daemon/vf_log.h"
 #include "pipeline/vf_capture.h"
 
-/* The one capture; mgmt thread only. */
-static struct {
-    bool active;
-    char port[VF_NAME_MAX];
-    char path[4096];
-    uint32_t port_index;
-    uint64_t count, written, dropped;
-    struct timespec deadline;      /* tv_sec 0: none */
-    pcap_t *pd;
-    pcap_dumper_t *dumper;
-    struct vf_capture_tap *taps[VF_MAX_WORKERS];
-    unsigned n_taps;
-    char ended[128];
-} cap;
-
 static bool past(const struct timespec *t)
 {
     struct timespec now;
@@ -42,13 +27,14 @@ static bool past(const struct timespec *t)
 int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
                      uint64_t count, double seconds, char *err, size_t errlen)
 {
+    struct vf_capture *cap = &d->capture;
     int rc, fd = -1;
     FILE *f = NULL;
 
-    if (cap.active) {
+    if (cap->active) {
         snprintf(err, errlen, "a capture of port %s into %s is running; one "
                  "at a time (stop it with vfabctl call capture_stop)",
-                 cap.port, cap.path);
+                 cap->port, cap->path);
         return -EBUSY;
     }
     struct vf_daemon_port *dp = vf_daemon_find_port(d, port);
@@ -57,7 +43,7 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
                  "chassis (vfabctl list port)", port);
         return -ENOENT;
     }
-    if (path[0] != '/' || strlen(path) >= sizeof(cap.path)) {
+    if (path[0] != '/' || strlen(path) >= sizeof(cap->path)) {
         snprintf(err, errlen, "file '%s': want an absolute path", path);
         return -EINVAL;
     }
@@ -65,8 +51,8 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
         snprintf(err, errlen, "a capture needs a bound: a count or seconds");
         return -EINVAL;
     }
-    memset(cap.taps, 0, sizeof(cap.taps));
-    cap.pd = pcap_open_dead(DLT_EN10MB, VF_CAPTURE_SNAPLEN);
+    memset(cap->taps, 0, sizeof(cap->taps));
+    cap->pd = pcap_open_dead(DLT_EN10MB, VF_CAPTURE_SNAPLEN);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0) {
         rc = -errno;
@@ -74,8 +60,8 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
         goto fail;
     }
     f = fdopen(fd, "wb");
-    cap.dumper = f && cap.pd ? pcap_dump_fopen(cap.pd, f) : NULL;
-    if (!cap.dumper) {
+    cap->dumper = f && cap->pd ? pcap_dump_fopen(cap->pd, f) : NULL;
+    if (!cap->dumper) {
         rc = -ENOMEM;
         snprintf(err, errlen, "file '%s': cannot start a pcap file", path);
         goto fail;
@@ -83,68 +69,68 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
     f = NULL;
     fd = -1;
     for (unsigned w = 0; w < d->n_workers; w++) {
-        cap.taps[w] = vf_capture_tap_create((uint32_t)dp->port->index,
+        cap->taps[w] = vf_capture_tap_create((uint32_t)dp->port->index,
                                             d->workers[w].numa_node);
-        if (!cap.taps[w]) {
+        if (!cap->taps[w]) {
             rc = -ENOMEM;
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
     }
-    cap.n_taps = d->n_workers;
-    snprintf(cap.port, sizeof(cap.port), "%s", port);
-    snprintf(cap.path, sizeof(cap.path), "%s", path);
-    cap.port_index = (uint32_t)dp->port->index;
-    cap.count = count;
-    cap.written = cap.dropped = 0;
-    cap.deadline = (struct timespec){0};
+    cap->n_taps = d->n_workers;
+    snprintf(cap->port, sizeof(cap->port), "%s", port);
+    snprintf(cap->path, sizeof(cap->path), "%s", path);
+    cap->port_index = (uint32_t)dp->port->index;
+    cap->count = count;
+    cap->written = cap->dropped = 0;
+    cap->deadline = (struct timespec){0};
     if (seconds > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &cap.deadline);
-        cap.deadline.tv_sec += (time_t)seconds;
-        cap.deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-        if (cap.deadline.tv_nsec >= 1000000000L) {
-            cap.deadline.tv_sec++;
-            cap.deadline.tv_nsec -= 1000000000L;
+        clock_gettime(CLOCK_MONOTONIC, &cap->deadline);
+        cap->deadline.tv_sec += (time_t)seconds;
+        cap->deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+        if (cap->deadline.tv_nsec >= 1000000000L) {
+            cap->deadline.tv_sec++;
+            cap->deadline.tv_nsec -= 1000000000L;
         }
     }
-    cap.ended[0] = '\0';
-    cap.active = true;
+    cap->ended[0] = '\0';
+    cap->active = true;
     /* Release: a worker that sees the pointer sees the built tap. */
-    for (unsigned w = 0; w < cap.n_taps; w++)
-        atomic_store_explicit(&d->workers[w].capture, cap.taps[w],
+    for (unsigned w = 0; w < cap->n_taps; w++)
+        atomic_store_explicit(&d->workers[w].capture, cap->taps[w],
                               memory_order_release);
     vf_log_info("capture of port %s into %s started", port, path);
     return 0;
 
 fail:
     for (unsigned w = 0; w < VF_MAX_WORKERS; w++) {
-        vf_capture_tap_destroy(cap.taps[w]);
-        cap.taps[w] = NULL;
+        vf_capture_tap_destroy(cap->taps[w]);
+        cap->taps[w] = NULL;
     }
-    if (cap.dumper)
-        pcap_dump_close(cap.dumper);   /* closes the file too */
-    cap.dumper = NULL;
+    if (cap->dumper)
+        pcap_dump_close(cap->dumper);   /* closes the file too */
+    cap->dumper = NULL;
     if (f)
         fclose(f);
     else if (fd >= 0)
         close(fd);
-    if (cap.pd)
-        pcap_close(cap.pd);
-    cap.pd = NULL;
+    if (cap->pd)
+        pcap_close(cap->pd);
+    cap->pd = NULL;
     return rc;
 }
 
 /* Writes what the workers copied, up to the count; returns records. */
-static void drain(void)
+static void drain(struct vf_capture *cap)
 {
     struct vf_capture_rec *recs[64];
-    for (unsigned w = 0; w < cap.n_taps; w++) {
-        struct vf_capture_tap *t = cap.taps[w];
+    for (unsigned w = 0; w < cap->n_taps; w++) {
+        struct vf_capture_tap *t = cap->taps[w];
         unsigned n;
         /* Bounded: at most VF_CAPTURE_RECORDS are in `full`. */
         while ((n = vf_ring_dequeue_burst(t->full, (void **)recs, 64))) {
             for (unsigned i = 0; i < n; i++) {
-                if (cap.count && cap.written >= cap.count)
+                if (cap->count && cap->written >= cap->count)
                     break;
                 struct pcap_pkthdr h = {
                     .ts = {(time_t)(recs[i]->ts_ns / 1000000000ull),
@@ -152,8 +138,8 @@ static void drain(void)
                     .caplen = recs[i]->caplen,
                     .len = recs[i]->len,
                 };
-                pcap_dump((u_char *)cap.dumper, &h, recs[i]->data);
-                cap.written++;
+                pcap_dump((u_char *)cap->dumper, &h, recs[i]->data);
+                cap->written++;
             }
             vf_ring_enqueue_burst(t->free, (void *const *)recs, n);
         }
@@ -162,63 +148,69 @@ static void drain(void)
 
 static void finish(struct vf_daemon *d, const char *why)
 {
-    for (unsigned w = 0; w < cap.n_taps; w++)
+    struct vf_capture *cap = &d->capture;
+
+    for (unsigned w = 0; w < cap->n_taps; w++)
         atomic_store_explicit(&d->workers[w].capture, NULL,
                               memory_order_release);
     /* Wake sleepers so the grace period is a wake-up, not a sleep. */
     for (unsigned w = 0; w < d->n_workers; w++)
         vf_worker_kick(&d->workers[w]);
     synchronize_rcu();   /* no worker holds a tap any more */
-    drain();
-    cap.dropped = 0;
-    for (unsigned w = 0; w < cap.n_taps; w++) {
-        cap.dropped += atomic_load_explicit(&cap.taps[w]->dropped,
+    drain(cap);
+    cap->dropped = 0;
+    for (unsigned w = 0; w < cap->n_taps; w++) {
+        cap->dropped += atomic_load_explicit(&cap->taps[w]->dropped,
                                             memory_order_relaxed);
-        vf_capture_tap_destroy(cap.taps[w]);
-        cap.taps[w] = NULL;
+        vf_capture_tap_destroy(cap->taps[w]);
+        cap->taps[w] = NULL;
     }
-    cap.n_taps = 0;
-    pcap_dump_close(cap.dumper);
-    cap.dumper = NULL;
-    pcap_close(cap.pd);
-    cap.pd = NULL;
-    cap.active = false;
-    snprintf(cap.ended, sizeof(cap.ended), "%s", why);
+    cap->n_taps = 0;
+    pcap_dump_close(cap->dumper);
+    cap->dumper = NULL;
+    pcap_close(cap->pd);
+    cap->pd = NULL;
+    cap->active = false;
+    snprintf(cap->ended, sizeof(cap->ended), "%s", why);
     vf_log_info("capture of port %s into %s ended (%s): %llu frames written, "
-                "%llu not copied (capture buffers full)", cap.port, cap.path,
-                why, (unsigned long long)cap.written,
-                (unsigned long long)cap.dropped);
+                "%llu not copied (capture buffers full)", cap->port, cap->path,
+                why, (unsigned long long)cap->written,
+                (unsigned long long)cap->dropped);
 }
 
 void vf_capture_poll(struct vf_daemon *d)
 {
-    if (!cap.active)
+    struct vf_capture *cap = &d->capture;
+
+    if (!cap->active)
         return;
-    drain();
-    pcap_dump_flush(cap.dumper);
-    struct vf_daemon_port *dp = vf_daemon_find_port(d, cap.port);
-    if (!dp || (uint32_t)dp->port->index != cap.port_index)
+    drain(cap);
+    pcap_dump_flush(cap->dumper);
+    struct vf_daemon_port *dp = vf_daemon_find_port(d, cap->port);
+    if (!dp || (uint32_t)dp->port->index != cap->port_index)
         finish(d, "the port left this chassis");
-    else if (cap.count && cap.written >= cap.count)
+    else if (cap->count && cap->written >= cap->count)
         finish(d, "count reached");
-    else if (cap.deadline.tv_sec && past(&cap.deadline))
+    else if (cap->deadline.tv_sec && past(&cap->deadline))
         finish(d, "time is up");
 }
 
 void vf_capture_stop(struct vf_daemon *d)
 {
-    if (cap.active)
+    if (d->capture.active)
         finish(d, "stopped");
 }
 
-json_t *vf_capture_status(void)
+json_t *vf_capture_status(const struct vf_daemon *d)
 {
-    uint64_t dropped = cap.dropped;
-    for (unsigned w = 0; cap.active && w < cap.n_taps; w++)
-        dropped += atomic_load_explicit(&cap.taps[w]->dropped,
+    const struct vf_capture *cap = &d->capture;
+
+    uint64_t dropped = cap->dropped;
+    for (unsigned w = 0; cap->active && w < cap->n_taps; w++)
+        dropped += atomic_load_explicit(&cap->taps[w]->dropped,
                                         memory_order_relaxed);
-    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s}", "active", cap.active,
-                     "port", cap.port, "file", cap.path,
-                     "written", (json_int_t)cap.written,
-                     "dropped", (json_int_t)dropped, "ended", cap.ended);
+    return json_pack("{s:b, s:s, s:s, s:I, s:I, s:s}", "active", cap->active,
+                     "port", cap->port, "file", cap->path,
+                     "written", (json_int_t)cap->written,
+                     "dropped", (json_int_t)dropped, "ended", cap->ended);
 }

@@ -98,6 +98,18 @@ static struct vf_port *port_of(void *ctx, const struct vf_model_port *mp)
     return NULL;
 }
 
+int vf_daemon_set_state_dir(struct vf_daemon *d, const char *dir)
+{
+    if (!dir) {
+        d->state_dir[0] = '\0';
+        return 0;
+    }
+    if (strlen(dir) >= sizeof(d->state_dir))
+        return -ENAMETOOLONG;
+    strcpy(d->state_dir, dir);
+    return 0;
+}
+
 struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
                                            const char *name)
 {
@@ -251,15 +263,14 @@ static size_t local_ports(const struct vf_model *m,
     return n;
 }
 
-static const struct vf_model_port *lp_port[VF_DAEMON_MAX_PORTS];
-static unsigned lp_tenant[VF_DAEMON_MAX_PORTS];
-
 static int open_ports(struct vf_daemon *d, char *err, size_t errlen)
 {
     const struct vf_model *m = &d->model;
     unsigned nq = d->n_workers;
     int node = d->place.numa_node[0];
 
+    const struct vf_model_port **lp_port = d->scratch.port;
+    unsigned *lp_tenant = d->scratch.tenant;
     size_t n = local_ports(m, lp_port, lp_tenant, VF_DAEMON_MAX_PORTS);
     for (size_t i = 0; i < n; i++) {
         struct vf_port *p = open_tenant_port(d, lp_port[i], err, errlen);
@@ -605,7 +616,8 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
         dp->closing = !keep;
     }
     /* 2. Ports arriving are opened (not yet polled by any worker). */
-    static unsigned opened[VF_DAEMON_MAX_PORTS];
+    const struct vf_model_port **lp_port = d->scratch.port;
+    unsigned *lp_tenant = d->scratch.tenant, *opened = d->scratch.opened;
     unsigned n_opened = 0;
     int rc = 0;
     size_t n = local_ports(next, lp_port, lp_tenant, VF_DAEMON_MAX_PORTS);

@@ -20,17 +20,44 @@
  * writes at most about 5 * VF_CAPTURE_RECORDS frames per second per worker
  * and drops (and counts) the rest, never the traffic itself.
  *
- * Thread-safety: management thread only.
+ * State: one struct vf_capture per daemon (vf_daemon.capture), so two
+ * daemons in one process (tests, perf/stress_churn.c) capture apart.
+ *
+ * Thread-safety: management thread only; workers see only the taps it
+ * publishes (vf_worker.capture, release store).
  */
 #ifndef VF_CAPTURE_MGMT_H
 #define VF_CAPTURE_MGMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "mgmt/control/vf_model.h"
+#include "numa/vf_topo.h"
+
 struct vf_daemon;
+struct pcap;                    /* libpcap's pcap_t */
+struct pcap_dumper;             /* libpcap's pcap_dumper_t */
+struct vf_capture_tap;          /* pipeline/vf_capture.h */
+
+/* The running (or last) capture; mgmt: rw, workers: never. */
+struct vf_capture {
+    bool active;
+    char port[VF_NAME_MAX];
+    char path[4096];
+    uint32_t port_index;
+    uint64_t count, written, dropped;
+    struct timespec deadline;      /* tv_sec 0: none */
+    struct pcap *pd;
+    struct pcap_dumper *dumper;
+    struct vf_capture_tap *taps[VF_MAX_WORKERS];
+    unsigned n_taps;
+    char ended[128];
+};
 
 /* count 0: no count limit; seconds 0: no time limit (one of them must be
  * set). 0, or -errno with err filled (-EBUSY: a capture runs already). */
@@ -42,6 +69,6 @@ void vf_capture_poll(struct vf_daemon *d);
 void vf_capture_stop(struct vf_daemon *d);
 /* {"active", "port", "file", "written", "dropped", "ended"} of the running
  * or last capture. */
-json_t *vf_capture_status(void);
+json_t *vf_capture_status(const struct vf_daemon *d);
 
 #endif

@@ -37,6 +37,7 @@
 #include "fabric/vf_port.h"
 #include "fabric/vf_port_udp.h"
 #include "mgmt/control/vf_model.h"
+#include "mgmt/daemon/vf_capture_mgmt.h"
 #include "mgmt/daemon/vf_publish.h"
 #include "numa/vf_pool.h"
 #include "numa/vf_topo.h"
@@ -85,17 +86,24 @@ struct vf_daemon_port {
     bool reported_gone;                  /* device loss logged once */
 };
 
+/* Ownership: everything here is the management thread's (mgmt: rw)
+ * unless a field says otherwise. Workers never read this struct: each
+ * gets a pointer to its own struct vf_worker and reaches ports only
+ * through its published rx set and the published tables. */
 struct vf_daemon {
-    struct vf_model model;
+    struct vf_model model;               /* the model in force */
     struct vf_daemon_opts opts;
-    struct vf_topo topo;
+    struct vf_topo topo;                 /* read-only once loaded */
     struct vf_placement place;
     unsigned n_workers;
     struct vf_pool *pools[VF_MAX_WORKERS];
     /* Large-frame pools for TSO taps (daemon.c, open_tso_pools); all NULL
      * when they could not be made: taps then run without TSO. */
     struct vf_pool *tso_pools[VF_MAX_WORKERS];
-    struct vf_worker *workers;           /* n_workers, cache aligned */
+    /* n_workers, cache aligned. Worker w: rw its own entry (stats, cache,
+     * rxqs it reads under RCU); mgmt: builds them before the threads start,
+     * then publishes rxqs/capture and reads the stats with relaxed loads. */
+    struct vf_worker *workers;
     pthread_t threads[VF_MAX_WORKERS];
     _Atomic bool pinned[VF_MAX_WORKERS]; /* worker: w once, mgmt: r */
     bool running;
@@ -114,6 +122,18 @@ struct vf_daemon {
     struct vf_publisher pub;
     uint64_t generation;
     time_t started;
+
+    /* Where accepted changes are saved before they are acknowledged
+     * (vf_state.h); "" = not saved. mgmt: rw. */
+    char state_dir[4096];
+    struct vf_capture capture;           /* `vfabctl capture`; mgmt only */
+    /* Scratch of one apply (local_ports, the ports it opened); kept here
+     * so no daemon shares it with another in the same process. mgmt. */
+    struct {
+        const struct vf_model_port *port[VF_DAEMON_MAX_PORTS];
+        unsigned tenant[VF_DAEMON_MAX_PORTS];
+        unsigned opened[VF_DAEMON_MAX_PORTS];
+    } scratch;
 };
 
 /* Takes ownership of *model (left empty). 0 or -errno with err filled. */
@@ -150,6 +170,9 @@ void vf_daemon_ct_tick(struct vf_daemon *d);
 /* After the workers' contexts are gone (vf_daemon_stop). */
 void vf_daemon_ct_stop(struct vf_daemon *d);
 
+/* Sets (dir) or clears (NULL) where accepted changes are saved. 0 or
+ * -ENAMETOOLONG. */
+int vf_daemon_set_state_dir(struct vf_daemon *d, const char *dir);
 /* Finds a port by logical name; NULL if it is not local. */
 struct vf_daemon_port *vf_daemon_find_port(struct vf_daemon *d,
                                            const char *name);

@@ -36,7 +36,7 @@ json_t *vf_rpc_capture_start(void *ctx, json_t *params,
         return vf_rpc_fail(err, rc == -ENOMEM ? VF_RPC_INTERNAL_ERROR :
                            rc == -EINVAL ? VF_RPC_INVALID_PARAMS :
                            VF_RPC_REFUSED, "%s", msg);
-    return vf_capture_status();
+    return vf_capture_status(d);
 }
 
 json_t *vf_rpc_capture_status(void *ctx, json_t *params,
@@ -45,7 +45,7 @@ json_t *vf_rpc_capture_status(void *ctx, json_t *params,
     (void)ctx;
     (void)params;
     (void)err;
-    return vf_capture_status();
+    return vf_capture_status(ctx);
 }
 
 json_t *vf_rpc_capture_stop(void *ctx, json_t *params,
@@ -54,5 +54,5 @@ json_t *vf_rpc_capture_stop(void *ctx, json_t *params,
     (void)params;
     (void)err;
     vf_capture_stop(ctx);
-    return vf_capture_status();
+    return vf_capture_status(ctx);
 }

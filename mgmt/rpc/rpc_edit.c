@@ -22,21 +22,6 @@
 #include "mgmt/rpc/vf_rpc.h"
 #include "mgmt/daemon/vf_state.h"
 
-/* Set once by vfabd before it serves the socket; mgmt thread: rw. */
-static char state_dir[4096];
-
-int vf_rpc_edit_set_state_dir(const char *dir)
-{
-    if (!dir) {
-        state_dir[0] = '\0';
-        return 0;
-    }
-    if (strlen(dir) >= sizeof(state_dir))
-        return -ENAMETOOLONG;
-    strcpy(state_dir, dir);
-    return 0;
-}
-
 /* Every refused change is logged once, here, where its answer is made. */
 static json_t *logged(const char *op, json_t *params, json_t *res,
                       const struct vf_rpc_error *err)
@@ -95,7 +80,7 @@ static json_t *commit(struct vf_daemon *d, struct vf_model *next,
                         (json_int_t)d->generation, "diff", diff);
         goto out;
     }
-    if (state_dir[0] && (rc = copy_model(&d->model, &old, msg,
+    if (d->state_dir[0] && (rc = copy_model(&d->model, &old, msg,
                                          sizeof(msg))) != 0) {
         vf_rpc_fail(err, VF_RPC_INTERNAL_ERROR, "cannot copy the model in "
                     "force: %s", msg);
@@ -106,8 +91,8 @@ static json_t *commit(struct vf_daemon *d, struct vf_model *next,
         vf_rpc_fail(err, VF_RPC_REFUSED, "%s", msg);
         goto out;
     }
-    if (state_dir[0]) {
-        rc = vf_state_save(state_dir, &d->model, msg, sizeof(msg));
+    if (d->state_dir[0]) {
+        rc = vf_state_save(d->state_dir, &d->model, msg, sizeof(msg));
         if (rc) {
             /* Not durable, so not acknowledged: go back to the saved
              * model, which is still the one on disk. */

@@ -117,6 +117,48 @@ static json_t *output_json(const struct vf_trace_output *o)
     return j;
 }
 
+/* The trace as the RPC answers it. */
+static json_t *trace_json(const struct vf_trace *tr, const char *port,
+                          uint64_t generation)
+{
+    json_t *stages = json_array();
+    for (unsigned i = 0; i < tr->n_steps; i++)
+        json_array_append_new(stages, json_pack("{s:s, s:s}", "stage",
+                                                tr->steps[i].stage, "decision",
+                                                tr->steps[i].text));
+    json_t *result;
+    if (tr->action == VF_TRACE_DROP || tr->n_out == 0) {
+        result = json_pack("{s:s, s:s}", "action", "drop", "reason",
+                           tr->reason_name ? tr->reason_name
+                                           : vf_drop_name(tr->reason));
+    } else {
+        result = output_json(&tr->out[0]);
+        json_t *outs = json_array();
+        unsigned shown = tr->n_out < VF_TRACE_MAX_OUT ? tr->n_out
+                                                      : VF_TRACE_MAX_OUT;
+        for (unsigned i = 0; i < shown; i++)
+            json_array_append_new(outs, output_json(&tr->out[i]));
+        json_object_set_new(result, "outputs", outs);
+        json_object_set_new(result, "n_outputs", json_integer(tr->n_out));
+        json_object_set_new(result, "flood", json_boolean(tr->n_out > 1));
+        if (tr->arp_reply)
+            json_object_set_new(result, "arp_reply", json_true());
+        if (tr->routed)
+            json_object_set_new(result, "routed", json_true());
+    }
+    if (tr->n_ct) {
+        json_t *cts = json_array();
+        for (unsigned i = 0; i < tr->n_ct; i++)
+            json_array_append_new(cts, json_pack("{s:i, s:s, s:b}", "zone",
+                                                 (int)tr->ct[i].zone, "state",
+                                                 vf_ct_state_name(tr->ct[i].state),
+                                                 "reply", tr->ct[i].reply));
+        json_object_set_new(result, "conntrack", cts);
+    }
+    return json_pack("{s:s, s:o, s:o, s:I}", "port", port, "stages", stages,
+                     "result", result, "generation", (json_int_t)generation);
+}
+
 json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err)
 {
     struct vf_daemon *d = ctx;
@@ -136,47 +178,18 @@ json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err)
     const struct vf_tables *t = vf_publisher_current(&d->pub);
     if (!t)
         return vf_rpc_fail(err, VF_RPC_REFUSED, "no tables published yet");
-    static struct vf_trace tr;   /* large; mgmt is single-threaded */
-    memset(&tr, 0, sizeof(tr));
+    /* Large (every step's text): one per call, not a static, so two
+     * daemons in one process never share it. */
+    struct vf_trace *tr = calloc(1, sizeof(*tr));
+    if (!tr)
+        return vf_rpc_fail(err, VF_RPC_INTERNAL_ERROR, "out of memory");
     /* mgmt is the thread that reclaims conntrack entries, so it may peek. */
-    int rc = vf_trace_run_ct(t, d->ct, vf_ct_now_ms(), port, &pkt, &tr);
+    int rc = vf_trace_run_ct(t, d->ct, vf_ct_now_ms(), port, &pkt, tr);
+    json_t *out = rc == -ENOENT ? NULL : trace_json(tr, port, t->generation);
+    free(tr);
     if (rc == -ENOENT)
         return vf_rpc_fail(err, VF_RPC_INVALID_PARAMS,
                            "port '%s' is not a VM port on this chassis (%s)",
                            port, d->model.local.chassis);
-
-    json_t *stages = json_array();
-    for (unsigned i = 0; i < tr.n_steps; i++)
-        json_array_append_new(stages, json_pack("{s:s, s:s}", "stage",
-                                                tr.steps[i].stage, "decision",
-                                                tr.steps[i].text));
-    json_t *result;
-    if (tr.action == VF_TRACE_DROP || tr.n_out == 0) {
-        result = json_pack("{s:s, s:s}", "action", "drop", "reason",
-                           tr.reason_name ? tr.reason_name : vf_drop_name(tr.reason));
-    } else {
-        result = output_json(&tr.out[0]);
-        json_t *outs = json_array();
-        unsigned shown = tr.n_out < VF_TRACE_MAX_OUT ? tr.n_out : VF_TRACE_MAX_OUT;
-        for (unsigned i = 0; i < shown; i++)
-            json_array_append_new(outs, output_json(&tr.out[i]));
-        json_object_set_new(result, "outputs", outs);
-        json_object_set_new(result, "n_outputs", json_integer(tr.n_out));
-        json_object_set_new(result, "flood", json_boolean(tr.n_out > 1));
-        if (tr.arp_reply)
-            json_object_set_new(result, "arp_reply", json_true());
-        if (tr.routed)
-            json_object_set_new(result, "routed", json_true());
-    }
-    if (tr.n_ct) {
-        json_t *cts = json_array();
-        for (unsigned i = 0; i < tr.n_ct; i++)
-            json_array_append_new(cts, json_pack("{s:i, s:s, s:b}", "zone",
-                                                 (int)tr.ct[i].zone, "state",
-                                                 vf_ct_state_name(tr.ct[i].state),
-                                                 "reply", tr.ct[i].reply));
-        json_object_set_new(result, "conntrack", cts);
-    }
-    return json_pack("{s:s, s:o, s:o, s:I}", "port", port, "stages", stages,
-                     "result", result, "generation", (json_int_t)t->generation);
+    return out;
 }

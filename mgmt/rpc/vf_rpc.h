@@ -30,10 +30,6 @@ json_t *vf_rpc_add(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_del(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_list(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err);
-/* Where accepted changes are saved (vf_state_save) before they are
- * acknowledged; NULL or never called: not saved. vfabd calls it once,
- * before serving the socket. 0 or -ENAMETOOLONG. */
-int vf_rpc_edit_set_state_dir(const char *dir);
 
 /* rpc_capture.c: capture_start {"port", "file" (absolute), "count"?,
  * "seconds"?} returns at once; capture_status and capture_stop answer

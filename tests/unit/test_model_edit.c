@@ -1174,7 +1174,7 @@ static int rpc_setup(void **state)
         print_error("daemon: %s\n", err);
         return -1;
     }
-    return vf_rpc_edit_set_state_dir(rpc_dir);
+    return vf_daemon_set_state_dir(&D, rpc_dir);
 }
 
 static int rpc_teardown(void **state)
@@ -1183,7 +1183,6 @@ static int rpc_teardown(void **state)
 
     (void)state;
     vf_daemon_stop(&D);
-    vf_rpc_edit_set_state_dir(NULL);
     snprintf(p, sizeof(p), "%s/%s", rpc_dir, VF_STATE_FILE);
     unlink(p);
     rmdir(rpc_dir);
@@ -1314,7 +1313,7 @@ static void test_rpc_save_fails(void **state)
 
     (void)state;
     snprintf(bad, sizeof(bad), "%s/missing", rpc_dir);
-    assert_int_equal(vf_rpc_edit_set_state_dir(bad), 0);
+    assert_int_equal(vf_daemon_set_state_dir(&D, bad), 0);
     r = call(vf_rpc_add, "{\"kind\": \"port\", \"spec\": {\"switch\": \"web\", "
              "\"port\": {\"name\": \"c\", \"mac\": \"02:00:00:00:00:0c\", "
              "\"chassis\": \"hv1\"}}}", &e);
