@@ -1,37 +1,59 @@
 /* vfabd - the vfab forwarder: loads the desired state, starts pinned
- * workers and serves the control socket until SIGINT/SIGTERM. */
+ * workers and serves the control socket until a stop signal (SIGTERM,
+ * SIGINT, ...; see mgmt/daemon/vf_loop.h).
+ *
+ * main() is four steps and one unwind path: parse the arguments, load the
+ * state to start from, start the daemon and what serves it (control
+ * socket, metrics, demo) on the management loop, run the loop; whatever
+ * was started is stopped once, in reverse order, at `out`.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "fabric/vf_port_tap.h"
 #include "mgmt/daemon/vf_capture_mgmt.h"
-#include "mgmt/rpc/vf_ctl.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/daemon/vf_demo.h"
+#include "mgmt/daemon/vf_live.h"
 #include "mgmt/daemon/vf_log.h"
+#include "mgmt/daemon/vf_loop.h"
 #include "mgmt/daemon/vf_metrics.h"
-#include "mgmt/control/vf_model.h"
 #include "mgmt/daemon/vf_perfconfig.h"
-#include "mgmt/rpc/vf_rpc.h"
 #include "mgmt/daemon/vf_state.h"
-#include "numa/vf_drop.h"
+#include "mgmt/rpc/vf_ctl.h"
+#include "mgmt/rpc/vf_rpc.h"
 
-static volatile sig_atomic_t g_stop;
+#define CAPTURE_DRAIN_MS 100     /* vf_capture_mgmt.h: at most 200 ms */
+#define REFRESH_MS 1000          /* live view, lost ports, metrics page */
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
+struct args {
+    const char *config, *sock, *state_dir, *perf, *demo_stall;
+    bool check, demo, quiet, verbose, use_syslog, idle_given, fixed_spin;
+    bool has_metrics;
+    uint32_t metrics_ip;
+    uint16_t metrics_port;
+    double duration;
+    long long demo_count;
+    struct vf_daemon_opts dopts;
+    char sockbuf[256];
+};
+
+/* Everything main starts, so the one unwind path can stop it. */
+struct vfabd {
+    struct vf_daemon d;
+    bool started;
+    struct vf_ctl_server *ctl;
+    struct vf_metrics *metrics;
+    struct vf_demo demo;
+    bool have_demo;
+    struct vf_live live;
+    struct vf_loop loop;
+};
 
 static void usage(FILE *f)
 {
@@ -97,138 +119,12 @@ static const char *default_socket(char *buf, size_t len)
     return buf;
 }
 
-static double fmt_rate(double v, const char **unit)
+/* 0 = go on, else the exit code (help and version exit 0). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
-    if (v >= 1e6) {
-        *unit = "M";
-        return v / 1e6;
-    }
-    if (v >= 1e3) {
-        *unit = "k";
-        return v / 1e3;
-    }
-    *unit = "";
-    return v;
-}
-
-struct live {
-    uint64_t rx[VF_MAX_WORKERS], tx[VF_MAX_WORKERS];
-    uint64_t busy[VF_MAX_WORKERS], idle[VF_MAX_WORKERS];
-    uint64_t drops[VF_MAX_WORKERS][VF_DROP__COUNT];
-    uint64_t delivered[VF_DEMO_MAX_TENANTS], sent, tunnelled, arp;
-    struct timespec at;
-    unsigned lines;
-};
-
-static uint64_t ld(const _Atomic uint64_t *c)
-{
-    return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-/* One line per worker, then one for the demo; redrawn in place on a tty. */
-static void live_print(struct vf_daemon *d, struct vf_demo *g, struct live *lv,
-                       bool tty)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double dt = (double)(now.tv_sec - lv->at.tv_sec) +
-                (double)(now.tv_nsec - lv->at.tv_nsec) / 1e9;
-    if (dt <= 0)
-        return;
-    if (tty && lv->lines)
-        printf("\033[%uA", lv->lines);
-    unsigned lines = 0;
-    const char *u1, *u2;
-    const char *clr = tty ? "\033[2K" : "";   /* erase the old line */
-    for (unsigned w = 0; w < d->n_workers; w++) {
-        struct vf_worker *wk = &d->workers[w];
-        uint64_t rx = ld(&wk->stats.rx_pkts), tx = ld(&wk->stats.tx_pkts);
-        uint64_t busy = ld(&wk->stats.busy_tsc), idle = ld(&wk->stats.idle_tsc);
-        double rxr = fmt_rate((double)(rx - lv->rx[w]) / dt, &u1);
-        double txr = fmt_rate((double)(tx - lv->tx[w]) / dt, &u2);
-        uint64_t db = busy - lv->busy[w], di = idle - lv->idle[w];
-        printf("%sworker %u cpu %d node %d%s | rx %6.2f %spps tx %6.2f %spps | busy %3.0f%% | drops/s:",
-               clr, w, wk->cpu, wk->numa_node, atomic_load(&d->pinned[w]) ? "" : " (unpinned)",
-               rxr, u1, txr, u2, db + di ? 100.0 * (double)db / (double)(db + di) : 0.0);
-        unsigned shown = 0;
-        for (unsigned r = 1; r < VF_DROP__COUNT; r++) {
-            uint64_t v = ld(&wk->stats.drops[r]);
-            if (v > lv->drops[w][r]) {
-                const char *u;
-                double rate = fmt_rate((double)(v - lv->drops[w][r]) / dt, &u);
-                printf(" %s %.1f%s", vf_drop_name(r), rate, u);
-                shown++;
-            }
-            lv->drops[w][r] = v;
-        }
-        printf("%s\n", shown ? "" : " none");
-        lv->rx[w] = rx;
-        lv->tx[w] = tx;
-        lv->busy[w] = busy;
-        lv->idle[w] = idle;
-        lines++;
-    }
-    if (g) {
-        struct vf_port_stats up;
-        vf_port_stats_sum(d->uplink, &up);
-        uint64_t sent = ld(&g->stats.sent), tun = up.tx_pkts;
-        uint64_t arp = ld(&g->stats.arp_replies);
-        const char *us, *ut, *ua;
-        double sr = fmt_rate((double)(sent - lv->sent) / dt, &us);
-        double tr = fmt_rate((double)(tun - lv->tunnelled) / dt, &ut);
-        double ar = fmt_rate((double)(arp - lv->arp) / dt, &ua);
-        printf("%sdemo: sent %.2f %spps | delivered", clr, sr, us);
-        for (size_t t = 0; t < d->model.n_tenants && t < VF_DEMO_MAX_TENANTS; t++) {
-            uint64_t v = ld(&g->stats.delivered[t]);
-            const char *u;
-            double r = fmt_rate((double)(v - lv->delivered[t]) / dt, &u);
-            printf(" %s %.2f %spps", d->model.tenants[t].name, r, u);
-            lv->delivered[t] = v;
-        }
-        printf(" | arp replies %.1f%s/s | underlay tx %.2f %spps | from other chassis %" PRIu64 " | isolation violations %" PRIu64 "\n",
-               ar, ua, tr, ut, ld(&g->stats.from_remote),
-               ld(&g->stats.isolation_violations));
-        lv->sent = sent;
-        lv->tunnelled = tun;
-        lv->arp = arp;
-        lines++;
-    }
-    if (!tty)
-        printf("\n");
-    fflush(stdout);
-    lv->lines = lines;
-    lv->at = now;
-}
-
-/* A tap deleted under us is reported once; `vfabctl apply` brings it back. */
-static void report_lost_ports(struct vf_daemon *d)
-{
-    for (unsigned i = 0; i < d->n_ports; i++) {
-        struct vf_daemon_port *dp = &d->ports[i];
-        if (!dp->port || !dp->mq_rx || dp->reported_gone ||
-            !vf_tap_port_gone(dp->port))
-            continue;
-        dp->reported_gone = true;
-        vf_log_warn("port %s: tap device %s disappeared; its traffic "
-                "is dropped (counted in rx_errors) until the device is back and "
-                "the state is re-applied (vfabctl apply FILE)", dp->name,
-                dp->mport ? dp->mport->attach.name : "?");
-    }
-}
-
-int main(int argc, char **argv)
-{
-    const char *config = NULL, *sock = NULL, *state_dir = NULL, *perf = NULL;
-    int idle_given = 0, fixed_spin = 0;
-    int check = 0, demo = 0, quiet = 0, verbose = 0, use_syslog = 0;
-    const char *metrics_addr = NULL;
-    double duration = 0;
-    long long demo_count = -1;
-    const char *demo_stall = NULL;
-    struct vf_daemon_opts dopts = {.idle_polls = 1024};
-    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_FIXED_SPIN, OPT_VERSION,
-           OPT_DEMO_COUNT, OPT_DEMO_STALL, OPT_STATE_DIR, OPT_METRICS, OPT_SYSLOG,
-           OPT_CT_MAX, OPT_CT_ZONE_MAX };
+    enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_FIXED_SPIN,
+           OPT_VERSION, OPT_DEMO_COUNT, OPT_DEMO_STALL, OPT_STATE_DIR,
+           OPT_METRICS, OPT_SYSLOG, OPT_CT_MAX, OPT_CT_ZONE_MAX };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
@@ -251,48 +147,52 @@ int main(int argc, char **argv)
         {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0},
     };
-    int c;
+    const char *metrics = NULL;
     char *end;
+    int c;
+
+    a->dopts.idle_polls = 1024;
+    a->demo_count = -1;
     while ((c = getopt_long(argc, argv, "c:p:s:qvh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 's': sock = optarg; break;
-        case 'p': perf = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'v': verbose = 1; break;
-        case OPT_SYSLOG: use_syslog = 1; break;
-        case OPT_METRICS: metrics_addr = optarg; break;
-        case OPT_CHECK: check = 1; break;
-        case OPT_DEMO: demo = 1; break;
+        case 'c': a->config = optarg; break;
+        case 's': a->sock = optarg; break;
+        case 'p': a->perf = optarg; break;
+        case 'q': a->quiet = true; break;
+        case 'v': a->verbose = true; break;
+        case OPT_SYSLOG: a->use_syslog = true; break;
+        case OPT_METRICS: metrics = optarg; break;
+        case OPT_CHECK: a->check = true; break;
+        case OPT_DEMO: a->demo = true; break;
         case OPT_DURATION:
-            duration = strtod(optarg, &end);
-            if (*end || duration < 0) {
+            a->duration = strtod(optarg, &end);
+            if (*end || a->duration < 0) {
                 vf_log_error("--duration wants seconds >= 0, got '%s'", optarg);
                 return 2;
             }
             break;
-        case OPT_STATE_DIR: state_dir = optarg; break;
-        case OPT_DEMO_STALL: demo_stall = optarg; demo = 1; break;
+        case OPT_STATE_DIR: a->state_dir = optarg; break;
+        case OPT_DEMO_STALL: a->demo_stall = optarg; a->demo = true; break;
         case OPT_DEMO_COUNT:
-            demo_count = strtoll(optarg, &end, 10);
-            if (*end || demo_count < 0) {
-                vf_log_error("--demo-count wants a number >= 0, got '%s'", optarg);
+            a->demo_count = strtoll(optarg, &end, 10);
+            if (*end || a->demo_count < 0) {
+                vf_log_error("--demo-count wants a number >= 0, got '%s'",
+                             optarg);
                 return 2;
             }
-            demo = 1;
+            a->demo = true;
             break;
         case OPT_IDLE:
-            dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
-            idle_given = 1;
+            a->dopts.idle_polls = (unsigned)strtoul(optarg, &end, 10);
+            a->idle_given = true;
             if (*end || !*optarg || optarg[0] == '-' ||
                 strtoul(optarg, NULL, 10) > 100000000ul) {
-                vf_log_error("--idle-polls wants a number 0..100000000, got '%s'", optarg);
+                vf_log_error("--idle-polls wants a number 0..100000000, got "
+                             "'%s'", optarg);
                 return 2;
             }
             break;
-        case OPT_FIXED_SPIN:
-            fixed_spin = 1;
-            break;
+        case OPT_FIXED_SPIN: a->fixed_spin = true; break;
         case OPT_CT_MAX:
         case OPT_CT_ZONE_MAX: {
             unsigned long v = strtoul(optarg, &end, 10);
@@ -303,209 +203,291 @@ int main(int argc, char **argv)
                 return 2;
             }
             if (c == OPT_CT_ZONE_MAX)
-                dopts.ct_zone_max = (unsigned)v;
+                a->dopts.ct_zone_max = (unsigned)v;
             else if (v == 0)
-                dopts.no_conntrack = true;
+                a->dopts.no_conntrack = true;
             else
-                dopts.ct_max_conns = (unsigned)v;
+                a->dopts.ct_max_conns = (unsigned)v;
             break;
         }
-        case 'h': usage(stdout); return 0;
-        case OPT_VERSION: printf("vfabd %s\n", VF_VERSION); return 0;
+        case 'h': usage(stdout); exit(0);
+        case OPT_VERSION: printf("vfabd %s\n", VF_VERSION); exit(0);
         default: usage(stderr); return 2;
         }
     }
-    vf_log_open("vfabd", use_syslog, verbose ? VF_LOG_DEBUG : VF_LOG_INFO);
-    if (!config) {
-        vf_log_error("the desired state is required: vfabd -c FILE (see --help)");
+    vf_log_open("vfabd", a->use_syslog, a->verbose ? VF_LOG_DEBUG
+                                                   : VF_LOG_INFO);
+    if (!a->config) {
+        vf_log_error("the desired state is required: vfabd -c FILE (see "
+                     "--help)");
         return 2;
     }
     if (optind < argc) {
         vf_log_error("unexpected argument '%s' (see --help)", argv[optind]);
         return 2;
     }
+    if (metrics) {
+        if (vf_metrics_parse_addr(metrics, &a->metrics_ip, &a->metrics_port)) {
+            vf_log_error("--metrics wants ADDR:PORT (e.g. 127.0.0.1:9464), "
+                         "got '%s'", metrics);
+            return 2;
+        }
+        a->has_metrics = true;
+    }
+    if (!a->sock)
+        a->sock = default_socket(a->sockbuf, sizeof(a->sockbuf));
+    return 0;
+}
 
-    char err[2048] = "";
-    struct vf_model model = {0};
+/* The perf config's knobs into the daemon options: 0 or the exit code. */
+static int load_perf(struct args *a)
+{
+    struct vf_perfconfig pc;
+    char err[2048];
+    unsigned idle = a->dopts.idle_polls;
     int rc;
-    if (perf) {
+
+    if (a->perf) {
         /* Before the state: a bad tuning file costs nothing to refuse. */
-        struct vf_perfconfig pc;
-        unsigned idle = dopts.idle_polls;
-        rc = vf_perfconfig_load(perf, &pc, err, sizeof(err));
+        rc = vf_perfconfig_load(a->perf, &pc, err, sizeof(err));
         if (rc) {
-            fprintf(stderr, "vfabd: %s\n", err);
+            vf_log_error("%s", err);
             return rc == -EINVAL ? 2 : 1;
         }
-        vf_perfconfig_to_opts(&pc, &dopts);
-        if (idle_given)
-            dopts.idle_polls = idle;
+        vf_perfconfig_to_opts(&pc, &a->dopts);
+        if (a->idle_given)
+            a->dopts.idle_polls = idle;
     }
-    if (fixed_spin)
-        dopts.fixed_spin = true;
-    rc = vf_config_load(config, &model, err, sizeof(err));
+    if (a->fixed_spin)
+        a->dopts.fixed_spin = true;
+    return 0;
+}
+
+/* --check: the file (and perf config) valid or not; the exit code. */
+static int check_only(const struct args *a)
+{
+    struct vf_model m;
+    char err[2048];
+    size_t nports = 0, nsw = 0;
+    int rc = vf_config_load(a->config, &m, err, sizeof(err));
+
     if (rc) {
         vf_log_error("%s", err);
         return rc == -EINVAL ? 2 : 1;
     }
-    if (state_dir && !check) {
-        /* The acknowledged state wins over FILE: it holds every change
-         * vfabctl was told had been applied. */
-        struct vf_model saved = {0};
-        rc = vf_state_load(state_dir, &saved, err, sizeof(err));
-        if (rc == 0) {
-            vf_log_info("restored the acknowledged state from %s/state.json "
-                    "(%s only seeds an empty state directory; to move to its "
-                    "contents run: vfabctl apply %s)", state_dir, config, config);
-            vf_model_free(&model);
-            model = saved;
-        } else if (rc == -ENOENT) {
-            rc = vf_state_save(state_dir, &model, err, sizeof(err));
-            if (rc) {
-                vf_log_error("--state-dir %s: %s", state_dir, err);
-                vf_model_free(&model);
-                return 1;
-            }
-        } else {
-            vf_log_error("--state-dir %s: %s", state_dir, err);
-            vf_model_free(&model);
-            return 1;
-        }
+    for (size_t t = 0; t < m.n_tenants; t++) {
+        nsw += m.tenants[t].n_switches;
+        for (size_t s = 0; s < m.tenants[t].n_switches; s++)
+            nports += m.tenants[t].switches[s].n_ports;
     }
-    if (check) {
-        size_t nports = 0, nsw = 0;
-        for (size_t t = 0; t < model.n_tenants; t++) {
-            nsw += model.tenants[t].n_switches;
-            for (size_t s = 0; s < model.tenants[t].n_switches; s++)
-                nports += model.tenants[t].switches[s].n_ports;
-        }
-        printf("%s: valid (%zu chassis, %zu tenants, %zu switches, %zu ports)\n",
-               config, model.n_chassis, model.n_tenants, nsw, nports);
-        if (perf)
-            printf("%s: valid perf config\n", perf);
-        vf_model_free(&model);
+    printf("%s: valid (%zu chassis, %zu tenants, %zu switches, %zu ports)\n",
+           a->config, m.n_chassis, m.n_tenants, nsw, nports);
+    if (a->perf)
+        printf("%s: valid perf config\n", a->perf);
+    vf_model_free(&m);
+    return 0;
+}
+
+/* The model to start from: the -c file, or with --state-dir the
+ * acknowledged state (the file seeds an empty state directory). 0 or the
+ * exit code. */
+static int load_state(const struct args *a, struct vf_model *model)
+{
+    char err[2048];
+    int rc = vf_config_load(a->config, model, err, sizeof(err));
+
+    if (rc) {
+        vf_log_error("%s", err);
+        return rc == -EINVAL ? 2 : 1;
+    }
+    if (!a->state_dir)
+        return 0;
+    /* The acknowledged state wins over FILE: it holds every change
+     * vfabctl was told had been applied. */
+    struct vf_model saved = {0};
+    rc = vf_state_load(a->state_dir, &saved, err, sizeof(err));
+    if (rc == 0) {
+        vf_log_info("restored the acknowledged state from %s/state.json "
+                    "(%s only seeds an empty state directory; to move to its "
+                    "contents run: vfabctl apply %s)", a->state_dir,
+                    a->config, a->config);
+        vf_model_free(model);
+        *model = saved;
         return 0;
     }
+    if (rc == -ENOENT)
+        rc = vf_state_save(a->state_dir, model, err, sizeof(err));
+    if (rc) {
+        vf_log_error("--state-dir %s: %s", a->state_dir, err);
+        vf_model_free(model);
+        return 1;
+    }
+    return 0;
+}
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+/* ---- what the loop runs ---- */
 
-    char sockbuf[256];
-    if (!sock)
-        sock = default_socket(sockbuf, sizeof(sockbuf));
+static unsigned ctl_fds(void *arg, struct pollfd *pfd, unsigned max)
+{
+    return vf_ctl_fds(arg, pfd, max);
+}
 
-    static struct vf_daemon d;
-    rc = vf_daemon_start(&d, &model, &dopts, err, sizeof(err));
-    if (rc == 0 && state_dir && !check)
-        rc = vf_daemon_set_state_dir(&d, state_dir);
+static int ctl_ready(void *arg, const struct pollfd *pfd, unsigned n)
+{
+    int rc = vf_ctl_serve(arg, pfd, n);
+    return rc < 0 ? rc : 0;
+}
+
+static void capture_tick(void *arg)
+{
+    vf_capture_poll(arg);
+}
+
+static void ct_tick(void *arg)
+{
+    vf_daemon_ct_tick(arg);
+}
+
+static void refresh_tick(void *arg)
+{
+    struct vfabd *v = arg;
+
+    if (v->live.d)
+        vf_live_print(&v->live);
+    vf_daemon_report_lost(&v->d);
+    vf_metrics_update(v->metrics, &v->d);
+}
+
+static void duration_up(void *arg)
+{
+    vf_loop_stop(arg, "--duration is up");
+}
+
+/* Starts the daemon and everything that serves it, and registers them on
+ * the loop. 0 or the exit code; what started is in v for the unwind. */
+static int start(const struct args *a, struct vf_model *model,
+                 struct vfabd *v)
+{
+    char err[2048], desc[256], ip[INET_ADDRSTRLEN];
+    uint32_t mip;
+    uint16_t mport;
+    int rc;
+
+    rc = vf_loop_init(&v->loop, true);
+    if (rc) {
+        vf_log_error("cannot watch signals: %s", strerror(-rc));
+        return 1;
+    }
+    rc = vf_daemon_start(&v->d, model, &a->dopts, err, sizeof(err));
     if (rc) {
         vf_log_error("%s", err);
         return 1;
     }
-    struct vf_ctl_server *ctl = vf_ctl_open(sock, vf_rpc_methods, &d, err, sizeof(err));
-    if (!ctl) {
-        vf_log_error("%s", err);
-        vf_daemon_stop(&d);
+    v->started = true;
+    if (a->state_dir && vf_daemon_set_state_dir(&v->d, a->state_dir)) {
+        vf_log_error("--state-dir %s: path too long", a->state_dir);
         return 1;
     }
-    uint32_t mip = d.model.local.metrics_ip;
-    uint16_t mport = d.model.local.metrics_port;
-    if (metrics_addr && vf_metrics_parse_addr(metrics_addr, &mip, &mport)) {
-        vf_log_error("--metrics wants ADDR:PORT (e.g. 127.0.0.1:9464), got '%s'",
-                     metrics_addr);
-        vf_ctl_close(ctl);
-        vf_daemon_stop(&d);
-        return 2;
+    v->ctl = vf_ctl_open(a->sock, vf_rpc_methods, &v->d, err, sizeof(err));
+    if (!v->ctl) {
+        vf_log_error("%s", err);
+        return 1;
     }
-    struct vf_metrics *metrics = NULL;
+    mip = a->has_metrics ? a->metrics_ip : v->d.model.local.metrics_ip;
+    mport = a->has_metrics ? a->metrics_port : v->d.model.local.metrics_port;
     if (mport) {
-        metrics = vf_metrics_start(mip, mport, err, sizeof(err));
-        if (!metrics) {
+        v->metrics = vf_metrics_start(mip, mport, err, sizeof(err));
+        if (!v->metrics) {
             vf_log_error("%s", err);
-            vf_ctl_close(ctl);
-            vf_daemon_stop(&d);
             return 1;
         }
-        vf_metrics_update(metrics, &d);
-        char ip[INET_ADDRSTRLEN];
+        vf_metrics_update(v->metrics, &v->d);
         inet_ntop(AF_INET, &mip, ip, sizeof(ip));
         vf_log_info("metrics at http://%s:%u/metrics", ip, mport);
     }
-    char desc[256];
-    vf_topo_describe(&d.topo, desc, sizeof(desc));
+    vf_topo_describe(&v->d.topo, desc, sizeof(desc));
     vf_log_info("chassis %s, %u workers on %s, %u ports, control socket %s",
-            d.model.local.chassis, d.n_workers, desc, d.n_ports, sock);
-
-    static struct vf_demo g;
-    bool have_demo = false;
-    if (demo) {
-        rc = vf_demo_start(&g, &d, demo_count, demo_stall, err, sizeof(err));
+                v->d.model.local.chassis, v->d.n_workers, desc,
+                v->d.n_ports, a->sock);
+    if (a->demo) {
+        rc = vf_demo_start(&v->demo, &v->d, a->demo_count, a->demo_stall,
+                           err, sizeof(err));
         if (rc) {
             vf_log_error("%s", err);
-            vf_metrics_stop(metrics);
-            vf_ctl_close(ctl);
-            vf_daemon_stop(&d);
             return 1;
         }
-        have_demo = true;
+        v->have_demo = true;
+        if (!a->quiet)
+            vf_live_init(&v->live, &v->d, &v->demo, isatty(STDOUT_FILENO));
     }
+    if (vf_loop_add_source(&v->loop, "control socket", ctl_fds, ctl_ready,
+                           v->ctl) ||
+        vf_loop_add_timer(&v->loop, "capture", CAPTURE_DRAIN_MS,
+                          capture_tick, &v->d) ||
+        vf_loop_add_timer(&v->loop, "conntrack", VF_DAEMON_CT_RECLAIM_MS,
+                          ct_tick, &v->d) ||
+        vf_loop_add_timer(&v->loop, "refresh", REFRESH_MS, refresh_tick, v) ||
+        (a->duration > 0 &&
+         vf_loop_add_timer(&v->loop, "duration",
+                           (unsigned)(a->duration * 1000.0), duration_up,
+                           &v->loop))) {
+        vf_log_error("internal: the management loop is full");
+        return 1;
+    }
+    return 0;
+}
 
-    struct live lv = {0};
-    clock_gettime(CLOCK_MONOTONIC, &lv.at);
-    struct timespec start = lv.at, last = lv.at;
-    bool tty = isatty(STDOUT_FILENO);
-    while (!g_stop) {
-        int n = vf_ctl_poll(ctl, 200);
-        if (n < 0) {
-            vf_log_error("control socket failed: %s", strerror(-n));
-            break;
-        }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        vf_capture_poll(&d);
-        vf_daemon_ct_tick(&d);
-        double since_last = (double)(now.tv_sec - last.tv_sec) +
-                            (double)(now.tv_nsec - last.tv_nsec) / 1e9;
-        if (since_last >= 1.0) {
-            if (demo && !quiet)
-                live_print(&d, have_demo ? &g : NULL, &lv, tty);
-            report_lost_ports(&d);
-            vf_metrics_update(metrics, &d);
-            last = now;
-        }
-        double ran = (double)(now.tv_sec - start.tv_sec) +
-                     (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-        if (duration > 0 && ran >= duration)
-            break;
-    }
+int main(int argc, char **argv)
+{
+    static struct args a;
+    static struct vfabd v;
+    struct vf_model model = {0};
+    int code, rc;
 
-    int exit_code = 0;
-    if (have_demo) {
-        vf_demo_stop(&g);
-        uint64_t viol = ld(&g.stats.isolation_violations);
-        uint64_t delivered = 0;
-        for (unsigned t = 0; t < VF_DEMO_MAX_TENANTS; t++)
-            delivered += ld(&g.stats.delivered[t]);
-        struct vf_port_stats up;
-        vf_port_stats_sum(d.uplink, &up);
-        printf("demo summary: %" PRIu64 " frames sent, %" PRIu64 " delivered to VMs "
-               "(%" PRIu64 " from other chassis), %" PRIu64 " ARP replies, %" PRIu64
-               " tunnelled to other chassis, %" PRIu64 " isolation violations\n",
-               ld(&g.stats.sent), delivered, ld(&g.stats.from_remote),
-               ld(&g.stats.arp_replies), up.tx_pkts, viol);
-        if (viol)
-            exit_code = 1;
+    v.loop.sig_fd = -1;         /* nothing to close until vf_loop_init */
+    code = parse_args(argc, argv, &a);
+    if (code)
+        return code;
+    code = load_perf(&a);
+    if (code)
+        return code;
+    if (a.check)
+        return check_only(&a);
+    code = load_state(&a, &model);
+    if (code)
+        return code;
+    /* Before any thread starts, so every thread inherits the mask and
+     * only the loop's signalfd sees the signals. */
+    rc = vf_loop_block_signals();
+    if (rc) {
+        vf_log_error("cannot block signals: %s", strerror(-rc));
+        code = 1;
+        goto out;
     }
-    vf_capture_stop(&d);
-    vf_metrics_stop(metrics);
-    vf_ctl_close(ctl);
-    vf_daemon_stop(&d);
-    if (have_demo)
-        vf_demo_free(&g);
-    vf_log_info("stopped");
+    code = start(&a, &model, &v);
+    if (code)
+        goto out;
+    if (vf_loop_run(&v.loop))
+        code = 1;
+
+out:
+    if (v.have_demo) {
+        vf_demo_stop(&v.demo);
+        if (vf_demo_summary(&v.demo, &v.d))
+            code = code ? code : 1;
+    }
+    if (v.started)
+        vf_capture_stop(&v.d);
+    vf_metrics_stop(v.metrics);
+    vf_ctl_close(v.ctl);
+    if (v.started)
+        vf_daemon_stop(&v.d);
+    if (v.have_demo)
+        vf_demo_free(&v.demo);
+    vf_loop_fini(&v.loop);
+    vf_model_free(&model);
+    if (v.started)
+        vf_log_info("stopped");
     vf_log_close();
-    return exit_code;
+    return code;
 }

@@ -22,6 +22,7 @@
 #include "fabric/vf_port_verbs.h"
 #include "fabric/vf_ring.h"
 #include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_log.h"
 #include "pipeline/vf_tables.h"
 #include "tunnel/vf_segment.h"
 
@@ -49,8 +50,8 @@ static void open_tso_pools(struct vf_daemon *d)
                                          TSO_POOL_BUFS, TSO_DATA_ROOM, e,
                                          sizeof(e));
         if (!d->tso_pools[w]) {
-            fprintf(stderr, "vfabd: no memory for TSO buffers (%s); taps "
-                    "run without TSO\n", e);
+            vf_log_warn("no memory for TSO buffers (%s); taps run without "
+                        "TSO", e);
             for (unsigned k = 0; k < w; k++) {
                 vf_pool_destroy(d->tso_pools[k]);
                 d->tso_pools[k] = NULL;
@@ -128,6 +129,21 @@ unsigned vf_daemon_lost_ports(const struct vf_daemon *d)
             vf_tap_port_gone(d->ports[i].port))
             n++;
     return n;
+}
+
+void vf_daemon_report_lost(struct vf_daemon *d)
+{
+    for (unsigned i = 0; i < d->n_ports; i++) {
+        struct vf_daemon_port *dp = &d->ports[i];
+        if (!dp->port || !dp->mq_rx || dp->reported_gone ||
+            !vf_tap_port_gone(dp->port))
+            continue;
+        dp->reported_gone = true;
+        vf_log_warn("port %s: tap device %s disappeared; its traffic "
+                "is dropped (counted in rx_errors) until the device is back and "
+                "the state is re-applied (vfabctl apply FILE)", dp->name,
+                dp->mport ? dp->mport->attach.name : "?");
+    }
 }
 
 void vf_daemon_drops(const struct vf_daemon *d, uint64_t out[VF_DROP__COUNT])

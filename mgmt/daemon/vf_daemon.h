@@ -155,6 +155,8 @@ int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
 /* Number of ports whose device disappeared (a deleted tap); the next
  * vf_daemon_apply re-creates them. */
 unsigned vf_daemon_lost_ports(const struct vf_daemon *d);
+/* Logs each port whose device disappeared, once (a loop timer). */
+void vf_daemon_report_lost(struct vf_daemon *d);
 /* Packets dropped, by reason (numa/vf_drop.h), summed over the workers,
  * plus the frames the ports' receive paths lost for want of a buffer
  * (rx_no_buffer, in no_buffer): what `stats` and the metrics show. */

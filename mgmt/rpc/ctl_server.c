@@ -34,6 +34,10 @@ struct vf_ctl_server {
     const struct vf_ctl_method *methods;
     void *ctx;
     struct ctl_client clients[VF_CTL_MAX_CLIENTS];
+    /* What vf_ctl_fds handed out: pfd[k] is client poll_idx[k] (-1: the
+     * listener), for the vf_ctl_serve that follows. */
+    int poll_idx[VF_CTL_MAX_CLIENTS + 1];
+    unsigned n_polled;
 };
 
 json_t *vf_rpc_fail(struct vf_rpc_error *err, int code, const char *fmt, ...)
@@ -318,14 +322,16 @@ static void client_write(struct ctl_client *c)
     c->out_off = c->out_len = 0;
 }
 
-int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms)
+unsigned vf_ctl_fds(struct vf_ctl_server *s, struct pollfd *pfd,
+                    unsigned max)
 {
-    struct pollfd pfd[VF_CTL_MAX_CLIENTS + 1];
-    int idx[VF_CTL_MAX_CLIENTS + 1];
     unsigned n = 0;
+
+    if (max == 0)
+        return 0;
     pfd[n] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
-    idx[n++] = -1;
-    for (unsigned i = 0; i < VF_CTL_MAX_CLIENTS; i++) {
+    s->poll_idx[n++] = -1;
+    for (unsigned i = 0; i < VF_CTL_MAX_CLIENTS && n < max; i++) {
         struct ctl_client *c = &s->clients[i];
         if (c->fd < 0)
             continue;
@@ -333,15 +339,23 @@ int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms)
         if (c->out_len > c->out_off)
             ev |= POLLOUT;
         pfd[n] = (struct pollfd){.fd = c->fd, .events = ev};
-        idx[n++] = (int)i;
+        s->poll_idx[n++] = (int)i;
     }
-    int rc = poll(pfd, n, timeout_ms);
-    if (rc < 0)
-        return errno == EINTR ? 0 : -errno;
+    s->n_polled = n;
+    return n;
+}
 
+int vf_ctl_serve(struct vf_ctl_server *s, const struct pollfd *pfd,
+                 unsigned n)
+{
     int served = 0;
+
+    if (n > s->n_polled)
+        n = s->n_polled;
     for (unsigned k = 1; k < n; k++) {
-        struct ctl_client *c = &s->clients[idx[k]];
+        struct ctl_client *c = &s->clients[s->poll_idx[k]];
+        if (c->fd != pfd[k].fd)
+            continue;   /* closed since vf_ctl_fds */
         if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
             served += client_read(s, c);
         if (c->out_len > c->out_off)
@@ -349,7 +363,7 @@ int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms)
         if (c->closing == 2 || (c->closing && c->out_len == c->out_off))
             client_reset(c);
     }
-    if (pfd[0].revents & POLLIN) {
+    if (n && (pfd[0].revents & POLLIN)) {
         for (unsigned tries = 0; tries < VF_CTL_MAX_CLIENTS; tries++) {
             int fd = accept4(s->listen_fd, NULL, NULL,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -370,4 +384,15 @@ int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms)
         }
     }
     return served;
+}
+
+int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms)
+{
+    struct pollfd pfd[VF_CTL_MAX_CLIENTS + 1];
+    unsigned n = vf_ctl_fds(s, pfd, VF_CTL_MAX_CLIENTS + 1);
+    int rc = poll(pfd, n, timeout_ms);
+
+    if (rc < 0)
+        return errno == EINTR ? 0 : -errno;
+    return vf_ctl_serve(s, pfd, n);
 }

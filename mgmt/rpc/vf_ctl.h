@@ -19,6 +19,7 @@
 #ifndef VF_CTL_H
 #define VF_CTL_H
 
+#include <poll.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -60,6 +61,14 @@ struct vf_ctl_server *vf_ctl_open(const char *path,
 /* Waits up to timeout_ms for activity and serves it. Returns the number of
  * requests answered, or -errno on a fatal listener error. */
 int vf_ctl_poll(struct vf_ctl_server *s, int timeout_ms);
+/* The same in two halves, for a poll() loop that waits on more (vfabd's
+ * mgmt loop, mgmt/daemon/vf_loop.h): the server's descriptors and events
+ * into pfd (at most max; VF_CTL_MAX_CLIENTS + 1 always fits), then, after
+ * poll, serve what it reported for them (same array, same order). */
+unsigned vf_ctl_fds(struct vf_ctl_server *s, struct pollfd *pfd,
+                    unsigned max);
+int vf_ctl_serve(struct vf_ctl_server *s, const struct pollfd *pfd,
+                 unsigned n);
 void vf_ctl_close(struct vf_ctl_server *s);        /* accepts NULL */
 
 /* Serves one request line without a socket (the socket path does the
