@@ -14,7 +14,7 @@
 #include "mgmt/daemon/vf_state.h"
 
 #define CRC32C_POLY 0x82f63b78u         /* Castagnoli, bit-reversed */
-#define HEADER_MAX 64                   /* "# vfab-state v1 len=N crc32c=X\n" */
+#define HEADER_MAX 96      /* "# vfab-state v1 len=N crc32c=X rev=R\n" */
 
 static uint32_t crc_table[256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
@@ -65,6 +65,12 @@ static int write_all(int fd, const char *p, size_t n)
 int vf_state_save(const char *dir, const struct vf_model *m, char *err,
                   size_t errlen)
 {
+    return vf_state_save_rev(dir, m, 0, err, errlen);
+}
+
+int vf_state_save_rev(const char *dir, const struct vf_model *m,
+                      uint64_t revision, char *err, size_t errlen)
+{
     char tmp[4096], final[4096], head[HEADER_MAX], none[1];
     const char *step = "write";
     char *body = NULL;
@@ -90,8 +96,13 @@ int vf_state_save(const char *dir, const struct vf_model *m, char *err,
     len = strlen(body);
     body[len] = '\n';           /* json_dumps' NUL: the file ends in one */
     len++;
-    snprintf(head, sizeof(head), VF_STATE_MAGIC "len=%zu crc32c=%08x\n", len,
-             vf_state_crc32c(body, len));
+    if (revision)
+        snprintf(head, sizeof(head), VF_STATE_MAGIC "len=%zu crc32c=%08x "
+                 "rev=%llu\n", len, vf_state_crc32c(body, len),
+                 (unsigned long long)revision);
+    else
+        snprintf(head, sizeof(head), VF_STATE_MAGIC "len=%zu crc32c=%08x\n",
+                 len, vf_state_crc32c(body, len));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         step = "create";
@@ -187,11 +198,30 @@ out:
     return rc;
 }
 
-/* Parses "len=N crc32c=xxxxxxxx\n" strictly: decimal without leading
+/* Strict decimal without leading zeros at s[*i], at most max. */
+static bool parse_dec(const char *s, size_t n, size_t *i,
+                      unsigned long long max, unsigned long long *out)
+{
+    unsigned long long v = 0;
+
+    if (*i >= n || s[*i] < '0' || s[*i] > '9' ||
+        (s[*i] == '0' && *i + 1 < n && s[*i + 1] >= '0' && s[*i + 1] <= '9'))
+        return false;
+    for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
+        unsigned d = (unsigned)(s[*i] - '0');
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Parses "len=N crc32c=xxxxxxxx[ rev=R]\n" strictly: decimal without leading
  * zeros, eight lowercase hex digits, so any changed byte of the header
  * either fails here or changes N or the CRC. Returns the header length. */
 static size_t parse_header(const char *s, size_t n, size_t *len,
-                           uint32_t *crc)
+                           uint32_t *crc, uint64_t *rev)
 {
     size_t m = strlen(VF_STATE_MAGIC), i;
     unsigned long long v = 0;
@@ -225,6 +255,14 @@ static size_t parse_header(const char *s, size_t n, size_t *len,
         else
             return 0;
     }
+    *rev = 0;
+    if (n - i > 5 && memcmp(s + i, " rev=", 5) == 0) {
+        unsigned long long r;
+        i += 5;
+        if (!parse_dec(s, n, &i, UINT64_MAX, &r) || r == 0)
+            return 0;
+        *rev = r;
+    }
     if (i >= n || s[i] != '\n')
         return 0;
     *len = (size_t)v;
@@ -235,10 +273,62 @@ static size_t parse_header(const char *s, size_t n, size_t *len,
 int vf_state_load(const char *dir, struct vf_model *m, char *err,
                   size_t errlen)
 {
+    return vf_state_load_rev(dir, m, NULL, err, errlen);
+}
+
+int vf_state_check_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        int rc = -errno;
+        if (rc == -ENOENT)
+            snprintf(err, errlen, "%s: the state directory does not exist "
+                     "(vfabd does not create it, so an unmounted state disk "
+                     "is never taken for a first start): create it, e.g. "
+                     "mkdir -m 0700 %s", dir, dir);
+        else
+            snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a directory (--state-dir wants the "
+                 "directory that holds state.json)", dir);
+        return -ENOTDIR;
+    }
+    return 0;
+}
+
+/* Open failed with ENOENT: a dangling symlink (a state disk that is not
+ * mounted, a moved target) is not "no state". */
+static int missing(const char *path, char *err, size_t errlen)
+{
+    char target[1024];
+    struct stat st;
+    ssize_t n;
+
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) {
+        snprintf(err, errlen, "%s: no saved state", path);
+        return -ENOENT;
+    }
+    n = readlink(path, target, sizeof(target) - 1);
+    target[n > 0 ? n : 0] = '\0';
+    snprintf(err, errlen, "%s is a symbolic link to %s, which does not "
+             "exist (is the state disk mounted?); refusing to start from the "
+             "-c file, which would replace the acknowledged state it points "
+             "to (fix the link, or remove it for a first start)", path,
+             n > 0 ? target : "?");
+    return -ENOLINK;
+}
+
+int vf_state_load_rev(const char *dir, struct vf_model *m, uint64_t *revision,
+                      char *err, size_t errlen)
+{
     char path[4096], msg[1024], none[1];
     char *buf = NULL;
     size_t n = 0, want = 0, hlen;
     uint32_t crc = 0, got_crc;
+    uint64_t rev = 0;
     int rc;
 
     if (!err || !errlen)
@@ -250,10 +340,8 @@ int vf_state_load(const char *dir, struct vf_model *m, char *err,
         return rc;
     }
     rc = read_file(path, VF_STATE_MAX_BODY + HEADER_MAX, &buf, &n);
-    if (rc == -ENOENT) {
-        snprintf(err, errlen, "%s: no saved state", path);
-        return rc;
-    }
+    if (rc == -ENOENT)
+        return missing(path, err, errlen);
     if (rc == -EFBIG) {
         snprintf(err, errlen, "%s: larger than the %u bytes a state file may "
                  "have (file left untouched)", path,
@@ -264,11 +352,12 @@ int vf_state_load(const char *dir, struct vf_model *m, char *err,
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
         return rc;
     }
-    hlen = parse_header(buf, n, &want, &crc);
+    hlen = parse_header(buf, n, &want, &crc, &rev);
     if (!hlen) {
         rc = -EBADMSG;
         snprintf(err, errlen, "%s: header check failed: the first line is "
-                 "not '" VF_STATE_MAGIC "len=N crc32c=xxxxxxxx' (truncated "
+                 "not '" VF_STATE_MAGIC "len=N crc32c=xxxxxxxx[ rev=R]' "
+                 "(truncated "
                  "or corrupt; file left untouched)", path);
         goto out;
     }
@@ -297,6 +386,8 @@ int vf_state_load(const char *dir, struct vf_model *m, char *err,
                  "and CRC checks, so it was written so: not loaded)", path,
                  where ? "" : ": ", where ? msg + 8 : msg);
     }
+    if (rc == 0 && revision)
+        *revision = rev;
 out:
     free(buf);
     return rc;

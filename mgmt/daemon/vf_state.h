@@ -7,9 +7,12 @@
  * Format: DIR/state.json is one header line, then the model as JSON (the
  * YAML schema's shape, `local` included, as vf_model_to_json writes it):
  *
- *   # vfab-state v1 len=N crc32c=xxxxxxxx
+ *   # vfab-state v1 len=N crc32c=xxxxxxxx[ rev=R]
  *   {"chassis": [...], "tenants": [...], "local": {...}}
  *
+ * R, when there, is the etcd store revision the model was at (vf_apply.h),
+ * so a restart can resume the store's watch from it; a state that never
+ * came from the store has no rev (files without it read as revision 0).
  * N is the byte length of everything after the header line, and the CRC32C
  * (Castagnoli, the iSCSI/ext4 one: init ~0, final xor ~0) covers those N
  * bytes, written as eight lowercase hex digits. The header is a YAML
@@ -25,6 +28,11 @@
  * Loading checks, in order, the header, the length and the CRC before
  * parsing anything: a truncated or corrupt file is reported (-EBADMSG,
  * naming the check that failed), never half-loaded, and never modified.
+ *
+ * A missing state.json is a first start only when it is really missing:
+ * a dangling symlink (a state disk that is not mounted) is refused
+ * (-ENOLINK), and vfabd checks the directory exists before it seeds one
+ * (vf_state_check_dir).
  *
  * Thread-safety: no shared state; one writer per DIR at a time (vfabd's
  * management thread).
@@ -47,13 +55,23 @@
  * is untouched. */
 int vf_state_save(const char *dir, const struct vf_model *m, char *err,
                   size_t errlen);
+/* The same, recording the store revision (0: none). */
+int vf_state_save_rev(const char *dir, const struct vf_model *m,
+                      uint64_t revision, char *err, size_t errlen);
 
 /* 0 with m filled; -ENOENT when DIR has no state file (a first start);
+ * -ENOLINK when state.json is a symlink to nothing (not a first start);
  * -EBADMSG when the header, length or CRC check fails; -EINVAL when the
  * checked contents are not a valid model (a newer or hand-edited file);
  * -EFBIG or -errno for I/O. m is output only and left empty on failure. */
 int vf_state_load(const char *dir, struct vf_model *m, char *err,
                   size_t errlen);
+/* The same, and the store revision the state was saved at (0: none). */
+int vf_state_load_rev(const char *dir, struct vf_model *m,
+                      uint64_t *revision, char *err, size_t errlen);
+/* 0 when dir is an existing directory; else -errno with err saying what
+ * to do (vfabd never creates it). */
+int vf_state_check_dir(const char *dir, char *err, size_t errlen);
 
 /* CRC32C of n bytes (init ~0, final xor ~0): 0xe3069283 for "123456789". */
 uint32_t vf_state_crc32c(const void *p, size_t n);
