@@ -1,18 +1,19 @@
 /* vf_daemon.h - one running vfabd: topology, pools, ports, workers, tables.
  *
- * What: vf_daemon_start() turns a validated model into a running forwarder:
- * it places workers on cores (vf_topo_place), creates one NUMA-local pool
- * per worker, opens this chassis' ports (tenant ports and the uplink),
- * gives each its share of the pools (vf_budget.h: refused when the pools
- * cannot hold the ports), compiles and publishes the first tables, then
- * starts one pinned thread per worker. The management thread (the caller)
- * then serves the control socket; every table change goes through
- * vf_daemon_publish().
+ * What: vf_daemon_up() brings the forwarder up with an empty model: it
+ * places workers on cores (vf_topo_place), creates one NUMA-local pool per
+ * worker, opens the uplink, and starts one pinned thread per worker. Every
+ * desired state then arrives through vf_apply() (vf_apply.h), the first
+ * one included: it opens this chassis' tenant ports, gives each its share
+ * of the pools (vf_budget.h: refused when the pools cannot hold the
+ * ports), compiles and publishes the tables. vf_daemon_start() is both
+ * steps for callers with a model in hand (tests, benchmarks).
  *
  * Queue ownership: every port gets one queue per worker. A tenant port's
- * rx is served by exactly one worker (round robin by port); every worker
- * transmits on its own queue (w->txq == worker id), so no ring or socket
- * ever has two producers. The uplink's queue q is received by worker q.
+ * rx is served by exactly one worker (round robin by port) unless its
+ * backend is multi-queue (ports.c); every worker transmits on its own
+ * queue (w->txq == worker id), so no ring or socket ever has two
+ * producers. The uplink's queue q is received by worker q.
  *
  * Connection tracking (stateful ACLs): the host's connection table is
  * created with the daemon (opts.ct_max_conns; daemon_ct.c), every worker
@@ -70,6 +71,9 @@ struct vf_daemon_opts {
     bool has_udp;                /* udp overrides vf_udp_opts_default */
     struct vf_udp_opts udp;
     char tuning_source[256];     /* perf config file, "" = built-in defaults */
+    /* The -c file, named in messages about `local` (vf_apply.h); NULL:
+     * "the -c file". */
+    const char *config;
 };
 
 /* One opened fabric port. Slots are reused: ports[i].port == NULL is a
@@ -82,7 +86,7 @@ struct vf_daemon_port {
     unsigned tenant;                     /* index in model.tenants */
     unsigned rx_worker;                  /* worker that polls its queue 0 */
     bool closing;                        /* apply: leaves with this change */
-    bool mq_rx;                          /* tap: worker w polls queue w */
+    bool mq_rx;                          /* worker w polls queue w (ports.c) */
     bool reported_gone;                  /* device loss logged once */
 };
 
@@ -123,9 +127,11 @@ struct vf_daemon {
     uint64_t generation;
     time_t started;
 
-    /* Where accepted changes are saved before they are acknowledged
-     * (vf_state.h); "" = not saved. mgmt: rw. */
+    /* Where accepted changes are saved before they are published and
+     * acknowledged (vf_state.h); "" = not saved. */
     char state_dir[4096];
+    char config[4096];                   /* opts.config, or "" */
+    uint64_t revision;                   /* store revision in force; 0 */
     struct vf_capture capture;           /* `vfabctl capture`; mgmt only */
     /* Scratch of one apply (local_ports, the ports it opened); kept here
      * so no daemon shares it with another in the same process. mgmt. */
@@ -136,20 +142,22 @@ struct vf_daemon {
     } scratch;
 };
 
-/* Takes ownership of *model (left empty). 0 or -errno with err filled. */
+/* Brings the forwarder up with an empty model; first gives this host's
+ * `local` (workers, uplink) and its own chassis entry (the uplink's UDP
+ * port). Nothing is published until the first vf_apply. 0 or -errno with
+ * err filled; on failure everything is stopped. */
+int vf_daemon_up(struct vf_daemon *d, const struct vf_model *first,
+                 const struct vf_daemon_opts *opts, char *err, size_t errlen);
+/* vf_daemon_up, then vf_apply of *model (taken over, left empty; origin
+ * FILE). 0 or -errno with err filled; on failure everything is stopped. */
 int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
                     const struct vf_daemon_opts *opts, char *err,
                     size_t errlen);
 /* Stops workers, unpublishes tables, closes ports and frees everything. */
 void vf_daemon_stop(struct vf_daemon *d);
-/* Compiles tables for d->model and publishes them. 0 or -EINVAL. */
-int vf_daemon_publish(struct vf_daemon *d, char *err, size_t errlen);
-/* Moves the running daemon to the desired state `next` (validated; taken
- * over and left empty on success, untouched on failure): opens the ports
- * that arrive on this chassis, compiles the tables incrementally from the
- * current ones, publishes them and the workers' new rx queue sets in one
- * grace period, then closes the ports that left. All or nothing: on error
- * nothing changed. The `local` section cannot change at run time. */
+/* vf_apply of next (taken over, left empty) as a change from the control
+ * socket, for callers that want only the error: all or nothing, and the
+ * `local` section cannot change at run time (vf_apply.h). */
 int vf_daemon_apply(struct vf_daemon *d, struct vf_model *next, char *err,
                     size_t errlen);
 /* Number of ports whose device disappeared (a deleted tap); the next

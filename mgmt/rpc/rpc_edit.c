@@ -3,24 +3,22 @@
  *
  * Every change is built whole first (vf_model_edit, or the loader for a
  * file) and refused whole if any part is wrong; an accepted one goes to
- * vf_daemon_apply (compile, publish), then, when a state directory is set,
- * to vf_state_save before the answer is sent. If saving fails the running
- * daemon is put back on the previous model, so what vfabd answers "applied"
- * to is exactly what a restart after kill -9 brings back. The answer
- * carries the diff (vf_model_diff); dry_run stops before applying.
+ * vf_apply (vf_apply.h), which saves it (when a state directory is set)
+ * before any worker sees it, so what vfabd answers "applied" to is exactly
+ * what a restart after kill -9 brings back, and a change that cannot be
+ * saved is never published. The answer carries the diff (vf_model_diff);
+ * dry_run stops before applying.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgmt/control/vf_model_edit.h"
+#include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/daemon/vf_log.h"
-#include "mgmt/control/vf_model_diff.h"
-#include "mgmt/control/vf_model_edit.h"
-#include "mgmt/control/vf_model_json.h"
 #include "mgmt/rpc/vf_rpc.h"
-#include "mgmt/daemon/vf_state.h"
 
 /* Every refused change is logged once, here, where its answer is made. */
 static json_t *logged(const char *op, json_t *params, json_t *res,
@@ -41,78 +39,37 @@ static bool param_bool(json_t *params, const char *key)
     return json_is_true(json_object_get(params, key));
 }
 
-/* A copy of the model in force, to put back if saving fails. */
-static int copy_model(const struct vf_model *m, struct vf_model *out,
-                      char *err, size_t errlen)
-{
-    json_t *j = vf_model_to_json(m);
-    char *txt = j ? json_dumps(j, 0) : NULL;
-    int rc = -ENOMEM;
-
-    json_decref(j);
-    memset(out, 0, sizeof(*out));
-    if (txt)
-        rc = vf_config_load_string(txt, strlen(txt), out, err, errlen);
-    free(txt);
-    return rc;
-}
-
-/* Applies next (taken over) and persists it; the answer, or NULL with err
- * set. next is freed in every case. */
+/* Hands next (taken over) to vf_apply and words its answer: the diff
+ * and what happened, or NULL with err set. */
 static json_t *commit(struct vf_daemon *d, struct vf_model *next,
-                      bool dry_run, struct vf_rpc_error *err)
+                      const char *source, bool validated, bool dry_run,
+                      struct vf_rpc_error *err)
 {
-    json_t *diff = vf_model_diff(&d->model, next), *out = NULL;
-    struct vf_model old = { 0 };
-    char msg[1024] = "", msg2[1024] = "";
-    bool persisted = false;
+    struct vf_change c = { .origin = VF_ORIGIN_RPC, .source = source,
+                           .model = *next, .dry_run = dry_run,
+                           .validated = validated };
+    struct vf_apply_result res;
+    char msg[1024];
+    json_t *out;
     int rc;
 
-    if (!diff) {
-        vf_rpc_fail(err, VF_RPC_INTERNAL_ERROR, "out of memory");
-        goto out;
-    }
-    /* An unchanged model still goes to the daemon when a port was lost
-     * (tap deleted): applying is how an operator brings it back. */
-    if (dry_run || (vf_model_diff_count(diff) == 0 && !vf_daemon_lost_ports(d))) {
+    memset(next, 0, sizeof(*next));
+    rc = vf_apply(d, &c, &res, msg, sizeof(msg));
+    if (rc) {
+        vf_rpc_fail(err, rc == -ENOMEM || res.step == VF_APPLY_SAVE
+                         ? VF_RPC_INTERNAL_ERROR : VF_RPC_REFUSED, "%s", msg);
+        out = NULL;
+    } else if (!res.applied) {
         out = json_pack("{s:b, s:b, s:I, s:O}", "dry_run", dry_run,
                         "applied", false, "generation",
-                        (json_int_t)d->generation, "diff", diff);
-        goto out;
+                        (json_int_t)res.generation, "diff", res.diff);
+    } else {
+        out = json_pack("{s:b, s:b, s:b, s:I, s:O}", "dry_run", false,
+                        "applied", true, "persisted", res.persisted,
+                        "generation", (json_int_t)res.generation, "diff",
+                        res.diff);
     }
-    if (d->state_dir[0] && (rc = copy_model(&d->model, &old, msg,
-                                         sizeof(msg))) != 0) {
-        vf_rpc_fail(err, VF_RPC_INTERNAL_ERROR, "cannot copy the model in "
-                    "force: %s", msg);
-        goto out;
-    }
-    rc = vf_daemon_apply(d, next, msg, sizeof(msg));
-    if (rc) {
-        vf_rpc_fail(err, VF_RPC_REFUSED, "%s", msg);
-        goto out;
-    }
-    if (d->state_dir[0]) {
-        rc = vf_state_save(d->state_dir, &d->model, msg, sizeof(msg));
-        if (rc) {
-            /* Not durable, so not acknowledged: go back to the saved
-             * model, which is still the one on disk. */
-            int rc2 = vf_daemon_apply(d, &old, msg2, sizeof(msg2));
-            vf_rpc_fail(err, VF_RPC_INTERNAL_ERROR, "the change was applied "
-                        "but could not be saved (%s); %s%s", msg,
-                        rc2 ? "putting the previous state back failed too, "
-                        "so the daemon runs an unsaved state: " :
-                        "it was undone", rc2 ? msg2 : "");
-            goto out;
-        }
-        persisted = true;
-    }
-    out = json_pack("{s:b, s:b, s:b, s:I, s:O}", "dry_run", false, "applied",
-                    true, "persisted", persisted, "generation",
-                    (json_int_t)d->generation, "diff", diff);
-out:
-    json_decref(diff);
-    vf_model_free(&old);
-    vf_model_free(next);
+    json_decref(res.diff);
     return out;
 }
 
@@ -139,7 +96,7 @@ static json_t *edit(void *ctx, json_t *params, struct vf_rpc_error *err,
     if (rc)
         return vf_rpc_fail(err, rc == -ENOMEM ? VF_RPC_INTERNAL_ERROR :
                            VF_RPC_REFUSED, "%s", msg);
-    return commit(d, &next, param_bool(params, "dry_run"), err);
+    return commit(d, &next, kind, true, param_bool(params, "dry_run"), err);
 }
 
 json_t *vf_rpc_add(void *ctx, json_t *params, struct vf_rpc_error *err)
@@ -173,7 +130,7 @@ static json_t *apply(void *ctx, json_t *params, struct vf_rpc_error *err)
     json_t *y = json_object_get(params, "yaml");
     const char *name = json_string_value(json_object_get(params, "name"));
     struct vf_model next;
-    char msg[1024], verr[1024];
+    char msg[1024];
     int rc;
 
     if (!json_is_string(y))
@@ -188,18 +145,10 @@ static json_t *apply(void *ctx, json_t *params, struct vf_rpc_error *err)
                            VF_RPC_REFUSED, "%s%s", where ? name : "",
                            where ? msg + 8 : msg);
     }
-    /* One file for every host: without `local`, this host keeps its own. */
-    if (!next.has_local) {
-        next.has_local = true;
-        next.local = d->model.local;
-        if (vf_model_validate(&next, verr, sizeof(verr)) != 0) {
-            vf_model_free(&next);
-            return vf_rpc_fail(err, VF_RPC_REFUSED, "%s: %s (with this "
-                               "host's local section)", name ? name : "yaml",
-                               verr);
-        }
-    }
-    return commit(d, &next, param_bool(params, "dry_run"), err);
+    /* One file for every host: without `local`, vf_apply gives it this
+     * host's (and validates it again with it). */
+    return commit(d, &next, name ? name : "yaml", next.has_local,
+                  param_bool(params, "dry_run"), err);
 }
 
 json_t *vf_rpc_apply(void *ctx, json_t *params, struct vf_rpc_error *err)

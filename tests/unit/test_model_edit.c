@@ -1303,13 +1303,14 @@ static void test_rpc(void **state)
     free(before);
 }
 
-/* When the state cannot be saved the change is undone, not acknowledged. */
+/* When the state cannot be saved the change is refused before any worker
+ * sees it (redteam #16: it used to be published, then undone). */
 static void test_rpc_save_fails(void **state)
 {
     struct vf_rpc_error e;
     json_t *r;
     char *before = dump(&D.model), *after, bad[96];
-    uint64_t gen = D.generation;
+    uint64_t gen = D.generation, pub = D.pub.n_published;
 
     (void)state;
     snprintf(bad, sizeof(bad), "%s/missing", rpc_dir);
@@ -1319,12 +1320,16 @@ static void test_rpc_save_fails(void **state)
              "\"chassis\": \"hv1\"}}}", &e);
     assert_null(r);
     assert_non_null(strstr(e.message, "could not be saved"));
-    assert_non_null(strstr(e.message, "undone"));
+    assert_non_null(strstr(e.message, "nothing was applied"));
     after = dump(&D.model);
     assert_string_equal(before, after);
     assert_null(vf_daemon_find_port(&D, "c"));
-    /* Applied and undone: two publications, the old model in force. */
-    assert_int_equal(D.generation, gen + 2);
+    /* Never published: no new generation, the old model in force, and no
+     * worker ever ran the unsaved tables. */
+    assert_int_equal(D.generation, gen);
+    assert_int_equal(D.pub.n_published, pub);
+    for (unsigned w = 0; w < D.n_workers; w++)
+        assert_true(atomic_load(&D.workers[w].stats.generation) <= gen);
     free(before);
     free(after);
 }

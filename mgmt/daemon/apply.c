@@ -1,0 +1,265 @@
+/* apply.c - vf_apply: validate, diff, prepare, save, publish, swap
+ * (vf_apply.h says why in this order).
+ *
+ * What "prepare" leaves behind until publish: ports marked closing (still
+ * polled: their rx sets are the old ones), new ports opened in free slots
+ * (polled by no one: not in any rx set yet, not in the tables in force),
+ * compiled tables and rx sets that no worker has seen. Undoing it closes
+ * the new ports, clears the marks and frees the tables and sets, so a
+ * refused change leaves exactly what was there.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgmt/control/vf_compile.h"
+#include "mgmt/control/vf_model_diff.h"
+#include "mgmt/daemon/daemon_int.h"
+#include "mgmt/daemon/vf_apply.h"
+#include "mgmt/daemon/vf_budget.h"
+#include "mgmt/daemon/vf_log.h"
+#include "mgmt/daemon/vf_state.h"
+#include "pipeline/vf_tables.h"
+
+/* What step 3 made; published by step 5 or undone. */
+struct prepared {
+    unsigned n_opened;                  /* slots in d->scratch.opened */
+    struct vf_budget budget;
+    struct vf_tables *tables;
+    struct vf_rxq_set *sets[VF_MAX_WORKERS];
+    bool have_sets;
+};
+
+static bool same_attach(const struct vf_model_attach *a,
+                        const struct vf_model_attach *b)
+{
+    return a->type == b->type && !strcmp(a->name, b->name) &&
+           !strcmp(a->device, b->device);
+}
+
+static void undo(struct vf_daemon *d, struct prepared *p)
+{
+    if (p->have_sets)
+        for (unsigned w = 0; w < d->n_workers; w++)
+            free(p->sets[w]);
+    p->have_sets = false;
+    vf_tables_free(p->tables);
+    p->tables = NULL;
+    for (unsigned k = 0; k < p->n_opened; k++) {
+        struct vf_daemon_port *dp = &d->ports[d->scratch.opened[k]];
+        vf_port_close(dp->port);
+        memset(dp, 0, sizeof(*dp));
+    }
+    p->n_opened = 0;
+    for (unsigned i = 0; i < d->n_ports; i++)
+        d->ports[i].closing = false;
+}
+
+/* Step 3. Nothing here is visible to a worker. */
+static int prepare(struct vf_daemon *d, const struct vf_model *next,
+                   struct prepared *p, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    /* Ports leaving this chassis, re-attached, or whose device vanished
+     * (re-created by this apply) are marked closing. */
+    for (unsigned i = 0; i < d->n_ports; i++) {
+        struct vf_daemon_port *dp = &d->ports[i];
+        size_t t, sw, k;
+        bool keep;
+
+        if (!dp->port || dp->port == d->uplink)
+            continue;
+        keep = vf_model_find_port(next, dp->name, &t, &sw, &k) == 0;
+        if (keep) {
+            const struct vf_model_port *np =
+                &next->tenants[t].switches[sw].ports[k];
+            keep = np->chassis_idx == next->local.chassis_idx &&
+                   same_attach(&np->attach, &dp->mport->attach) &&
+                   !vf_ports_gone(dp);
+        }
+        dp->closing = !keep;
+    }
+    /* Ports arriving are opened; no worker polls them yet. */
+    size_t n = vf_ports_local(d, next);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct vf_model_port *mp = d->scratch.port[i];
+        const struct vf_daemon_port *have = vf_daemon_find_port(d, mp->name);
+        struct vf_port *port;
+
+        if (have && !have->closing)
+            continue;
+        port = vf_ports_open_tenant(d, mp, err, errlen);
+        if (!port)
+            return -EINVAL;
+        rc = vf_ports_add(d, port, mp, d->scratch.tenant[i], err, errlen);
+        if (!rc)
+            d->scratch.opened[p->n_opened++] = port->index;
+    }
+    /* The pools must hold the new set of ports (vf_budget.h). */
+    if (!rc)
+        rc = vf_budget_plan(d, &p->budget, err, errlen);
+    if (rc)
+        return rc;
+    /* Tables for the new model, sharing what did not change. */
+    struct vf_compile_env env = {
+        .chassis_idx = next->local.chassis_idx,
+        .port_of = vf_ports_of,
+        .arg = d,
+        .uplink = d->uplink,
+    };
+    p->tables = vf_compile(next, vf_publisher_current(&d->pub), &env,
+                           d->generation + 1, err, errlen);
+    if (!p->tables)
+        return -EINVAL;
+    if (vf_daemon_build_rx_sets(d, p->sets)) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    p->have_sets = true;
+    return 0;
+}
+
+/* Steps 5 and 6: publish, then retire the ports that left. */
+static void publish(struct vf_daemon *d, struct prepared *p)
+{
+    struct vf_rxq_set *old[VF_MAX_WORKERS] = {0};
+    unsigned closed = 0;
+
+    /* Budgets before anyone sends to the new ports; a port that leaves
+     * keeps what it holds until it is closed below. One grace period
+     * covers both the tables and the rx sets. */
+    vf_budget_apply(d, &p->budget);
+    vf_daemon_swap_rx_sets(d, p->sets, old);
+    p->have_sets = false;
+    d->generation++;
+    vf_publish(&d->pub, p->tables);
+    vf_daemon_ct_published(d);
+    p->tables = NULL;
+    for (unsigned w = 0; w < d->n_workers; w++)
+        free(old[w]);
+    /* No worker can hold the leaving ports now: close them. */
+    for (unsigned i = 0; i < d->n_ports; i++) {
+        struct vf_daemon_port *dp = &d->ports[i];
+        if (!dp->port || !dp->closing)
+            continue;
+        vf_ports_drain(d, dp->port);
+        vf_port_close(dp->port);
+        memset(dp, 0, sizeof(*dp));
+        closed++;
+    }
+    /* What the drains freed goes back to the pool, not into mgmt's cache,
+     * and the ports that stay may now hold more. A capture of a port that
+     * just left ends now, before a later apply can give its slot (and
+     * fabric index) to another tenant's port. */
+    if (closed) {
+        char e[256];
+        vf_pool_cache_flush(&d->mgmt_cache);
+        if (vf_budget_plan(d, &p->budget, e, sizeof(e)) == 0)
+            vf_budget_apply(d, &p->budget);
+        vf_capture_poll(d);
+    }
+}
+
+/* The new model is in force; ports point at its entries. */
+static void swap_model(struct vf_daemon *d, struct vf_model *next)
+{
+    vf_model_free(&d->model);
+    d->model = *next;
+    memset(next, 0, sizeof(*next));
+    for (unsigned i = 0; i < d->n_ports; i++) {
+        struct vf_daemon_port *dp = &d->ports[i];
+        size_t t, sw, k;
+        if (!dp->port || dp->port == d->uplink)
+            continue;
+        if (vf_model_find_port(&d->model, dp->name, &t, &sw, &k) == 0) {
+            dp->mport = &d->model.tenants[t].switches[sw].ports[k];
+            dp->tenant = (unsigned)t;
+        }
+    }
+}
+
+static const char *origin_name(enum vf_change_origin o)
+{
+    switch (o) {
+    case VF_ORIGIN_FILE: return "file";
+    case VF_ORIGIN_STATE: return "state";
+    case VF_ORIGIN_RPC: return "control socket";
+    case VF_ORIGIN_STORE: return "store";
+    }
+    return "?";
+}
+
+int vf_apply(struct vf_daemon *d, struct vf_change *c,
+             struct vf_apply_result *res, char *err, size_t errlen)
+{
+    struct vf_model *next = &c->model;
+    struct prepared p = {0};
+    char msg[1024];
+    bool taken;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    res->generation = d->generation;
+    res->step = VF_APPLY_VALIDATE;
+    /* 1. The whole model, with this host's local. */
+    rc = vf_local_check(d, next, &taken, err, errlen);
+    if (rc)
+        goto out;
+    if (taken || !c->validated) {
+        rc = vf_model_validate(next, msg, sizeof(msg));
+        if (rc) {
+            snprintf(err, errlen, "%s: %s%s", c->source ? c->source : "model",
+                     msg, taken ? " (with this host's local section)" : "");
+            goto out;
+        }
+    }
+    /* 2. What changes. An unchanged model still goes on when a port lost
+     * its device (a deleted tap): applying is how an operator brings it
+     * back. */
+    res->diff = vf_model_diff(&d->model, next);
+    if (!res->diff) {
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    res->step = VF_APPLY_DONE;
+    if (c->dry_run || (d->generation && vf_model_diff_count(res->diff) == 0 &&
+                       !vf_daemon_lost_ports(d)))
+        goto out;
+    /* 3. Everything the change needs, unseen by workers. */
+    res->step = VF_APPLY_PREPARE;
+    rc = prepare(d, next, &p, err, errlen);
+    if (rc)
+        goto undo;
+    /* 4. Durable before visible: what a worker ever runs was saved. */
+    if (d->state_dir[0] && !c->durable) {
+        res->step = VF_APPLY_SAVE;
+        rc = vf_state_save_rev(d->state_dir, next, c->revision, msg,
+                               sizeof(msg));
+        if (rc) {
+            snprintf(err, errlen, "the change could not be saved (%s); "
+                     "nothing was applied: the workers never saw it", msg);
+            goto undo;
+        }
+    }
+    /* 5, 6. */
+    publish(d, &p);
+    swap_model(d, next);
+    d->revision = c->revision;
+    res->step = VF_APPLY_DONE;
+    res->applied = true;
+    res->persisted = d->state_dir[0] != '\0';
+    res->generation = d->generation;
+    vf_log_debug("applied %s (%s): generation %llu, %zu changes",
+                 c->source ? c->source : "a change", origin_name(c->origin),
+                 (unsigned long long)d->generation,
+                 vf_model_diff_count(res->diff));
+    goto out;
+undo:
+    undo(d, &p);
+out:
+    vf_model_free(next);
+    return rc;
+}
