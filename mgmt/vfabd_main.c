@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_capture_mgmt.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/daemon/vf_demo.h"
@@ -24,7 +25,6 @@
 #include "mgmt/daemon/vf_loop.h"
 #include "mgmt/daemon/vf_metrics.h"
 #include "mgmt/daemon/vf_perfconfig.h"
-#include "mgmt/daemon/vf_state.h"
 #include "mgmt/rpc/vf_ctl.h"
 #include "mgmt/rpc/vf_rpc.h"
 
@@ -288,39 +288,19 @@ static int check_only(const struct args *a)
     return 0;
 }
 
-/* The model to start from: the -c file, or with --state-dir the
- * acknowledged state (the file seeds an empty state directory). 0 or the
- * exit code. */
-static int load_state(const struct args *a, struct vf_model *model)
+/* The change to start from (vf_boot_state: the -c file, or the saved
+ * state with the file's local). 0 or the exit code. */
+static int load_state(const struct args *a, struct vf_change *first)
 {
     char err[2048];
-    int rc = vf_config_load(a->config, model, err, sizeof(err));
+    int rc = vf_boot_state(a->config, a->state_dir, first, err, sizeof(err));
 
     if (rc) {
-        vf_log_error("%s", err);
+        if (a->state_dir && rc != -EINVAL)
+            vf_log_error("--state-dir %s: %s", a->state_dir, err);
+        else
+            vf_log_error("%s", err);
         return rc == -EINVAL ? 2 : 1;
-    }
-    if (!a->state_dir)
-        return 0;
-    /* The acknowledged state wins over FILE: it holds every change
-     * vfabctl was told had been applied. */
-    struct vf_model saved = {0};
-    rc = vf_state_load(a->state_dir, &saved, err, sizeof(err));
-    if (rc == 0) {
-        vf_log_info("restored the acknowledged state from %s/state.json "
-                    "(%s only seeds an empty state directory; to move to its "
-                    "contents run: vfabctl apply %s)", a->state_dir,
-                    a->config, a->config);
-        vf_model_free(model);
-        *model = saved;
-        return 0;
-    }
-    if (rc == -ENOENT)
-        rc = vf_state_save(a->state_dir, model, err, sizeof(err));
-    if (rc) {
-        vf_log_error("--state-dir %s: %s", a->state_dir, err);
-        vf_model_free(model);
-        return 1;
     }
     return 0;
 }
@@ -365,9 +345,9 @@ static void duration_up(void *arg)
 
 /* Starts the daemon and everything that serves it, and registers them on
  * the loop. 0 or the exit code; what started is in v for the unwind. */
-static int start(const struct args *a, struct vf_model *model,
-                 struct vfabd *v)
+static int start(struct args *a, struct vf_change *first, struct vfabd *v)
 {
+    struct vf_apply_result res;
     char err[2048], desc[256], ip[INET_ADDRSTRLEN];
     uint32_t mip;
     uint16_t mport;
@@ -378,7 +358,8 @@ static int start(const struct args *a, struct vf_model *model,
         vf_log_error("cannot watch signals: %s", strerror(-rc));
         return 1;
     }
-    rc = vf_daemon_start(&v->d, model, &a->dopts, err, sizeof(err));
+    a->dopts.config = a->config;
+    rc = vf_daemon_up(&v->d, &first->model, &a->dopts, err, sizeof(err));
     if (rc) {
         vf_log_error("%s", err);
         return 1;
@@ -386,6 +367,16 @@ static int start(const struct args *a, struct vf_model *model,
     v->started = true;
     if (a->state_dir && vf_daemon_set_state_dir(&v->d, a->state_dir)) {
         vf_log_error("--state-dir %s: path too long", a->state_dir);
+        return 1;
+    }
+    /* The first state goes the way every later one does. */
+    rc = vf_apply(&v->d, first, &res, err, sizeof(err));
+    json_decref(res.diff);
+    if (rc) {
+        if (res.step == VF_APPLY_SAVE && a->state_dir)
+            vf_log_error("--state-dir %s: %s", a->state_dir, err);
+        else
+            vf_log_error("%s", err);
         return 1;
     }
     v->ctl = vf_ctl_open(a->sock, vf_rpc_methods, &v->d, err, sizeof(err));
@@ -441,7 +432,7 @@ int main(int argc, char **argv)
 {
     static struct args a;
     static struct vfabd v;
-    struct vf_model model = {0};
+    struct vf_change first = {0};
     int code, rc;
 
     v.loop.sig_fd = -1;         /* nothing to close until vf_loop_init */
@@ -453,7 +444,7 @@ int main(int argc, char **argv)
         return code;
     if (a.check)
         return check_only(&a);
-    code = load_state(&a, &model);
+    code = load_state(&a, &first);
     if (code)
         return code;
     /* Before any thread starts, so every thread inherits the mask and
@@ -464,7 +455,7 @@ int main(int argc, char **argv)
         code = 1;
         goto out;
     }
-    code = start(&a, &model, &v);
+    code = start(&a, &first, &v);
     if (code)
         goto out;
     if (vf_loop_run(&v.loop))
@@ -485,7 +476,7 @@ out:
     if (v.have_demo)
         vf_demo_free(&v.demo);
     vf_loop_fini(&v.loop);
-    vf_model_free(&model);
+    vf_model_free(&first.model);
     if (v.started)
         vf_log_info("stopped");
     vf_log_close();
