@@ -251,14 +251,15 @@ static size_t field_len(json_t *obj, const char *field)
 }
 
 /* Upper bound of what store_kvs_decode takes from the arena: the structs,
- * and each key and value decoded (never longer than its base64) + NUL. */
+ * and each key and value decoded (never longer than its base64) + NUL,
+ * each of those two allocations aligned up to 16 (15 bytes of padding). */
 size_t store_kvs_bytes(json_t *kvs)
 {
     size_t n = json_array_size(kvs);
     size_t bytes = n * sizeof(struct vf_store_kv) + 16;
     for (size_t i = 0; i < n; i++) {
         json_t *kv = json_array_get(kvs, i);
-        bytes += field_len(kv, "key") + field_len(kv, "value") + 2 + 16;
+        bytes += field_len(kv, "key") + field_len(kv, "value") + 2 + 2 * 15;
     }
     return bytes;
 }

@@ -89,6 +89,39 @@ static void test_json_i64(void **state)
     json_decref(o);
 }
 
+/* An answer's kvs fit the arena store_kvs_bytes sizes, whatever the
+ * lengths of keys and values (each allocation is aligned to 16). */
+static void test_kvs_arena(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n <= 8; n++)
+        for (size_t klen = 1; klen <= 40; klen++)
+            for (size_t vlen = 0; vlen <= 40; vlen++) {
+                char plain[64], enc_k[96], enc_v[96];
+                json_t *kvs = json_array();
+                memset(plain, 'k', klen);
+                store_b64_encode(plain, klen, enc_k);
+                memset(plain, 'v', vlen);
+                store_b64_encode(plain, vlen, enc_v);
+                for (size_t i = 0; i < n; i++)
+                    json_array_append_new(kvs, json_pack("{s:s, s:s}", "key", enc_k,
+                                                         "value", enc_v));
+                struct store_arena a;
+                size_t got;
+                int rc;
+                assert_int_equal(store_arena_init(&a, store_kvs_bytes(kvs)), 0);
+                struct vf_store_kv *kv = store_kvs_decode(kvs, &a, &got, &rc);
+                if (rc)
+                    fail_msg("%zu kvs, key %zu, value %zu bytes: rc %d", n, klen, vlen, rc);
+                assert_non_null(kv);
+                assert_int_equal(got, n);
+                assert_int_equal(kv[n - 1].key_len, klen);
+                assert_int_equal(kv[n - 1].value_len, vlen);
+                free(a.base);
+                json_decref(kvs);
+            }
+}
+
 /* The stream, fed one byte at a time and whole: the same three objects,
  * whatever braces and quotes their strings hold. */
 static void test_framer(void **state)
@@ -418,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_base64_roundtrip),
         cmocka_unit_test(test_prefix_end),
         cmocka_unit_test(test_json_i64),
+        cmocka_unit_test(test_kvs_arena),
         cmocka_unit_test(test_framer),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_config_errors),
