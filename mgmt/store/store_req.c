@@ -238,6 +238,11 @@ void store_req_transfer_done(struct store_req *r, CURLcode cc)
             fail_over(r, why);
             return;
         }
+        /* No time left to try another: the next request starts at the
+         * next endpoint, not at one that just timed out or went away (a
+         * frozen member would otherwise take every request's deadline). */
+        if (rc != -EFBIG)
+            store_ep_failed(s, r->x.ep);
     }
 
     struct vf_store_result res = {0};
