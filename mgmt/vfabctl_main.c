@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "mgmt/rpc/vf_ctl.h"
+#include "mgmt/vfabctl.h"
 
 #define RPC_TIMEOUT_MS 30000
 
@@ -82,6 +83,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 ok, 1 the daemon answered with an error, 2 usage error,\n"
 "3 cannot reach the daemon.\n", VF_CTL_DEFAULT_SOCKET);
+    vfabctl_store_usage(f);
 }
 
 static int rpc_connect(const char *path)
@@ -349,7 +351,7 @@ static int set_kv(json_t *obj, const char *arg)
 
 /* add/del KIND [POSITIONAL] [FIELD=VALUE...] [--spec JSON] [--cascade]
  * [--dry-run] -> {"kind", "spec", "cascade", "dry_run"}. */
-static json_t *edit_params(bool add, int argc, char **argv)
+json_t *vfabctl_edit_params(bool add, int argc, char **argv)
 {
     const char *kind = argv[0], *pkey = parent_key(kind);
     json_t *fields = json_object(), *spec = NULL;
@@ -463,13 +465,13 @@ static void print_value(json_t *v)
     free(t);
 }
 
-static void print_change(json_t *r)
+/* One line per object of a vf_model_diff; returns how many. */
+size_t vfabctl_print_diff(json_t *diff)
 {
     size_t i;
     json_t *it;
     static const char *const lists[] = {"added", "removed", "changed"};
     static const char marks[] = {'+', '-', '~'};
-    json_t *diff = json_object_get(r, "diff");
 
     for (int l = 0; l < 3; l++)
         json_array_foreach(json_object_get(diff, lists[l]), i, it) {
@@ -487,9 +489,14 @@ static void print_change(json_t *r)
             }
             printf("\n");
         }
-    size_t n = json_array_size(json_object_get(diff, "added")) +
-               json_array_size(json_object_get(diff, "removed")) +
-               json_array_size(json_object_get(diff, "changed"));
+    return json_array_size(json_object_get(diff, "added")) +
+           json_array_size(json_object_get(diff, "removed")) +
+           json_array_size(json_object_get(diff, "changed"));
+}
+
+static void print_change(json_t *r)
+{
+    size_t n = vfabctl_print_diff(json_object_get(r, "diff"));
     if (json_is_true(json_object_get(r, "dry_run")))
         printf("dry run: %zu change%s, nothing applied\n", n, n == 1 ? "" : "s");
     else if (json_is_true(json_object_get(r, "applied")))
@@ -502,7 +509,7 @@ static void print_change(json_t *r)
 }
 
 /* One line per object: its parents and facts, then the object. */
-static void print_list(const char *kind, json_t *r)
+void vfabctl_print_list(const char *kind, json_t *r)
 {
     size_t i;
     json_t *it;
@@ -646,6 +653,8 @@ static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
 
 int main(int argc, char **argv)
 {
+    if (vfabctl_store_wanted(argc, argv))
+        return vfabctl_store_main(argc, argv);   /* vfabctl_store.c */
     const char *sock = getenv("VFAB_SOCKET");
     int as_json = 0;
     static const struct option opts[] = {
@@ -711,7 +720,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "vfabctl: %s needs a KIND (see vfabctl --help)\n", cmd);
             return 2;
         }
-        params = edit_params(!strcmp(cmd, "add"), nargs, args);
+        params = vfabctl_edit_params(!strcmp(cmd, "add"), nargs, args);
         if (!params)
             return 2;
     } else if (!strcmp(cmd, "list")) {
@@ -784,7 +793,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(cmd, "trace")) {
             print_trace(result);
         } else if (!strcmp(cmd, "list")) {
-            print_list(args[0], result);
+            vfabctl_print_list(args[0], result);
         } else if (!strcmp(cmd, "add") || !strcmp(cmd, "del") ||
                    !strcmp(cmd, "apply")) {
             print_change(result);

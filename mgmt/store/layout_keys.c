@@ -77,6 +77,16 @@ static int unescape(const char *s, size_t n, char *out, size_t len)
     return 0;
 }
 
+int vf_layout_name_escape(const char *name, char *out, size_t len)
+{
+    return escape(name, out, len);
+}
+
+int vf_layout_name_unescape(const char *seg, char *out, size_t len)
+{
+    return unescape(seg, strlen(seg), out, len);
+}
+
 int vf_layout_key_make(enum vf_layout_kind kind, const char *parent,
                        const char *name, char *buf, size_t len)
 {

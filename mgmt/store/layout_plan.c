@@ -124,7 +124,9 @@ int vf_layout_kvs_apply(struct vf_layout_kvs *s, const struct vf_layout_op *ops,
 
 size_t vf_layout_op_bytes(const struct vf_layout_op *op, size_t key_prefix_len)
 {
-    return key_prefix_len + strlen(op->key) + op->value_len + OP_OVERHEAD;
+    /* The client's own bound (store_kv.c): the key twice (a range end may
+     * go with it), the value, tags and lengths. */
+    return 2 * (key_prefix_len + strlen(op->key)) + op->value_len + OP_OVERHEAD;
 }
 
 /* ---- cutting into txns ---- */

@@ -251,6 +251,12 @@ struct vf_layout_chassis_rec {
     int64_t started;             /* unix seconds */
 };
 
+/* A name as a key segment ('/' written "%2F") and back: 0, or
+ * -ENAMETOOLONG / -EINVAL (a bad escape). Runtime keys are
+ * P"chassis/" + escaped name and P"bindings/" + escaped port name. */
+int vf_layout_name_escape(const char *name, char *out, size_t len);
+int vf_layout_name_unescape(const char *seg, char *out, size_t len);
+
 /* New malloc'd compact JSON, or NULL (no memory). */
 char *vf_layout_chassis_rec_encode(const struct vf_layout_chassis_rec *r);
 /* 0 or -EINVAL (err names the field). name comes from the key. */

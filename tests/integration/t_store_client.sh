@@ -6,8 +6,8 @@
 # network namespace of this test's own, with its data under the test's temp
 # dir, and is stopped by pid. tests/integration/store_client.c asserts.
 . "$(dirname "$0")/lib.sh"
-command -v etcd >/dev/null || skip "etcd is not installed (Debian package etcd-server)"
-command -v etcdctl >/dev/null || skip "etcdctl is not installed (Debian package etcd-client)"
+. "$(dirname "$0")/lib-etcd.sh"
+need_etcd
 command -v openssl >/dev/null || skip "openssl is not installed"
 need_root
 BIN="$VF_BUILD/tests/store-client-test"
@@ -16,51 +16,6 @@ BIN="$VF_BUILD/tests/store-client-test"
 NS=vfstore
 mkns "$NS"
 IN=(ip netns exec "$NS")
-: >"$TMP/members"                  # "client-URL pid" per running member
-
-# member NAME CLIENT_URL PEER_PORT CLUSTER [ETCD ARGS...]
-member() {
-  local name=$1 url=$2 pport=$3 cluster=$4; shift 4
-  "${IN[@]}" etcd --name "$name" --data-dir "$TMP/$name" \
-    --listen-client-urls "$url" --advertise-client-urls "$url" \
-    --listen-peer-urls "http://127.0.0.1:$pport" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-    --initial-cluster "$cluster" --initial-cluster-state new \
-    --initial-cluster-token vfstore "$@" >"$TMP/$name.log" 2>&1 &
-  PIDS+=($!)
-  echo "$url $!" >>"$TMP/members"
-  disown $!                        # no "Killed" job notice when a test kills it
-}
-
-forget_pid() {
-  local keep=() p
-  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-# Stops every member (by pid) and forgets them.
-stop_members() {
-  local url pid
-  while read -r url pid; do
-    kill "$pid" 2>/dev/null
-    timeout 10 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
-    forget_pid "$pid"
-  done <"$TMP/members"
-  : >"$TMP/members"
-}
-
-# healthy ENDPOINTS [ETCDCTL ARGS...]: waits up to 30 s for every endpoint.
-healthy() {
-  local eps=$1 end=$((SECONDS + 30)); shift
-  while [ $SECONDS -lt $end ]; do
-    "${IN[@]}" etcdctl --endpoints "$eps" --dial-timeout 1s --command-timeout 1s "$@" \
-      endpoint health >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  tail -n 5 "$TMP"/*.log >&2
-  fail "etcd at $eps never became healthy"
-}
-
 EP=http://127.0.0.1:2379
 
 # ---- one member ----
@@ -75,20 +30,8 @@ pass "single member: kv, pages, txn race, sizes, watch, progress, compaction, le
 
 # ---- three members; the leader is killed under the client ----
 cluster() {
-c=c1=http://127.0.0.1:23801,c2=http://127.0.0.1:23802,c3=http://127.0.0.1:23803
-for i in 1 2 3; do
-  member "c$i" "http://127.0.0.1:2379$i" "2380$i" "$c"
-done
-ALL=http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793
-healthy "$ALL"
-leader=""
-for _ in $(seq 1 100); do
-  leader=$("${IN[@]}" etcdctl --endpoints "$ALL" endpoint status -w json 2>/dev/null |
-    json_get "next((e['Endpoint'] for e in d if e['Status']['leader'] == e['Status']['header']['member_id']), '')")
-  [ -n "$leader" ] && break
-  sleep 0.1
-done
-[ -n "$leader" ] || fail "no leader in the 3-member cluster"
+three_members
+leader=$(leader "$ALL") || fail "no leader in the 3-member cluster"
 others=$(echo "$ALL" | tr , '\n' | grep -vx "$leader" | paste -sd,)
 cat >"$TMP/member-signal" <<EOF
 #!/bin/sh
@@ -105,28 +48,8 @@ pass "3-member cluster: leader $leader killed, then quorum lost: watch resumed e
 
 # ---- TLS with a throwaway CA ----
 tls() {
-PKI="$TMP/pki"; mkdir -p "$PKI"
-mkca() {
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-    -keyout "$PKI/$1.key" -out "$PKI/$1.crt" -subj "/CN=$1" 2>/dev/null || fail "openssl CA $1"
-}
-# mkcert NAME CA EXTENSIONS
-mkcert() {
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "/CN=$1" 2>/dev/null || fail "openssl $1"
-  printf '%s\n' "$3" >"$PKI/$1.ext"
-  openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" \
-    -CAcreateserial -days 1 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt" 2>/dev/null ||
-    fail "openssl sign $1"
-}
-mkca ca
-mkca evil
-# etcd's gateway dials its own gRPC server with the server certificate as
-# its client certificate: it needs clientAuth as well as serverAuth.
-mkcert server ca "subjectAltName=IP:127.0.0.1
-extendedKeyUsage=serverAuth,clientAuth"
-mkcert client ca "extendedKeyUsage=clientAuth"
-mkcert rogue evil "extendedKeyUsage=clientAuth"
+PKI="$TMP/pki"
+server_pki
 TEP=https://127.0.0.1:2379
 member t1 "$TEP" 2380 t1=http://127.0.0.1:2380 --cert-file "$PKI/server.crt" \
   --key-file "$PKI/server.key" --trusted-ca-file "$PKI/ca.crt" --client-cert-auth
