@@ -193,6 +193,14 @@ int vf_layout_subset(const struct vf_layout_kvs *s, const char *chassis,
  * names (values true), or NULL (no memory). */
 json_t *vf_layout_host_switches(const struct vf_layout_kvs *s, const char *chassis);
 
+/* Applies one key of P"desired/" (a watch event) to m in place and
+ * validates m whole: 0 applied; -EAGAIN not a kind done in place (only
+ * ports are), or its parent is not in m: rebuild from keys; -EINVAL the
+ * value does not load, or m is no longer valid (err says why): m is left
+ * changed, rebuild it from keys (whose load names the key); -ENOMEM. */
+int vf_layout_model_update(struct vf_model *m, const char *key, const char *value,
+                           size_t len, bool del, char *err, size_t errlen);
+
 /* ---- changes ---- */
 
 struct vf_layout_op {

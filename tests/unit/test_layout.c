@@ -2,7 +2,8 @@
  *
  * Oracles: a model stored and read back is the same model (vf_model_diff
  * finds nothing) and the same keys; applying a diff to its source set
- * gives its target; every part of a plan loads as a valid model; a host's
+ * gives its target; every part of a plan loads as a valid model; a port
+ * applied in place gives the model a load from the keys gives; a host's
  * subset compiles to the same switches, ports and ACL counts as the whole
  * fabric does for that host. Every refusal names the key and the field.
  */
@@ -16,10 +17,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mgmt/store/vf_layout.h"
 #include "mgmt/control/vf_compile.h"
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_json.h"
+#include "mgmt/store/vf_layout.h"
 
 static const char BASE[] =
 "chassis:\n"
@@ -463,6 +464,128 @@ static void test_plan(void **state)
     free(yb);
 }
 
+/* A change that only adds keys is cut without loading each cut; every part
+ * must still load. */
+static void test_plan_adds(void **state)
+{
+    (void)state;
+    struct vf_model mb;
+    struct vf_layout_kvs a = {0}, b, half;
+    struct vf_layout_change c;
+    size_t *ends, n;
+    char err[2048];
+    char *yb = many_ports(60, 1, 2, true);
+
+    load(yb, &mb);
+    to_keys(&mb, &b);
+    /* From nothing: chassis, tenant, switches, index, ports in 7-op parts. */
+    assert_int_equal(vf_layout_diff(&a, &b, &c), 0);
+    assert_int_equal(c.n_dels, 0);
+    struct vf_layout_limits lim = {.max_txn_ops = 9, .reserved_ops = 2};
+    assert_int_equal(vf_layout_plan(&a, &c, &lim, &ends, &n, err, sizeof(err)), 0);
+    assert_true(n >= c.n / 7);
+    check_plan(&a, &b, &c, ends, n, 7);
+    free(ends);
+    vf_layout_change_free(&c);
+    /* From a fabric with half the ports. */
+    char *yh = many_ports(30, 1, 2, true);
+    struct vf_model mh;
+    load(yh, &mh);
+    to_keys(&mh, &half);
+    assert_int_equal(vf_layout_diff(&half, &b, &c), 0);
+    assert_int_equal(c.n, 30);
+    assert_int_equal(vf_layout_plan(&half, &c, &lim, &ends, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 5);
+    check_plan(&half, &b, &c, ends, n, 7);
+    free(ends);
+    vf_layout_change_free(&c);
+    vf_layout_kvs_free(&half);
+    vf_layout_kvs_free(&b);
+    vf_model_free(&mh);
+    vf_model_free(&mb);
+    free(yh);
+    free(yb);
+}
+
+/* ---- one key applied in place ---- */
+
+/* m updated in place by key/value must equal the model loaded from s after
+ * the same change. */
+static void check_update(struct vf_model *m, struct vf_layout_kvs *s, const char *key,
+                         const char *value)
+{
+    struct vf_model want;
+    char err[1024];
+    int rc = vf_layout_model_update(m, key, value, value ? strlen(value) : 0, !value, err,
+                                    sizeof(err));
+    if (rc)
+        fail_msg("update %s: %d %s", key, rc, err);
+    if (value)
+        assert_int_equal(vf_layout_kvs_set(s, key, value, strlen(value), 0), 0);
+    else
+        vf_layout_kvs_del(s, key);
+    if (vf_layout_to_model(s, 0, "", &want, err, sizeof(err)))
+        fail_msg("load after %s: %s", key, err);
+    assert_same_model(m, &want);
+    vf_model_free(&want);
+}
+
+static void test_model_update(void **state)
+{
+    (void)state;
+    struct vf_model m;
+    struct vf_layout_kvs s;
+    char err[1024];
+
+    base_keys(&s);
+    assert_int_equal(vf_layout_to_model(&s, 0, "", &m, err, sizeof(err)), 0);
+    /* A new port (between vm1 and vm2 in name order), a changed one (moved
+     * to hv3, an address more), a deleted one. */
+    check_update(&m, &s, "port/blue-web/vm15",
+                 "{\"attach\":{\"type\":\"ring\"},\"chassis\":\"hv1\",\"ips\":[\"10.0.0.15\"],"
+                 "\"mac\":\"02:00:00:00:01:15\",\"name\":\"vm15\",\"port_security\":true,"
+                 "\"switch\":\"blue-web\"}");
+    static const char idx[] = "{\"chassis\":\"hv3\",\"switch\":\"blue-web\"}";
+    assert_int_equal(vf_layout_kvs_set(&s, "chassis-switch/hv3/blue-web", idx, strlen(idx), 0),
+                     0);
+    check_update(&m, &s, "port/blue-web/vm2",
+                 "{\"attach\":{\"type\":\"ring\"},\"chassis\":\"hv3\",\"ips\":[\"10.0.0.2\","
+                 "\"10.0.0.22\"],\"mac\":\"02:00:00:00:01:02\",\"name\":\"vm2\","
+                 "\"port_security\":false,\"switch\":\"blue-web\"}");
+    check_update(&m, &s, "port/blue%2Fdb/db%2F1", NULL);
+    /* A port that clashes with the fabric (vm1's MAC on its switch): m is
+     * left invalid and the caller rebuilds. */
+    static const char clash[] = "{\"chassis\":\"hv1\",\"mac\":\"02:00:00:00:01:01\","
+                                "\"name\":\"vm16\",\"switch\":\"blue-web\"}";
+    assert_int_equal(vf_layout_model_update(&m, "port/blue-web/vm16", clash, strlen(clash),
+                                            false, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "mac"));
+    vf_model_free(&m);
+    assert_int_equal(vf_layout_to_model(&s, 0, "", &m, err, sizeof(err)), 0);
+    /* A value that does not load names the key; one whose name disagrees
+     * with its key is refused; m is unchanged by both. */
+    static const char bad[] = "{\"chassis\":\"hv1\",\"mac\":\"zz\",\"name\":\"vm17\","
+                              "\"switch\":\"blue-web\"}";
+    assert_int_equal(vf_layout_model_update(&m, "port/blue-web/vm17", bad, strlen(bad), false,
+                                            err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "port/blue-web/vm17: "));
+    assert_non_null(strstr(err, "field 'mac'"));
+    assert_int_equal(vf_layout_model_update(&m, "port/blue-web/other", bad, strlen(bad),
+                                            false, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "not a port value that matches its key"));
+    struct vf_model same;
+    assert_int_equal(vf_layout_to_model(&s, 0, "", &same, err, sizeof(err)), 0);
+    assert_same_model(&m, &same);
+    vf_model_free(&same);
+    /* Not done in place: other kinds, a switch m lacks. */
+    assert_int_equal(vf_layout_model_update(&m, "switch/blue-web", "{}", 2, false, err,
+                                            sizeof(err)), -EAGAIN);
+    assert_int_equal(vf_layout_model_update(&m, "port/nowhere/x", "{}", 2, false, err,
+                                            sizeof(err)), -EAGAIN);
+    vf_model_free(&m);
+    vf_layout_kvs_free(&s);
+}
+
 /* ---- a host's part ---- */
 
 static struct vf_port dummies[64];
@@ -575,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_bad_store),
         cmocka_unit_test(test_diff_order),
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_plan_adds),
+        cmocka_unit_test(test_model_update),
         cmocka_unit_test(test_subset),
         cmocka_unit_test(test_records),
     };
