@@ -9,7 +9,11 @@
  *            part, compile; until the last one compiled;
  *   add      one port added at a time (vfabctl's add path), timed from the
  *            txn's send until every chassis processed its revision (and
- *            recompiled if its tables hold the port's switch);
+ *            recompiled if its tables hold the port's switch); before each,
+ *            the baseline of the same run: a plain put of P"ping", a key no
+ *            chassis compiles, timed from its send until every chassis
+ *            processed it (etcd's watch fan-out and the sim's loops, with
+ *            no vfab work), so that "add / ping" is vfab's share;
  *   kill     one chassis stops its keepalives and watch; until every other
  *            saw its record deleted (its lease expires: TTL after its last
  *            keepalive).
@@ -193,6 +197,25 @@ static void report_failures(struct sim_chassis *cs, unsigned n)
         }
 }
 
+/* The latency to every live chassis, and each one's, of what reached
+ * revision rev (sent at ts): appended to *worst and per[] (*n each). */
+static bool collect(struct sim_chassis *cs, unsigned n, int64_t ts, bool ok, int64_t *worst,
+                    size_t *nw, int64_t *per, size_t *np)
+{
+    int64_t last = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (atomic_load_explicit(&cs[i].failed, memory_order_acquire))
+            continue;
+        int64_t t = atomic_load_explicit(&cs[i].done_ns, memory_order_relaxed) - ts;
+        per[(*np)++] = t;
+        if (t > last)
+            last = t;
+    }
+    if (ok)
+        worst[(*nw)++] = last;
+    return ok;
+}
+
 /* Until every live chassis has processed revision rev (or failed). */
 static bool wait_rev(struct sim_chassis *cs, unsigned n, int64_t rev, int skip)
 {
@@ -333,9 +356,13 @@ int main(int argc, char **argv)
 
     /* ---- port adds ---- */
     int64_t *worst = calloc(cfg.adds + 1, sizeof(*worst));
-    if (!worst)
+    int64_t *pworst = calloc(cfg.adds + 1, sizeof(*pworst));
+    int64_t *plat = calloc(cfg.n_chassis * (size_t)(cfg.adds + 1), sizeof(*plat));
+    if (!worst || !pworst || !plat)
         die("latencies", "out of memory");
-    size_t nw = 0;
+    size_t nw = 0, npw = 0, npl = 0;
+    char ping[256];
+    snprintf(ping, sizeof(ping), "%sping", cfg.prefix);
     nl = 0;
     srand(42);
     for (unsigned k = 0; k < cfg.adds; k++) {
@@ -352,31 +379,37 @@ int main(int argc, char **argv)
         json_t *spec = json_pack("{s:s, s:{s:s, s:s, s:[s], s:s, s:{s:s}}}", "switch", sw,
                                  "port", "name", name, "mac", mac, "ips", ip, "chassis", chn,
                                  "attach", "type", "ring");
+        /* The baseline: a put every chassis hears and none compiles. */
+        struct vf_store_result pr = {0};
+        char pv[16];
+        snprintf(pv, sizeof(pv), "%u", k);
+        int64_t tp = sim_now_ns();
+        if (vf_store_put(w, ping, pv, strlen(pv), 0, &pr) || pr.rc)
+            die("ping", pr.error[0] ? pr.error : "put failed");
+        collect(cs, cfg.n_chassis, tp, wait_rev(cs, cfg.n_chassis, pr.revision, -1), pworst,
+                &npw, plat, &npl);
+        vf_store_result_clear(&pr);
         read_model(w, &cfg, &d, &cur);
         if (vf_model_edit(&cur, VF_EDIT_ADD, "port", spec, false, &next, err, sizeof(err)))
             die("add", err);
         int64_t ts;
         write_model(w, &cfg, &d, &next, &rev, &parts, &ts);
-        bool ok = wait_rev(cs, cfg.n_chassis, rev, -1);
-        int64_t last = 0;
-        for (unsigned i = 0; i < cfg.n_chassis; i++) {
-            if (atomic_load_explicit(&cs[i].failed, memory_order_acquire))
-                continue;
-            int64_t t = atomic_load_explicit(&cs[i].done_ns, memory_order_relaxed) - ts;
-            lat[nl++] = t;
-            if (t > last)
-                last = t;
-        }
-        if (ok)
-            worst[nw++] = last;
+        collect(cs, cfg.n_chassis, ts, wait_rev(cs, cfg.n_chassis, rev, -1), worst, &nw, lat,
+                &nl);
         json_decref(spec);
         vf_model_free(&cur);
         vf_model_free(&next);
         vf_desired_free(&d);
     }
+    double a50 = pct_ms(worst, nw, 50), a99 = pct_ms(worst, nw, 99);
+    double p50 = pct_ms(pworst, npw, 50), p99 = pct_ms(pworst, npw, 99);
+    printf("ping      until every chassis has it: p50 %.0f ms, p99 %.0f ms (%zu puts); "
+           "per chassis: p50 %.0f ms, p99 %.0f ms  (baseline)\n", p50, p99, npw,
+           pct_ms(plat, npl, 50), pct_ms(plat, npl, 99));
     printf("add       until every chassis has it: p50 %.0f ms, p99 %.0f ms (%zu adds); "
-           "per chassis: p50 %.0f ms, p99 %.0f ms\n", pct_ms(worst, nw, 50),
-           pct_ms(worst, nw, 99), nw, pct_ms(lat, nl, 50), pct_ms(lat, nl, 99));
+           "per chassis: p50 %.0f ms, p99 %.0f ms  (%.2f x / %.2f x baseline)\n", a50, a99,
+           nw, pct_ms(lat, nl, 50), pct_ms(lat, nl, 99), p50 > 0 ? a50 / p50 : 0,
+           p99 > 0 ? a99 / p99 : 0);
     phase_res("add");
 
     /* ---- kill one ---- */
@@ -425,6 +458,8 @@ int main(int argc, char **argv)
     free(cs);
     free(lat);
     free(worst);
+    free(pworst);
+    free(plat);
     vf_store_destroy(w);
     return failed ? 1 : 0;
 }
