@@ -14,6 +14,14 @@
 #include "perf/vf_sim.h"
 
 #define READ_CHUNK 60            /* switches a txn (2 ranges each, < 128 ops) */
+/* Switch txns in flight a chassis. A hundred chassis reading a whole
+ * fabric with every txn sent at once put thousands of requests before one
+ * etcd: all of them shared its CPU and all timed out together. One at a
+ * time each, the same work completes. */
+#define READ_WINDOW 1
+#define RETRY_FIRST_MS 500       /* a failed read again after this, doubling */
+#define RETRY_MAX_MS 8000
+#define RETRY_TRIES 8            /* then the chassis gives up */
 #define KEY_MAX 512
 
 enum { S_GRANT, S_REGISTER, S_READ, S_LIVE, S_DEAD, S_FAILED };
@@ -110,15 +118,47 @@ static void rebuild(struct sim_chassis *c)
 
 /* ---- reading its part at one revision ---- */
 
+/* A read that failed (etcd overloaded, a timeout): when its txns in
+ * flight are back, the whole read again after a backoff (the loop calls
+ * sim_chassis_retry), as vfabd will; RETRY_TRIES in a row and it fails. */
+static void read_failed(struct sim_chassis *c, const char *what, const char *why)
+{
+    if (c->state == S_FAILED)
+        return;
+    if (++c->read_tries >= RETRY_TRIES) {
+        fail(c, what, why);
+        return;
+    }
+    c->read_err = true;
+}
+
+static void read_next(struct sim_chassis *c);
+
 static void read_done(struct sim_chassis *c)
 {
-    if (c->state == S_FAILED || --c->fetching)
+    if (c->state != S_READ)
         return;
-    if (c->restart) {                /* the desired state moved: again */
-        c->restart = false;
+    if (c->restart || c->read_err) {
+        if (c->fetching)
+            return;                  /* the others first */
+        if (c->read_err) {           /* again after a backoff */
+            unsigned ms = RETRY_FIRST_MS << (c->read_tries - 1);
+            ms = ms > RETRY_MAX_MS ? RETRY_MAX_MS : ms;
+            ms = ms * 4 / 5 + (unsigned)rand_r(&c->seed) % (ms * 2 / 5 + 1);   /* +-20 % */
+            c->read_err = false;
+            c->restart = false;
+            c->retries++;
+            c->retry_ns = sim_now_ns() + (int64_t)ms * 1000000;
+            return;
+        }
+        c->restart = false;          /* the desired state moved: again */
         read_start(c);
         return;
     }
+    read_next(c);
+    if (c->fetching || c->todo_at < json_array_size(c->todo))
+        return;
+    c->read_tries = 0;
     c->read_complete = true;
     c->want_settle = true;
 }
@@ -126,8 +166,9 @@ static void read_done(struct sim_chassis *c)
 static void switches_done(void *arg, struct vf_store_result *res)
 {
     struct sim_chassis *c = arg;
+    c->fetching--;
     if (res->rc)
-        fail(c, "reading switches", res->error);
+        read_failed(c, "reading switches", res->error);
     else if (!res->succeeded)
         c->restart = true;
     else
@@ -175,7 +216,8 @@ static void small_done(void *arg, struct vf_store_result *res)
 {
     struct sim_chassis *c = arg;
     if (res->rc) {
-        fail(c, "reading the fabric", res->error);
+        read_failed(c, "reading the fabric", res->error);
+        read_done(c);
         return;
     }
     c->read_rev = res->revision;
@@ -196,17 +238,42 @@ static void small_done(void *arg, struct vf_store_result *res)
         fail(c, "reading the fabric", "out of memory");
         return;
     }
-    const char **names = calloc(json_object_size(c->switches) + 1, sizeof(*names));
-    size_t n = 0;
+    json_decref(c->todo);
+    c->todo = json_array();
+    c->todo_at = 0;
+    if (!c->todo) {
+        fail(c, "reading the fabric", "out of memory");
+        return;
+    }
     const char *k;
     json_t *v;
     json_object_foreach(c->switches, k, v)
-        names[n++] = k;
-    c->fetching = 1;                 /* held until every txn is sent */
-    for (size_t i = 0; i < n; i += READ_CHUNK)
-        read_switches(c, names + i, n - i < READ_CHUNK ? n - i : READ_CHUNK);
-    free(names);
+        if (json_array_append_new(c->todo, json_string(k))) {
+            fail(c, "reading the fabric", "out of memory");
+            return;
+        }
     read_done(c);
+}
+
+/* The next chunks of switches, up to READ_WINDOW txns in flight. */
+static void read_next(struct sim_chassis *c)
+{
+    size_t total = json_array_size(c->todo);
+    while (c->fetching < READ_WINDOW && c->todo_at < total && c->state == S_READ) {
+        const char *names[READ_CHUNK];
+        size_t n = total - c->todo_at < READ_CHUNK ? total - c->todo_at : READ_CHUNK;
+        for (size_t i = 0; i < n; i++)
+            names[i] = json_string_value(json_array_get(c->todo, c->todo_at + i));
+        c->todo_at += n;
+        read_switches(c, names, n);
+    }
+}
+
+void sim_chassis_retry(struct sim_chassis *c)
+{
+    c->retry_ns = 0;
+    if (c->state == S_READ)
+        read_start(c);
 }
 
 static void read_start(struct sim_chassis *c)
@@ -528,6 +595,7 @@ int sim_chassis_init(struct sim_chassis *c, const struct sim_cfg *cfg, unsigned 
     c->uplink.index = 1;
     c->due_ns = -1;
     c->poll_dirty = true;
+    c->seed = idx + 1;
     snprintf(c->name, sizeof(c->name), "hv%u", idx + 1);
     c->switches = json_object();
     return c->switches ? 0 : -ENOMEM;
@@ -571,6 +639,7 @@ void sim_chassis_fini(struct sim_chassis *c)
     free(c->fds);
     vf_layout_kvs_free(&c->kvs);
     json_decref(c->switches);
+    json_decref(c->todo);
     vf_tables_free(c->tables);
     vf_model_free(&c->model);
 }

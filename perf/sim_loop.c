@@ -71,8 +71,14 @@ static void *run(void *arg)
                 atomic_store_explicit(&c->kill, 2, memory_order_release);
                 c->poll_dirty = true;
             }
+            if (c->retry_ns && c->retry_ns <= now) {
+                sim_chassis_retry(c);
+                c->poll_dirty = true;
+            }
             if (c->poll_dirty)
                 refresh(c);
+            if (c->retry_ns && c->retry_ns < due)
+                due = c->retry_ns;
             total += c->nfds;
             if (c->due_ns >= 0 && c->due_ns < due)
                 due = c->due_ns;

@@ -445,16 +445,17 @@ int main(int argc, char **argv)
         printf("failed    %u chassis\n", failed);
         report_failures(cs, cfg.n_chassis);
     }
-    unsigned long compiles = 0, fetches = 0, events = 0;
+    unsigned long compiles = 0, fetches = 0, events = 0, retries = 0;
     sim_loop_stop();
     for (unsigned i = 0; i < cfg.n_chassis; i++) {
         compiles += cs[i].compiles;
         fetches += cs[i].fetches;
         events += cs[i].events;
+        retries += cs[i].retries;
         sim_chassis_fini(&cs[i]);
     }
-    printf("totals    %lu compiles, %lu switch reads after start, %lu watch events\n",
-           compiles, fetches, events);
+    printf("totals    %lu compiles, %lu switch reads after start, %lu watch events, %lu "
+           "first reads tried again\n", compiles, fetches, events, retries);
     free(cs);
     free(lat);
     free(worst);

@@ -64,7 +64,13 @@ struct sim_chassis {
     json_t *switches;            /* the switches it reads (names -> true) */
     int64_t read_rev, serial_mod;
     unsigned fetching;           /* reads in flight */
+    json_t *todo;                /* first read: switch names to read */
+    size_t todo_at;              /* the next one */
     bool restart;                /* a guarded read failed: read again */
+    bool read_err;               /* a read failed: again after a backoff */
+    unsigned read_tries;         /* failed reads in a row */
+    int64_t retry_ns;            /* loop: call sim_chassis_retry then (0 none) */
+    unsigned seed;               /* backoff jitter */
     struct sim_event *queue;     /* events waiting behind a read */
     size_t q_head, q_len, q_cap;
     bool regrow;                 /* switch set to check */
@@ -83,7 +89,7 @@ struct sim_chassis {
     unsigned nfds, cap_fds;
     int64_t due_ns;              /* loop: when dispatch is due (-1 none) */
     bool poll_dirty;             /* loop: recompute fds and due */
-    unsigned compiles, rebuilds, fetches, events, reregs;
+    unsigned compiles, rebuilds, fetches, events, reregs, retries;
     /* thread: rw; main: ro (acquire), paired with the release stores in
      * sim_chassis.c */
     _Atomic int64_t done_rev;    /* revision processed (and compiled) */
@@ -113,6 +119,8 @@ void sim_chassis_kill(struct sim_chassis *c);    /* on its thread */
  * compiling): the loop runs it with a time budget a round, so that one
  * thread's many chassis all keep their leases alive. */
 void sim_chassis_settle(struct sim_chassis *c);
+/* A failed read again, at retry_ns (the loop calls it). */
+void sim_chassis_retry(struct sim_chassis *c);
 void sim_chassis_fini(struct sim_chassis *c);
 
 /* sim_loop.c: T threads, each polling its share of the chassis. */
