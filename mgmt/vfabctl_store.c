@@ -28,8 +28,8 @@
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_edit.h"
 #include "mgmt/control/vf_model_json.h"
-#include "mgmt/store/vf_desired.h"
-#include "mgmt/store/vf_layout.h"
+#include "mgmt/layout/vf_desired.h"
+#include "mgmt/layout/vf_layout.h"
 #include "mgmt/vfabctl.h"
 
 #define DEFAULT_RETRIES 5

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/vf_layout.h"
+#include "mgmt/layout/vf_layout.h"
 #include "mgmt/vfabctl.h"
 
 #define LEASE_DEPTH 32

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "mgmt/control/vf_model_edit.h"
-#include "mgmt/store/vf_desired.h"
+#include "mgmt/layout/vf_desired.h"
 #include "perf/vf_sim.h"
 
 #define WAIT_S 600

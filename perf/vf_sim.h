@@ -38,7 +38,7 @@
 #include <jansson.h>
 
 #include "fabric/vf_port.h"
-#include "mgmt/store/vf_layout.h"
+#include "mgmt/layout/vf_layout.h"
 #include "mgmt/store/vf_store.h"
 #include "pipeline/vf_tables.h"
 

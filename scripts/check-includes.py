@@ -4,7 +4,8 @@
 vfab's parts may use only the parts below them (docs/architecture.md):
 
     mgmt -> pipeline -> tunnel -> fabric -> numa
-    inside mgmt:  rpc -> daemon -> control      (store: on its own)
+    inside mgmt:  rpc -> daemon -> layout -> control      (store: on its own;
+                  layout, the fabric's keys in etcd, and above it may use it)
 
 A file includes a project header ("dir/.../x.h") only from its own part or
 one below it. CMake's target_link_libraries catches a call across the line
@@ -27,13 +28,15 @@ RANK = {
     "tunnel": 2,
     "pipeline": 3,
     "mgmt/control": 4,
+    "mgmt/layout": 4.5,
     "mgmt/daemon": 5,
     "mgmt/rpc": 6,
     "mgmt/programs": 7,
 }
-# The etcd client uses nothing of vfab; the daemon and programs may use it,
-# the pure control part may not.
+# The etcd client uses nothing of vfab; layout, the daemon and programs may
+# use it, the pure control part may not.
 ALSO = {
+    "mgmt/layout": {"mgmt/store"},
     "mgmt/daemon": {"mgmt/store"},
     "mgmt/rpc": {"mgmt/store"},
     "mgmt/programs": {"mgmt/store"},
@@ -53,7 +56,7 @@ def part_of(path):
         return parts[0]
     if parts[0] != "mgmt":
         return None
-    if len(parts) > 2 and parts[1] in ("control", "daemon", "rpc", "store"):
+    if len(parts) > 2 and parts[1] in ("control", "layout", "daemon", "rpc", "store"):
         return "mgmt/" + parts[1]
     return "mgmt/programs"
 

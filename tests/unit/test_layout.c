@@ -1,4 +1,4 @@
-/* test_layout.c - the store layout (mgmt/store/vf_layout.h) without etcd.
+/* test_layout.c - the store layout (mgmt/layout/vf_layout.h) without etcd.
  *
  * Oracles: a model stored and read back is the same model (vf_model_diff
  * finds nothing) and the same keys; applying a diff to its source set
@@ -20,7 +20,7 @@
 #include "mgmt/control/vf_compile.h"
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_json.h"
-#include "mgmt/store/vf_layout.h"
+#include "mgmt/layout/vf_layout.h"
 
 static const char BASE[] =
 "chassis:\n"

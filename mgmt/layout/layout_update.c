@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/layout_int.h"
+#include "mgmt/layout/layout_int.h"
 
 static int find_switch(struct vf_model *m, const char *name, struct vf_model_switch **out)
 {

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/layout_int.h"
+#include "mgmt/layout/layout_int.h"
 
 static const char *const kind_names[VF_LK_N] = {
     [VF_LK_CHASSIS] = "chassis",

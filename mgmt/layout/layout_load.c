@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/layout_int.h"
+#include "mgmt/layout/layout_int.h"
 
 struct ent {
     struct vf_layout_key k;

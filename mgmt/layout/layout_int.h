@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/vf_layout.h"
+#include "mgmt/layout/vf_layout.h"
 
 /* FNV-1a, 64 bits. */
 uint64_t layout_fnv1a(const char *s, size_t n);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mgmt/store/layout_int.h"
+#include "mgmt/layout/layout_int.h"
 
 #define OP_OVERHEAD 24           /* as mgmt/store/store_kv.c counts an op */
 #define TXN_OVERHEAD 64

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mgmt/store/vf_desired.h"
+#include "mgmt/layout/vf_desired.h"
 
 #define KEY_MAX (VF_LAYOUT_KEY_MAX + 256)
 

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/layout_int.h"
+#include "mgmt/layout/layout_int.h"
 
 static bool starts(const char *s, const char *prefix)
 {

@@ -46,7 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mgmt/store/vf_layout.h"
+#include "mgmt/layout/vf_layout.h"
 #include "mgmt/store/vf_store.h"
 
 #define VF_DESIRED_VERIFY_MS 20000

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "mgmt/store/layout_int.h"
+#include "mgmt/layout/layout_int.h"
 #include "mgmt/control/vf_model_json.h"
 
 uint64_t layout_fnv1a(const char *s, size_t n)
