@@ -35,7 +35,8 @@
  *
  * Packets still in the rings at close are not freed: the port does not know
  * where they came from (tests and benchmarks pass buffers that belong to no
- * pool), so whoever injected them drains them before closing.
+ * pool), so whoever injected them drains them before closing: the drain op
+ * (vf_port_drain) does it for pool buffers, as mgmt's injectors use.
  */
 #include <errno.h>
 #include <stdalign.h>
@@ -169,6 +170,23 @@ static int ring_sleep_notify(struct vf_port *p, unsigned q, int sleeping)
     return r && vf_ring_count(r) > 0;
 }
 
+/* The drain op: both rings of every queue back to their pools through c.
+ * No worker polls the port and no injector or drainer runs any more, so
+ * this thread is every ring's only consumer. Bounded by the rings' size. */
+static void ring_drain(struct vf_port *p, struct vf_pool_cache *c)
+{
+    struct vf_pkt *b[64];
+    for (unsigned q = 0; q < p->n_queues; q++) {
+        struct vf_ring *rings[2] = {vf_ring_port_rx_ring(p, q),
+                                    vf_ring_port_tx_ring(p, q)};
+        for (unsigned r = 0; r < 2; r++) {
+            unsigned n;
+            while ((n = vf_ring_dequeue_burst(rings[r], (void **)b, 64)))
+                vf_pool_free_burst(c, b, n);
+        }
+    }
+}
+
 static const struct vf_port_ops ring_port_ops = {
     .type = "ring",
     .rx_burst = ring_rx_burst,
@@ -176,6 +194,7 @@ static const struct vf_port_ops ring_port_ops = {
     .wait_fd = ring_wait_fd,
     .sleep_notify = ring_sleep_notify,
     .close = ring_close,
+    .drain = ring_drain,
 };
 
 struct vf_port *vf_ring_port_open(const char *name, unsigned n_queues,
@@ -200,6 +219,9 @@ struct vf_port *vf_ring_port_open(const char *name, unsigned n_queues,
      * ring until the drainer takes them. */
     p->rx_hold = 0;
     p->tx_hold = ring_size;
+    /* One queue per worker would be MQ_RX, but who injects where is the
+     * outside's choice: mgmt polls a tenant ring port's queue 0 only. */
+    vf_port_set_caps(p, VF_PORT_CAP_IN_MEMORY, true);
     for (unsigned q = 0; q < n_queues; q++) {
         struct ring_port_q *rq = &rp->q[q];
         rq->rx = vf_ring_create(ring_size, numa_node);

@@ -555,6 +555,9 @@ static void tap_close(struct vf_port *p)
     vf_port_free(p);
 }
 
+static bool tap_gone(const struct vf_port *p);
+static void tap_info(const struct vf_port *p, const struct vf_port_info_sink *s);
+
 static const struct vf_port_ops tap_port_ops = {
     .type = "tap",
     .rx_burst = tap_rx_burst,
@@ -562,6 +565,8 @@ static const struct vf_port_ops tap_port_ops = {
     .wait_fd = tap_wait_fd,
     .sleep_notify = tap_sleep_notify,
     .close = tap_close,
+    .gone = tap_gone,
+    .info = tap_info,
 };
 
 static __attribute__((format(printf, 3, 4)))
@@ -792,6 +797,11 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
      * flight are bounded by tx_depth and the tx budget (vf_port.h). */
     p->rx_hold = opts.rx_window;
     p->tx_hold = opts.tx_depth;
+    /* The kernel takes a GSO frame through the vnet header whatever the
+     * offloads of its own direction (opts.tso), and spreads flows over the
+     * queues by hash. */
+    vf_port_set_caps(p, VF_PORT_CAP_GSO_TX | VF_PORT_CAP_MQ_RX |
+                        VF_PORT_CAP_CAN_VANISH, true);
     tp->n_queues = n_queues;
     tp->tso = opts.tso;
     atomic_init(&tp->gone, false);
@@ -920,12 +930,15 @@ fail:
     return NULL;
 }
 
-bool vf_tap_port_gone(const struct vf_port *p)
+static bool tap_gone(const struct vf_port *p)
 {
-    if (!p || p->ops != &tap_port_ops)
-        return false;
     const struct tap_port *tp = p->priv;
     return atomic_load_explicit(&tp->gone, memory_order_relaxed);
+}
+
+bool vf_tap_port_gone(const struct vf_port *p)
+{
+    return p && p->ops == &tap_port_ops && tap_gone(p);
 }
 
 int vf_tap_port_info(const struct vf_port *p, struct vf_tap_info *out)
@@ -950,4 +963,23 @@ int vf_tap_port_info(const struct vf_port *p, struct vf_tap_info *out)
         out->tx_errors += atomic_load_explicit(&tq->tx_errors, memory_order_relaxed);
     }
     return 0;
+}
+
+/* The info op: what vf_tap_port_info gives, as `vfabctl stats` shows it. */
+static void tap_info(const struct vf_port *p, const struct vf_port_info_sink *s)
+{
+    struct vf_tap_info ti;
+    if (vf_tap_port_info(p, &ti))
+        return;
+    s->str(s->arg, "ifname", ti.ifname);
+    s->str(s->arg, "rx_mode", ti.multishot ? "multishot" : "window");
+    s->flag(s->arg, "fixed_bufs", ti.fixed_bufs);
+    s->flag(s->arg, "tso", ti.tso);
+    s->flag(s->arg, "gone", ti.gone);
+    s->u64(s->arg, "rx_csum_completed", ti.rx_csum_completed);
+    s->u64(s->arg, "rx_gso", ti.rx_gso);
+    s->u64(s->arg, "tx_gso", ti.tx_gso);
+    s->u64(s->arg, "rx_bad", ti.rx_bad);
+    s->u64(s->arg, "tx_errors", ti.tx_errors);
+    s->u64(s->arg, "rx_rearms", ti.rx_rearms);
 }

@@ -1093,12 +1093,30 @@ static int q_open_sys(struct udp_port *u, struct udp_q *q)
     return q->mm && q->mm_iov && q->mm_name && q->mm_ctl ? 0 : -ENOMEM;
 }
 
+/* The info op: the options in force (immutable after open, so safe to
+ * read while workers run; the per-queue counters are not: q_info). */
+static void udp_info(const struct vf_port *p, const struct vf_port_info_sink *s)
+{
+    const struct udp_port *u = p->priv;
+    char a[INET_ADDRSTRLEN + 8], ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &u->addr.sin_addr, ip, sizeof(ip));
+    snprintf(a, sizeof(a), "%s:%u", ip, ntohs(u->addr.sin_port));
+    s->str(s->arg, "bind", a);
+    s->str(s->arg, "rx_mode",
+           u->o.rx_mode == VF_UDP_RX_SYSCALL ? "syscall" : "multishot");
+    s->flag(s->arg, "send_zc", u->o.send_zc);
+    s->flag(s->arg, "fixed_bufs", u->o.fixed_bufs);
+    s->flag(s->arg, "gro", u->o.gro);
+    s->u64(s->arg, "ring_depth", u->o.ring_depth);
+}
+
 static const struct vf_port_ops udp_ops = {
     .type = "udp",
     .rx_burst = uring_rx_burst,
     .tx_burst = uring_tx_burst,
     .wait_fd = uring_wait_fd,
     .close = udp_close,
+    .info = udp_info,
 };
 
 static const struct vf_port_ops udp_sys_ops = {
@@ -1107,6 +1125,7 @@ static const struct vf_port_ops udp_sys_ops = {
     .tx_burst = sys_tx_burst,
     .wait_fd = sys_wait_fd,
     .close = udp_close,
+    .info = udp_info,
 };
 
 struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
@@ -1208,6 +1227,8 @@ struct vf_port *vf_udp_port_open(const char *name, const char *bind_s,
      * holds nothing between calls: sendmmsg and recvmmsg are synchronous. */
     p->rx_hold = sys ? 0 : 2 * opt.ring_depth;
     p->tx_hold = sys ? 0 : opt.ring_depth;
+    /* Both modes send GSO batches; SO_REUSEPORT spreads flows. */
+    vf_port_set_caps(p, VF_PORT_CAP_UDP_GSO | VF_PORT_CAP_MQ_RX, true);
     u->o = opt;
     u->addr = addr;
     u->pktinfo = addr.sin_addr.s_addr == htonl(INADDR_ANY);

@@ -486,6 +486,8 @@ static void verbs_close(struct vf_port *p)
     vf_port_free(p);
 }
 
+static void verbs_info(const struct vf_port *p, const struct vf_port_info_sink *s);
+
 static const struct vf_port_ops verbs_port_ops = {
     .type = "verbs",
     .rx_burst = verbs_rx_burst,
@@ -493,6 +495,7 @@ static const struct vf_port_ops verbs_port_ops = {
     .wait_fd = verbs_wait_fd,
     .sleep_notify = NULL,
     .close = verbs_close,
+    .info = verbs_info,
 };
 
 /* ---- open ---- */
@@ -845,6 +848,8 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
     p->rx_hold = vp->rq_size;
     p->tx_hold = vp->sq_size;
     vp->rss = n_queues > 1 && !o->no_rss && have_dx && rss_supported(&dx, n_queues);
+    /* Without RSS only queue 0 receives; the others are polled in vain. */
+    vf_port_set_caps(p, VF_PORT_CAP_MQ_RX, vp->rss);
     vp->n_rxq = vp->rss ? n_queues : 1;
 
     struct ibv_port_attr pa;
@@ -947,6 +952,26 @@ int vf_verbs_port_info(const struct vf_port *p, struct vf_verbs_info *out)
         out->rx_refill_short += atomic_load_explicit(&vq->rx_refill_short, memory_order_relaxed);
     }
     return 0;
+}
+
+/* The info op: vf_verbs_port_info as key/value pairs. */
+static void verbs_info(const struct vf_port *p, const struct vf_port_info_sink *s)
+{
+    const struct verbs_port *vp = p->priv;
+    struct vf_verbs_info vi;
+    if (vf_verbs_port_info(p, &vi))
+        return;
+    s->str(s->arg, "device", vp->dev_name);
+    s->u64(s->arg, "ib_port", (uint64_t)vp->ib_port);
+    s->flag(s->arg, "rss", vi.rss);
+    s->u64(s->arg, "rx_queues", vi.n_rx_queues);
+    s->u64(s->arg, "flows", vi.n_flows);
+    s->u64(s->arg, "rq_size", vi.rq_size);
+    s->u64(s->arg, "sq_size", vi.sq_size);
+    s->u64(s->arg, "tx_completions", vi.tx_completions);
+    s->u64(s->arg, "tx_errors", vi.tx_errors);
+    s->u64(s->arg, "tx_copies", vi.tx_copies);
+    s->u64(s->arg, "rx_refill_short", vi.rx_refill_short);
 }
 
 unsigned vf_verbs_port_rq_posted(const struct vf_port *p, unsigned q)

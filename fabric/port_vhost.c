@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/virtio_net.h>
 
 #include "fabric/vf_port_vhost.h"
 
@@ -112,6 +113,37 @@ static void vhost_close(struct vf_port *p)
     vf_port_free(p);
 }
 
+/* The device's on_features callback (mgmt thread): a guest that takes
+ * TSO frames in both families gets GSO frames whole, as a tap does; one
+ * with only one of them gets segments (always right, if slower), so the
+ * pipeline needs no per-family bit. Reset to segments at a disconnect. */
+static void vhost_features(void *arg, uint64_t features)
+{
+    const uint64_t tso = (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+                         (1ull << VIRTIO_NET_F_GUEST_TSO6);
+    vf_port_set_caps(arg, VF_PORT_CAP_GSO_TX, (features & tso) == tso);
+}
+
+/* The info op: the device's state and negotiation (vf_vhost_dev_info). */
+static void vhost_info(const struct vf_port *p, const struct vf_port_info_sink *s)
+{
+    struct vf_vhost_info vi;
+    if (vf_vhost_dev_info(((const struct vhost_port *)p->priv)->dev, &vi))
+        return;
+    s->str(s->arg, "socket", vi.socket);
+    s->flag(s->arg, "server", vi.server);
+    s->str(s->arg, "state", vf_vhost_state_name(vi.state));
+    s->u64(s->arg, "queue_pairs", vi.n_qp);
+    s->u64(s->arg, "features", vi.features);
+    s->u64(s->arg, "protocol_features", vi.protocol);
+    s->u64(s->arg, "mtu", vi.mtu);
+    s->flag(s->arg, "gso_tx", vf_port_has(p, VF_PORT_CAP_GSO_TX));
+    s->u64(s->arg, "connects", vi.connects);
+    s->u64(s->arg, "disconnects", vi.disconnects);
+    s->u64(s->arg, "refused", vi.refused);
+    s->str(s->arg, "last_error", vi.last_error);
+}
+
 static const struct vf_port_ops vhost_port_ops = {
     .type = "vhost-user",
     .rx_burst = vhost_rx_burst,
@@ -119,6 +151,7 @@ static const struct vf_port_ops vhost_port_ops = {
     .wait_fd = vhost_wait_fd,
     .sleep_notify = vhost_sleep_notify,
     .close = vhost_close,
+    .info = vhost_info,
 };
 
 struct vf_port *vf_vhost_port_open(const char *name,
@@ -171,6 +204,7 @@ struct vf_port *vf_vhost_port_open(const char *name,
         .max_mtu = max_frame - ETH_OVERHEAD < 65535u ? max_frame - ETH_OVERHEAD : 65535u,
         .log = o->log,
         .log_arg = o->log_arg,
+        .on_features = vhost_features,
     };
 
     struct vf_port *p = vf_port_alloc(&vhost_port_ops, name, n_queues);
@@ -189,6 +223,9 @@ struct vf_port *vf_vhost_port_open(const char *name,
      * therefore holds none of the worker's pool. */
     p->rx_hold = 0;
     p->tx_hold = 0;
+    /* One queue pair per worker; GSO_TX comes with the guest's features. */
+    vf_port_set_caps(p, VF_PORT_CAP_MQ_RX, true);
+    dopts.on_features_arg = p;
     vp->n_queues = n_queues;
     vp->dev = vf_vhost_dev_create(&dopts, err, errlen);
     if (!vp->dev) {

@@ -18,6 +18,7 @@
  *     has work, so an idle worker can sleep in poll(); -1 if it has none.
  *   sleep_notify: optional, see below.
  *   close: releases everything; safe on a half-opened port.
+ *   drain, gone, info: optional, see "Capabilities and optional ops".
  *
  * Counters: per queue, written only by the queue's worker, summed by mgmt
  * (vf_port_stats_sum). Reads from mgmt may be a burst stale; they are
@@ -52,6 +53,25 @@
  * rest, which the caller drops as tx_queue_full on this port. So a queue
  * nobody drains costs its own packets, never another port's buffers.
  *
+ * Capabilities and optional ops. Nothing outside a backend decides by
+ * the backend's name (ops->type is for people: stats, metrics, logs).
+ * What the pipeline and mgmt may assume of a port is in p->caps
+ * (VF_PORT_CAP_*), set by the backend at open. A capability that depends
+ * on the far side (vhost-user's GSO_TX follows the guest's negotiated
+ * features) is changed by the backend on the management thread; readers
+ * load it relaxed, so a worker may act on the old value for a burst, and
+ * the backend then refuses what it cannot take, counted under its own name
+ * (guest_cannot_take_gso). The optional ops (NULL: the port has nothing to
+ * say) are reached through vf_port_drain/vf_port_gone/vf_port_info:
+ *   drain(p, c): gives back to cache c the buffers still queued inside the
+ *     port (a ring port's rings), called by mgmt when no worker polls the
+ *     port any more, before close (which has no cache to free into);
+ *   gone(p): true once the device has vanished under the port
+ *     (VF_PORT_CAP_CAN_VANISH: a deleted tap); any thread, relaxed;
+ *   info(p, sink): the backend's own facts (device, mode, offload
+ *     counters) as key/value pairs for stats; mgmt turns them into JSON, so
+ *     fabric/ needs no JSON library. Management thread.
+ *
  * Thread-safety: open/close from the management thread while no worker
  * serves the port; rx/tx per queue from that queue's worker only.
  */
@@ -59,6 +79,7 @@
 #define VF_PORT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +88,23 @@
 
 #define VF_PORT_NAME_MAX 64
 #define VF_PORT_MAX_QUEUES 64
+
+/* Capabilities (p->caps; see "Capabilities and optional ops"). */
+/* tx_burst takes a TCP GSO frame (pkt->gso_size) whole and the far side
+ * segments it (tap; vhost-user with the guest's GUEST_TSO4 and TSO6). */
+#define VF_PORT_CAP_GSO_TX (1u << 0)
+/* tx_burst takes a UDP GSO batch of tunnel datagrams (vf_segment.h's
+ * vf_seg_tunnel_batch; the UDP uplink). */
+#define VF_PORT_CAP_UDP_GSO (1u << 1)
+/* The far side spreads received traffic over all queues, so worker w polls
+ * queue w (tap, vhost-user, the UDP and verbs uplinks); without it a
+ * tenant port's queue 0 is polled by one worker. */
+#define VF_PORT_CAP_MQ_RX (1u << 2)
+/* The device can vanish under the port; ops->gone says when it has. */
+#define VF_PORT_CAP_CAN_VANISH (1u << 3)
+/* The far side is in this process: a generator or test injects and drains
+ * in memory (the ring port: vf_ring_port_inject/drain). */
+#define VF_PORT_CAP_IN_MEMORY (1u << 4)
 
 struct vf_port;
 
@@ -96,8 +134,19 @@ struct vf_port_stats {
     uint64_t rx_no_buffer;
 };
 
+/* Where a backend's info op writes its facts: one call per key, keys
+ * unique within the port, strings copied by the callee before it returns. */
+struct vf_port_info_sink {
+    void (*str)(void *arg, const char *key, const char *val);
+    void (*u64)(void *arg, const char *key, uint64_t val);
+    void (*flag)(void *arg, const char *key, bool val);
+    void *arg;
+};
+
 struct vf_port_ops {
-    const char *type;  /* "ring", "udp", "tap", "verbs" */
+    /* "ring", "tap", "udp", "verbs", "vhost-user": a name for people,
+     * never compared (decisions read p->caps). */
+    const char *type;
     unsigned (*rx_burst)(struct vf_port *p, unsigned q, struct vf_pkt **pkts,
                          unsigned n, struct vf_pool_cache *cache);
     unsigned (*tx_burst)(struct vf_port *p, unsigned q, struct vf_pkt **pkts,
@@ -110,12 +159,19 @@ struct vf_port_ops {
      * already has work, so the worker must not sleep (no lost wake-up). */
     int (*sleep_notify)(struct vf_port *p, unsigned q, int sleeping);
     void (*close)(struct vf_port *p);
+    /* Optional, see "Capabilities and optional ops". */
+    void (*drain)(struct vf_port *p, struct vf_pool_cache *c);
+    bool (*gone)(const struct vf_port *p);
+    void (*info)(const struct vf_port *p, const struct vf_port_info_sink *s);
 };
 
 struct vf_port {
     const struct vf_port_ops *ops;
     char name[VF_PORT_NAME_MAX];
-    uint32_t index;      /* position in the worker-visible port table */
+    /* Position in the worker-visible port table, stamped into pkt->port by
+     * rx_burst. mgmt: w once, after open and before the port is in any
+     * worker's rx set (whose publication orders the store); worker: ro. */
+    uint32_t index;
     unsigned n_queues;
     void *priv;          /* backend state */
     struct vf_port_q_stats *qstats; /* n_queues entries */
@@ -126,7 +182,26 @@ struct vf_port {
     /* mgmt: w (vf_port_set_tx_budget), worker: r (relaxed, once per
      * tx_burst). 0 until mgmt sets one: tx_hold alone bounds the queue. */
     _Atomic uint32_t tx_budget;
+    /* VF_PORT_CAP_* bits. backend: w (at open; later only on the mgmt
+     * thread, vf_port_set_caps); worker, mgmt: r (relaxed). */
+    _Atomic uint32_t caps;
 };
+
+/* Whether p has every capability in cap. */
+static inline bool vf_port_has(const struct vf_port *p, uint32_t cap)
+{
+    return (atomic_load_explicit(&p->caps, memory_order_relaxed) & cap) == cap;
+}
+
+/* Backend (open, or the management thread): sets or clears cap. Relaxed: a
+ * worker acting on the old value for a burst is what "Capabilities" allows
+ * for; one writer, so the load and store need no read-modify-write. */
+static inline void vf_port_set_caps(struct vf_port *p, uint32_t cap, bool on)
+{
+    uint32_t c = atomic_load_explicit(&p->caps, memory_order_relaxed);
+    atomic_store_explicit(&p->caps, on ? c | cap : c & ~cap,
+                          memory_order_relaxed);
+}
 
 /* The most packets one of p's queues may hold on tx now. */
 static inline uint32_t vf_port_tx_limit(const struct vf_port *p)
@@ -168,6 +243,28 @@ static inline void vf_port_close(struct vf_port *p)
 }
 
 void vf_port_stats_sum(const struct vf_port *p, struct vf_port_stats *out);
+
+/* The optional ops; each does nothing (or says no) for a port without it. */
+static inline void vf_port_drain(struct vf_port *p, struct vf_pool_cache *c)
+{
+    if (p && p->ops->drain)
+        p->ops->drain(p, c);
+}
+
+static inline bool vf_port_gone(const struct vf_port *p)
+{
+    return p && p->ops->gone && p->ops->gone(p);
+}
+
+/* false when p has no facts of its own to give. */
+static inline bool vf_port_info(const struct vf_port *p,
+                                const struct vf_port_info_sink *s)
+{
+    if (!p || !p->ops->info)
+        return false;
+    p->ops->info(p, s);
+    return true;
+}
 
 /* ---- the in-memory ring port (port_ring.c) ----
  * Each queue has two SPSC rings: `rx` (the outside world -> vfab: a traffic

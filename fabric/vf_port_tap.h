@@ -58,8 +58,9 @@
  *
  * Device loss. When the tap disappears under the port (`ip link del`, its
  * namespace deleted), reads fail with EBADFD. The first queue to see it sets
- * the port's `gone` flag (vf_tap_port_gone) and counts one rx_error; every
- * queue then stops re-arming reads and tx accepts nothing. Nothing crashes
+ * the port's `gone` flag (vf_port_gone; the port has VF_PORT_CAP_CAN_VANISH)
+ * and counts one rx_error; every queue then stops re-arming reads and tx
+ * accepts nothing. Nothing crashes
  * and nothing is retried in the data path. It comes back when mgmt closes
  * and re-opens the port (the next `apply` that lists it re-creates the tap).
  *
@@ -69,8 +70,12 @@
  *
  * Thread-safety: open/close/info from the management thread while no worker
  * serves the port; rx_burst/tx_burst/wait_fd/sleep_notify on queue q from
- * q's worker only. vf_tap_port_gone and vf_tap_port_info may be called from
- * mgmt at any time (relaxed atomics: a burst stale at worst).
+ * q's worker only. The gone and info ops (vf_port.h) and vf_tap_port_gone/
+ * vf_tap_port_info may be called from mgmt at any time (relaxed atomics: a
+ * burst stale at worst).
+ *
+ * Capabilities: GSO_TX (the kernel segments a GSO frame for the tenant),
+ * MQ_RX (tun spreads flows over the queues), CAN_VANISH.
  */
 #ifndef VF_PORT_TAP_H
 #define VF_PORT_TAP_H

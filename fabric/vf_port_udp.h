@@ -97,6 +97,9 @@
  * staged (rx_hold and tx_hold, vf_port.h); rx and tx handle at most
  * `burst` packets per call.
  *
+ * Capabilities (vf_port.h): UDP_GSO (the batches above), MQ_RX. The info
+ * op gives the bound address and the options in force.
+ *
  * Thread-safety: as vf_port.h: open/close from the management thread while no
  * worker serves the port; rx/tx/reap on queue q from q's worker only. The
  * io_uring is created without SINGLE_ISSUER because open and close (mgmt

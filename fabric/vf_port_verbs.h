@@ -49,9 +49,13 @@
  * such queues every millisecond when idle); a QP that goes to the error
  * state (a send error completion) is not recovered: reopen the port.
  *
+ * Capabilities (vf_port.h): MQ_RX when RSS is in force. The info op gives
+ * the device and what vf_verbs_port_info says.
+ *
  * Thread-safety: open/close from the management thread while no worker
  * serves the port; rx/tx of queue q from q's worker only. vf_verbs_port_info
- * may be called from mgmt at any time; its counters may be a burst stale.
+ * and the info op may be called from mgmt at any time; the counters may be
+ * a burst stale.
  */
 #ifndef VF_PORT_VERBS_H
 #define VF_PORT_VERBS_H

@@ -28,6 +28,14 @@
  * HOST_TSO4/6 only with opts.tso, which needs pools that hold a 64 KB frame
  * (VF_VHOST_TSO_DATA_ROOM), as the tap's does.
  *
+ * Capabilities (vf_port.h): MQ_RX always; GSO_TX while the connected guest
+ * has negotiated GUEST_TSO4 and GUEST_TSO6 (set and cleared on the
+ * management thread as the features change), so the pipeline hands such a
+ * guest TCP GSO frames whole. A frame that was decided on the old value
+ * and meets a guest without them is refused and counted
+ * (guest_cannot_take_gso). The info op gives vf_vhost_dev_info's state,
+ * socket, features and counters.
+ *
  * Thread-safety: open/close/info from the management thread while no worker
  * serves the port; the data ops per queue from that queue's worker (tx_burst
  * may share queue pair 0's RX ring with other workers, see above); the

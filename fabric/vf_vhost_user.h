@@ -78,6 +78,10 @@ struct vf_vhost_opts {
     /* Optional: told about connections and refused messages (mgmt thread). */
     void (*log)(void *arg, const char *msg);
     void *log_arg;
+    /* Optional: told the negotiated virtio features whenever they change
+     * (SET_FEATURES; 0 at a disconnect), on the mgmt thread. */
+    void (*on_features)(void *arg, uint64_t features);
+    void *on_features_arg;
 };
 
 struct vf_vhost_dev;

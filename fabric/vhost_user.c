@@ -188,6 +188,13 @@ int refuse(struct vf_vhost_dev *d, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* Tells the owner (the port's capabilities) what the guest negotiated. */
+static void features_changed(struct vf_vhost_dev *d)
+{
+    if (d->o.on_features)
+        d->o.on_features(d->o.on_features_arg, d->features);
+}
+
 static void close_fd(int *fd)
 {
     if (*fd >= 0)
@@ -346,6 +353,7 @@ static void disconnect(struct vf_vhost_dev *d, const char *why)
     d->features = d->protocol = 0;
     d->features_set = d->owned = false;
     d->mtu = 0;
+    features_changed(d);
     close_fd(&d->sock);
     d->disconnects++;
     dev_log(d, "vhost-user '%s': disconnected (%s)", d->path, why);
@@ -486,6 +494,7 @@ static int h_set_features(struct vf_vhost_dev *d, uint64_t f)
     d->features = f;
     d->features_last = f;
     d->features_set = true;
+    features_changed(d);
     /* Without protocol features a ring is enabled from the start. */
     if (!(f & (1ull << VU_F_PROTOCOL_FEATURES)))
         for (unsigned i = 0; i < d->n_rings; i++)

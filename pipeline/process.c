@@ -39,7 +39,6 @@
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_reject.h"
 #include "pipeline/vf_worker.h"
-#include "fabric/vf_port_udp.h"
 #include "tunnel/vf_segment.h"
 
 #define TUN_KEY_TAG 0xa4     /* | has_ports: never 0, unlike parsed keys */
@@ -249,20 +248,15 @@ static struct vf_port *in_port(const struct vf_tables *t, const struct vf_pkt *p
     return p->port < t->n_fports ? t->fports[p->port].port : NULL;
 }
 
-/* Tap ports take GSO frames whole (the vnet header tells the kernel to
- * segment for the tenant); other ports get separate segments. */
-static inline bool port_takes_gso(const struct vf_port *port)
-{
-    return port->ops->type[0] == 't' && !strcmp(port->ops->type, "tap");
-}
-
 /* A large TCP frame (p->gso_size, from a TSO tap) after one pipeline pass.
- * The common cases keep it whole: one local tap output goes out as is,
- * one tunnel output over the UDP uplink becomes one UDP GSO batch
- * (vf_segment.h). Anything else (floods, ring ports, other uplinks, a
- * batch that does not fit) is cut into separate segments here, each sent
- * to every output like an ordinary frame. Bounded by the segment count
- * (payload / mss, at most 64 KB / clamped mss). */
+ * The common cases keep it whole: one local output to a port that takes
+ * GSO frames (VF_PORT_CAP_GSO_TX: a tap, a vhost-user guest with TSO) goes
+ * out as is, one tunnel output over an uplink that takes UDP GSO batches
+ * (VF_PORT_CAP_UDP_GSO) becomes one batch (vf_segment.h). Anything else
+ * (floods, ring ports, other uplinks, a batch that does not fit) is cut
+ * into separate segments here, each sent to every output like an ordinary
+ * frame. Bounded by the segment count (payload / mss, at most 64 KB /
+ * clamped mss). */
 static void execute_gso(struct vf_worker *w, const struct vf_tables *t,
                         struct vf_pkt *p, const struct vf_act *a,
                         uint32_t hash)
@@ -277,11 +271,11 @@ static void execute_gso(struct vf_worker *w, const struct vf_tables *t,
         const struct vf_act_out *o = &a->out[0];
         if (o->chassis == VF_CHASSIS_NONE) {
             struct vf_port *port = t->fports[o->fport].port;
-            if (port_takes_gso(port)) {
+            if (vf_port_has(port, VF_PORT_CAP_GSO_TX)) {
                 vf_worker_tx(w, port, p);
                 return;
             }
-        } else if (!strcmp(t->uplink->ops->type, "udp")) {
+        } else if (vf_port_has(t->uplink, VF_PORT_CAP_UDP_GSO)) {
             r = vf_seg_tunnel_batch(p, &si, &t->chassis[o->chassis].peer,
                                     o->vni, o->in_lport, o->out_lport, hash);
             if (r == 0) {
@@ -371,11 +365,11 @@ int vf_pipeline_decap(const struct vf_tables *t, struct vf_pkt *p,
 static void gro_split(struct vf_worker *w, const struct vf_tables *t,
                       struct vf_pkt *p)
 {
-    if (p->len <= VF_UDP_OUTER_HDRS) {   /* cannot hold one datagram */
+    unsigned n = vf_seg_gro_count(p);
+    if (n == 0) {   /* cannot hold one datagram */
         vf_worker_drop(w, p, VF_DROP_TUN_TRUNC);
         return;
     }
-    uint32_t n = (p->len - VF_UDP_OUTER_HDRS + p->gso_size - 1) / p->gso_size;
     for (unsigned k = 0; k < n; k++) {
         struct vf_pkt *s = vf_pool_alloc(&w->cache);
         if (!s) {

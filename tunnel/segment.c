@@ -338,6 +338,13 @@ int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port)
     return 0;
 }
 
+unsigned vf_seg_gro_count(const struct vf_pkt *p)
+{
+    if (p->gso_size == 0 || p->len <= OUTER_L2L3L4)
+        return 0;
+    return (p->len - OUTER_L2L3L4 + p->gso_size - 1u) / p->gso_size;
+}
+
 int vf_seg_gro_split(const struct vf_pkt *p, unsigned k, struct vf_pkt *out)
 {
     const uint8_t *f = vf_pkt_data(p);

@@ -108,6 +108,10 @@ int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *si,
  * vxlan_port (host order) tells VXLAN from Geneve. */
 int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port);
 
+/* How many datagrams the GRO buffer p holds (the last may be short); 0
+ * when it is too short to hold one. */
+unsigned vf_seg_gro_count(const struct vf_pkt *p);
+
 /* Copies datagram k of a GRO buffer into out (an empty packet) as an
  * ordinary uplink frame (outer lengths and IP checksum rewritten). Returns
  * 0, VF_DROP_TUN_TRUNC when there is no datagram k, or VF_DROP_SEG_NO_ROOM

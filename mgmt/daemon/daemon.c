@@ -92,10 +92,10 @@ void vf_daemon_report_lost(struct vf_daemon *d)
         if (!dp->port || dp->reported_gone || !vf_ports_gone(dp))
             continue;
         dp->reported_gone = true;
-        vf_log_warn("port %s: tap device %s disappeared; its traffic "
+        vf_log_warn("port %s: %s device %s disappeared; its traffic "
                 "is dropped (counted in rx_errors) until the device is back and "
                 "the state is re-applied (vfabctl apply FILE)", dp->name,
-                dp->mport ? dp->mport->attach.name : "?");
+                dp->port->ops->type, dp->mport ? dp->mport->attach.name : "?");
     }
 }
 

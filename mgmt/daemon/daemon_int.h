@@ -30,9 +30,9 @@ int vf_ports_add(struct vf_daemon *d, struct vf_port *p,
 /* The VM ports of m on this chassis (m->local.chassis_idx), with their
  * tenants, into d->scratch; returns how many. */
 size_t vf_ports_local(struct vf_daemon *d, const struct vf_model *m);
-/* Whether the port's backend lets worker w poll queue w (the kernel
- * spreads its frames over the queues), and whether its device can vanish
- * under vfabd (vf_daemon_lost_ports). */
+/* Whether a VM port lets worker w poll queue w (VF_PORT_CAP_MQ_RX: the
+ * far side spreads its frames over the queues), and whether its device
+ * has vanished under vfabd (the gone op; vf_daemon_lost_ports). */
 bool vf_ports_mq_rx(const struct vf_daemon_port *dp);
 bool vf_ports_gone(const struct vf_daemon_port *dp);
 /* Returns packets still queued inside a port to their pools; only when

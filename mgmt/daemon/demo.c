@@ -173,7 +173,7 @@ static unsigned drain(struct vf_demo *g)
     unsigned took = 0;
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];
-        if (!dp->port || strcmp(dp->port->ops->type, "ring") ||
+        if (!dp->port || !vf_port_has(dp->port, VF_PORT_CAP_IN_MEMORY) ||
             (g->stall[0] && !strcmp(dp->name, g->stall)))
             continue;
         for (unsigned q = 0; q < dp->port->n_queues; q++) {
@@ -274,7 +274,7 @@ int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
     g->limit = limit;
     if (stall && stall[0]) {
         const struct vf_daemon_port *sp = vf_daemon_find_port(d, stall);
-        if (!sp || strcmp(sp->port->ops->type, "ring")) {
+        if (!sp || !vf_port_has(sp->port, VF_PORT_CAP_IN_MEMORY)) {
             snprintf(err, errlen, "demo: --demo-stall %s: no local ring port "
                      "of that name", stall);
             return -EINVAL;
@@ -293,7 +293,7 @@ int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
     const struct vf_model *m = &d->model;
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];
-        if (!dp->mport || strcmp(dp->port->ops->type, "ring"))
+        if (!dp->mport || !vf_port_has(dp->port, VF_PORT_CAP_IN_MEMORY))
             continue;
         const struct vf_model_tenant *ten = &m->tenants[dp->tenant];
         for (size_t s = 0; s < ten->n_switches; s++)

@@ -1,8 +1,9 @@
 /* ports.c - the port backends: one row per attach type says how mgmt
- * opens a VM port of that type and how workers poll it, so a new backend
- * (vhost-user) is its fabric file plus one row here (and its model rule in
- * mgmt/control/attach.c). Also the uplink, and the daemon's port table
- * (slots are fabric indexes).
+ * opens a VM port of that type; how workers poll it, whether it can vanish
+ * and what it holds come from the open port's caps and optional ops
+ * (fabric/vf_port.h). So a new backend (vhost-user) is its fabric file
+ * plus one row here (and its model rule in mgmt/control/attach.c). Also
+ * the uplink, and the daemon's port table (slots are fabric indexes).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +13,6 @@
 #include "fabric/vf_port_tap.h"
 #include "fabric/vf_port_udp.h"
 #include "fabric/vf_port_verbs.h"
-#include "fabric/vf_ring.h"
 #include "mgmt/daemon/daemon_int.h"
 #include "mgmt/daemon/vf_log.h"
 
@@ -69,23 +69,19 @@ static struct vf_port *open_verbs(struct vf_daemon *d,
     return NULL;
 }
 
-static bool tap_gone(struct vf_port *p)
-{
-    return vf_tap_port_gone(p);
-}
-
+/* What a port can do once open (multiqueue rx, vanishing, drain) is not
+ * here: the backend says it in the port's caps and optional ops
+ * (fabric/vf_port.h), which the helpers below read. */
 struct backend {
     struct vf_port *(*open)(struct vf_daemon *d,
                             const struct vf_model_port *mp, char *err,
                             size_t errlen);
-    bool mq_rx;                 /* worker w polls queue w */
-    bool (*gone)(struct vf_port *p);   /* device vanished; NULL: never */
 };
 
 static const struct backend backends[] = {
-    [VF_ATTACH_RING] = { open_ring, false, NULL },
-    [VF_ATTACH_TAP] = { open_tap, true, tap_gone },
-    [VF_ATTACH_VERBS] = { open_verbs, false, NULL },
+    [VF_ATTACH_RING] = { open_ring },
+    [VF_ATTACH_TAP] = { open_tap },
+    [VF_ATTACH_VERBS] = { open_verbs },
 };
 
 #define ONE_(id, s) + 1
@@ -115,14 +111,12 @@ struct vf_port *vf_ports_open_tenant(struct vf_daemon *d,
 
 bool vf_ports_mq_rx(const struct vf_daemon_port *dp)
 {
-    const struct backend *b = backend_of(dp->mport);
-    return b && b->mq_rx;
+    return dp->mport && dp->port && vf_port_has(dp->port, VF_PORT_CAP_MQ_RX);
 }
 
 bool vf_ports_gone(const struct vf_daemon_port *dp)
 {
-    const struct backend *b = backend_of(dp->mport);
-    return dp->port && b && b->gone && b->gone(dp->port);
+    return vf_port_gone(dp->port);
 }
 
 /* ---- the uplink ---- */
@@ -272,19 +266,7 @@ size_t vf_ports_local(struct vf_daemon *d, const struct vf_model *m)
 
 void vf_ports_drain(struct vf_daemon *d, struct vf_port *p)
 {
-    struct vf_pkt *b[64];
-
-    if (strcmp(p->ops->type, "ring"))
-        return;
-    for (unsigned q = 0; q < p->n_queues; q++) {
-        struct vf_ring *rings[2] = {vf_ring_port_rx_ring(p, q),
-                                    vf_ring_port_tx_ring(p, q)};
-        for (unsigned r = 0; r < 2; r++) {
-            unsigned n;
-            while ((n = vf_ring_dequeue_burst(rings[r], (void **)b, 64)))
-                vf_pool_free_burst(&d->mgmt_cache, b, n);
-        }
-    }
+    vf_port_drain(p, &d->mgmt_cache);
 }
 
 struct vf_port *vf_ports_of(void *ctx, const struct vf_model_port *mp)

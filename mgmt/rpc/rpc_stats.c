@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "fabric/vf_port_tap.h"
 #include "fabric/vf_port_udp.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/control/vf_model_json.h"
@@ -104,6 +103,22 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
         "tuning", tuning_json(d));
 }
 
+/* A vf_port_info_sink that fills a JSON object (arg). */
+static void info_str(void *arg, const char *key, const char *val)
+{
+    json_object_set_new(arg, key, json_string(val));
+}
+
+static void info_u64(void *arg, const char *key, uint64_t val)
+{
+    json_object_set_new(arg, key, json_integer((json_int_t)val));
+}
+
+static void info_flag(void *arg, const char *key, bool val)
+{
+    json_object_set_new(arg, key, json_boolean(val));
+}
+
 static json_t *port_json(const struct vf_daemon_port *dp)
 {
     struct vf_port_stats s;
@@ -121,17 +136,15 @@ static json_t *port_json(const struct vf_daemon_port *dp)
                           "rx_errors", (json_int_t)s.rx_errors,
                           "no_buffer", (json_int_t)s.no_buffer,
                           "tx_limit", (json_int_t)vf_port_tx_limit(dp->port));
-    struct vf_tap_info ti;
-    if (j && vf_tap_port_info(dp->port, &ti) == 0)
-        /* The tap's device, mode and offload counters (vf_port_tap.h). */
-        json_object_set_new(j, "tap", json_pack(
-            "{s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
-            "ifname", ti.ifname, "rx_mode", ti.multishot ? "multishot" : "window",
-            "fixed_bufs", ti.fixed_bufs, "tso", ti.tso, "gone", ti.gone,
-            "rx_csum_completed", (json_int_t)ti.rx_csum_completed,
-            "rx_gso", (json_int_t)ti.rx_gso, "tx_gso", (json_int_t)ti.tx_gso,
-            "rx_bad", (json_int_t)ti.rx_bad, "tx_errors", (json_int_t)ti.tx_errors,
-            "rx_rearms", (json_int_t)ti.rx_rearms));
+    /* The backend's own facts (a tap's device, mode and offload counters,
+     * vf_port_tap.h), under its type's name. */
+    json_t *info = json_object();
+    const struct vf_port_info_sink sink = {
+        .str = info_str, .u64 = info_u64, .flag = info_flag, .arg = info,
+    };
+    if (j && info && vf_port_info(dp->port, &sink))
+        json_object_set(j, dp->port->ops->type, info);
+    json_decref(info);
     return j;
 }
 

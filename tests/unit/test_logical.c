@@ -1091,6 +1091,48 @@ static void test_yaml_demo(void **state)
     vf_model_free(&m);
 }
 
+/* A TCP GSO frame (as a TSO tap hands it over) from vm1 to vm2 on the
+ * same host: a port with VF_PORT_CAP_GSO_TX (a tap, a vhost-user guest
+ * with TSO) gets it whole, gso_size kept; a port without gets one segment
+ * per MSS. Both runs use the same ring port, so the capability alone
+ * decides, and the second run comes from the flow cache: the choice is
+ * made per frame, not cached. */
+static void test_gso_by_caps(void **state)
+{
+    struct world *w = *state;
+    struct lt_fabric *f = &w->f;
+    int i1 = lt_port_idx(f, "vm1"), i2 = lt_port_idx(f, "vm2");
+    assert_true(i1 >= 0 && i2 >= 0);
+    assert_int_equal(f->port_host[i1], 0);
+    struct vf_tpkt t;
+    tpkt_from_vm1(&t, MAC_VM(1), IP(10, 0, 0, 2));
+    t.sport = 40000;
+    t.dport = 80;
+    t.tcp_flags = 0x18;          /* PSH, ACK */
+    t.payload_len = 1200;
+    uint8_t fr[1400];
+    size_t n = vf_tpkt_ip4_tcp(fr, sizeof(fr), &t);
+    assert_int_equal(n, 14 + 20 + 20 + 1200);
+    for (int whole = 0; whole < 2; whole++) {
+        vf_port_set_caps(f->ports[i2], VF_PORT_CAP_GSO_TX, whole);
+        struct vf_pkt *p = vf_pool_alloc(&f->host[0].w->cache);
+        assert_non_null(p);
+        assert_int_equal(vf_pkt_set(p, fr, (uint32_t)n), 0);
+        p->port = (uint16_t)f->ports[i1]->index;
+        p->gso_size = 400;
+        lt_run(f, 0, p);
+        struct vf_pkt *pk[8];
+        unsigned k = vf_ring_port_drain(f->ports[i2], 0, pk, 8);
+        assert_int_equal(k, whole ? 1 : 3);
+        for (unsigned i = 0; i < k; i++) {
+            assert_int_equal(pk[i]->gso_size, whole ? 400 : 0);
+            assert_int_equal(pk[i]->len, whole ? n : 54 + 400);
+            vf_pool_free(&f->host[0].w->cache, pk[i]);
+        }
+    }
+    vf_port_set_caps(f->ports[i2], VF_PORT_CAP_GSO_TX, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1108,6 +1150,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decap, setup, teardown),
         cmocka_unit_test(test_chassis_by_src),
         cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_by_caps, setup, teardown),
         cmocka_unit_test(test_yaml_demo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

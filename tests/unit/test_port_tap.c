@@ -160,6 +160,9 @@ static void env_open(struct env *e, unsigned nq, const struct vf_tap_opts *o)
     if (!e->port)
         fail_msg("open: %s", err);
     assert_string_equal(vf_tap_port_gone(e->port) ? "gone" : "ok", "ok");
+    assert_true(vf_port_has(e->port, VF_PORT_CAP_GSO_TX | VF_PORT_CAP_MQ_RX |
+                                         VF_PORT_CAP_CAN_VANISH));
+    assert_false(vf_port_gone(e->port));
     assert_int_equal(sh("ip link set %s netns %s", e->tap, g_ns), 0);
     assert_int_equal(sh("ip -n %s addr add 10.0.0.1/24 dev %s", g_ns, e->tap), 0);
     assert_int_equal(sh("ip -n %s link set %s up", g_ns, e->tap), 0);
@@ -983,6 +986,7 @@ static void test_device_deleted(void **state)
         e->port->ops->sleep_notify(e->port, 0, 0);
     }
     assert_true(vf_tap_port_gone(e->port));
+    assert_true(vf_port_gone(e->port));   /* the generic op says the same */
     /* Let the other queue see it too; still counted once. */
     for (int round = 0; round < 20; round++) {
         for (unsigned q = 0; q < 2; q++) {

@@ -23,6 +23,7 @@
 
 #include "fabric/vf_port.h"
 #include "fabric/vf_ring.h"
+#include "numa/vf_pool.h"
 
 /* xorshift64: fixed seeds keep failures reproducible. */
 static uint64_t rnd(uint64_t *s)
@@ -617,6 +618,42 @@ static void test_port_sleep_wake(void **state)
     vf_port_close(t.p);
 }
 
+/* The ring port's capabilities and drain op (vf_port.h): packets injected
+ * but never received, and sent but never drained, go back to their pool
+ * with one call, as mgmt does before it closes a port. */
+static void test_port_drain_op(void **state)
+{
+    (void)state;
+    char err[128];
+    struct vf_pool *pool = vf_pool_create(NULL, -1, 256, VF_PKT_DEFAULT_DATA_ROOM,
+                                          err, sizeof(err));
+    assert_non_null(pool);
+    struct vf_pool_cache *c = aligned_alloc(64, sizeof(*c));
+    assert_non_null(c);
+    vf_pool_cache_init(c, pool);
+    struct vf_port *p = vf_ring_port_open("ring0", 2, 64, -1);
+    assert_non_null(p);
+    assert_true(vf_port_has(p, VF_PORT_CAP_IN_MEMORY));
+    assert_false(vf_port_has(p, VF_PORT_CAP_MQ_RX));
+    assert_false(vf_port_has(p, VF_PORT_CAP_GSO_TX));
+    assert_false(vf_port_gone(p));
+    assert_false(vf_port_info(p, NULL));   /* nothing of its own to say */
+    struct vf_pkt *b[40];
+    assert_int_equal(vf_pool_alloc_burst(c, b, 40), 40);
+    assert_int_equal(vf_ring_port_inject(p, 0, b, 10), 10);       /* rx q0 */
+    assert_int_equal(vf_ring_port_inject(p, 1, b + 10, 10), 10);  /* rx q1 */
+    assert_int_equal(vf_port_tx_burst(p, 1, b + 20, 20, c), 20);  /* tx q1 */
+    assert_int_equal(vf_pool_in_use(pool), 40);
+    vf_port_drain(p, c);
+    vf_pool_cache_flush(c);
+    assert_int_equal(vf_pool_in_use(pool), 0);
+    struct vf_pkt *none[4];
+    assert_int_equal(vf_ring_port_drain(p, 1, none, 4), 0);
+    vf_port_close(p);
+    vf_pool_destroy(pool);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_wraparound),
         cmocka_unit_test(test_port_open_errors),
         cmocka_unit_test(test_port_round_trip),
+        cmocka_unit_test(test_port_drain_op),
         cmocka_unit_test(test_port_tx_budget),
         cmocka_unit_test(test_port_kick),
         cmocka_unit_test(test_stress_spsc),

@@ -1181,6 +1181,36 @@ static void test_proto_reconnect(void **state)
     assert_false(info.mem_mapped);
 }
 
+/* The port's capabilities follow the guest (vf_port.h): GSO frames go to
+ * it whole only while it has negotiated GUEST_TSO4 and TSO6; a disconnect
+ * or a guest with only one of them gets segments. */
+static void test_proto_caps(void **state)
+{
+    struct qemu *q = *state;
+    assert_true(vf_port_has(q->port, VF_PORT_CAP_MQ_RX));
+    assert_false(vf_port_has(q->port, VF_PORT_CAP_GSO_TX));
+    assert_false(vf_port_has(q->port, VF_PORT_CAP_CAN_VANISH));
+    q_bring_up(q);
+    assert_true(vf_port_has(q->port, VF_PORT_CAP_GSO_TX));
+    /* The frontend goes: the capability goes with it. */
+    close(q->fd);
+    q->fd = -1;
+    vf_vhost_dev_service(q->dev);
+    assert_int_equal(vf_vhost_dev_state(q->dev), VF_VHOST_WAITING);
+    assert_false(vf_port_has(q->port, VF_PORT_CAP_GSO_TX));
+    /* A guest that takes TSO over IPv4 only. */
+    q_accept(q);
+    uint64_t f = GUEST_FEATURES & ~F(VIRTIO_NET_F_GUEST_TSO6);
+    q_msg(q, SET_FEATURES, &f, 8, NULL, 0);   /* no REPLY_ACK yet: no reply */
+    struct vf_vhost_info info;
+    assert_int_equal(vf_vhost_dev_info(q->dev, &info), 0);
+    assert_int_equal(info.features, f);
+    assert_false(vf_port_has(q->port, VF_PORT_CAP_GSO_TX));
+    f = GUEST_FEATURES;
+    q_msg(q, SET_FEATURES, &f, 8, NULL, 0);
+    assert_true(vf_port_has(q->port, VF_PORT_CAP_GSO_TX));
+}
+
 /* A worker thread keeps polling the port while the "frontend" remaps guest
  * memory, moves the TX ring's addresses and stops and restarts it, again
  * and again: the handshake must keep the worker off every ring while it
@@ -1346,6 +1376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_proto_refusals, q_setup, q_teardown),
         cmocka_unit_test_setup_teardown(test_proto_bad_ring_addr, q_setup, q_teardown),
         cmocka_unit_test_setup_teardown(test_proto_reconnect, q_setup, q_teardown),
+        cmocka_unit_test_setup_teardown(test_proto_caps, q_setup, q_teardown),
         cmocka_unit_test_setup_teardown(test_proto_concurrent_changes, q_setup, q_teardown),
         cmocka_unit_test(test_proto_server),
         cmocka_unit_test(test_open_errors),
