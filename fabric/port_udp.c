@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "fabric/vf_port_udp.h"
-#include "fabric/vf_vnet_hdr.h"
+#include "numa/vf_wire.h"
 
 #define UD_TAG_SHIFT 60
 #define UD_RX (1ull << UD_TAG_SHIFT)
@@ -31,9 +31,6 @@
 #define UD_IDX_MASK ((1ull << UD_TAG_SHIFT) - 1)
 #define UDP_BGID 0            /* each queue has its own ring: one group */
 #define UDP_FILE_IDX 0        /* the socket is fixed file 0 of its ring */
-#define ETH_HLEN_ 14u
-#define IP4_HLEN_ 20u
-#define UDP_HLEN_ 8u
 /* Room for IP_PKTINFO in a control buffer; a macro so arrays can use it. */
 #define UDP_CTL_LEN CMSG_SPACE(sizeof(struct in_pktinfo))
 /* Room for the UDP_GRO segment size as well (opts.gro). */
@@ -48,9 +45,6 @@
 #ifndef IORING_NOTIF_USAGE_ZC_COPIED
 #define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
 #endif
-
-_Static_assert(ETH_HLEN_ + IP4_HLEN_ + UDP_HLEN_ == VF_UDP_OUTER_HDRS,
-               "outer header room must match the synthesised headers");
 
 struct udp_txslot {
     struct vf_pkt *pkt;
@@ -135,15 +129,15 @@ static uint32_t frame_parse(const uint8_t *f, uint32_t len,
                             struct sockaddr_in *dst, uint32_t *plen,
                             bool batch)
 {
-    if (len < VF_UDP_OUTER_HDRS || f[12] != 0x08 || f[13] != 0x00)
+    if (len < VF_UDP_OUTER_HDRS || vf_wire_get16(f + 12) != VF_ETH_P_IP)
         return 0;
-    const uint8_t *ip = f + ETH_HLEN_;
+    const uint8_t *ip = f + VF_ETH_HDR_LEN;
     uint32_t ihl = (ip[0] & 0x0fu) * 4u;
-    if ((ip[0] >> 4) != 4 || ihl < IP4_HLEN_ || ip[9] != IPPROTO_UDP)
+    if ((ip[0] >> 4) != 4 || ihl < VF_IP4_HDR_LEN || ip[9] != IPPROTO_UDP)
         return 0;
-    uint32_t off = ETH_HLEN_ + ihl + UDP_HLEN_;
+    uint32_t off = VF_ETH_HDR_LEN + ihl + VF_UDP_HDR_LEN;
     uint32_t tot = (uint32_t)ip[2] << 8 | ip[3];
-    uint32_t end = ETH_HLEN_ + tot;
+    uint32_t end = VF_ETH_HDR_LEN + tot;
     /* Honour the IP total length (a frame may carry Ethernet padding) but
      * never read past the buffer. */
     if (end > len || batch)
@@ -165,10 +159,9 @@ static void frame_synth(struct vf_pkt *p, uint32_t plen,
 {
     uint8_t *f = vf_pkt_data(p);
     memset(f, 0, 12);
-    f[12] = 0x08;
-    f[13] = 0x00;
-    uint8_t *ip = f + ETH_HLEN_;
-    uint16_t tot = (uint16_t)(IP4_HLEN_ + UDP_HLEN_ + plen);
+    vf_wire_put16(f + 12, VF_ETH_P_IP);
+    uint8_t *ip = f + VF_ETH_HDR_LEN;
+    uint16_t tot = (uint16_t)(VF_IP4_HDR_LEN + VF_UDP_HDR_LEN + plen);
     ip[0] = 0x45;
     ip[1] = 0;
     ip[2] = (uint8_t)(tot >> 8);
@@ -179,12 +172,9 @@ static void frame_synth(struct vf_pkt *p, uint32_t plen,
     ip[10] = ip[11] = 0;
     memcpy(ip + 12, &src->sin_addr.s_addr, 4);
     memcpy(ip + 16, &dst_ip, 4);
-    /* One's complement sums do not care about byte order: summed and
-     * stored in native order, the field is right on the wire. */
-    uint16_t c = (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, IP4_HLEN_));
-    memcpy(ip + 10, &c, 2);
-    uint8_t *udp = ip + IP4_HLEN_;
-    uint16_t ulen = (uint16_t)(UDP_HLEN_ + plen);
+    vf_wire_put16(ip + 10, vf_csum(ip, VF_IP4_HDR_LEN));
+    uint8_t *udp = ip + VF_IP4_HDR_LEN;
+    uint16_t ulen = (uint16_t)(VF_UDP_HDR_LEN + plen);
     memcpy(udp, &src->sin_port, 2);
     memcpy(udp + 2, &dst_port_be, 2);
     udp[4] = (uint8_t)(ulen >> 8);

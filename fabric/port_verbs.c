@@ -35,6 +35,7 @@
 #include <infiniband/verbs.h>
 
 #include "fabric/vf_port_verbs.h"
+#include "numa/vf_wire.h"
 
 #define VERBS_MAX_RQ 32768u
 #define VERBS_RSS_KEY_LEN 40
@@ -679,7 +680,7 @@ static int add_flows(struct verbs_port *vp, struct ibv_qp *qp,
         r.attr.port = (uint8_t)vp->ib_port;
         r.eth.type = IBV_FLOW_SPEC_ETH;
         r.eth.size = sizeof(r.eth);
-        r.eth.val.ether_type = htons(0x0800);
+        r.eth.val.ether_type = htons(VF_ETH_P_IP);
         r.eth.mask.ether_type = 0xffff;
         if (o->has_mac) {
             memcpy(r.eth.val.dst_mac, o->local_mac, 6);

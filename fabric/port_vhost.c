@@ -11,10 +11,11 @@
 #include <linux/virtio_net.h>
 
 #include "fabric/vf_port_vhost.h"
+#include "numa/vf_wire.h"
 
 #define TX_RING(q) (2u * (q) + 1u)
 #define RX_RING(q) (2u * (q))
-#define ETH_OVERHEAD 18u   /* Ethernet header + one VLAN tag */
+#define ETH_OVERHEAD (VF_ETH_HDR_LEN + VF_VLAN_HDR_LEN)   /* one VLAN tag */
 
 struct vhost_port {
     struct vf_vhost_dev *dev;

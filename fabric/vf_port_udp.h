@@ -116,9 +116,11 @@
 #include <netinet/in.h>
 
 #include "fabric/vf_port.h"
+#include "numa/vf_wire.h"
 
-/* Bytes of synthesised outer headers in front of a received datagram. */
-#define VF_UDP_OUTER_HDRS 42u   /* Ethernet 14 + IPv4 20 + UDP 8 */
+/* Bytes of synthesised outer headers in front of a received datagram:
+ * Ethernet 14 + IPv4 20 + UDP 8 (tunnel/'s VF_TUNNEL_OUTER_HDRS). */
+#define VF_UDP_OUTER_HDRS (VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + VF_UDP_HDR_LEN)
 #define VF_UDP_DEPTH_DEFAULT 256u
 #define VF_UDP_DEPTH_MAX 4096u
 /* Socket receive (and send) buffer asked for: 16 MB, which the kernel

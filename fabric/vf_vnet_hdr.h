@@ -1,5 +1,5 @@
-/* vf_vnet_hdr.h - the virtio-net header in front of tap frames, and the
- * Internet checksum arithmetic it needs.
+/* vf_vnet_hdr.h - the virtio-net header in front of tap and vhost-user
+ * frames.
  *
  * What: pure functions on one packet, shared by the tap port (and any later
  * vhost-style backend). vf_vnet_hdr_rx() applies a received header to the
@@ -8,6 +8,7 @@
  * a frame we send: all zero, or TCPv4/TCPv6 GSO when pkt->gso_size is set.
  * The header is 12 bytes (struct virtio_net_hdr_v1, little-endian fields:
  * the tap uses the legacy native order, and vfab only builds for x86-64).
+ * The checksums are numa/vf_wire.h's.
  *
  * Thread-safety: none needed; they only touch the packet given, which the
  * caller owns.
@@ -30,12 +31,6 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == 12,
 /* Smallest MSS accepted in a GSO frame from a guest (IPv4's minimum of 536
  * would also do; 88 keeps odd but legal stacks working). */
 #define VF_VNET_MIN_GSO_SIZE 88
-
-/* Ones' complement sum of len bytes added to sum (not folded). Bytes are
- * taken in native order; folding and storing natively gives network order. */
-uint64_t vf_csum_add(uint64_t sum, const void *data, size_t len);
-/* Folds a vf_csum_add() sum to 16 bits (not inverted). */
-uint16_t vf_csum_fold(uint64_t sum);
 
 /* Applies h to the frame in pkt (data/len already exclude the header).
  * Returns VF_VNET_RX_* bits, -EINVAL for offsets outside the frame or a

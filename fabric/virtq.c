@@ -25,8 +25,8 @@
 #include "fabric/vf_port.h"   /* vf_stat_add */
 #include "fabric/vf_virtq.h"
 #include "fabric/vf_vnet_hdr.h"
+#include "numa/vf_wire.h"
 
-#define ETH_MIN_ 14u
 #define NO_ROOM (-1)   /* enqueue: the guest has no buffer left */
 
 static const char *const err_names[VF_VIRTQ_ERR__COUNT] = {
@@ -399,7 +399,7 @@ static int tx_chain(struct vf_virtq *vq, uint16_t head, struct tx_copy *c)
 /* Turns a copied chain into a packet: 0, or a frame-level VF_VIRTQ_ERR_*. */
 static int tx_finish(const struct tx_copy *c, struct vf_pkt *p)
 {
-    if (c->hdr_got < c->hdr_len || c->flen < ETH_MIN_)
+    if (c->hdr_got < c->hdr_len || c->flen < VF_ETH_HDR_LEN)
         return VF_VIRTQ_ERR_RUNT;
     if (c->flen > c->room)
         return VF_VIRTQ_ERR_TOO_BIG;

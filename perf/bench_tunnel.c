@@ -157,7 +157,7 @@ static void bench_decap(struct vf_bench_state *st, enum vf_encap e,
         c.off[i] = c.pkts[i]->data_off;
         c.len[i] = c.pkts[i]->len;
         /* What the UDP uplink reports: the sender's bound port. */
-        uint8_t *udp = vf_pkt_data(c.pkts[i]) + VF_TUNNEL_OUTER_L2L3;
+        uint8_t *udp = vf_pkt_data(c.pkts[i]) + VF_ETH_HDR_LEN + VF_IP4_HDR_LEN;
         udp[0] = 6082 >> 8;
         udp[1] = 6082 & 0xff;
         if (check == CHECK_CHASSIS_SHARED) {

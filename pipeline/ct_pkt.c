@@ -14,14 +14,10 @@
  */
 #include <string.h>
 
+#include "numa/vf_wire.h"
 #include "pipeline/ct_impl.h"
 
 #define CT_QUOTE_EXT_MAX 8
-
-#define IP6_HOPOPTS 0
-#define IP6_ROUTING 43
-#define IP6_FRAGMENT 44
-#define IP6_DSTOPTS 60
 
 /* 64x64 -> 128-bit multiply, folded: the mixing step (both halves carry
  * every input bit). */
@@ -119,11 +115,6 @@ static inline uint8_t order_endpoints(struct vf_ct_key *key, struct addr128 src,
     return swap;
 }
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* ICMP request/reply pairs: the request type of a type, or -1. `reply`
  * says which side of the pair it is. ICMPv4: echo, timestamp, information,
  * address mask; ICMPv6: echo, node information. */
@@ -200,31 +191,32 @@ static uint8_t quoted(struct vf_ct_pkt *p, const uint8_t *q, uint32_t len, bool 
     uint8_t proto;
 
     if (!v6) {
-        if (len < 20 || (q[0] >> 4) != 4 || (q[0] & 0xf) * 4u < 20 ||
+        if (len < VF_IP4_HDR_LEN || (q[0] >> 4) != 4 ||
+            (q[0] & 0xf) * 4u < VF_IP4_HDR_LEN ||
             (q[0] & 0xf) * 4u > len)
             return VF_CT_WHY_TRUNC;
         hl = (q[0] & 0xfu) * 4;
-        if (rd16(q + 6) & 0x1fff)   /* a later fragment: no ports */
+        if (vf_wire_get16(q + 6) & VF_IP4_OFF_MASK)   /* a later fragment */
             return VF_CT_WHY_ICMP_ERR;
         proto = q[9];
         memcpy(src.w, q + 12, 4);
         memcpy(dst.w, q + 16, 4);
     } else {
-        if (len < 40 || (q[0] >> 4) != 6)
+        if (len < VF_IP6_HDR_LEN || (q[0] >> 4) != 6)
             return VF_CT_WHY_TRUNC;
         memcpy(src.w, q + 8, 16);
         memcpy(dst.w, q + 24, 16);
         proto = q[6];
-        hl = 40;
+        hl = VF_IP6_HDR_LEN;
         for (unsigned i = 0; i < CT_QUOTE_EXT_MAX; i++) {
-            if (proto != IP6_HOPOPTS && proto != IP6_ROUTING &&
-                proto != IP6_FRAGMENT && proto != IP6_DSTOPTS)
+            if (proto != VF_IPPROTO_HOPOPTS && proto != VF_IPPROTO_ROUTING &&
+                proto != VF_IPPROTO_FRAGMENT && proto != VF_IPPROTO_DSTOPTS)
                 break;
             if (len - hl < 8)
                 return VF_CT_WHY_TRUNC;
-            if (proto == IP6_FRAGMENT && (rd16(q + hl + 2) & 0xfff8))
+            if (proto == VF_IPPROTO_FRAGMENT && (vf_wire_get16(q + hl + 2) & 0xfff8))
                 return VF_CT_WHY_ICMP_ERR;
-            uint32_t el = proto == IP6_FRAGMENT ? 8 : (q[hl + 1] + 1u) * 8;
+            uint32_t el = proto == VF_IPPROTO_FRAGMENT ? 8 : (q[hl + 1] + 1u) * 8;
             proto = q[hl];
             if (el > len - hl)
                 return VF_CT_WHY_TRUNC;

@@ -16,12 +16,8 @@
  * Pure: the caller loads the state word and, for a RST, the sequence data,
  * and stores the result with a compare-and-swap (conntrack.c).
  */
+#include "numa/vf_wire.h"
 #include "pipeline/ct_impl.h"
-
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_ACK 0x10
 
 enum seg { SEG_SYN, SEG_SYNACK, SEG_FIN, SEG_ACK, SEG_RST, SEG_NONE, SEG__COUNT };
 
@@ -74,13 +70,13 @@ static const uint8_t next_state[2][SEG__COUNT][N_TCP_STATES] = {
 
 static unsigned seg_of(uint8_t flags)
 {
-    if (flags & TH_RST)
+    if (flags & VF_TCP_RST)
         return SEG_RST;
-    if (flags & TH_SYN)
-        return (flags & TH_ACK) ? SEG_SYNACK : SEG_SYN;
-    if (flags & TH_FIN)
+    if (flags & VF_TCP_SYN)
+        return (flags & VF_TCP_ACK) ? SEG_SYNACK : SEG_SYN;
+    if (flags & VF_TCP_FIN)
         return SEG_FIN;
-    return (flags & TH_ACK) ? SEG_ACK : SEG_NONE;
+    return (flags & VF_TCP_ACK) ? SEG_ACK : SEG_NONE;
 }
 
 /* Sequence-number order with wrap-around (RFC 1982). */

@@ -24,38 +24,15 @@
 
 #include "numa/vf_drop.h"
 
-#define ETH_LEN 14u
-#define VLAN_LEN 4u
-#define ARP_LEN 28u
-#define IP4_LEN 20u
-#define IP6_LEN 40u
-#define TCP_LEN 20u
-#define UDP_LEN 8u
-#define ICMP_LEN 8u   /* type, code, checksum + 4 bytes every message has */
-#define ND_NS_LEN 24u /* solicitation/advertisement: ICMP_LEN + target */
+#define ND_NS_LEN (VF_ICMP6_HDR_LEN + 16u) /* NS/NA: ICMPv6 header + target */
 #define ND_OPT_SLL 1  /* source link-layer address option */
 #define ND_OPT_TLL 2  /* target link-layer address option */
 
-#define IP4_MF 0x2000
-#define IP4_OFFSET_MASK 0x1fff
-
-#define IP6_HOPOPTS 0
-#define IP6_ROUTING 43
-#define IP6_FRAGMENT 44
-#define IP6_DSTOPTS 60
-
 /* An extension header is at most (255 + 1) * 8 bytes, so even the largest
  * chain keeps every offset inside struct vf_hdr_offsets' uint16_t. */
-_Static_assert(ETH_LEN + 2 * VLAN_LEN + IP6_LEN + VF_PARSE_IP6_EXT_MAX * 2048u <= 0xffff,
+_Static_assert(VF_ETH_HDR_LEN + 2 * VF_VLAN_HDR_LEN + VF_IP6_HDR_LEN +
+                   VF_PARSE_IP6_EXT_MAX * 2048u <= 0xffff,
                "IPv6 extension chain must fit a 16-bit offset");
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return __builtin_bswap16(v);
-}
 
 /* Network-order copy: the key keeps addresses and ports as on the wire. */
 static inline uint16_t rd16_raw(const uint8_t *p)
@@ -76,8 +53,8 @@ static inline uint32_t rd32_raw(const uint8_t *p)
 
 /* Neighbour discovery (RFC 4861), what port security checks: the target
  * of a solicitation or advertisement and the link-layer address options
- * of those and of a router solicitation. rem >= ICMP_LEN. Options are
- * walked at most VF_PARSE_ND_OPT_MAX deep; when they cannot be read whole
+ * of those and of a router solicitation. rem >= VF_ICMP6_HDR_LEN. Options
+ * are walked at most VF_PARSE_ND_OPT_MAX deep; when they cannot be read whole
  * (length 0, cut short, too many) both addresses read bad, as does one
  * that is zero, not Ethernet-sized or given twice with two values: a
  * receiver may use any of them, so none can be vouched for. */
@@ -85,14 +62,14 @@ static int parse_nd(const uint8_t *p, uint32_t rem, struct vf_flow_key *key)
 {
     static const uint8_t zero_mac[6];
     bool seen[2] = { false, false };
-    uint32_t pos = ICMP_LEN;
+    uint32_t pos = VF_ICMP6_HDR_LEN;
 
     if (p[0] != VF_ICMP6_RS && p[0] != VF_ICMP6_NS && p[0] != VF_ICMP6_NA)
         return VF_DROP_NONE;
     if (p[0] != VF_ICMP6_RS) {
         if (rem < ND_NS_LEN)
             return VF_DROP_ICMP6_TRUNC;
-        memcpy(key->nd_target, p + ICMP_LEN, 16);
+        memcpy(key->nd_target, p + VF_ICMP6_HDR_LEN, 16);
         pos = ND_NS_LEN;
     }
     for (unsigned n = 0; pos < rem; n++) {
@@ -132,29 +109,29 @@ static inline int parse_l4(const uint8_t *p, uint32_t rem, uint8_t proto,
     case VF_IPPROTO_TCP: {
         uint32_t doff;
 
-        if (rem < TCP_LEN)
+        if (rem < VF_TCP_HDR_LEN)
             return VF_DROP_TCP_TRUNC;
         doff = (uint32_t)(p[12] >> 4) * 4;
-        if (doff < TCP_LEN || doff > rem)
+        if (doff < VF_TCP_HDR_LEN || doff > rem)
             return VF_DROP_TCP_BAD_OFF;
         break;
     }
     case VF_IPPROTO_UDP: {
         uint32_t ulen;
 
-        if (rem < UDP_LEN)
+        if (rem < VF_UDP_HDR_LEN)
             return VF_DROP_UDP_TRUNC;
         /* Shorter than the IP payload is allowed (the rest is padding);
          * longer would make the receiver read past the datagram, unless
          * the rest of the datagram is in the later fragments. */
-        ulen = rd16(p + 4);
-        if (ulen < UDP_LEN || (ulen > rem && !first_frag))
+        ulen = vf_wire_get16(p + 4);
+        if (ulen < VF_UDP_HDR_LEN || (ulen > rem && !first_frag))
             return VF_DROP_UDP_BAD_LEN;
         break;
     }
     case VF_IPPROTO_ICMP:
     case VF_IPPROTO_ICMPV6:
-        if (rem < ICMP_LEN)
+        if (rem < VF_ICMP_HDR_LEN)
             return proto == VF_IPPROTO_ICMP ? VF_DROP_ICMP_TRUNC : VF_DROP_ICMP6_TRUNC;
         /* Type and code, widened to 16 bits in network order like ports. */
         key->sport = __builtin_bswap16(p[0]);
@@ -178,17 +155,17 @@ static int parse_ip4(const uint8_t *frame, uint32_t l3, uint32_t len,
     uint32_t hlen, tot;
     uint16_t frag;
 
-    if (rem < IP4_LEN)
+    if (rem < VF_IP4_HDR_LEN)
         return VF_DROP_IP4_TRUNC;
     if ((p[0] >> 4) != 4)
         return VF_DROP_IP4_BAD_VERSION;
     hlen = (uint32_t)(p[0] & 0x0f) * 4;
-    if (hlen < IP4_LEN)
+    if (hlen < VF_IP4_HDR_LEN)
         return VF_DROP_IP4_BAD_IHL;
     if (hlen > rem)
         return VF_DROP_IP4_TRUNC;
     /* Bytes past the total length are Ethernet padding and are ignored. */
-    tot = rd16(p + 2);
+    tot = vf_wire_get16(p + 2);
     if (tot < hlen || tot > rem)
         return VF_DROP_IP4_BAD_LEN;
 
@@ -199,12 +176,12 @@ static int parse_ip4(const uint8_t *frame, uint32_t l3, uint32_t len,
     key->ip_src = rd32_raw(p + 12);
     key->ip_dst = rd32_raw(p + 16);
 
-    frag = rd16(p + 6);
-    if (frag & IP4_OFFSET_MASK) {
+    frag = vf_wire_get16(p + 6);
+    if (frag & VF_IP4_OFF_MASK) {
         key->flags |= VF_FLOW_FRAG_LATER;   /* no L4 header here */
         return VF_DROP_NONE;
     }
-    if (frag & IP4_MF)
+    if (frag & VF_IP4_MF)
         key->flags |= VF_FLOW_FRAG_FIRST;
     off->l4 = (uint16_t)(l3 + hlen);
     off->l4_len = (uint16_t)(tot - hlen);
@@ -221,16 +198,16 @@ static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
     uint8_t nh;
     unsigned i;
 
-    if (rem < IP6_LEN)
+    if (rem < VF_IP6_HDR_LEN)
         return VF_DROP_IP6_TRUNC;
     if ((p[0] >> 4) != 6)
         return VF_DROP_IP6_BAD_VERSION;
-    plen = rd16(p + 4);
-    if (plen > rem - IP6_LEN)
+    plen = vf_wire_get16(p + 4);
+    if (plen > rem - VF_IP6_HDR_LEN)
         return VF_DROP_IP6_BAD_LEN;
 
     key->flags |= VF_FLOW_IP6;
-    key->ip_tos = (uint8_t)(rd16(p) >> 4);  /* traffic class */
+    key->ip_tos = (uint8_t)(vf_wire_get16(p) >> 4);  /* traffic class */
     key->ip_ttl = p[7];
     memcpy(key->ip6_src, p + 8, 16);
     memcpy(key->ip6_dst, p + 24, 16);
@@ -239,19 +216,19 @@ static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
      * end of the fixed header, so every header is bounded by plen. */
     nh = p[6];
     pos = 0;
-    p += IP6_LEN;
+    p += VF_IP6_HDR_LEN;
     for (i = 0;; i++) {
         uint32_t elen;
 
-        if (nh != IP6_HOPOPTS && nh != IP6_ROUTING && nh != IP6_FRAGMENT &&
-            nh != IP6_DSTOPTS)
+        if (nh != VF_IPPROTO_HOPOPTS && nh != VF_IPPROTO_ROUTING &&
+            nh != VF_IPPROTO_FRAGMENT && nh != VF_IPPROTO_DSTOPTS)
             break;
         if (i == VF_PARSE_IP6_EXT_MAX)
             return VF_DROP_IP6_EXT_LIMIT;
         if (plen - pos < 8)
             return VF_DROP_IP6_EXT_TRUNC;
-        if (nh == IP6_FRAGMENT) {
-            uint16_t fo = rd16(p + pos + 2);
+        if (nh == VF_IPPROTO_FRAGMENT) {
+            uint16_t fo = vf_wire_get16(p + pos + 2);
 
             if (fo & 0xfff8) {
                 key->ip_proto = p[pos];
@@ -271,7 +248,7 @@ static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
     }
 
     key->ip_proto = nh;
-    off->l4 = (uint16_t)(l3 + IP6_LEN + pos);
+    off->l4 = (uint16_t)(l3 + VF_IP6_HDR_LEN + pos);
     off->l4_len = (uint16_t)(plen - pos);
     return parse_l4(p + pos, plen - pos, nh, key->flags & VF_FLOW_FRAG_FIRST,
                     key);
@@ -280,12 +257,13 @@ static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
 /* Only Ethernet/IPv4 ARP carries what the key has room for. */
 static int parse_arp(const uint8_t *p, uint32_t rem, struct vf_flow_key *key)
 {
-    if (rem < ARP_LEN)
+    if (rem < VF_ARP_LEN)
         return VF_DROP_ARP_TRUNC;
-    if (rd16(p) != 1 || rd16(p + 2) != VF_ETH_P_IP || p[4] != 6 || p[5] != 4)
+    if (vf_wire_get16(p) != 1 || vf_wire_get16(p + 2) != VF_ETH_P_IP ||
+        p[4] != 6 || p[5] != 4)
         return VF_DROP_ARP_BAD;
     key->flags |= VF_FLOW_ARP;
-    key->arp_op = rd16(p + 6);
+    key->arp_op = vf_wire_get16(p + 6);
     memcpy(key->arp_sha, p + 8, 6);
     key->ip_src = rd32_raw(p + 14);
     memcpy(key->arp_tha, p + 18, 6);
@@ -301,30 +279,30 @@ static const struct vf_flow_key zero_key;
 int vf_parse(const uint8_t *frame, uint32_t len, struct vf_flow_key *key,
              struct vf_hdr_offsets *off)
 {
-    uint32_t l3 = ETH_LEN;
+    uint32_t l3 = VF_ETH_HDR_LEN;
     uint16_t type;
 
     memcpy(key, &zero_key, sizeof(*key));
     memset(off, 0, sizeof(*off));
-    if (len < ETH_LEN)
+    if (len < VF_ETH_HDR_LEN)
         return VF_DROP_RUNT;
     memcpy(key->eth_dst, frame, 12);    /* dst then src, as on the wire */
-    type = rd16(frame + 12);
+    type = vf_wire_get16(frame + 12);
 
     /* At most two tags (802.1ad outer + 802.1Q inner, or two 802.1Q); a
      * third TPID is left as the EtherType, which nothing above understands. */
     if (type == VF_ETH_P_8021Q || type == VF_ETH_P_8021AD) {
-        if (len - l3 < VLAN_LEN)
+        if (len - l3 < VF_VLAN_HDR_LEN)
             return VF_DROP_VLAN_TRUNC;
         key->flags |= VF_FLOW_VLAN;
-        key->vlan = rd16(frame + l3);
-        type = rd16(frame + l3 + 2);
-        l3 += VLAN_LEN;
+        key->vlan = vf_wire_get16(frame + l3);
+        type = vf_wire_get16(frame + l3 + 2);
+        l3 += VF_VLAN_HDR_LEN;
         if (type == VF_ETH_P_8021Q || type == VF_ETH_P_8021AD) {
-            if (len - l3 < VLAN_LEN)
+            if (len - l3 < VF_VLAN_HDR_LEN)
                 return VF_DROP_VLAN_TRUNC;
-            type = rd16(frame + l3 + 2);
-            l3 += VLAN_LEN;
+            type = vf_wire_get16(frame + l3 + 2);
+            l3 += VF_VLAN_HDR_LEN;
         }
     }
     key->eth_type = type;

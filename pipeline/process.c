@@ -112,16 +112,10 @@ static void ip4_dec_ttl(uint8_t *ip, unsigned dec)
 {
     /* RFC 1624 incremental update: TTL is the high byte of the 16-bit word
      * at offset 8 (TTL, protocol). */
-    uint16_t old = (uint16_t)(ip[8] << 8 | ip[9]);
+    uint16_t old = vf_wire_get16(ip + 8);
     ip[8] = (uint8_t)(ip[8] - dec);
-    uint16_t new = (uint16_t)(ip[8] << 8 | ip[9]);
-    uint16_t hc = (uint16_t)(ip[10] << 8 | ip[11]);
-    uint32_t sum = (uint16_t)~hc + (uint32_t)(uint16_t)~old + new;
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    hc = (uint16_t)~sum;
-    ip[10] = (uint8_t)(hc >> 8);
-    ip[11] = (uint8_t)hc;
+    vf_wire_put16(ip + 10, vf_csum_update16(vf_wire_get16(ip + 10), old,
+                                            vf_wire_get16(ip + 8)));
 }
 
 void vf_act_rewrite(const struct vf_act *a, uint8_t *frame,

@@ -3,38 +3,12 @@
 #include <string.h>
 
 #include "numa/vf_drop.h"
+#include "numa/vf_wire.h"
 #include "pipeline/vf_reject.h"
 #include "pipeline/vf_tables.h"
 #include "pipeline/vf_worker.h"
-#include "tunnel/vf_csum.h"
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_ACK 0x10
 #define IP6_MIN_MTU 1280u
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
 
 /* Not 0/8, loopback, multicast or class E (RFC 1122 3.2.2). */
 static bool unicast4(uint32_t a_net)
@@ -59,7 +33,7 @@ static uint16_t l4_csum(bool v6, const uint8_t *src, const uint8_t *dst,
     if (v6) {
         sum = vf_csum_add(0, src, 16);
         sum = vf_csum_add(sum, dst, 16);
-        wr32(ph, len);
+        vf_wire_put32(ph, len);
         memset(ph + 4, 0, 3);
         ph[7] = proto;
         sum = vf_csum_add(sum, ph, 8);
@@ -68,7 +42,7 @@ static uint16_t l4_csum(bool v6, const uint8_t *src, const uint8_t *dst,
         memcpy(ph + 4, dst, 4);
         ph[8] = 0;
         ph[9] = proto;
-        wr16(ph + 10, (uint16_t)len);
+        vf_wire_put16(ph + 10, (uint16_t)len);
         sum = vf_csum_add(0, ph, 12);
     }
     return vf_csum_fold(vf_csum_add(sum, l4, len));
@@ -86,7 +60,7 @@ static uint8_t *answer_l3(const uint8_t *f, const struct vf_flow_key *key, uint3
     if (key->flags & VF_FLOW_IP6) {
         memset(h, 0, 40);
         h[0] = 0x60;
-        wr16(h + 4, (uint16_t)l4_len);
+        vf_wire_put16(h + 4, (uint16_t)l4_len);
         h[6] = proto;
         h[7] = 64;
         memcpy(h + 8, key->ip6_dst, 16);
@@ -95,15 +69,15 @@ static uint8_t *answer_l3(const uint8_t *f, const struct vf_flow_key *key, uint3
     }
     h[0] = 0x45;
     h[1] = proto == VF_IPPROTO_ICMP ? 0xc0 : 0;   /* internetwork control */
-    wr16(h + 2, (uint16_t)(20 + l4_len));
-    wr16(h + 4, 0);
-    wr16(h + 6, VF_IP4_DF);
+    vf_wire_put16(h + 2, (uint16_t)(20 + l4_len));
+    vf_wire_put16(h + 4, 0);
+    vf_wire_put16(h + 6, VF_IP4_DF);
     h[8] = 64;
     h[9] = proto;
-    wr16(h + 10, 0);
+    vf_wire_put16(h + 10, 0);
     memcpy(h + 12, &key->ip_dst, 4);
     memcpy(h + 16, &key->ip_src, 4);
-    wr16(h + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, h, 20)));
+    vf_wire_put16(h + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, h, 20)));
     return h + 20;
 }
 
@@ -114,7 +88,7 @@ static int build_rst(const uint8_t *f, const struct vf_flow_key *key,
     const uint8_t *tcp = f + off->l4;
     uint8_t flags = tcp[13];
     uint32_t doff = (uint32_t)(tcp[12] >> 4) * 4;
-    if ((flags & TH_RST) || off->l4_len < 20 || doff > off->l4_len)
+    if ((flags & VF_TCP_RST) || off->l4_len < 20 || doff > off->l4_len)
         return -1;
     uint32_t l3len = v6 ? 40 : 20;
     uint32_t len = off->l3 + l3len + 20;
@@ -125,19 +99,19 @@ static int build_rst(const uint8_t *f, const struct vf_flow_key *key,
     memset(t, 0, 20);
     memcpy(t, tcp + 2, 2);                   /* from its destination port */
     memcpy(t + 2, tcp, 2);                   /* to its source port */
-    if (flags & TH_ACK) {
-        wr32(t + 4, rd32(tcp + 8));          /* seq = its ACK */
-        t[13] = TH_RST;
+    if (flags & VF_TCP_ACK) {
+        vf_wire_put32(t + 4, vf_wire_get32(tcp + 8));          /* seq = its ACK */
+        t[13] = VF_TCP_RST;
     } else {
-        uint32_t seglen = off->l4_len - doff + !!(flags & TH_SYN) + !!(flags & TH_FIN);
-        wr32(t + 8, rd32(tcp + 4) + seglen); /* ACK everything it carried */
-        t[13] = TH_RST | TH_ACK;
+        uint32_t seglen = off->l4_len - doff + !!(flags & VF_TCP_SYN) + !!(flags & VF_TCP_FIN);
+        vf_wire_put32(t + 8, vf_wire_get32(tcp + 4) + seglen); /* ACK everything it carried */
+        t[13] = VF_TCP_RST | VF_TCP_ACK;
     }
     t[12] = 5 << 4;
     const uint8_t *h = o + off->l3;
     uint16_t cs = v6 ? l4_csum(true, h + 8, h + 24, VF_IPPROTO_TCP, t, 20)
                      : l4_csum(false, h + 12, h + 16, VF_IPPROTO_TCP, t, 20);
-    wr16(t + 16, (uint16_t)~cs);
+    vf_wire_put16(t + 16, (uint16_t)~cs);
     out->len = len;
     out->gso_size = 0;
     return 0;
@@ -155,7 +129,7 @@ static int build_unreachable(const uint8_t *f, uint32_t flen,
         (type == 3 || type == 4 || type == 5 || type == 11 || type == 12))
         return -1;   /* an ICMP error */
     const uint8_t *ip = f + off->l3;
-    uint32_t ip_len = v6 ? 40u + rd16(ip + 4) : rd16(ip + 2);
+    uint32_t ip_len = v6 ? 40u + vf_wire_get16(ip + 4) : vf_wire_get16(ip + 2);
     if (ip_len > flen - off->l3)
         ip_len = flen - off->l3;
     uint32_t quote_max = v6 ? IP6_MIN_MTU - 40 - 8 : 576u - 20 - 8;
@@ -173,7 +147,7 @@ static int build_unreachable(const uint8_t *f, uint32_t flen,
     const uint8_t *h = o + off->l3;
     uint16_t cs = v6 ? l4_csum(true, h + 8, h + 24, proto, icmp, 8 + quote)
                      : vf_csum_fold(vf_csum_add(0, icmp, 8 + quote));
-    wr16(icmp + 2, (uint16_t)~cs);
+    vf_wire_put16(icmp + 2, (uint16_t)~cs);
     out->len = len;
     out->gso_size = 0;
     return 0;

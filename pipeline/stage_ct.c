@@ -57,11 +57,6 @@ struct vf_ct_frag *vf_ct_frag_create(void)
     return calloc(1, sizeof(struct vf_ct_frag));
 }
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* The IP identification of a fragment; false when it has none (IPv6
  * without a fragment header within the bounded walk). */
 static bool frag_id(const uint8_t *frame, uint32_t len, const struct vf_flow_key *k,
@@ -71,7 +66,7 @@ static bool frag_id(const uint8_t *frame, uint32_t len, const struct vf_flow_key
     if (k->flags & VF_FLOW_IP4) {
         if (l3 + 20 > len)
             return false;
-        *id = rd16(frame + l3 + 4);
+        *id = vf_wire_get16(frame + l3 + 4);
         return true;
     }
     if (l3 + 40 > len)
@@ -81,11 +76,13 @@ static bool frag_id(const uint8_t *frame, uint32_t len, const struct vf_flow_key
     for (unsigned i = 0; i < VF_PARSE_IP6_EXT_MAX; i++) {
         if (pos + 8 > len)
             return false;
-        if (nh == 44) {
-            *id = (uint32_t)rd16(frame + pos + 4) << 16 | rd16(frame + pos + 6);
+        if (nh == VF_IPPROTO_FRAGMENT) {
+            *id = (uint32_t)vf_wire_get16(frame + pos + 4) << 16 |
+                  vf_wire_get16(frame + pos + 6);
             return true;
         }
-        if (nh != 0 && nh != 43 && nh != 60)
+        if (nh != VF_IPPROTO_HOPOPTS && nh != VF_IPPROTO_ROUTING &&
+            nh != VF_IPPROTO_DSTOPTS)
             return false;
         nh = frame[pos];
         pos += ((uint32_t)frame[pos + 1] + 1) * 8;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "numa/vf_drop.h"
+#include "numa/vf_wire.h"
 #include "pipeline/vf_logical.h"
 #include "pipeline/vf_trace.h"
 
@@ -37,16 +38,6 @@ void vf_trace_note(struct vf_trace *tr, const char *stage, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint16_t ip_csum(const uint8_t *h, unsigned len)
-{
-    uint32_t sum = 0;
-    for (unsigned i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)(h[i] << 8 | h[i + 1]);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 unsigned vf_trace_build_frame(const struct vf_lport *in,
                               const struct vf_trace_pkt *pk, uint8_t *buf,
                               unsigned buflen)
@@ -66,7 +57,7 @@ unsigned vf_trace_build_frame(const struct vf_lport *in,
     memcpy(buf + 6, src, 6);
     if (f & VF_TRACE_F_ARP_OP) {
         uint8_t *a = buf + 14;
-        buf[12] = 0x08; buf[13] = 0x06;
+        vf_wire_put16(buf + 12, VF_ETH_P_ARP);
         a[0] = 0; a[1] = 1;            /* Ethernet */
         a[2] = 0x08; a[3] = 0x00;      /* IPv4 */
         a[4] = 6; a[5] = 4;
@@ -84,7 +75,7 @@ unsigned vf_trace_build_frame(const struct vf_lport *in,
                     : VF_IPPROTO_ICMP;
     unsigned l4len = proto == VF_IPPROTO_TCP ? 20 : 8;
     uint8_t *ip = buf + 14;
-    buf[12] = 0x08; buf[13] = 0x00;
+    vf_wire_put16(buf + 12, VF_ETH_P_IP);
     ip[0] = 0x45;
     ip[2] = (uint8_t)((20 + l4len) >> 8);
     ip[3] = (uint8_t)(20 + l4len);
@@ -92,9 +83,7 @@ unsigned vf_trace_build_frame(const struct vf_lport *in,
     ip[9] = proto;
     memcpy(ip + 12, &ip_src, 4);
     memcpy(ip + 16, &ip_dst, 4);
-    uint16_t cs = ip_csum(ip, 20);
-    ip[10] = (uint8_t)(cs >> 8);
-    ip[11] = (uint8_t)cs;
+    vf_wire_put16(ip + 10, vf_csum(ip, VF_IP4_HDR_LEN));
     uint8_t *l4 = ip + 20;
     if (proto == VF_IPPROTO_TCP || proto == VF_IPPROTO_UDP) {
         l4[0] = (uint8_t)(pk->sport >> 8); l4[1] = (uint8_t)pk->sport;

@@ -42,28 +42,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "numa/vf_wire.h"
+
 #define VF_PARSE_IP6_EXT_MAX 8
 #define VF_PARSE_ND_OPT_MAX 16   /* ND options looked at */
 
-/* ICMPv6 types (RFC 4443, 4861) the pipeline tells apart. */
-#define VF_ICMP6_MLD_REPORT 131
-#define VF_ICMP6_RS 133
-#define VF_ICMP6_RA 134
-#define VF_ICMP6_NS 135
-#define VF_ICMP6_NA 136
-#define VF_ICMP6_REDIRECT 137
-#define VF_ICMP6_MLD2_REPORT 143
-
-#define VF_ETH_P_IP   0x0800
-#define VF_ETH_P_ARP  0x0806
-#define VF_ETH_P_8021Q 0x8100
-#define VF_ETH_P_8021AD 0x88a8
-#define VF_ETH_P_IPV6 0x86dd
-
-#define VF_IPPROTO_ICMP 1
-#define VF_IPPROTO_TCP 6
-#define VF_IPPROTO_UDP 17
-#define VF_IPPROTO_ICMPV6 58
+/* EtherTypes, IP protocols and ICMPv6 types: numa/vf_wire.h. */
 
 enum vf_flow_flags {
     VF_FLOW_VLAN = 1 << 0,        /* had an 802.1Q tag */

@@ -169,14 +169,14 @@ int vf_tunnel_decap(struct vf_pkt *p, uint16_t geneve_port,
 
     if (len < VF_ETH_HDR_LEN)
         return VF_DROP_TUN_TRUNC;
-    if (eth->type != htons(VF_ETH_TYPE_IPV4))
+    if (eth->type != htons(VF_ETH_P_IP))
         return VF_DROP_TUN_NOT_UDP;
     if (len < VF_ETH_HDR_LEN + VF_IP4_HDR_LEN)
         return VF_DROP_TUN_TRUNC;
     ihl = 4u * (ip->ver_ihl & 0x0f);
     if ((ip->ver_ihl >> 4) != 4 || ihl < VF_IP4_HDR_LEN)
         return VF_DROP_TUN_NOT_UDP;
-    if (ip->proto != VF_IP4_PROTO_UDP ||
+    if (ip->proto != VF_IPPROTO_UDP ||
         (ip->frag_off & htons(VF_IP4_FRAG_MASK)))
         return VF_DROP_TUN_NOT_UDP;
     /* Trailing bytes past the IP total length are Ethernet padding. */

@@ -39,12 +39,9 @@ static inline uint16_t encap_sport(uint32_t flow_hash)
 static uint16_t encap_udp_csum(const struct vf_ip4_hdr *ip,
                                const struct vf_udp_hdr *udp, uint16_t udp_len)
 {
-    uint64_t sum = vf_csum_add_scalar(0, &ip->src, 8);
-    uint16_t c;
+    uint64_t sum = vf_csum_pseudo4(ip, VF_IPPROTO_UDP, udp_len);
+    uint16_t c = (uint16_t)~vf_csum_fold(vf_csum_add(sum, udp, udp_len));
 
-    sum += VF_IP4_PROTO_UDP + (uint64_t)udp_len;
-    sum = vf_csum_add(sum, udp, udp_len);
-    c = (uint16_t)~vf_csum_fold(sum);
     return c ? c : 0xffff;
 }
 
@@ -58,7 +55,6 @@ int vf_tunnel_encap(struct vf_pkt *p, const struct vf_tunnel_peer *peer,
     struct vf_ip4_hdr *ip;
     struct vf_udp_hdr *udp;
     uint8_t *h;
-    uint32_t sum;
 
     /* Both checks come before any write so a refused packet is untouched.
      * p->len is bounded by the buffer, so ip_len cannot wrap. */
@@ -85,10 +81,8 @@ int vf_tunnel_encap(struct vf_pkt *p, const struct vf_tunnel_peer *peer,
 
     ip = (struct vf_ip4_hdr *)(h + VF_ETH_HDR_LEN);
     ip->tot_len = htons((uint16_t)ip_len);
-    /* RFC 1624 eqn. 3 with the old total length 0: HC' = ~(~HC + m'). */
-    sum = (uint16_t)~ntohs(ip->csum) + ip_len;
-    sum = (sum & 0xffff) + (sum >> 16);
-    ip->csum = htons((uint16_t)~sum);
+    /* The template's checksum covers a total length of 0 (peer.c). */
+    ip->csum = htons(vf_csum_update16(ntohs(ip->csum), 0, (uint16_t)ip_len));
 
     udp = (struct vf_udp_hdr *)(h + VF_UDP_OFF);
     udp->sport = htons(encap_sport(flow_hash));

@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "tunnel/vf_csum.h"
+#include "numa/vf_wire.h"
 
 #define VF_GENEVE_HDR_LEN 8
 #define VF_GENEVE_VER_SHIFT 6

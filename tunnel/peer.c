@@ -16,8 +16,9 @@
 
 _Static_assert(VF_GENEVE_TMPL_LEN <= VF_TUNNEL_TMPL_MAX, "Geneve template");
 _Static_assert(VF_VXLAN_TMPL_LEN <= VF_TUNNEL_TMPL_MAX, "VXLAN template");
-_Static_assert(VF_ETH_HDR_LEN + VF_IP4_HDR_LEN == VF_TUNNEL_OUTER_L2L3,
-               "the UDP uplink strips exactly Ethernet + IPv4");
+_Static_assert(VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + VF_UDP_HDR_LEN ==
+                   VF_TUNNEL_OUTER_HDRS,
+               "the UDP uplink strips exactly Ethernet + IPv4 + UDP");
 _Static_assert(VF_GENEVE_TMPL_LEN <= VF_PKT_HEADROOM, "encap fits headroom");
 
 #define VF_TUNNEL_TTL 64
@@ -35,18 +36,17 @@ static void peer_build_l2l3(struct vf_tunnel_peer *peer,
         memcpy(eth->dst, dst_mac, 6);
     if (src_mac)
         memcpy(eth->src, src_mac, 6);
-    eth->type = htons(VF_ETH_TYPE_IPV4);
+    eth->type = htons(VF_ETH_P_IP);
 
     ip->ver_ihl = 0x45;
     /* id 0 with DF set: an atomic datagram needs no unique id (RFC 6864),
      * and we never send a frame that would need fragmenting (see mtu). */
     ip->frag_off = htons(VF_IP4_DF);
     ip->ttl = VF_TUNNEL_TTL;
-    ip->proto = VF_IP4_PROTO_UDP;
+    ip->proto = VF_IPPROTO_UDP;
     ip->src = peer->src_ip;
     ip->dst = peer->dst_ip;
-    ip->csum = htons((uint16_t)~vf_csum_fold(
-        vf_csum_add_scalar(0, ip, sizeof(*ip))));
+    ip->csum = htons(vf_csum(ip, sizeof(*ip)));
 
     udp->dport = htons(peer->dst_port);
 }

@@ -9,42 +9,10 @@
 #include <string.h>
 
 #include "numa/vf_drop.h"
+#include "numa/vf_wire.h"
 #include "tunnel/geneve_packet.h"
-#include "tunnel/vf_csum.h"
 #include "tunnel/vf_segment.h"
 #include "tunnel/vxlan_packet.h"
-
-#define ETYPE_IP4 0x0800
-#define ETYPE_IP6 0x86dd
-#define ETYPE_VLAN 0x8100
-#define ETYPE_QINQ 0x88a8
-#define PROTO_TCP 6
-#define TCP_FIN 0x01
-#define TCP_PSH 0x08
-#define TCP_CWR 0x80
-#define OUTER_L2L3L4 (VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + VF_UDP_HDR_LEN)
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
 
 int vf_seg_parse(const struct vf_pkt *p, uint16_t mss, struct vf_seg_info *si)
 {
@@ -54,15 +22,15 @@ int vf_seg_parse(const struct vf_pkt *p, uint16_t mss, struct vf_seg_info *si)
 
     if (mss == 0 || len < VF_ETH_HDR_LEN)
         return VF_DROP_RUNT;
-    type = rd16(f + 12);
+    type = vf_wire_get16(f + 12);
     /* At most two tags (802.1ad + 802.1Q), which bounds the walk. */
-    for (int i = 0; i < 2 && (type == ETYPE_VLAN || type == ETYPE_QINQ); i++) {
+    for (int i = 0; i < 2 && (type == VF_ETH_P_8021Q || type == VF_ETH_P_8021AD); i++) {
         if (l3 + 4 > len)
             return VF_DROP_VLAN_TRUNC;
-        type = rd16(f + l3 + 2);
+        type = vf_wire_get16(f + l3 + 2);
         l3 += 4;
     }
-    if (type == ETYPE_IP4) {
+    if (type == VF_ETH_P_IP) {
         if (l3 + 20 > len)
             return VF_DROP_IP4_TRUNC;
         if ((f[l3] >> 4) != 4)
@@ -70,22 +38,23 @@ int vf_seg_parse(const struct vf_pkt *p, uint16_t mss, struct vf_seg_info *si)
         if ((f[l3] & 0xf) < 5)
             return VF_DROP_IP4_BAD_IHL;
         l4 = l3 + (uint32_t)(f[l3] & 0xf) * 4;
-        end = l3 + rd16(f + l3 + 2);
-        if (f[l3 + 9] != PROTO_TCP || (rd16(f + l3 + 6) & VF_IP4_FRAG_MASK))
+        end = l3 + vf_wire_get16(f + l3 + 2);
+        if (f[l3 + 9] != VF_IPPROTO_TCP ||
+            (vf_wire_get16(f + l3 + 6) & VF_IP4_FRAG_MASK))
             return VF_DROP_IP4_BAD_LEN;   /* not a whole TCP datagram */
         if (end > len || end < l4)
             return VF_DROP_IP4_BAD_LEN;
         si->ip6 = false;
-    } else if (type == ETYPE_IP6) {
+    } else if (type == VF_ETH_P_IPV6) {
         /* A Linux guest's TSO frame has TCP right after the fixed header. */
         if (l3 + 40 > len)
             return VF_DROP_IP6_TRUNC;
         if ((f[l3] >> 4) != 6)
             return VF_DROP_IP6_BAD_VERSION;
-        if (f[l3 + 6] != PROTO_TCP)
+        if (f[l3 + 6] != VF_IPPROTO_TCP)
             return VF_DROP_IP6_BAD_LEN;
         l4 = l3 + 40;
-        end = l4 + rd16(f + l3 + 4);
+        end = l4 + vf_wire_get16(f + l3 + 4);
         if (end > len)
             return VF_DROP_IP6_BAD_LEN;
         si->ip6 = true;
@@ -145,25 +114,24 @@ static void seg_fix(uint8_t *f, const struct vf_seg_info *si, unsigned i,
     uint64_t sum;
 
     if (si->ip6) {
-        wr16(ip + 4, (uint16_t)tcp_len);
-        sum = vf_csum_add(0, ip + 8, 32);
+        vf_wire_put16(ip + 4, (uint16_t)tcp_len);
+        sum = vf_csum_pseudo6(ip, VF_IPPROTO_TCP, tcp_len);
     } else {
         uint32_t ihl = si->l4 - si->l3;
-        wr16(ip + 2, (uint16_t)(ihl + tcp_len));
-        wr16(ip + 4, (uint16_t)(rd16(ip + 4) + i));
-        wr16(ip + 10, 0);
-        wr16(ip + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, ihl)));
-        sum = vf_csum_add(0, ip + 12, 8);
+        vf_wire_put16(ip + 2, (uint16_t)(ihl + tcp_len));
+        vf_wire_put16(ip + 4, (uint16_t)(vf_wire_get16(ip + 4) + i));
+        vf_wire_put16(ip + 10, 0);
+        vf_wire_put16(ip + 10, vf_csum(ip, ihl));
+        sum = vf_csum_pseudo4(ip, VF_IPPROTO_TCP, tcp_len);
     }
-    wr32(tcp + 4, rd32(tcp + 4) + i * (uint32_t)si->mss);
+    vf_wire_put32(tcp + 4, vf_wire_get32(tcp + 4) + i * (uint32_t)si->mss);
     if (i + 1 < si->n_segs)
-        tcp[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+        tcp[13] &= (uint8_t)~(VF_TCP_FIN | VF_TCP_PSH);
     if (i > 0)
-        tcp[13] &= (uint8_t)~TCP_CWR;
-    wr16(tcp + 16, 0);
-    sum += PROTO_TCP + (uint64_t)tcp_len;
+        tcp[13] &= (uint8_t)~VF_TCP_CWR;
+    vf_wire_put16(tcp + VF_TCP_CSUM_OFF, 0);
     sum = vf_csum_add(sum, tcp, tcp_len);
-    wr16(tcp + 16, (uint16_t)~vf_csum_fold(sum));
+    vf_wire_put16(tcp + VF_TCP_CSUM_OFF, (uint16_t)~vf_csum_fold(sum));
 }
 
 int vf_seg_build(const struct vf_pkt *p, const struct vf_seg_info *si,
@@ -192,7 +160,7 @@ int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *in,
 {
     struct vf_seg_info si = *in;
     const uint32_t hl = tunnel_hdr_len(peer);
-    const uint32_t tl = hl - OUTER_L2L3L4;  /* tunnel header per datagram */
+    const uint32_t tl = hl - VF_TUNNEL_OUTER_HDRS;  /* tunnel header per datagram */
     int r = vf_seg_clamp(&si, vf_seg_tunnel_max_frame(peer));
 
     if (r)
@@ -248,12 +216,12 @@ int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port)
     uint8_t *f = vf_pkt_data(p);
     const uint32_t seg = p->gso_size;
 
-    if (seg == 0 || p->len <= OUTER_L2L3L4 + seg)
+    if (seg == 0 || p->len <= VF_TUNNEL_OUTER_HDRS + seg)
         return -EINVAL;
-    const uint32_t total = p->len - OUTER_L2L3L4;
+    const uint32_t total = p->len - VF_TUNNEL_OUTER_HDRS;
     const uint32_t n = (total + seg - 1) / seg;
-    uint8_t *d0 = f + OUTER_L2L3L4;
-    bool vxlan = rd16(f + VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + 2) == vxlan_port;
+    uint8_t *d0 = f + VF_TUNNEL_OUTER_HDRS;
+    bool vxlan = vf_wire_get16(f + VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + 2) == vxlan_port;
     uint32_t tl = gro_tunnel_len(d0, seg, vxlan);
     if (!tl)
         return -EINVAL;
@@ -269,9 +237,9 @@ int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port)
     const uint8_t *t0 = d0 + tl + l4;
     /* Only plain data segments merge: no SYN/RST/URG/FIN/PSH before the
      * last, which may carry FIN/PSH. */
-    if (t0[13] & (0x02 | 0x04 | 0x20 | TCP_FIN | TCP_PSH))
+    if (t0[13] & (VF_TCP_SYN | VF_TCP_RST | VF_TCP_URG | VF_TCP_FIN | VF_TCP_PSH))
         return -EINVAL;
-    uint32_t seq0 = rd32(t0 + 4);
+    uint32_t seq0 = vf_wire_get32(t0 + 4);
 
     /* Check everything before moving anything: a refusal leaves p as is. */
     for (uint32_t k = 1; k < n; k++) {
@@ -283,22 +251,22 @@ int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port)
         uint32_t plen = dlen - tl - h;
         if (si.ip6) {
             if (memcmp(ik + l3 + 6, i0 + l3 + 6, 34) != 0 ||
-                rd16(ik + l3 + 4) != h - l4 + plen)
+                vf_wire_get16(ik + l3 + 4) != h - l4 + plen)
                 return -EINVAL;
         } else {
             if (memcmp(ik + l3, i0 + l3, 2) != 0 ||
                 memcmp(ik + l3 + 6, i0 + l3 + 6, 4) != 0 ||
                 memcmp(ik + l3 + 12, i0 + l3 + 12, l4 - l3 - 12) != 0 ||
-                rd16(ik + l3 + 2) != h - l3 + plen)
+                vf_wire_get16(ik + l3 + 2) != h - l3 + plen)
                 return -EINVAL;
         }
         const uint8_t *tk = ik + l4;
-        uint8_t extra = k + 1 == n ? (TCP_FIN | TCP_PSH) : 0;
+        uint8_t extra = k + 1 == n ? (VF_TCP_FIN | VF_TCP_PSH) : 0;
         if (memcmp(tk, t0, 4) != 0 || memcmp(tk + 8, t0 + 8, 5) != 0 ||
             (tk[13] & (uint8_t)~extra) != t0[13] ||
             memcmp(tk + 14, t0 + 14, 2) != 0 ||
             memcmp(tk + 20, t0 + 20, h - l4 - 20) != 0 ||
-            rd32(tk + 4) != seq0 + k * mss)
+            vf_wire_get32(tk + 4) != seq0 + k * mss)
             return -EINVAL;
     }
 
@@ -317,55 +285,55 @@ int vf_seg_gro_merge(struct vf_pkt *p, uint16_t vxlan_port)
     uint8_t *inner = d0 + tl;
     uint32_t inner_len = (uint32_t)(dst - inner);
     if (si.ip6) {
-        wr16(inner + l3 + 4, (uint16_t)(inner_len - l4));
+        vf_wire_put16(inner + l3 + 4, (uint16_t)(inner_len - l4));
     } else {
-        wr16(inner + l3 + 2, (uint16_t)(inner_len - l3));
-        wr16(inner + l3 + 10, 0);
-        wr16(inner + l3 + 10,
-             (uint16_t)~vf_csum_fold(vf_csum_add(0, inner + l3, l4 - l3)));
+        vf_wire_put16(inner + l3 + 2, (uint16_t)(inner_len - l3));
+        vf_wire_put16(inner + l3 + 10, 0);
+        vf_wire_put16(inner + l3 + 10,
+             vf_csum(inner + l3, l4 - l3));
     }
-    inner[l4 + 13] |= (uint8_t)(last_flags & (TCP_FIN | TCP_PSH));
+    inner[l4 + 13] |= (uint8_t)(last_flags & (VF_TCP_FIN | VF_TCP_PSH));
     /* The outer headers now describe one datagram around the big frame,
      * which is what decap expects. */
     uint8_t *ip = f + VF_ETH_HDR_LEN;
     uint32_t udp_len = VF_UDP_HDR_LEN + tl + inner_len;
-    wr16(ip + 2, (uint16_t)(VF_IP4_HDR_LEN + udp_len));
-    wr16(ip + 10, 0);
-    wr16(ip + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, VF_IP4_HDR_LEN)));
-    wr16(ip + VF_IP4_HDR_LEN + 4, (uint16_t)udp_len);
-    p->len = OUTER_L2L3L4 + tl + inner_len;
+    vf_wire_put16(ip + 2, (uint16_t)(VF_IP4_HDR_LEN + udp_len));
+    vf_wire_put16(ip + 10, 0);
+    vf_wire_put16(ip + 10, vf_csum(ip, VF_IP4_HDR_LEN));
+    vf_wire_put16(ip + VF_IP4_HDR_LEN + 4, (uint16_t)udp_len);
+    p->len = VF_TUNNEL_OUTER_HDRS + tl + inner_len;
     p->gso_size = (uint16_t)mss;
     return 0;
 }
 
 unsigned vf_seg_gro_count(const struct vf_pkt *p)
 {
-    if (p->gso_size == 0 || p->len <= OUTER_L2L3L4)
+    if (p->gso_size == 0 || p->len <= VF_TUNNEL_OUTER_HDRS)
         return 0;
-    return (p->len - OUTER_L2L3L4 + p->gso_size - 1u) / p->gso_size;
+    return (p->len - VF_TUNNEL_OUTER_HDRS + p->gso_size - 1u) / p->gso_size;
 }
 
 int vf_seg_gro_split(const struct vf_pkt *p, unsigned k, struct vf_pkt *out)
 {
     const uint8_t *f = vf_pkt_data(p);
     const uint32_t seg = p->gso_size;
-    if (seg == 0 || p->len <= OUTER_L2L3L4)
+    if (seg == 0 || p->len <= VF_TUNNEL_OUTER_HDRS)
         return VF_DROP_TUN_TRUNC;
-    const uint32_t total = p->len - OUTER_L2L3L4;
+    const uint32_t total = p->len - VF_TUNNEL_OUTER_HDRS;
     if ((uint64_t)k * seg >= total)
         return VF_DROP_TUN_TRUNC;
     uint32_t dlen = total - k * seg < seg ? total - k * seg : seg;
-    if (out->data_off + OUTER_L2L3L4 + dlen > out->buf_len)
+    if (out->data_off + VF_TUNNEL_OUTER_HDRS + dlen > out->buf_len)
         return VF_DROP_SEG_NO_ROOM;
     uint8_t *o = vf_pkt_data(out);
-    memcpy(o, f, OUTER_L2L3L4);
-    memcpy(o + OUTER_L2L3L4, f + OUTER_L2L3L4 + (size_t)k * seg, dlen);
+    memcpy(o, f, VF_TUNNEL_OUTER_HDRS);
+    memcpy(o + VF_TUNNEL_OUTER_HDRS, f + VF_TUNNEL_OUTER_HDRS + (size_t)k * seg, dlen);
     uint8_t *ip = o + VF_ETH_HDR_LEN;
-    wr16(ip + 2, (uint16_t)(VF_IP4_HDR_LEN + VF_UDP_HDR_LEN + dlen));
-    wr16(ip + 10, 0);
-    wr16(ip + 10, (uint16_t)~vf_csum_fold(vf_csum_add(0, ip, VF_IP4_HDR_LEN)));
-    wr16(ip + VF_IP4_HDR_LEN + 4, (uint16_t)(VF_UDP_HDR_LEN + dlen));
-    out->len = OUTER_L2L3L4 + dlen;
+    vf_wire_put16(ip + 2, (uint16_t)(VF_IP4_HDR_LEN + VF_UDP_HDR_LEN + dlen));
+    vf_wire_put16(ip + 10, 0);
+    vf_wire_put16(ip + 10, vf_csum(ip, VF_IP4_HDR_LEN));
+    vf_wire_put16(ip + VF_IP4_HDR_LEN + 4, (uint16_t)(VF_UDP_HDR_LEN + dlen));
+    out->len = VF_TUNNEL_OUTER_HDRS + dlen;
     out->gso_size = 0;
     out->port = p->port;
     out->meta = p->meta;

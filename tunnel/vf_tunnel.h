@@ -7,9 +7,10 @@
  * logical ingress/egress port ids).
  *
  * Outer headers: always a full frame (Ethernet/IPv4/UDP/tunnel), so ring and
- * verbs uplinks carry exactly what goes on the wire. The UDP uplink strips
- * the first VF_TUNNEL_OUTER_L2L3 bytes on send (the kernel builds them) and
- * rebuilds them on receive, so decap is one code path for all uplinks.
+ * verbs uplinks carry exactly what goes on the wire. The UDP uplink sends
+ * only the UDP payload, cutting the first VF_TUNNEL_OUTER_HDRS bytes
+ * (Ethernet + IPv4 + UDP: the kernel builds its own), and synthesises them
+ * on receive, so decap is one code path for all uplinks.
  * Headers come from a per-peer template (vf_tunnel_peer_init) so encap is a
  * copy plus a few field updates: IP total length, IP id, IP checksum
  * (incremental from the template's), UDP length, UDP source port from the
@@ -41,12 +42,16 @@
 
 #include "numa/vf_drop.h"
 #include "numa/vf_pkt.h"
+#include "numa/vf_wire.h"
 
 #define VF_GENEVE_UDP_PORT 6081
 #define VF_VXLAN_UDP_PORT 4789
 #define VF_GENEVE_OPT_CLASS 0xff7f  /* ours: RFC 8926 IANA experimental range 0xff00-0xffff */
 #define VF_GENEVE_OPT_TYPE 0x01
-#define VF_TUNNEL_OUTER_L2L3 34      /* Ethernet 14 + IPv4 20 */
+/* Outer Ethernet 14 + IPv4 20 (no options) + UDP 8: what the UDP uplink
+ * cuts on send and synthesises on receive (vf_port_udp.h). */
+#define VF_TUNNEL_OUTER_HDRS (VF_ETH_HDR_LEN + VF_IP4_HDR_LEN + VF_UDP_HDR_LEN)
+#define VF_UDP_SPORT_MIN 49152      /* RFC 6335 dynamic range, ECMP entropy */
 #define VF_TUNNEL_TMPL_MAX 96
 
 enum vf_encap { VF_ENCAP_GENEVE = 0, VF_ENCAP_VXLAN = 1 };

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "tunnel/vf_csum.h"
+#include "numa/vf_wire.h"
 
 #define VF_VXLAN_HDR_LEN 8
 #define VF_VXLAN_FLAG_I 0x08

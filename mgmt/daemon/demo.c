@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "mgmt/daemon/vf_demo.h"
+#include "numa/vf_wire.h"
 
 #define DEMO_MAGIC 0x56464142u   /* "VFAB" */
 #define DEMO_FRAME_MAX 128
@@ -27,16 +28,6 @@ struct demo_payload {
     uint16_t chassis;    /* the sender's chassis index */
     uint64_t seq;
 };
-
-static uint16_t ip_csum(const uint8_t *h, unsigned len)
-{
-    uint32_t s = 0;
-    for (unsigned i = 0; i + 1 < len; i += 2)
-        s += (uint32_t)(h[i] << 8 | h[i + 1]);
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
 
 /* Ethernet + IPv4 + UDP/TCP + demo payload. proto 17 or 6. */
 static unsigned build_ip(uint8_t *f, const uint8_t *dmac, const uint8_t *smac,
@@ -59,8 +50,7 @@ static unsigned build_ip(uint8_t *f, const uint8_t *dmac, const uint8_t *smac,
     ip[9] = proto;
     memcpy(ip + 12, &sip, 4);
     memcpy(ip + 16, &dip, 4);
-    uint16_t c = ip_csum(ip, 20);
-    ip[10] = (uint8_t)(c >> 8); ip[11] = (uint8_t)c;
+    vf_wire_put16(ip + 10, vf_csum(ip, VF_IP4_HDR_LEN));
     uint8_t *l4 = ip + 20;
     memset(l4, 0, l4len);
     l4[0] = (uint8_t)(sport >> 8); l4[1] = (uint8_t)sport;

@@ -176,16 +176,6 @@ static void ref_emit(struct ref_out *o, const char *port, const uint8_t *f, unsi
     o->len[o->n++] = len;
 }
 
-static uint16_t csum16(const uint8_t *h, unsigned len)
-{
-    uint32_t s = 0;
-    for (unsigned i = 0; i < len; i += 2)
-        s += (uint32_t)(h[i] << 8 | h[i + 1]);
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 /* Delivers to VM port (sw, p) through its egress ACL. */
 static void ref_deliver(const struct vf_model_tenant *tn, int sw, size_t p,
                         const struct ref_pkt *k, const uint8_t *f, unsigned len,
@@ -349,7 +339,7 @@ static void ref_run(const struct vf_model *m, int t, int sw, size_t in_port,
         memcpy(f + 6, k.eth_src, 6);
         f[14 + 8] = k.ttl;
         f[14 + 10] = f[14 + 11] = 0;
-        uint16_t c = csum16(f + 14, 20);
+        uint16_t c = vf_tpkt_csum_fold(vf_tpkt_csum_add(0, f + 14, 20));
         f[14 + 10] = (uint8_t)(c >> 8);
         f[14 + 11] = (uint8_t)c;
         sw = nsw;

@@ -275,27 +275,6 @@ static bool l4_csum_ok(const uint8_t *f, uint32_t len)
 
 /* ---- the vnet header as pure functions ---- */
 
-static void test_csum_oracle(void **state)
-{
-    (void)state;
-    uint8_t buf[300];
-    uint64_t s = 88172645463325252ull;
-    for (unsigned i = 0; i < sizeof(buf); i++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        buf[i] = (uint8_t)s;
-    }
-    /* Every start (odd ones included) and length against the RFC 1071
-     * byte-pair oracle of vf_test_pkt.h. */
-    for (unsigned off = 0; off < 8; off++)
-        for (unsigned len = 0; len + off <= sizeof(buf); len++) {
-            uint16_t mine = (uint16_t)~vf_csum_fold(vf_csum_add(0, buf + off, len));
-            uint16_t ref = vf_tpkt_csum_fold(vf_tpkt_csum_add(0, buf + off, len));
-            uint8_t b[2];
-            memcpy(b, &mine, 2);   /* native store = network order */
-            assert_int_equal(vf_tpkt_get16(b), ref);
-        }
-}
-
 static struct vf_pkt *frame_pkt(struct vf_pool_cache *c, const uint8_t *f, size_t n)
 {
     struct vf_pkt *p = vf_pool_alloc(c);
@@ -1014,7 +993,6 @@ int main(void)
 {
     snprintf(g_ns, sizeof(g_ns), "vftest-tap-%d", (int)getpid());
     const struct CMUnitTest pure[] = {
-        cmocka_unit_test(test_csum_oracle),
         cmocka_unit_test(test_vnet_rx_partial_csum),
         cmocka_unit_test(test_vnet_tx),
         cmocka_unit_test(test_ifname_rules),

@@ -21,7 +21,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "tunnel/vf_csum.h"
+#include "numa/vf_wire.h"
 #include "tunnel/vf_segment.h"
 #include "tunnel/vf_tunnel.h"
 
@@ -290,45 +290,6 @@ static bool ref_accept(const uint8_t *f, uint32_t n, uint16_t gport,
         return false;
     }
     return *ilen >= 14;
-}
-
-/* ---- checksum helpers ---------------------------------------------------- */
-
-static void test_csum_rfc1071_example(void **state)
-{
-    /* RFC 1071 section 3: these bytes sum to 0xddf2. */
-    static const uint8_t b[] = {0x00, 0x01, 0xf2, 0x03,
-                                0xf4, 0xf5, 0xf6, 0xf7};
-
-    (void)state;
-    assert_int_equal(vf_csum_fold(vf_csum_add_scalar(0, b, 8)), 0xddf2);
-    assert_int_equal(vf_csum_fold(vf_csum_add(0, b, 8)), 0xddf2);
-    assert_int_equal(ref_sum(0, b, 8), 0xddf2);
-}
-
-/* STYLE rule 8: the optimised sum must equal the scalar one everywhere. */
-static void test_csum_scalar_matches_fast(void **state)
-{
-    static uint8_t buf[1600 + 8];
-    unsigned i;
-
-    (void)state;
-    for (i = 0; i < 20000; i++) {
-        uint32_t len = rnd_range(0, 1600), off = rnd_range(0, 7);
-        uint64_t seed = rnd() % 4 == 0 ? 0 : rnd();
-        uint16_t s, f;
-
-        if (i % 7 == 0)
-            memset(buf, 0xff, sizeof(buf));   /* carry-heavy */
-        else if (i % 11 == 0)
-            memset(buf, 0, sizeof(buf));
-        else
-            rnd_fill(buf, sizeof(buf));
-        s = vf_csum_fold(vf_csum_add_scalar(seed, buf + off, len));
-        f = vf_csum_fold(vf_csum_add(seed, buf + off, len));
-        assert_int_equal(s, f);
-        assert_int_equal(s, ref_sum(vf_csum_fold(seed), buf + off, len));
-    }
 }
 
 /* ---- peer template ------------------------------------------------------- */
@@ -1420,8 +1381,6 @@ static void test_seg_gro_merge_and_split(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csum_rfc1071_example),
-        cmocka_unit_test(test_csum_scalar_matches_fast),
         cmocka_unit_test(test_peer_init_defaults),
         cmocka_unit_test(test_geneve_encap_layout),
         cmocka_unit_test(test_vxlan_encap_layout),

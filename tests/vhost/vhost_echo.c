@@ -36,6 +36,7 @@
 #include "fabric/vf_port_vhost.h"
 #include "fabric/vf_vnet_hdr.h"
 #include "numa/vf_pool.h"
+#include "numa/vf_wire.h"
 
 #define MAX_PORTS 2
 #define MAX_QUEUES 8
@@ -120,8 +121,7 @@ static bool icmp_answer(const struct echo *e, uint8_t *f, uint32_t len)
     memcpy(ip + 16, src, 4);
     icmp[0] = 0;
     icmp[2] = icmp[3] = 0;
-    uint16_t c = (uint16_t)~vf_csum_fold(vf_csum_add(0, icmp, tot - ihl));
-    memcpy(icmp + 2, &c, 2);
+    vf_wire_put16(icmp + 2, vf_csum(icmp, tot - ihl));
     return true;
 }
 
