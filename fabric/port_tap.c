@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "fabric/vf_port_tap.h"
+#include "fabric/vf_uring.h"
 #include "fabric/vf_vnet_hdr.h"
 
 #define HDR VF_TAP_VNET_HDR_LEN
@@ -685,7 +686,6 @@ static bool kernel_has_read_mshot(struct io_uring *ring)
  * the first rx_burst fills it) and the bid bookkeeping. */
 static int mshot_setup(struct tap_q *tq)
 {
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     tq->bufs = calloc(tq->rx_window, sizeof(*tq->bufs));
     tq->free_bids = calloc(tq->rx_window, sizeof(*tq->free_bids));
     if (!tq->bufs || !tq->free_bids)
@@ -693,19 +693,8 @@ static int mshot_setup(struct tap_q *tq)
     for (unsigned i = 0; i < tq->rx_window; i++)
         tq->free_bids[i] = tq->rx_window - 1 - i;
     tq->n_free_bids = tq->rx_window;
-    tq->br_bytes = (tq->rx_window * sizeof(struct io_uring_buf) + pg - 1) & ~(pg - 1);
-    void *m = mmap(NULL, tq->br_bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return -errno;
-    tq->br = m;
-    io_uring_buf_ring_init(tq->br);
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (unsigned long)(uintptr_t)tq->br,
-        .ring_entries = tq->rx_window,
-        .bgid = BGID,
-    };
-    return io_uring_register_buf_ring(&tq->ring, &reg, 0);
+    return vf_uring_buf_ring_setup(&tq->ring, tq->rx_window, BGID, &tq->br,
+                                   &tq->br_bytes);
 }
 
 /* Registers the pool region as fixed buffers, in chunks of at most 1 GiB
@@ -873,23 +862,9 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         }
         vf_pool_cache_init(tq->own_cache, tq->pool);
 
-        struct io_uring_params prm;
-        memset(&prm, 0, sizeof(prm));
+        /* Cooperative task work (vf_uring.h): no IPI per completion. */
         unsigned entries = pow2_up(tq->rx_window + tq->tx_depth);
-        /* Cooperative task work: a completion never interrupts the worker
-         * with an IPI (costly, above all in a VM); it runs at the worker's
-         * next syscall, or the worker is woken when it sleeps in poll(),
-         * and TASKRUN_FLAG tells a worker polling in user space to enter. */
-        prm.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
-                    IORING_SETUP_TASKRUN_FLAG;
-        prm.cq_entries = 2 * entries;
-        rc = io_uring_queue_init_params(entries, &tq->ring, &prm);
-        if (rc == -EINVAL) {   /* a kernel before 5.19: plain task work */
-            memset(&prm, 0, sizeof(prm));
-            prm.flags = IORING_SETUP_CQSIZE;
-            prm.cq_entries = 2 * entries;
-            rc = io_uring_queue_init_params(entries, &tq->ring, &prm);
-        }
+        rc = vf_uring_queue_init(&tq->ring, entries, 2 * entries);
         if (rc < 0) {
             seterr(err, errlen, "tap port '%s': io_uring_queue_init (queue %u): %s",
                    ifname, q, strerror(-rc));

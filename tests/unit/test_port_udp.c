@@ -7,6 +7,7 @@
  * hanging it.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -308,6 +310,38 @@ static void test_bind_in_use(void **st)
     assert_null(vf_udp_port_open("up", "300.0.0.1:5", 1, NULL, &pool, err,
                                  sizeof(err)));
     assert_non_null(strstr(err, "300.0.0.1:5"));
+    assert_int_equal(vf_pool_in_use(pool), 0);
+    vf_pool_destroy(pool);
+}
+
+/* Out of descriptors: the reuse probe's socket() fails, and the message
+ * says so (not "bind ...: in use", which would send an operator looking
+ * for another program on the port). */
+static void test_open_out_of_fds(void **st)
+{
+    (void)st;
+    char err[256];
+    struct vf_pool *pool = vf_pool_create(NULL, -1, 1024,
+                                          VF_PKT_DEFAULT_DATA_ROOM, err,
+                                          sizeof(err));
+    assert_non_null(pool);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = dup(0);      /* the next descriptor socket() would get */
+    assert_true(lowest >= 0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;   /* no descriptor left below the limit */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    err[0] = '\0';
+    struct vf_port *p = vf_udp_port_open("up", "127.0.0.1:47999", 1, NULL,
+                                         &pool, err, sizeof(err));
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_null(p);
+    assert_non_null(strstr(err, "socket"));
+    assert_non_null(strstr(err, "127.0.0.1:47999"));
+    assert_non_null(strstr(err, strerror(EMFILE)));
+    assert_null(strstr(err, "in use"));
     assert_int_equal(vf_pool_in_use(pool), 0);
     vf_pool_destroy(pool);
 }
@@ -710,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_exchange_zc_fixed),
         cmocka_unit_test(test_exchange_syscall),
         cmocka_unit_test(test_bind_in_use),
+        cmocka_unit_test(test_open_out_of_fds),
         cmocka_unit_test(test_send_zc_release),
         cmocka_unit_test(test_burst_over_depth),
         cmocka_unit_test(test_wait_fd),
