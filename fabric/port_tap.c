@@ -3,9 +3,9 @@
  * Per queue: one tap fd, one io_uring, one eventfd registered with it.
  *
  * Requests in flight are told apart by their user_data: a packet pointer
- * (descriptors are 64-byte aligned, so the low bits are free) with bit 0 set
- * for a write, clear for a read; UD_CANCEL marks the cancel request of close
- * and UD_MSHOT the multishot read.
+ * (descriptors are 64-byte aligned, so the low bits are free) with
+ * UD_WRITE_BIT set for a write, clear for a read; the values UD_CANCEL and
+ * UD_MSHOT mark the cancel request of close and the multishot read.
  *
  * Two rx modes (vf_port_tap.h): a window of single reads, or one multishot
  * read over a provided-buffer ring of pool packets (bid -> packet in
@@ -37,7 +37,6 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdalign.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +52,10 @@
 #include "fabric/vf_port_tap.h"
 #include "fabric/vf_uring.h"
 #include "fabric/vf_vnet_hdr.h"
+#include "numa/vf_err.h"
 
 #define HDR VF_TAP_VNET_HDR_LEN
-#define UD_TX 1u
+#define UD_WRITE_BIT 1u   /* low bit of a packet pointer: its write */
 #define UD_CANCEL 2u
 #define UD_MSHOT 4u
 /* IORING_OP_READ_MULTISHOT (Linux 6.7); liburing 2.3's header predates it.
@@ -336,8 +336,9 @@ static void reap(struct vf_port *p, struct tap_q *tq, unsigned q,
                 continue;
             if (ud == UD_MSHOT) {
                 mshot_complete(p, tq, q, cqes[i], cache);
-            } else if (ud & UD_TX) {
-                done[nd++] = (struct vf_pkt *)(uintptr_t)(ud & ~(uint64_t)UD_TX);
+            } else if (ud & UD_WRITE_BIT) {
+                done[nd++] =
+                    (struct vf_pkt *)(uintptr_t)(ud & ~(uint64_t)UD_WRITE_BIT);
                 if (res < 0)
                     errs++;
             } else {
@@ -436,7 +437,7 @@ static unsigned tap_tx_burst(struct vf_port *p, unsigned q, struct vf_pkt **pkts
             io_uring_prep_write_fixed(sqe, tq->fd, at, pkt->len, 0, (int)idx);
         else
             io_uring_prep_write(sqe, tq->fd, at, pkt->len, 0);
-        io_uring_sqe_set_data64(sqe, (uintptr_t)pkt | UD_TX);
+        io_uring_sqe_set_data64(sqe, (uintptr_t)pkt | UD_WRITE_BIT);
         queued++;
         bytes += flen;
         gso += r > 0;
@@ -570,17 +571,6 @@ static const struct vf_port_ops tap_port_ops = {
     .info = tap_info,
 };
 
-static __attribute__((format(printf, 3, 4)))
-void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 const char *vf_tap_ifname_problem(const char *ifname)
 {
     size_t len = ifname ? strnlen(ifname, IFNAMSIZ) : 0;
@@ -641,14 +631,6 @@ static bool tap_name_taken(const char *ifname, char *what, size_t len)
     }
     close(fd);
     return taken;
-}
-
-static unsigned pow2_up(unsigned v)
-{
-    unsigned r = 1;
-    while (r < v)
-        r <<= 1;
-    return r;
 }
 
 static int set_link_up(const char *ifname)
@@ -738,37 +720,37 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         opts.tx_depth = VF_TAP_TX_DEPTH_DEFAULT;
     const char *why = vf_tap_ifname_problem(ifname);
     if (why) {
-        seterr(err, errlen, "tap port '%s': interface name '%s' %s",
-               name ? name : "", ifname ? ifname : "", why);
+        vf_errf(err, errlen, "tap port '%s': interface name '%s' %s",
+                name ? name : "", ifname ? ifname : "", why);
         return NULL;
     }
     if (n_queues == 0 || n_queues > VF_PORT_MAX_QUEUES || !pools) {
-        seterr(err, errlen, "tap port '%s': need 1-%d queues, each with a pool",
-               ifname, VF_PORT_MAX_QUEUES);
+        vf_errf(err, errlen, "tap port '%s': need 1-%d queues, each with a pool",
+                ifname, VF_PORT_MAX_QUEUES);
         return NULL;
     }
     if (opts.rx_window > VF_TAP_WINDOW_MAX || opts.tx_depth > VF_TAP_WINDOW_MAX) {
-        seterr(err, errlen, "tap port '%s': rx_window and tx_depth must be <= %u",
-               ifname, VF_TAP_WINDOW_MAX);
+        vf_errf(err, errlen, "tap port '%s': rx_window and tx_depth must be <= %u",
+                ifname, VF_TAP_WINDOW_MAX);
         return NULL;
     }
-    opts.rx_window = pow2_up(opts.rx_window);   /* the ready FIFO masks */
+    opts.rx_window = vf_pow2_ceil(opts.rx_window);   /* the ready FIFO masks */
     for (unsigned q = 0; q < n_queues; q++) {
         struct vf_pool_info info;
         if (!pools[q]) {
-            seterr(err, errlen, "tap port '%s': queue %u has no pool", ifname, q);
+            vf_errf(err, errlen, "tap port '%s': queue %u has no pool", ifname, q);
             return NULL;
         }
         vf_pool_get_info(pools[q], &info);
         if (info.data_room < VF_PKT_HEADROOM + 1514u) {
-            seterr(err, errlen, "tap port '%s': pool data room %u is below %u",
-                   ifname, info.data_room, VF_PKT_HEADROOM + 1514u);
+            vf_errf(err, errlen, "tap port '%s': pool data room %u is below %u",
+                    ifname, info.data_room, VF_PKT_HEADROOM + 1514u);
             return NULL;
         }
         if (opts.tso && info.data_room < VF_TAP_TSO_DATA_ROOM) {
-            seterr(err, errlen, "tap port '%s': tso needs pools with a data room "
-                   "of at least %u (queue %u has %u)", ifname,
-                   VF_TAP_TSO_DATA_ROOM, q, info.data_room);
+            vf_errf(err, errlen, "tap port '%s': tso needs pools with a data room "
+                    "of at least %u (queue %u has %u)", ifname,
+                    VF_TAP_TSO_DATA_ROOM, q, info.data_room);
             return NULL;
         }
     }
@@ -776,7 +758,7 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
     p = vf_port_alloc(&tap_port_ops, name, n_queues);
     tp = calloc(1, sizeof(*tp));
     if (!p || !tp) {
-        seterr(err, errlen, "tap port '%s': out of memory", ifname);
+        vf_errf(err, errlen, "tap port '%s': out of memory", ifname);
         free(tp);
         vf_port_free(p);
         return NULL;
@@ -796,7 +778,7 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
     atomic_init(&tp->gone, false);
     tp->q = aligned_alloc(VF_CACHE_LINE, sizeof(*tp->q) * n_queues);
     if (!tp->q) {
-        seterr(err, errlen, "tap port '%s': out of memory", ifname);
+        vf_errf(err, errlen, "tap port '%s': out of memory", ifname);
         goto fail;
     }
     memset(tp->q, 0, sizeof(*tp->q) * n_queues);
@@ -817,8 +799,8 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         tq->tx_depth = opts.tx_depth;
         tq->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (tq->fd < 0) {
-            seterr(err, errlen, "tap port '%s': open /dev/net/tun: %s",
-                   ifname, strerror(errno));
+            vf_errf(err, errlen, "tap port '%s': open /dev/net/tun: %s",
+                    ifname, strerror(errno));
             goto fail;
         }
         memset(&ifr, 0, sizeof(ifr));
@@ -829,26 +811,26 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
             char what[64];
 
             if (e == EINVAL && tap_name_taken(ifname, what, sizeof(what)))
-                seterr(err, errlen, "tap port '%s': interface %s already "
-                       "exists and is %s, not a tap (choose another name, "
-                       "or remove that device)", ifname, ifname, what);
+                vf_errf(err, errlen, "tap port '%s': interface %s already "
+                        "exists and is %s, not a tap (choose another name, "
+                        "or remove that device)", ifname, ifname, what);
             else
-                seterr(err, errlen, "tap port '%s': TUNSETIFF (queue %u): %s%s",
-                       ifname, q, strerror(e), e == EINVAL ? " (an existing "
-                       "tun/tap device without multiqueue/vnet_hdr?)" : "");
+                vf_errf(err, errlen, "tap port '%s': TUNSETIFF (queue %u): %s%s",
+                        ifname, q, strerror(e), e == EINVAL ? " (an existing "
+                        "tun/tap device without multiqueue/vnet_hdr?)" : "");
             goto fail;
         }
         int hdr = (int)HDR;
         if (ioctl(tq->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-            seterr(err, errlen, "tap port '%s': TUNSETVNETHDRSZ: %s",
-                   ifname, strerror(errno));
+            vf_errf(err, errlen, "tap port '%s': TUNSETVNETHDRSZ: %s",
+                    ifname, strerror(errno));
             goto fail;
         }
         if (q == 0) {
             unsigned off = TUN_F_CSUM | (opts.tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
             if (ioctl(tq->fd, TUNSETOFFLOAD, off) < 0) {
-                seterr(err, errlen, "tap port '%s': TUNSETOFFLOAD: %s",
-                       ifname, strerror(errno));
+                vf_errf(err, errlen, "tap port '%s': TUNSETOFFLOAD: %s",
+                        ifname, strerror(errno));
                 goto fail;
             }
         }
@@ -857,24 +839,24 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         tq->ready = calloc(tq->rx_window, sizeof(*tq->ready));
         tq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (!tq->own_cache || !tq->ready || tq->efd < 0) {
-            seterr(err, errlen, "tap port '%s': out of memory/eventfd", ifname);
+            vf_errf(err, errlen, "tap port '%s': out of memory/eventfd", ifname);
             goto fail;
         }
         vf_pool_cache_init(tq->own_cache, tq->pool);
 
         /* Cooperative task work (vf_uring.h): no IPI per completion. */
-        unsigned entries = pow2_up(tq->rx_window + tq->tx_depth);
+        unsigned entries = vf_pow2_ceil(tq->rx_window + tq->tx_depth);
         rc = vf_uring_queue_init(&tq->ring, entries, 2 * entries);
         if (rc < 0) {
-            seterr(err, errlen, "tap port '%s': io_uring_queue_init (queue %u): %s",
-                   ifname, q, strerror(-rc));
+            vf_errf(err, errlen, "tap port '%s': io_uring_queue_init (queue %u): %s",
+                    ifname, q, strerror(-rc));
             goto fail;
         }
         tq->ring_ok = true;
         rc = io_uring_register_eventfd(&tq->ring, tq->efd);
         if (rc < 0) {
-            seterr(err, errlen, "tap port '%s': io_uring_register_eventfd: %s",
-                   ifname, strerror(-rc));
+            vf_errf(err, errlen, "tap port '%s': io_uring_register_eventfd: %s",
+                    ifname, strerror(-rc));
             goto fail;
         }
         if (!opts.plain_io && !register_pool(tq))
@@ -882,8 +864,8 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
         if (!opts.no_multishot && kernel_has_read_mshot(&tq->ring)) {
             rc = mshot_setup(tq);
             if (rc < 0) {
-                seterr(err, errlen, "tap port '%s': provided-buffer ring (queue %u): %s",
-                       ifname, q, strerror(-rc));
+                vf_errf(err, errlen, "tap port '%s': provided-buffer ring (queue %u): %s",
+                        ifname, q, strerror(-rc));
                 goto fail;
             }
             tq->mshot = true;
@@ -892,7 +874,7 @@ struct vf_port *vf_tap_port_open(const char *name, const char *ifname,
 
     rc = set_link_up(tp->ifname);
     if (rc < 0) {
-        seterr(err, errlen, "tap port '%s': set link up: %s", ifname, strerror(-rc));
+        vf_errf(err, errlen, "tap port '%s': set link up: %s", ifname, strerror(-rc));
         goto fail;
     }
     /* The read window is armed by the first rx_burst, not here: io_uring

@@ -7,7 +7,6 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "fabric/udp_impl.h"
+#include "numa/vf_err.h"
 
 #define UDP_CLOSE_WAIT_MS 200 /* bound on waiting for in-flight sends at close */
 
@@ -327,17 +327,6 @@ static const struct vf_port_ops udp_sys_ops = {
     .info = udp_info,
 };
 
-/* Writes a message into err and returns -EINVAL: a refused option. */
-static __attribute__((format(printf, 3, 4)))
-int refuse(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 /* Fills *opt from o (NULL: the defaults) and checks it with the queues'
  * pools and the bind address: 0, or -EINVAL with err naming the field. */
 static int opts_check(const char *name, const char *bind_s, unsigned n_queues,
@@ -355,38 +344,38 @@ static int opts_check(const char *name, const char *bind_s, unsigned n_queues,
         opt->burst = VF_BURST_MAX;
     if (opt->ring_depth < 8 || opt->ring_depth > VF_UDP_DEPTH_MAX ||
         (opt->ring_depth & (opt->ring_depth - 1)))
-        return refuse(err, errlen, "udp port '%s': ring_depth %u is not a "
-                      "power of two in 8..%u", name, opt->ring_depth,
-                      VF_UDP_DEPTH_MAX);
+        return vf_errf(err, errlen, "udp port '%s': ring_depth %u is not a "
+                       "power of two in 8..%u", name, opt->ring_depth,
+                       VF_UDP_DEPTH_MAX);
     if (opt->burst > VF_BURST_MAX)
-        return refuse(err, errlen, "udp port '%s': burst %u exceeds %u", name,
-                      opt->burst, VF_BURST_MAX);
+        return vf_errf(err, errlen, "udp port '%s': burst %u exceeds %u", name,
+                       opt->burst, VF_BURST_MAX);
     if (opt->rx_mode != VF_UDP_RX_MULTISHOT && opt->rx_mode != VF_UDP_RX_SYSCALL)
-        return refuse(err, errlen, "udp port '%s': unknown rx mode %d", name,
-                      (int)opt->rx_mode);
+        return vf_errf(err, errlen, "udp port '%s': unknown rx mode %d", name,
+                       (int)opt->rx_mode);
     if (opt->gro && opt->rx_mode != VF_UDP_RX_MULTISHOT)
-        return refuse(err, errlen, "udp port '%s': gro needs the multishot "
-                      "rx mode", name);
+        return vf_errf(err, errlen, "udp port '%s': gro needs the multishot "
+                       "rx mode", name);
     if (opt->fixed_bufs && !opt->send_zc)
-        return refuse(err, errlen, "udp port '%s': fixed_bufs needs send_zc",
-                      name);
+        return vf_errf(err, errlen, "udp port '%s': fixed_bufs needs send_zc",
+                       name);
     if (n_queues == 0 || n_queues > VF_PORT_MAX_QUEUES)
-        return refuse(err, errlen, "udp port '%s': n_queues %u not in 1..%u",
-                      name, n_queues, VF_PORT_MAX_QUEUES);
+        return vf_errf(err, errlen, "udp port '%s': n_queues %u not in 1..%u",
+                       name, n_queues, VF_PORT_MAX_QUEUES);
     for (unsigned i = 0; i < n_queues; i++) {
         struct vf_pool_info info;
         if (!pools || !pools[i])
-            return refuse(err, errlen, "udp port '%s': no pool for queue %u",
-                          name, i);
+            return vf_errf(err, errlen, "udp port '%s': no pool for queue %u",
+                           name, i);
         vf_pool_get_info(pools[i], &info);
         if (opt->gro && info.data_room < VF_UDP_GRO_DATA_ROOM)
-            return refuse(err, errlen, "udp port '%s': gro needs pools with "
-                          "a data room of at least %u (queue %u has %u)",
-                          name, VF_UDP_GRO_DATA_ROOM, i, info.data_room);
+            return vf_errf(err, errlen, "udp port '%s': gro needs pools with "
+                           "a data room of at least %u (queue %u has %u)",
+                           name, VF_UDP_GRO_DATA_ROOM, i, info.data_room);
     }
     if (parse_bind(bind_s, addr) < 0)
-        return refuse(err, errlen, "udp port '%s': bind address '%s' is not "
-                      "IPv4 ADDR:PORT", name, bind_s ? bind_s : "(null)");
+        return vf_errf(err, errlen, "udp port '%s': bind address '%s' is not "
+                       "IPv4 ADDR:PORT", name, bind_s ? bind_s : "(null)");
     return 0;
 }
 

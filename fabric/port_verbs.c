@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <stdalign.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #include <infiniband/verbs.h>
 
 #include "fabric/vf_port_verbs.h"
+#include "numa/vf_err.h"
 #include "numa/vf_wire.h"
 
 #define VERBS_MAX_RQ 32768u
@@ -62,7 +62,8 @@ struct verbs_q {
     unsigned rx_nfree;
     uint64_t tx_head, tx_tail;
 
-    /* worker: rw (relaxed), mgmt: ro */
+    /* worker: rw (vf_stat_add: one writer, so a relaxed load and store,
+     * no locked add), mgmt: ro (relaxed loads, never torn) */
     _Atomic uint64_t tx_completions, tx_errors, tx_copies, rx_refill_short;
 };
 
@@ -96,29 +97,9 @@ static uint8_t rss_key[VERBS_RSS_KEY_LEN] = {
 
 static const struct vf_port_ops verbs_port_ops;
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* One writer per counter (the queue's worker): a relaxed load and store,
- * no locked read-modify-write; readers only need untorn values. */
 static inline unsigned min_u(unsigned a, unsigned b)
 {
     return a < b ? a : b;
-}
-
-static unsigned pow2_ceil(unsigned v)
-{
-    unsigned r = 1;
-    while (r < v)
-        r <<= 1;
-    return r;
 }
 
 /* Linear search: at most one MR per queue, and the hint catches the
@@ -512,9 +493,9 @@ static struct ibv_context *open_device(const char *device, char *err,
     if (!list || num <= 0) {
         const char *why = !list ? strerror(errno ? errno : ENODEV)
                                 : "no devices";
-        errf(err, errlen, "uplink verbs device '%s': no RDMA device on this "
-             "machine (ibv_get_device_list: %s); use uplink: {type: udp, "
-             "bind: ADDR:PORT} or {type: ring}", device, why);
+        vf_errf(err, errlen, "uplink verbs device '%s': no RDMA device on this "
+                "machine (ibv_get_device_list: %s); use uplink: {type: udp, "
+                "bind: ADDR:PORT} or {type: ring}", device, why);
         if (list)
             ibv_free_device_list(list);
         return NULL;
@@ -535,13 +516,13 @@ static struct ibv_context *open_device(const char *device, char *err,
     }
     struct ibv_context *ctx = NULL;
     if (!found) {
-        errf(err, errlen, "uplink verbs device '%s' not found; devices on "
-             "this machine: %s", device, names);
+        vf_errf(err, errlen, "uplink verbs device '%s' not found; devices on "
+                "this machine: %s", device, names);
     } else {
         ctx = ibv_open_device(found);
         if (!ctx)
-            errf(err, errlen, "uplink verbs device '%s': ibv_open_device: %s",
-                 device, strerror(errno ? errno : EIO));
+            vf_errf(err, errlen, "uplink verbs device '%s': ibv_open_device: %s",
+                    device, strerror(errno ? errno : EIO));
     }
     ibv_free_device_list(list);
     return ctx;
@@ -592,7 +573,7 @@ static bool rss_supported(const struct ibv_device_attr_ex *dx, unsigned n_queues
                             IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
     return (rc->supported_qpts & (1u << IBV_QPT_RAW_PACKET)) &&
            rc->max_rwq_indirection_tables > 0 &&
-           rc->max_rwq_indirection_table_size >= pow2_ceil(n_queues) &&
+           rc->max_rwq_indirection_table_size >= vf_pow2_ceil(n_queues) &&
            (rc->rx_hash_function & IBV_RX_HASH_FUNC_TOEPLITZ) &&
            (rc->rx_hash_fields_mask & fields) == fields &&
            dx->max_wq_type_rq >= n_queues;
@@ -600,7 +581,7 @@ static bool rss_supported(const struct ibv_device_attr_ex *dx, unsigned n_queues
 
 static int setup_rss(struct verbs_port *vp, char *err, size_t errlen)
 {
-    unsigned tbl = pow2_ceil(vp->n_queues), log = 0;
+    unsigned tbl = vf_pow2_ceil(vp->n_queues), log = 0;
     while ((1u << log) < tbl)
         log++;
     struct ibv_wq *ind[VF_PORT_MAX_QUEUES];
@@ -613,8 +594,8 @@ static int setup_rss(struct verbs_port *vp, char *err, size_t errlen)
     ta.ind_tbl = ind;
     vp->ind_tbl = ibv_create_rwq_ind_table(vp->ctx, &ta);
     if (!vp->ind_tbl) {
-        errf(err, errlen, "uplink verbs device '%s': ibv_create_rwq_ind_table: %s",
-             vp->dev_name, strerror(errno ? errno : EIO));
+        vf_errf(err, errlen, "uplink verbs device '%s': ibv_create_rwq_ind_table: %s",
+                vp->dev_name, strerror(errno ? errno : EIO));
         return -(errno ? errno : EIO);
     }
 
@@ -633,8 +614,8 @@ static int setup_rss(struct verbs_port *vp, char *err, size_t errlen)
         IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
     vp->hash_qp = ibv_create_qp_ex(vp->ctx, &qa);
     if (!vp->hash_qp) {
-        errf(err, errlen, "uplink verbs device '%s': ibv_create_qp_ex (RSS): %s",
-             vp->dev_name, strerror(errno ? errno : EIO));
+        vf_errf(err, errlen, "uplink verbs device '%s': ibv_create_qp_ex (RSS): %s",
+                vp->dev_name, strerror(errno ? errno : EIO));
         return -(errno ? errno : EIO);
     }
     return 0;
@@ -700,8 +681,8 @@ static int add_flows(struct verbs_port *vp, struct ibv_qp *qp,
         struct ibv_flow *f = ibv_create_flow(qp, &r.attr);
         if (!f) {
             int e = errno ? errno : EIO;
-            errf(err, errlen, "uplink verbs device '%s': ibv_create_flow (UDP "
-                 "port %u): %s", vp->dev_name, ports[i], strerror(e));
+            vf_errf(err, errlen, "uplink verbs device '%s': ibv_create_flow (UDP "
+                    "port %u): %s", vp->dev_name, ports[i], strerror(e));
             return -e;
         }
         vp->flows[vp->n_flows++] = f;
@@ -719,8 +700,8 @@ static int setup_queue(struct verbs_port *vp, unsigned q, struct vf_pool *pool,
     vq->own_cache = aligned_alloc(VF_CACHE_LINE, sizeof(*vq->own_cache));
     vq->tx_ring = calloc(vp->sq_size, sizeof(*vq->tx_ring));
     if (!vq->own_cache || !vq->tx_ring) {
-        errf(err, errlen, "uplink verbs device '%s': out of memory (queue %u)",
-             vp->dev_name, q);
+        vf_errf(err, errlen, "uplink verbs device '%s': out of memory (queue %u)",
+                vp->dev_name, q);
         return -ENOMEM;
     }
     vf_pool_cache_init(vq->own_cache, pool);
@@ -728,8 +709,8 @@ static int setup_queue(struct verbs_port *vp, unsigned q, struct vf_pool *pool,
         vq->rx_slots = calloc(vp->rq_size, sizeof(*vq->rx_slots));
         vq->rx_free = calloc(vp->rq_size, sizeof(*vq->rx_free));
         if (!vq->rx_slots || !vq->rx_free) {
-            errf(err, errlen, "uplink verbs device '%s': out of memory (queue %u)",
-                 vp->dev_name, q);
+            vf_errf(err, errlen, "uplink verbs device '%s': out of memory (queue %u)",
+                    vp->dev_name, q);
             return -ENOMEM;
         }
         for (unsigned s = 0; s < vp->rq_size; s++)
@@ -779,9 +760,9 @@ static int setup_queue(struct verbs_port *vp, unsigned q, struct vf_pool *pool,
     return 0;
 fail:;
     int e = errno ? errno : EIO;
-    errf(err, errlen, "uplink verbs device '%s': %s (queue %u): %s%s",
-         vp->dev_name, step, q, strerror(e),
-         e == EPERM ? " (raw packet QPs need root or CAP_NET_RAW)" : "");
+    vf_errf(err, errlen, "uplink verbs device '%s': %s (queue %u): %s%s",
+            vp->dev_name, step, q, strerror(e),
+            e == EPERM ? " (raw packet QPs need root or CAP_NET_RAW)" : "");
     return -e;
 }
 
@@ -799,14 +780,14 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
         o = &defaults;
     if (!device || !device[0] || !pools || n_queues == 0 ||
         n_queues > VF_PORT_MAX_QUEUES || ib_port < 1 || ib_port > 255) {
-        errf(err, errlen, "uplink verbs: needs a device name, port >= 1 and "
-             "1..%u queues with a pool each", VF_PORT_MAX_QUEUES);
+        vf_errf(err, errlen, "uplink verbs: needs a device name, port >= 1 and "
+                "1..%u queues with a pool each", VF_PORT_MAX_QUEUES);
         return NULL;
     }
     for (unsigned q = 0; q < n_queues; q++) {
         if (!pools[q]) {
-            errf(err, errlen, "uplink verbs device '%s': no pool for queue %u",
-                 device, q);
+            vf_errf(err, errlen, "uplink verbs device '%s': no pool for queue %u",
+                    device, q);
             return NULL;
         }
     }
@@ -820,7 +801,7 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
         ibv_close_device(ctx);
         free(vp);
         vf_port_free(p);
-        errf(err, errlen, "uplink verbs device '%s': out of memory", device);
+        vf_errf(err, errlen, "uplink verbs device '%s': out of memory", device);
         return NULL;
     }
     p->priv = vp;   /* from here verbs_close() undoes a partial open */
@@ -838,7 +819,7 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
                           ? (unsigned)dx.orig_attr.max_qp_wr : VERBS_MAX_RQ;
     max_wr = min_u(max_wr, VERBS_MAX_RQ);
     vp->rq_size = min_u(o->rq_size ? o->rq_size : VF_VERBS_RQ_SIZE_DEFAULT, max_wr);
-    vp->sq_size = pow2_ceil(o->sq_size ? o->sq_size : VF_VERBS_SQ_SIZE_DEFAULT);
+    vp->sq_size = vf_pow2_ceil(o->sq_size ? o->sq_size : VF_VERBS_SQ_SIZE_DEFAULT);
     while (vp->sq_size > max_wr)
         vp->sq_size >>= 1;
     vp->sig_every = min_u(o->tx_signal_every ? o->tx_signal_every
@@ -857,20 +838,20 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
     memset(&pa, 0, sizeof(pa));
     int rc = ibv_query_port(ctx, (uint8_t)ib_port, &pa);
     if (rc) {
-        errf(err, errlen, "uplink verbs device '%s': port %d: ibv_query_port: %s",
-             device, ib_port, strerror(rc));
+        vf_errf(err, errlen, "uplink verbs device '%s': port %d: ibv_query_port: %s",
+                device, ib_port, strerror(rc));
         goto fail;
     }
     if (pa.link_layer != IBV_LINK_LAYER_ETHERNET) {
-        errf(err, errlen, "uplink verbs device '%s' port %d is not an Ethernet "
-             "port (raw packet QPs carry Ethernet frames)", device, ib_port);
+        vf_errf(err, errlen, "uplink verbs device '%s' port %d is not an Ethernet "
+                "port (raw packet QPs carry Ethernet frames)", device, ib_port);
         goto fail;
     }
 
     errno = 0;
     if (!(vp->pd = ibv_alloc_pd(ctx))) {
-        errf(err, errlen, "uplink verbs device '%s': ibv_alloc_pd: %s", device,
-             strerror(errno ? errno : EIO));
+        vf_errf(err, errlen, "uplink verbs device '%s': ibv_alloc_pd: %s", device,
+                strerror(errno ? errno : EIO));
         goto fail;
     }
     /* One MR per distinct pool, covering its whole region: every buffer
@@ -887,9 +868,9 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
         struct ibv_mr *mr = ibv_reg_mr(vp->pd, info.base, info.size,
                                        IBV_ACCESS_LOCAL_WRITE);
         if (!mr) {
-            errf(err, errlen, "uplink verbs device '%s': ibv_reg_mr (pool of "
-                 "queue %u, %zu bytes): %s", device, q, info.size,
-                 strerror(errno ? errno : EIO));
+            vf_errf(err, errlen, "uplink verbs device '%s': ibv_reg_mr (pool of "
+                    "queue %u, %zu bytes): %s", device, q, info.size,
+                    strerror(errno ? errno : EIO));
             goto fail;
         }
         vp->mrs[vp->n_mrs].pool = pools[q];
@@ -899,7 +880,7 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
 
     vp->q = aligned_alloc(VF_CACHE_LINE, n_queues * sizeof(*vp->q));
     if (!vp->q) {
-        errf(err, errlen, "uplink verbs device '%s': out of memory", device);
+        vf_errf(err, errlen, "uplink verbs device '%s': out of memory", device);
         goto fail;
     }
     memset(vp->q, 0, n_queues * sizeof(*vp->q));
@@ -920,9 +901,9 @@ struct vf_port *vf_verbs_port_open(const char *name, const char *device,
          * back so the workers' caches find it on the pool. */
         vf_pool_cache_flush(vq->own_cache);
         if (vq->rx_nfree == vp->rq_size) {
-            errf(err, errlen, "uplink verbs device '%s': could not post any "
-                 "receive buffer on queue %u (pool empty or ibv_post_recv "
-                 "failed)", device, q);
+            vf_errf(err, errlen, "uplink verbs device '%s': could not post any "
+                    "receive buffer on queue %u (pool empty or ibv_post_recv "
+                    "failed)", device, q);
             goto fail;
         }
     }

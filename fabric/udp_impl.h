@@ -114,6 +114,16 @@ static inline struct udp_port *udp_of(struct vf_port *p)
     return p->priv;
 }
 
+/* rx_burst's epilogue in both modes: n frames of `bytes` bytes received. */
+static inline void udp_count_rx(struct vf_port *p, unsigned qi, unsigned n,
+                                uint64_t bytes)
+{
+    if (n) {
+        vf_stat_add(&p->qstats[qi].rx_pkts, n);
+        vf_stat_add(&p->qstats[qi].rx_bytes, bytes);
+    }
+}
+
 /* ---- frames (port_udp.c) ---- */
 
 /* The UDP payload's offset in a full tunnel frame and its outer

@@ -54,17 +54,14 @@ unsigned udp_sys_rx_burst(struct vf_port *p, unsigned qi,
         uint32_t dst_ip = udp_dgram_dst(u, mh, CMSG_FIRSTHDR(mh));
         pkt->data_off = VF_PKT_HEADROOM - VF_UDP_OUTER_HDRS;
         udp_frame_synth(pkt, q->mm[i].msg_len, &q->mm_name[i], dst_ip,
-                    u->addr.sin_port);
+                        u->addr.sin_port);
         pkt->port = (uint16_t)p->index;
         bytes += pkt->len;
         pkts[k++] = pkt;
     }
     if (got > (unsigned)r)
         vf_pool_free_burst(cache, pkts + r, got - (unsigned)r);
-    if (k) {
-        vf_stat_add(&st->rx_pkts, k);
-        vf_stat_add(&st->rx_bytes, bytes);
-    }
+    udp_count_rx(p, qi, k, bytes);
     return k;
 }
 

@@ -102,7 +102,7 @@ static void rx_complete(struct vf_port *p, struct udp_q *q,
     struct sockaddr_in src;
     memcpy(&src, io_uring_recvmsg_name(out), sizeof(src));
     uint32_t dst_ip = udp_dgram_dst(u, &q->rx_msg,
-                                io_uring_recvmsg_cmsg_firsthdr(out, &q->rx_msg));
+                                    io_uring_recvmsg_cmsg_firsthdr(out, &q->rx_msg));
     uint32_t plen = io_uring_recvmsg_payload_length(out, cqe->res, &q->rx_msg);
     uint16_t gro = 0;
     if (u->o.gro) {
@@ -261,10 +261,7 @@ unsigned udp_uring_rx_burst(struct vf_port *p, unsigned qi,
     }
     q->st_head = (q->st_head + n) & mask;
     q->st_n -= n;
-    if (n) {
-        vf_stat_add(&p->qstats[qi].rx_pkts, n);
-        vf_stat_add(&p->qstats[qi].rx_bytes, bytes);
-    }
+    udp_count_rx(p, qi, n, bytes);
     return n;
 }
 

@@ -222,6 +222,16 @@ struct vf_port *vf_port_alloc(const struct vf_port_ops *ops, const char *name,
                               unsigned n_queues);
 void vf_port_free(struct vf_port *p);   /* frees qstats and p, not priv */
 
+/* The smallest power of two >= v (1 for 0), v <= 2^31: ring and queue
+ * sizes. Bounded by 32 steps. */
+static inline unsigned vf_pow2_ceil(unsigned v)
+{
+    unsigned r = 1;
+    while (r < v)
+        r <<= 1;
+    return r;
+}
+
 static inline unsigned vf_port_rx_burst(struct vf_port *p, unsigned q,
                                         struct vf_pkt **pkts, unsigned n,
                                         struct vf_pool_cache *c)

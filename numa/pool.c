@@ -22,13 +22,14 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "numa/vf_err.h"
 
 /* A cache moves at most half its capacity per refill or spill, and never
  * more than 1/POOL_CACHE_SHARE of its pool (but at least POOL_CACHE_MIN, a
@@ -156,18 +157,6 @@ static int region_map(struct vf_pool *p, size_t need,
     return 0;
 }
 
-static void __attribute__((format(printf, 3, 4)))
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 struct vf_pool *vf_pool_create(const struct vf_topo *topo, int numa_node,
                                unsigned n_bufs, unsigned data_room,
                                char *err, size_t errlen)
@@ -179,36 +168,36 @@ struct vf_pool *vf_pool_create(const struct vf_topo *topo, int numa_node,
     if (err && errlen)
         err[0] = '\0';
     if (n_bufs == 0) {
-        errf(err, errlen, "pool: n_bufs is 0, need at least 1");
+        vf_errf(err, errlen, "pool: n_bufs is 0, need at least 1");
         return NULL;
     }
     if (data_room < VF_PKT_HEADROOM) {
-        errf(err, errlen,
-             "pool: data_room %u is smaller than the %u-byte headroom",
-             data_room, VF_PKT_HEADROOM);
+        vf_errf(err, errlen,
+                "pool: data_room %u is smaller than the %u-byte headroom",
+                data_room, VF_PKT_HEADROOM);
         return NULL;
     }
     if (numa_node < -1) {
-        errf(err, errlen, "pool: numa_node %d is not a node (-1 means any)",
-             numa_node);
+        vf_errf(err, errlen, "pool: numa_node %d is not a node (-1 means any)",
+                numa_node);
         return NULL;
     }
     if (topo && topo->hw && numa_node >= 0) {
         node = hwloc_get_numanode_obj_by_os_index(topo->hw,
                                                   (unsigned)numa_node);
         if (!node) {
-            errf(err, errlen,
-                 "pool: NUMA node %d requested but this machine has %d "
-                 "NUMA node(s)",
-                 numa_node, topo->n_numa);
+            vf_errf(err, errlen,
+                    "pool: NUMA node %d requested but this machine has %d "
+                    "NUMA node(s)",
+                    numa_node, topo->n_numa);
             return NULL;
         }
     }
     size_t slot = round_up(sizeof(struct vf_pkt) + (size_t)data_room,
                            VF_CACHE_LINE);
     if (n_bufs > SIZE_MAX / slot) {
-        errf(err, errlen, "pool: %u slots of %zu bytes do not fit in memory",
-             n_bufs, slot);
+        vf_errf(err, errlen, "pool: %u slots of %zu bytes do not fit in memory",
+                n_bufs, slot);
         return NULL;
     }
 
@@ -235,8 +224,8 @@ struct vf_pool *vf_pool_create(const struct vf_topo *topo, int numa_node,
         node = NULL;
     rc = region_map(p, (size_t)n_bufs * slot, topo, node);
     if (rc < 0) {
-        errf(err, errlen, "pool: cannot map %u slots of %zu bytes: %s",
-             n_bufs, slot, strerror(-rc));
+        vf_errf(err, errlen, "pool: cannot map %u slots of %zu bytes: %s",
+                n_bufs, slot, strerror(-rc));
         goto fail;
     }
     if (pthread_mutex_init(&p->lock, NULL) != 0) {
@@ -260,7 +249,7 @@ struct vf_pool *vf_pool_create(const struct vf_topo *topo, int numa_node,
     return p;
 
 nomem:
-    errf(err, errlen, "pool: out of memory creating %u slots", n_bufs);
+    vf_errf(err, errlen, "pool: out of memory creating %u slots", n_bufs);
 fail:
     if (p)
         free(p->stack);
