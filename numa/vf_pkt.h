@@ -18,6 +18,7 @@
 #ifndef VF_PKT_H
 #define VF_PKT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -29,15 +30,18 @@
 
 struct vf_pool;
 
-/* Per-packet metadata the pipeline fills and the worker acts on. Kept in the
- * descriptor so a burst needs no side arrays. */
+/* Per-packet metadata the pipeline writes for whatever handles the packet
+ * after its own stage: kept in the descriptor so a burst needs no side
+ * arrays, copied with the packet (flood copies, segments). Written by
+ * process.c once per packet; no code reads them yet besides tests (they
+ * are the hook for stages that run after the decision, e.g. conntrack
+ * zones per logical port). A drop's reason is not kept here: it is counted
+ * where the packet is freed (vf_worker_drop). */
 struct vf_pkt_meta {
-    uint32_t in_port;    /* logical ingress port id (pipeline) */
+    uint32_t in_port;    /* logical ingress port id */
     uint32_t out_port;   /* logical egress port id, or 0 when none */
     uint32_t datapath;   /* logical datapath (switch) id */
     uint32_t flow_hash;  /* hash of the inner flow, ECMP entropy for tunnels */
-    uint16_t drop_reason;/* enum vf_drop_reason when dropped, else 0 */
-    uint16_t flags;
 };
 
 struct vf_pkt {
@@ -101,11 +105,12 @@ static inline void vf_pkt_reset(struct vf_pkt *p)
     p->user = 0;
 }
 
-/* Copies a frame into an empty buffer; -1 if it does not fit. */
+/* Copies a frame into an empty buffer; 0, or -ENOSPC (p unchanged) if it
+ * does not fit. */
 static inline int vf_pkt_set(struct vf_pkt *p, const void *frame, uint32_t n)
 {
     if (n > p->buf_len - p->data_off)
-        return -1;
+        return -ENOSPC;
     memcpy(vf_pkt_data(p), frame, n);
     p->len = n;
     return 0;

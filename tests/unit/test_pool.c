@@ -268,7 +268,7 @@ static void test_headroom_and_reset(void **state)
     /* The whole room after the headroom holds a frame; one byte more does
      * not fit. */
     assert_int_equal(vf_pkt_set(p, frame, VF_PKT_DEFAULT_DATA_ROOM -
-                                              VF_PKT_HEADROOM + 1), -1);
+                                              VF_PKT_HEADROOM + 1), -ENOSPC);
     assert_int_equal(vf_pkt_set(p, frame, 100), 0);
     uint8_t *hdr = vf_pkt_prepend(p, 50); /* e.g. outer Eth+IPv4+UDP+Geneve */
     assert_non_null(hdr);
@@ -279,7 +279,7 @@ static void test_headroom_and_reset(void **state)
     assert_int_equal(p->data_off, 0);
 
     p->meta.flow_hash = 0xdead;
-    p->meta.drop_reason = 3;
+    p->meta.out_port = 3;
     p->user = 42;
     p->port = 7;
     p->gso_size = 1448;
@@ -290,7 +290,7 @@ static void test_headroom_and_reset(void **state)
     check_fresh(pool, q, VF_PKT_DEFAULT_DATA_ROOM);
     assert_int_equal(q->port, 0);
     assert_int_equal(q->gso_size, 0);
-    assert_int_equal(q->meta.drop_reason, 0);
+    assert_int_equal(q->meta.out_port, 0);
     vf_pool_free(&c, q);
     vf_pool_cache_flush(&c);
     vf_pool_destroy(pool);
