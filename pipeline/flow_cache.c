@@ -40,8 +40,12 @@ struct fc_entry {
     struct vf_flow_key key;
     uint64_t stamp;          /* insertion order within the bucket */
     uint16_t len;
-    uint8_t value[VF_FC_VALUE_MAX] __attribute__((aligned(8)));
+    uint8_t value[VF_FC_VALUE_MAX] __attribute__((aligned(VF_FC_VALUE_ALIGN)));
 } __attribute__((aligned(64)));
+
+_Static_assert(offsetof(struct fc_entry, value) % VF_FC_VALUE_ALIGN == 0 &&
+                   sizeof(struct fc_entry) % VF_FC_VALUE_ALIGN == 0,
+               "every entry's value is VF_FC_VALUE_ALIGN-aligned");
 
 _Static_assert(sizeof(struct fc_bucket) == 64, "tag line is one cache line");
 _Static_assert(sizeof(struct fc_entry) == 384, "key and value: six cache lines");

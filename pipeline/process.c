@@ -17,8 +17,9 @@
  * generation a fabric port is exactly one logical port. For tunnelled
  * packets the decision also depends on the VNI, the Geneve ports and the
  * sending chassis (decap-ingress checks that the named ingress port lives
- * there), so they are stamped into the key's padding (with a tag byte no
- * parsed key has) and the ingress lport is the cache's port argument.
+ * there), so they are stamped into the key's tun fields, the padding
+ * vf_parse leaves zero (with a tag byte no parsed key has; vf_parse.h),
+ * and the ingress lport is the cache's port argument.
  *
  * Stateful ports: a list with conntrack checks (VF_ACT_CT) is looked up
  * in conntrack per packet, cached or not (stage_ct.c), before it is
@@ -42,6 +43,11 @@
 #include "tunnel/vf_segment.h"
 
 #define TUN_KEY_TAG 0xa4     /* | has_ports: never 0, unlike parsed keys */
+
+_Static_assert(_Alignof(struct vf_act) <= VF_FC_VALUE_ALIGN &&
+                   _Alignof(struct vf_act_ct) <= VF_FC_VALUE_ALIGN,
+               "a cached action list (and its checks, at an 8-byte offset) "
+               "is used where the flow cache keeps it");
 
 void vf_logical_ingress(struct vf_lctx *c, const struct vf_dp *dp, uint32_t in)
 {
@@ -444,13 +450,12 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
         return;
     }
     if (tun) {
-        memcpy(&key.pad[0], &md.out_lport, 4);
-        key.pad[4] = (uint8_t)md.vni;
-        key.pad[5] = (uint8_t)(md.vni >> 8);
-        key.pad[6] = (uint8_t)(md.vni >> 16);
-        key.pad[7] = (uint8_t)from;
-        key.pad[8] = (uint8_t)(from >> 8);
-        key.pad[9] = (uint8_t)(TUN_KEY_TAG | md.has_ports);
+        key.tun.out_lport = md.out_lport;
+        key.tun.vni[0] = (uint8_t)md.vni;
+        key.tun.vni[1] = (uint8_t)(md.vni >> 8);
+        key.tun.vni[2] = (uint8_t)(md.vni >> 16);
+        key.tun.from = (uint16_t)from;
+        key.tun.tag = (uint8_t)(TUN_KEY_TAG | md.has_ports);
         cache_in = md.has_ports ? md.in_lport : 0;
         p->meta.in_port = cache_in;
     } else {
@@ -462,15 +467,8 @@ static void process_one(struct vf_worker *w, const struct vf_tables *t,
     const struct vf_act *a;
     const void *v = w->fc ? vf_fc_lookup(w->fc, cache_in, &key, hash,
                                          t->generation) : NULL;
-    if (v && ((uintptr_t)v & (_Alignof(struct vf_act) - 1)) == 0) {
-        a = v;      /* the cache keeps values 8-aligned: use in place */
-    } else if (v) {
-        /* Opaque bytes by contract: copy when not aligned for the struct
-         * (a cached value is VF_FC_VALUE_MAX bytes of room, so this reads
-         * within it; outputs and checks come along). */
-        _Static_assert(sizeof(buf) >= VF_FC_VALUE_MAX, "room for a value");
-        memcpy(&buf, v, VF_FC_VALUE_MAX);
-        a = &buf.act;
+    if (v) {
+        a = v;      /* aligned for the struct (the assert above): in place */
     } else {
         struct vf_act_ct checks;
         struct vf_lctx c = { .t = t, .key = key, .act = &buf.act, .ct = &checks };

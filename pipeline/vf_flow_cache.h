@@ -12,7 +12,9 @@
  * generation is a miss. So after a table change no stale decision is ever
  * used, and no flush is needed.
  *
- * Values are opaque bytes (at most VF_FC_VALUE_MAX) owned by the pipeline.
+ * Values are opaque bytes (at most VF_FC_VALUE_MAX) owned by the pipeline;
+ * a lookup returns them VF_FC_VALUE_ALIGN-aligned, so a value that is a
+ * struct of no stricter alignment is used in place.
  *
  * Thread-safety: none; each worker owns its cache. Counters are read by
  * mgmt as relaxed 64-bit loads (possibly a burst stale).
@@ -29,6 +31,7 @@
 /* 264: an action list with one output and two conntrack checks
  * (vf_logical.h) fits, and an entry stays six cache lines (flow_cache.c). */
 #define VF_FC_VALUE_MAX 264
+#define VF_FC_VALUE_ALIGN 8
 
 struct vf_flow_cache_stats {
     uint64_t hits, misses, inserts, evictions;

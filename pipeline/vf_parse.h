@@ -78,10 +78,23 @@ struct vf_flow_key {
     uint8_t arp_sha[6];    /* ARP sender / ND source link-layer address */
     uint8_t arp_tha[6];    /* ARP target / ND target link-layer address */
     uint8_t nd_target[16]; /* ND solicitation/advertisement target */
-    uint8_t pad[10];       /* zero; keeps the key a multiple of 8 bytes (104) */
+    /* vf_parse leaves these 10 bytes zero (they keep the key a multiple
+     * of 8 bytes). The pipeline's flow-cache key of a decapsulated packet
+     * stamps into them what its decision also depends on (process.c);
+     * tun.tag is never 0 there, so such a key never equals a parsed one. */
+    union {
+        uint8_t pad[10];
+        struct __attribute__((packed)) {
+            uint32_t out_lport;    /* Geneve egress lport, host order */
+            uint8_t vni[3];        /* little-endian */
+            uint16_t from;         /* sending chassis index, host order */
+            uint8_t tag;           /* TUN_KEY_TAG | has_ports */
+        } tun;
+    };
 };
 
 _Static_assert(sizeof(struct vf_flow_key) == 104, "key is hashed in 8-byte words");
+_Static_assert(sizeof(((struct vf_flow_key *)0)->tun) == 10, "tun fills pad");
 
 /* Every byte of arp_sha/arp_tha for an ND option that cannot be vouched
  * for: ff:ff:ff:ff:ff:ff. */
