@@ -2,7 +2,7 @@
  *
  * BM_pipeline_l2_cached: the BM_null_forward loop (ring rx, tx, the
  * generator recycling what was sent) with the whole pipeline in between:
- * parse, hash, flow cache hit, action list, vf_worker_tx/flush. 32 flows
+ * parse, hash, flow cache hit, action list, vf_worker_enqueue_tx/flush. 32 flows
  * (source ports) from vm1 to vm2 on one switch, all local, so every packet
  * after the first round is a cache hit. Read it against BM_null_forward/32.
  *

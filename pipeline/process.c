@@ -5,7 +5,7 @@
  * probe the worker's flow cache; on a miss run the stages (vf_logical.h)
  * into an action list and cache it, tagged with the tables' generation.
  * Then apply the list: header rewrites once, one copy per extra output
- * (flood), tunnel encap per remote output, and vf_worker_tx/_drop.
+ * (flood), tunnel encap per remote output, and vf_worker_enqueue_tx/_drop.
  *
  * Who may tunnel to us: a decapsulated packet is accepted only from a
  * remote chassis of the fabric (vf_tables_chassis_by_src: one hash probe
@@ -197,7 +197,7 @@ static void frag_needed(struct vf_worker *w, const struct vf_tables *t,
     }
     vf_stat_add(&w->stats.icmp_frag_needed, 1);
     r->port = p->port;
-    vf_worker_tx(w, t->fports[p->port].port, r);
+    vf_worker_enqueue_tx(w, t->fports[p->port].port, r);
 }
 
 /* Sends p to every output of a: one copy per extra output (copies are
@@ -224,7 +224,7 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
             continue;
         }
         if (o->chassis == VF_CHASSIS_NONE) {
-            vf_worker_tx(w, t->fports[o->fport].port, q);
+            vf_worker_enqueue_tx(w, t->fports[o->fport].port, q);
             continue;
         }
         int r = vf_tunnel_encap(q, &t->chassis[o->chassis].peer, o->vni,
@@ -236,7 +236,7 @@ static void outputs(struct vf_worker *w, const struct vf_tables *t,
         if (r)
             vf_worker_drop(w, q, (unsigned)r);
         else
-            vf_worker_tx(w, t->uplink, q);
+            vf_worker_enqueue_tx(w, t->uplink, q);
     }
 }
 
@@ -272,14 +272,14 @@ static void execute_gso(struct vf_worker *w, const struct vf_tables *t,
         if (o->chassis == VF_CHASSIS_NONE) {
             struct vf_port *port = t->fports[o->fport].port;
             if (vf_port_has(port, VF_PORT_CAP_GSO_TX)) {
-                vf_worker_tx(w, port, p);
+                vf_worker_enqueue_tx(w, port, p);
                 return;
             }
         } else if (vf_port_has(t->uplink, VF_PORT_CAP_UDP_GSO)) {
             r = vf_seg_tunnel_batch(p, &si, &t->chassis[o->chassis].peer,
                                     o->vni, o->in_lport, o->out_lport, hash);
             if (r == 0) {
-                vf_worker_tx(w, t->uplink, p);
+                vf_worker_enqueue_tx(w, t->uplink, p);
                 return;
             }
             if (r == VF_DROP_MTU) {

@@ -229,5 +229,5 @@ void vf_reject_send(struct vf_worker *w, const struct vf_tables *t,
         }
     }
     vf_stat_add(&w->stats.reject_answers, 1);
-    vf_worker_tx(w, port, r);
+    vf_worker_enqueue_tx(w, port, r);
 }

@@ -4,7 +4,7 @@
  * queue), a pool cache, a flow cache and counters. vf_worker_run() loops:
  * read the published tables once, poll each rx queue for a burst, hand the
  * burst to vf_pipeline_burst() (the logical pipeline, process.c), which ends
- * every packet in exactly one of: vf_worker_tx() (staged for output),
+ * every packet in exactly one of: vf_worker_enqueue_tx() (staged for output),
  * vf_worker_drop() (counted by reason and freed), or consumed (e.g. a flood
  * original after its copies). Then vf_worker_flush() sends the staged
  * packets with one tx_burst per output port, and the worker announces a
@@ -232,9 +232,10 @@ static inline void vf_worker_drop(struct vf_worker *w, struct vf_pkt *p,
 void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s);
 
 /* Stages p for output on fabric port `port` (tx queue w->txq, or 0 if the
- * port has fewer queues); sends when the stage fills. */
-static inline void vf_worker_tx(struct vf_worker *w, struct vf_port *port,
-                                struct vf_pkt *p)
+ * port has fewer queues): nothing is sent until the stage fills (then that
+ * port's stage is sent) or vf_worker_flush() runs. */
+static inline void vf_worker_enqueue_tx(struct vf_worker *w,
+                                        struct vf_port *port, struct vf_pkt *p)
 {
     struct vf_tx_stage *s = &w->stage[port->index];
     if (s->n == 0) {
@@ -255,7 +256,7 @@ void vf_worker_flush(struct vf_worker *w);
 
 /* Implemented by the logical pipeline (pipeline/process.c): processes a
  * burst received on one rx queue against tables t. Every packet ends in
- * vf_worker_tx, vf_worker_drop, or is freed. */
+ * vf_worker_enqueue_tx, vf_worker_drop, or is freed. */
 void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
                        struct vf_pkt **pkts, unsigned n);
 
