@@ -34,11 +34,15 @@
  * lport.fport is non-NULL only for VM ports on the local chassis that mgmt
  * opened. Every dp/router pointer in a snapshot holds one reference.
  *
- * Thread-safety: workers read a snapshot concurrently without locks.
- * Refcounts are atomic because vf_tables_free() may run from an RCU
- * callback thread while mgmt compiles the next snapshot from the current
- * one (the current one, which mgmt keeps alive, holds its own references,
- * so a shared object never reaches zero while another snapshot uses it).
+ * Thread-safety: workers read a snapshot concurrently without locks; they
+ * never touch the refcounts. mgmt compiles, publishes and frees on its own
+ * thread: vf_publish() frees the previous snapshot itself, after
+ * synchronize_rcu() (mgmt/daemon/vf_publish.h; there is no call_rcu callback
+ * thread). So every refcount change happens on the management thread
+ * today; they are atomic anyway, which costs nothing there and keeps a
+ * free on another thread (a deferred free, should one be added) correct.
+ * The snapshot mgmt compiles from holds its own references, so a shared
+ * object never reaches zero while another snapshot uses it.
  * vf_tables_free() must only run after an RCU grace period following the
  * snapshot's unpublication.
  */
