@@ -169,10 +169,12 @@ struct vf_worker {
 } __attribute__((aligned(64)));
 
 /* Sets up the private parts (pool cache, flow cache of fc_entries, tx
- * staging). 0 or -ENOMEM. */
+ * staging, the kick eventfd). 0, -EINVAL without a pool, or -ENOMEM. */
 int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
                    unsigned fc_entries);
-void vf_worker_fini(struct vf_worker *w);   /* accepts a zeroed worker */
+/* Releases what init set up; accepts a zeroed worker (one init never saw:
+ * it closes no descriptor, not even 0) and a second call. */
+void vf_worker_fini(struct vf_worker *w);
 /* Gives the worker a context on the host's connection table: it is the
  * index-th of n_sweepers workers that share the sweeping (its id). Before
  * the thread starts. 0 or -ENOSPC (vf_ct_worker_init). */

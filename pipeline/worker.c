@@ -27,6 +27,8 @@
 int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
                    unsigned fc_entries)
 {
+    if (!pool)
+        return -EINVAL;   /* before any field: fini keys on cache.pool */
     w->id = id;
     vf_pool_cache_init(&w->cache, pool);
     w->stage = calloc(VF_MAX_FPORTS, sizeof(*w->stage));
@@ -57,7 +59,9 @@ void vf_worker_fini(struct vf_worker *w)
     if (w->ct.ct)
         vf_ct_worker_fini(&w->ct);
     w->ct.ct = NULL;
-    if (w->kick_fd > 0)   /* 0: a zeroed worker that was never initialised */
+    /* The eventfd may be descriptor 0 (a process started without stdin);
+     * a zeroed worker that init never saw has kick_fd 0 too, and no pool. */
+    if (w->cache.pool && w->kick_fd >= 0)
         close(w->kick_fd);
     w->kick_fd = -1;
     if (w->cache.pool)
