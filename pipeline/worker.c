@@ -3,6 +3,12 @@
  * One worker thread runs to completion on its own core: no locks, no
  * malloc, no syscall except the fabric's rx/tx and the idle sleep. See
  * vf_worker.h for the ownership of every field.
+ *
+ * The one file of pipeline/ that does I/O (ARCHITECTURE: pipeline/ works
+ * on bursts in memory): the loop's idle path polls the ports' wait fds and
+ * its kick eventfd, reads its own /proc schedstat to adapt the spin, and
+ * yields; none of it runs per packet. Everything a packet meets is in
+ * process.c and the stages, which tests and benchmarks drive directly.
  */
 #include <errno.h>
 #include <sched.h>
@@ -14,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include <urcu-qsbr.h>
 
+#include "numa/vf_cycles.h"
 #include "pipeline/vf_capture.h"
 #include "pipeline/vf_tables.h"
 #include "pipeline/vf_worker.h"
@@ -171,7 +177,8 @@ unsigned vf_worker_poll_once(struct vf_worker *w)
         w->ct_now = vf_ct_now_ms();   /* one clock read for the iteration */
 
     /* Tells mgmt (and the churn stress test) which tables this worker
-     * forwards with; pairs with mgmt's relaxed load of stats.generation. */
+     * forwards with. Relaxed: mgmt only reads the number (stats, the
+     * test's progress check); nothing is published through it. */
     if (t)
         atomic_store_explicit(&w->stats.generation, t->generation,
                               memory_order_relaxed);
@@ -323,9 +330,9 @@ void *vf_worker_run(void *arg)
     atomic_store_explicit(&w->stats.spin_budget, w->spin_budget, memory_order_relaxed);
     rcu_register_thread();
     while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
-        uint64_t t0 = __rdtsc();
+        uint64_t t0 = vf_cycles();
         unsigned n = vf_worker_poll_once(w);
-        uint64_t dt = __rdtsc() - t0;
+        uint64_t dt = vf_cycles() - t0;
         rcu_quiescent_state();
         if (n) {
             vf_stat_add(&w->stats.busy_tsc, dt);
