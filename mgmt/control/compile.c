@@ -7,12 +7,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mgmt/control/vf_compile.h"
+#include "numa/vf_err.h"
 #include "pipeline/vf_acl.h"
 #include "tunnel/vf_tunnel.h"
 
@@ -57,18 +57,6 @@ static void blob_u32(struct blob *bl, uint32_t v) { blob_put(bl, &v, 4); }
 static void blob_str(struct blob *bl, const char *s)
 {
     blob_put(bl, s, strlen(s) + 1);
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 struct cctx {
@@ -190,7 +178,7 @@ static int build_acls(const struct cctx *cc, const struct vf_model_tenant *tn,
                 if (strcmp(dp->ports[i].name, acl->port) == 0)
                     idx = i;
             if (idx == UINT32_MAX) {
-                set_err(cc->err, cc->errlen,
+                vf_errf(cc->err, cc->errlen,
                         "tenant %s: acls[%zu]: port '%s' is not on switch %s",
                         tn->name, a, acl->port, dp->name);
                 rc = -EINVAL;
@@ -205,7 +193,7 @@ static int build_acls(const struct cctx *cc, const struct vf_model_tenant *tn,
     char why[160];
     rc = vf_acl_build(dp, rules, k, why, sizeof(why));
     if (rc)
-        set_err(cc->err, cc->errlen, "tenant %s: %s", tn->name, why);
+        vf_errf(cc->err, cc->errlen, "tenant %s: %s", tn->name, why);
 out:
     free(rules);
     free(pfx);
@@ -243,7 +231,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
         const struct vf_model_port *mp = &sw->ports[i];
         struct vf_lport *lp = &dp->ports[dp->n_ports];
         if (mp->chassis_idx < 0 || (size_t)mp->chassis_idx >= cc->m->n_chassis) {
-            set_err(cc->err, cc->errlen, "switch %s: port %s: chassis not resolved",
+            vf_errf(cc->err, cc->errlen, "switch %s: port %s: chassis not resolved",
                     sw->name, mp->name);
             rc = -EINVAL;
             goto fail;
@@ -266,7 +254,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
         vf_model_lla(mp->mac, lp->lla);
         lp->fport = port_of(cc, mp);
         if (lp->fport && lp->fport->index >= VF_MAX_FPORTS) {
-            set_err(cc->err, cc->errlen, "port %s: fabric port index %u >= %u",
+            vf_errf(cc->err, cc->errlen, "port %s: fabric port index %u >= %u",
                     mp->name, lp->fport->index, VF_MAX_FPORTS);
             rc = -EINVAL;
             goto fail;
@@ -322,7 +310,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
     return dp;
 fail:
     if (rc == -ENOMEM)
-        set_err(cc->err, cc->errlen, "switch %s: out of memory", sw->name);
+        vf_errf(cc->err, cc->errlen, "switch %s: out of memory", sw->name);
     free(keys);
     free(seen);
     vf_dp_unref(dp);
@@ -427,7 +415,7 @@ static struct vf_router *build_router(const struct cctx *cc,
     r->blob = blob_take(bl, &r->blob_len);
     return r;
 fail:
-    set_err(cc->err, cc->errlen, "router %s: out of memory", rt->name);
+    vf_errf(cc->err, cc->errlen, "router %s: out of memory", rt->name);
     vf_router_unref(r);
     return NULL;
 }
@@ -562,7 +550,7 @@ static int build_maps(const struct cctx *cc, struct vf_tables *t)
     for (uint32_t i = 0; i < t->n_dps; i++) {
         const struct vf_dp *dp = t->dps[i];
         if (vf_hmap_get(&t->vni_map, dp->vni) != UINT32_MAX) {
-            set_err(cc->err, cc->errlen, "switch %s: vni %u used twice",
+            vf_errf(cc->err, cc->errlen, "switch %s: vni %u used twice",
                     dp->name, dp->vni);
             return -EINVAL;
         }
@@ -575,7 +563,7 @@ static int build_maps(const struct cctx *cc, struct vf_tables *t)
     for (uint32_t i = 0; i < t->n_routers; i++)
         vf_hmap_put(&t->router_map, t->routers[i]->id, i);
     if (max_idx >= VF_MAX_FPORTS) {
-        set_err(cc->err, cc->errlen, "uplink: fabric port index %u >= %u",
+        vf_errf(cc->err, cc->errlen, "uplink: fabric port index %u >= %u",
                 max_idx, VF_MAX_FPORTS);
         return -EINVAL;
     }
@@ -591,7 +579,7 @@ static int build_maps(const struct cctx *cc, struct vf_tables *t)
                 continue;
             struct vf_fport_map *fm = &t->fports[fp->index];
             if (fm->dp || (t->uplink && fp->index == t->uplink->index)) {
-                set_err(cc->err, cc->errlen,
+                vf_errf(cc->err, cc->errlen,
                         "port %s: fabric port index %u is used twice",
                         dp->ports[p].name, fp->index);
                 return -EINVAL;
@@ -620,11 +608,11 @@ struct vf_tables *vf_compile(const struct vf_model *m,
     cc.local = env->chassis_idx >= 0 ? env->chassis_idx
                : m->has_local ? m->local.chassis_idx : -1;
     if (cc.local < 0 || (size_t)cc.local >= m->n_chassis) {
-        set_err(err, errlen, "local: chassis is not a chassis of the fabric");
+        vf_errf(err, errlen, "local: chassis is not a chassis of the fabric");
         return NULL;
     }
     if (m->n_chassis >= VF_CHASSIS_NONE) {
-        set_err(err, errlen, "chassis: at most %u are supported", VF_CHASSIS_NONE - 1);
+        vf_errf(err, errlen, "chassis: at most %u are supported", VF_CHASSIS_NONE - 1);
         return NULL;
     }
     struct vf_tables *t = calloc(1, sizeof(*t));
@@ -703,7 +691,7 @@ struct vf_tables *vf_compile(const struct vf_model *m,
         goto fail;
     rc = vf_acl_assign_zones(t, prev);
     if (rc) {
-        set_err(err, errlen, rc == -ENOSPC ? "acls: more ports with stateful "
+        vf_errf(err, errlen, rc == -ENOSPC ? "acls: more ports with stateful "
                 "ACLs on this chassis than conntrack zones (65535)"
                 : "out of memory compiling tables");
         goto fail;
@@ -714,7 +702,7 @@ struct vf_tables *vf_compile(const struct vf_model *m,
     return t;
 fail:
     if (rc == -ENOMEM && err && !err[0])
-        set_err(err, errlen, "out of memory compiling tables");
+        vf_errf(err, errlen, "out of memory compiling tables");
     free(bl.b);
     free(sw_need);
     free(rt_need);
