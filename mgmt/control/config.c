@@ -38,6 +38,7 @@
 
 #include "mgmt/control/cfg_schema.h"
 #include "mgmt/control/vf_parse_util.h"
+#include "mgmt/control/vf_yaml_guard.h"
 
 #define CFG_MAX_FILE (64u << 20)
 #define CFG_MAX_ENTRIES (1u << 20)
@@ -421,6 +422,11 @@ static int load(const char *file, const char *yaml, size_t len,
 
     memset(m, 0, sizeof(*m));
     err[0] = '\0';
+    /* Not UTF-8, or nested past the schema: refused in linear time. */
+    rc = vf_yaml_guard(file, yaml, len, err, errlen);
+    if (rc)
+        return rc;
+    rc = -EINVAL;
     if (!yaml_parser_initialize(&parser)) {
         snprintf(err, errlen, "%s: cannot initialise the YAML parser", file);
         return -ENOMEM;
