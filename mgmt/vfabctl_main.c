@@ -82,7 +82,7 @@ static void usage(FILE *f)
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 ok, 1 the daemon answered with an error, 2 usage error,\n"
-"3 cannot reach the daemon.\n", VF_CTL_DEFAULT_SOCKET);
+"3 cannot reach the daemon.\n", VF_CTL_SYSTEM_SOCKET);
     vfabctl_store_usage(f);
 }
 
@@ -673,7 +673,7 @@ int main(int argc, char **argv)
         }
     }
     if (!sock)
-        sock = VF_CTL_DEFAULT_SOCKET;
+        sock = VF_CTL_SYSTEM_SOCKET;
     if (optind >= argc) {
         usage(stderr);
         return 2;

@@ -102,14 +102,14 @@ static void usage(FILE *f)
 "  -v, --verbose         log debug messages too\n"
 "  -q, --quiet           no live output\n"
 "  -h, --help            this help\n"
-"      --version         print the version\n", VF_CTL_DEFAULT_SOCKET);
+"      --version         print the version\n", VF_CTL_SYSTEM_SOCKET);
 }
 
 static const char *default_socket(char *buf, size_t len)
 {
     if (mkdir("/run/vfab", 0750) == 0 || errno == EEXIST) {
         if (access("/run/vfab", W_OK) == 0)
-            return VF_CTL_DEFAULT_SOCKET;
+            return VF_CTL_SYSTEM_SOCKET;
     }
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     if (xdg && access(xdg, W_OK) == 0)
@@ -318,6 +318,12 @@ static int ctl_ready(void *arg, const struct pollfd *pfd, unsigned n)
     return rc < 0 ? rc : 0;
 }
 
+/* Partial requests' read deadlines: a stalled client makes no event. */
+static void ctl_tick(void *arg)
+{
+    vf_ctl_tick(arg);
+}
+
 static void capture_tick(void *arg)
 {
     vf_capture_poll(arg);
@@ -413,6 +419,8 @@ static int start(struct args *a, struct vf_change *first, struct vfabd *v)
     }
     if (vf_loop_add_source(&v->loop, "control socket", ctl_fds, ctl_ready,
                            v->ctl) ||
+        vf_loop_add_timer(&v->loop, "control socket deadlines", VF_CTL_TICK_MS,
+                          ctl_tick, v->ctl) ||
         vf_loop_add_timer(&v->loop, "capture", CAPTURE_DRAIN_MS,
                           capture_tick, &v->d) ||
         vf_loop_add_timer(&v->loop, "conntrack", VF_DAEMON_CT_RECLAIM_MS,

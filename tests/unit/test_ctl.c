@@ -40,11 +40,69 @@ static json_t *m_refuse(void *ctx, json_t *params, struct vf_rpc_error *err)
     return vf_rpc_fail(err, VF_RPC_REFUSED, "refused: field '%s' is bad", "x");
 }
 
+/* "later": answers from another thread after params.ms milliseconds. */
+struct later {
+    struct vf_ctl_deferred *t;
+    unsigned ms;
+    pthread_t th;
+};
+static _Atomic int later_gone;     /* finish calls for a client that left */
+
+static void *later_main(void *arg)
+{
+    struct later *l = arg;
+    usleep(l->ms * 1000u);
+    vf_ctl_deferred_ready(l->t);
+    return NULL;
+}
+
+static json_t *later_finish(void *arg, bool gone, struct vf_rpc_error *err)
+{
+    struct later *l = arg;
+    (void)err;
+    pthread_join(l->th, NULL);
+    json_t *r = json_pack("{s:i}", "waited_ms", (int)l->ms);
+    free(l);
+    if (gone)
+        atomic_fetch_add(&later_gone, 1);
+    return r;
+}
+
+static json_t *m_later(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    (void)ctx;
+    struct later *l = calloc(1, sizeof(*l));
+    l->ms = (unsigned)json_integer_value(json_object_get(params, "ms"));
+    l->t = vf_ctl_defer(later_finish, l);
+    assert_non_null(l->t);
+    assert_int_equal(pthread_create(&l->th, NULL, later_main, l), 0);
+    err->code = VF_RPC_DEFERRED;
+    return NULL;
+}
+
+/* "fdsize": the size of the file passed with the request, -1 without. */
+static json_t *m_fdsize(void *ctx, json_t *params, struct vf_rpc_error *err)
+{
+    (void)ctx;
+    (void)params;
+    (void)err;
+    int fd = vf_ctl_take_fd();
+    struct stat st;
+    long long size = fd >= 0 && fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
+    if (fd >= 0)
+        close(fd);
+    return json_pack("{s:I}", "size", (json_int_t)size);
+}
+
 static const struct vf_ctl_method methods[] = {
     {"echo", m_echo},
     {"refuse", m_refuse},
+    {"later", m_later},
+    {"fdsize", m_fdsize},
     {NULL, NULL},
 };
+
+#define TEST_DEADLINE_MS 1500
 
 static void *server_main(void *arg)
 {
@@ -64,6 +122,7 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
+    vf_ctl_set_read_deadline(server, TEST_DEADLINE_MS);
     atomic_store(&server_stop, 0);
     return pthread_create(&server_th, NULL, server_main, NULL);
 }
@@ -221,14 +280,218 @@ static void test_handler_error(void **state)
     close(fd);
 }
 
+static const char *error_message(json_t *r)
+{
+    return json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+}
+
 static void test_too_large(void **state)
 {
     (void)state;
     size_t n = VF_CTL_MAX_REQUEST + 4096;
     char *big = malloc(n);
     memset(big, 'a', n);   /* no newline: one endless line */
-    expect_error_and_close(big, n, VF_RPC_INVALID_REQUEST);
+    int fd = client();
+    send_all(fd, big, n);
+    json_t *r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(error_code(r), VF_RPC_INVALID_REQUEST);
+    assert_non_null(strstr(error_message(r), "too large"));
+    json_decref(r);
+    assert_true(closed_by_server(fd));
+    close(fd);
     free(big);
+}
+
+/* A request as large as the largest desired-state file is served (a
+ * whole fabric's file applies in one request). */
+static void test_large_request(void **state)
+{
+    (void)state;
+    size_t text = 8u << 20;
+    char *req = malloc(text + 128);
+    int k = snprintf(req, 128, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":"
+                     "\"echo\",\"params\":{\"yaml\":\"");
+    memset(req + k, 'y', text);
+    size_t n = (size_t)k + text;
+    n += (size_t)sprintf(req + n, "\"}}\n");
+    int fd = client();
+    send_all(fd, req, n);
+    /* The echo is as large as the request: read it whole. */
+    size_t cap = text + 4096, got = 0;
+    char *buf = malloc(cap);
+    for (int i = 0; i < 1000 && !memchr(buf, '\n', got); i++) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + got, cap - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    char *nl = memchr(buf, '\n', got);
+    assert_non_null(nl);
+    json_t *r = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+    assert_non_null(r);
+    json_t *y = json_object_get(json_object_get(json_object_get(r, "result"),
+                                                "echo"), "yaml");
+    assert_int_equal(json_string_length(y), text);
+    json_decref(r);
+    free(buf);
+    free(req);
+    close(fd);
+}
+
+/* Half a request, then nothing: told so and closed after the deadline. */
+static void test_partial_deadline(void **state)
+{
+    (void)state;
+    int fd = client();
+    const char *half = "{\"jsonrpc\":\"2.0\",\"id\":1,\"meth";
+    send_all(fd, half, strlen(half));
+    json_t *r = NULL;
+    /* recv_json waits about 10 s at most: the deadline is 1.5 s. */
+    r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(error_code(r), VF_RPC_INVALID_REQUEST);
+    assert_non_null(strstr(error_message(r), "incomplete"));
+    json_decref(r);
+    assert_true(closed_by_server(fd));
+    close(fd);
+}
+
+/* Every slot held by a client that sent half a request: a new client is
+ * still served, and the quietest of the others is told why it is closed. */
+static void test_evict_quiet_client(void **state)
+{
+    (void)state;
+    int fds[VF_CTL_MAX_CLIENTS];
+    const char *half = "{\"jsonrpc\":\"2.0\",\"id\":1,\"meth";
+    for (int i = 0; i < VF_CTL_MAX_CLIENTS; i++) {
+        fds[i] = client();
+        send_all(fds[i], half, strlen(half));
+    }
+    usleep(100 * 1000);   /* the server has accepted them all */
+    int fd = client();
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"echo\"}\n";
+    send_all(fd, req, strlen(req));
+    json_t *r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 5);
+    assert_non_null(json_object_get(r, "result"));
+    json_decref(r);
+    close(fd);
+    json_t *ev = recv_json(fds[0]);   /* the first one is the quietest */
+    assert_non_null(ev);
+    assert_int_equal(error_code(ev), VF_RPC_BUSY);
+    assert_non_null(strstr(error_message(ev), "make room"));
+    json_decref(ev);
+    for (int i = 0; i < VF_CTL_MAX_CLIENTS; i++)
+        close(fds[i]);
+}
+
+/* A deferred answer: other clients are served meanwhile, and it comes
+ * with its request's id; a client that left has its finish still run. */
+static void test_deferred_answer(void **state)
+{
+    (void)state;
+    int slow = client();
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"later\","
+                      "\"params\":{\"ms\":600}}\n"
+                      "{\"jsonrpc\":\"2.0\",\"id\":43,\"method\":\"echo\"}\n";
+    send_all(slow, req, strlen(req));
+    int fd = client();
+    const char *echo = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"echo\"}\n";
+    send_all(fd, echo, strlen(echo));
+    json_t *r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
+    json_decref(r);
+    close(fd);
+    /* The deferred answer first, then the line queued behind it. */
+    r = recv_json(slow);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 42);
+    assert_int_equal(json_integer_value(json_object_get(
+        json_object_get(r, "result"), "waited_ms")), 600);
+    json_decref(r);
+    r = recv_json(slow);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 43);
+    json_decref(r);
+    close(slow);
+
+    int before = atomic_load(&later_gone);
+    int gone = client();
+    const char *req2 = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\","
+                       "\"params\":{\"ms\":300}}\n";
+    send_all(gone, req2, strlen(req2));
+    usleep(100 * 1000);
+    close(gone);
+    for (int i = 0; i < 100 && atomic_load(&later_gone) == before; i++)
+        usleep(20 * 1000);
+    assert_int_equal(atomic_load(&later_gone), before + 1);
+}
+
+static void send_with_fd(int sock, const char *req, int fd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctrl;
+    struct iovec iov = {(void *)req, strlen(req)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)strlen(req));
+}
+
+/* A descriptor passed with a request reaches its handler, once. */
+static void test_pass_fd(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/vf-test-ctl-fd-XXXXXX";
+    int f = mkstemp(path);
+    assert_true(f >= 0);
+    assert_int_equal(write(f, "12345", 5), 5);
+    unlink(path);
+    int fd = client();
+    send_with_fd(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"fdsize\"}\n", f);
+    close(f);
+    json_t *r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"),
+                                                        "size")), 5);
+    json_decref(r);
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"fdsize\"}\n";
+    send_all(fd, req, strlen(req));
+    r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"),
+                                                        "size")), -1);
+    json_decref(r);
+    close(fd);
+}
+
+/* A NUL byte is named as such, not in the JSON parser's words. */
+static void test_nul_message(void **state)
+{
+    (void)state;
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\","
+                      "\"params\":{\"yaml\":\"a\\u0000b\"}}\n";
+    int fd = client();
+    send_all(fd, req, strlen(req));
+    json_t *r = recv_json(fd);
+    assert_non_null(r);
+    assert_int_equal(error_code(r), VF_RPC_PARSE_ERROR);
+    assert_non_null(strstr(error_message(r), "NUL byte"));
+    assert_null(strstr(error_message(r), "JSON_ALLOW_NUL"));
+    json_decref(r);
+    close(fd);
 }
 
 static void test_many_clients(void **state)
@@ -298,6 +561,12 @@ int main(void)
         cmocka_unit_test(test_unknown_method),
         cmocka_unit_test(test_handler_error),
         cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_large_request),
+        cmocka_unit_test(test_partial_deadline),
+        cmocka_unit_test(test_evict_quiet_client),
+        cmocka_unit_test(test_deferred_answer),
+        cmocka_unit_test(test_pass_fd),
+        cmocka_unit_test(test_nul_message),
         cmocka_unit_test(test_many_clients),
         cmocka_unit_test(test_slow_client),
         cmocka_unit_test(test_socket_mode),
