@@ -4,23 +4,25 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "mgmt/rpc/vf_capture_file.h"
 #include "mgmt/rpc/vf_ctl.h"
+#include "mgmt/rpc/vf_ctl_client.h"
+#include "mgmt/rpc/vf_ctl_path.h"
+#include "mgmt/control/vf_text.h"
 #include "mgmt/vfabctl.h"
 
 #define RPC_TIMEOUT_MS 30000
+#define APPLY_TIMEOUT_MS 600000
 
 static void usage(FILE *f)
 {
@@ -34,11 +36,13 @@ static void usage(FILE *f)
 "  stats [--watch [SECONDS]]  counters per port, per worker, drops by reason\n"
 "  show                       the desired state in force (model)\n"
 "  flows                      flow cache occupancy and hit rates per worker\n"
-"  capture PORT -w FILE.pcap [-c COUNT] [--seconds N]\n"
+"  capture PORT -w FILE.pcap [-c COUNT] [--seconds N] [--overwrite]\n"
 "                             copy the frames logical port PORT receives from\n"
-"                             and delivers to its VM into a pcap file (written\n"
-"                             by vfabd at FILE's absolute path); ends after\n"
-"                             COUNT frames or N seconds (default 10 s)\n"
+"                             and delivers to its VM into a pcap file: a new\n"
+"                             file vfabctl creates with your own rights\n"
+"                             (--overwrite: replace an existing one) and hands\n"
+"                             to vfabd; ends after COUNT frames or N seconds\n"
+"                             (default 10 s)\n"
 "  trace PORT [FIELD=VALUE...] run a synthetic packet from logical port PORT\n"
 "                             through the pipeline and print each stage's\n"
 "                             decision. Fields: eth_src eth_dst ip_src ip_dst\n"
@@ -77,7 +81,10 @@ static void usage(FILE *f)
 "  spec as JSON with --spec '{...}' (shapes in mgmt/vf_model_edit.h).\n"
 "\n"
 "Options:\n"
-"  -s, --socket PATH   control socket (default $VFAB_SOCKET or %s)\n"
+"  -s, --socket PATH   control socket (default $VFAB_SOCKET, else for root\n"
+"                      %s; for other users the socket of their own\n"
+"                      vfabd ($XDG_RUNTIME_DIR/vfab/vfabd.sock, else\n"
+"                      /tmp/vfab-UID/vfabd.sock) if it exists, else root's)\n"
 "  -j, --json          print the raw JSON result (stable, for scripts)\n"
 "  -h, --help          this help\n"
 "\n"
@@ -88,78 +95,33 @@ static void usage(FILE *f)
 
 static int rpc_connect(const char *path)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "vfabctl: socket path too long: %s\n", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        fprintf(stderr,
-                "vfabctl: cannot connect to vfabd at %s: %s\n"
-                "  is vfabd running? (start it with: vfabd -c STATE.yaml -s %s)\n",
-                path, strerror(errno), path);
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
+    char err[1024];
+    int fd = vf_ctl_client_connect(path, err, sizeof(err));
+    if (fd < 0)
+        fprintf(stderr, "vfabctl: %s\n", err);
     return fd;
 }
 
+/* How long to wait for an answer: an apply of a whole fabric's file is
+ * validated and compiled while vfabd serves others; vfabd drops a change
+ * whose client left before it was applied. */
+static int rpc_timeout_ms = RPC_TIMEOUT_MS;
+
 /* Sends one request and returns the parsed response (new reference). */
+static json_t *rpc_call_fd(int fd, const char *method, json_t *params,
+                           int pass_fd)
+{
+    char err[1024];
+    json_t *resp = vf_ctl_client_call(fd, method, params, pass_fd,
+                                      rpc_timeout_ms, err, sizeof(err));
+    if (!resp)
+        fprintf(stderr, "vfabctl: %s\n", err);
+    return resp;
+}
+
 static json_t *rpc_call(int fd, const char *method, json_t *params)
 {
-    static int next_id = 1;
-    json_t *req = json_pack("{s:s, s:i, s:s, s:O}", "jsonrpc", "2.0", "id",
-                            next_id++, "method", method, "params", params);
-    char *txt = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    size_t len = strlen(txt);
-    txt[len] = '\0';
-    int ok = 1;
-    for (size_t off = 0; off < len && ok;) {
-        ssize_t n = send(fd, txt + off, len - off, MSG_NOSIGNAL);
-        if (n < 0)
-            ok = 0;
-        else
-            off += (size_t)n;
-    }
-    ok = ok && send(fd, "\n", 1, MSG_NOSIGNAL) == 1;
-    free(txt);
-    if (!ok) {
-        fprintf(stderr, "vfabctl: sending request failed: %s\n", strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, got = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, RPC_TIMEOUT_MS) <= 0) {
-            fprintf(stderr, "vfabctl: no answer from vfabd within %d s\n",
-                    RPC_TIMEOUT_MS / 1000);
-            free(buf);
-            return NULL;
-        }
-        if (got + 4096 > cap)
-            buf = realloc(buf, cap *= 2);
-        ssize_t n = read(fd, buf + got, cap - got);
-        if (n <= 0) {
-            fprintf(stderr, "vfabctl: vfabd closed the connection\n");
-            free(buf);
-            return NULL;
-        }
-        got += (size_t)n;
-        char *nl = memchr(buf, '\n', got);
-        if (nl) {
-            json_error_t e;
-            json_t *resp = json_loadb(buf, (size_t)(nl - buf), 0, &e);
-            free(buf);
-            if (!resp)
-                fprintf(stderr, "vfabctl: bad answer from vfabd: %s\n", e.text);
-            return resp;
-        }
-    }
+    return rpc_call_fd(fd, method, params, -1);
 }
 
 static uint64_t jint(json_t *o, const char *k)
@@ -435,23 +397,29 @@ static json_t *apply_params(int argc, char **argv)
         fprintf(stderr, "vfabctl: %s: %s\n", file, strerror(errno));
         return NULL;
     }
-    /* The control socket takes requests up to VF_CTL_MAX_REQUEST bytes;
-     * leave room for the JSON escaping of the text. */
-    size_t cap = VF_CTL_MAX_REQUEST / 2, n;
-    char *buf = malloc(cap + 1);
+    /* What vfabd -c loads, vfabd takes over the socket too. */
+    size_t cap = VF_CTL_MAX_FILE, n;
+    char *buf = malloc(cap + 1), err[1024];
     n = buf ? fread(buf, 1, cap + 1, f) : 0;
     int failed = !buf || ferror(f);
     fclose(f);
     if (failed || n > cap) {
         fprintf(stderr, "vfabctl: %s: %s\n", file, failed ? "cannot read it" :
-                "too large to send (the control socket takes about 512 KiB)");
+                "more than 64 MiB, the most a desired-state file may hold "
+                "(vfabd -c refuses it too)");
+        free(buf);
+        return NULL;
+    }
+    /* Refused here in the words vfabd --check uses for the same file. */
+    if (vf_text_check(file, buf, n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vfabctl: %s\n", err);
         free(buf);
         return NULL;
     }
     json_t *text = json_stringn(buf, n);
     free(buf);
     if (!text) {
-        fprintf(stderr, "vfabctl: %s: not UTF-8 text\n", file);
+        fprintf(stderr, "vfabctl: %s: out of memory\n", file);
         return NULL;
     }
     return json_pack("{s:o, s:s, s:b}", "yaml", text, "name", file,
@@ -533,10 +501,10 @@ void vfabctl_print_list(const char *kind, json_t *r)
         printf("(no %s)\n", kind);
 }
 
-/* capture PORT -w FILE [-c COUNT] [--seconds N]: vfabd writes FILE (made
- * absolute here, so both must see the same filesystem); we start it and
- * poll its status until it ends, so Ctrl-C here does not stop it early
- * unless we are asked to (capture_stop on SIGINT). */
+/* capture PORT -w FILE [-c COUNT] [--seconds N] [--overwrite]: we open
+ * FILE with the user's rights and pass it to vfabd (vf_capture_file.h);
+ * we start the capture and poll its status until it ends, so Ctrl-C here
+ * does not stop it early unless we are asked to (capture_stop on SIGINT). */
 static volatile sig_atomic_t g_interrupted;
 
 static void on_sigint(int sig)
@@ -548,6 +516,7 @@ static void on_sigint(int sig)
 static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
 {
     const char *port = NULL, *file = NULL;
+    bool overwrite = false;
     long long count = 0;
     double seconds = 0;
     char *end;
@@ -556,6 +525,8 @@ static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
         bool more = i + 1 < nargs;
         if ((!strcmp(a, "-w") || !strcmp(a, "--write")) && more) {
             file = args[++i];
+        } else if (!strcmp(a, "--overwrite")) {
+            overwrite = true;
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--count")) && more) {
             count = strtoll(args[++i], &end, 10);
             if (*end || count <= 0) {
@@ -572,7 +543,7 @@ static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
             port = a;
         } else {
             fprintf(stderr, "vfabctl: capture: unexpected '%s' (usage: capture "
-                    "PORT -w FILE.pcap [-c COUNT] [--seconds N])\n", a);
+                    "PORT -w FILE.pcap [-c COUNT] [--seconds N] [--overwrite])\n", a);
             return 2;
         }
     }
@@ -583,23 +554,18 @@ static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
     }
     if (!count && !seconds)
         seconds = 10;   /* always bounded */
-    char abs[PATH_MAX + 2];
-    if (file[0] == '/') {
-        snprintf(abs, sizeof(abs), "%s", file);
-    } else {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof(cwd))) {
-            fprintf(stderr, "vfabctl: capture: cannot read the working directory\n");
-            return 2;
-        }
-        if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, file) >= sizeof(abs)) {
-            fprintf(stderr, "vfabctl: capture: path too long\n");
-            return 2;
-        }
+    char abs[PATH_MAX + 2], ferr[1024];
+    int pcap = vf_capture_file_open(file, overwrite, abs, sizeof(abs), ferr,
+                                    sizeof(ferr));
+    if (pcap < 0) {
+        fprintf(stderr, "vfabctl: capture: %s\n", ferr);
+        return 1;
     }
     int fd = rpc_connect(sock);
-    if (fd < 0)
+    if (fd < 0) {
+        vf_capture_file_discard(pcap, file, !overwrite);
         return 3;
+    }
     json_t *params = json_pack("{s:s, s:s, s:I, s:f}", "port", port, "file", abs,
                                "count", (json_int_t)count, "seconds", seconds);
     json_t *empty = json_object();
@@ -611,7 +577,15 @@ static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
     /* Bounded by the capture's own bound plus a margin of polls. */
     unsigned max_polls = (unsigned)((seconds ? seconds : 3600) * 5) + 50;
     for (unsigned poll_no = 0; poll_no <= max_polls; poll_no++) {
-        json_t *resp = rpc_call(fd, method, poll_no ? empty : params);
+        json_t *resp = rpc_call_fd(fd, method, poll_no ? empty : params,
+                                   poll_no ? -1 : pcap);
+        if (!poll_no) {
+            /* vfabd holds its own copy now, or refused the capture. */
+            if (!resp || json_object_get(resp, "error"))
+                vf_capture_file_discard(pcap, file, !overwrite);
+            else
+                close(pcap);
+        }
         if (!resp) {
             rc = 3;
             break;
@@ -631,11 +605,15 @@ static int capture_cmd(const char *sock, int nargs, char **args, int as_json)
                 printf("%s\n", t);
                 free(t);
             } else {
-                printf("%llu frames of %s written to %s (%s; %llu not copied: "
-                       "capture buffers full)\n",
+                uint64_t dropped = jint(r, "dropped");
+                printf("%llu frames of %s written to %s (%s)\n",
                        (unsigned long long)jint(r, "written"), port, abs,
-                       json_string_value(json_object_get(r, "ended")),
-                       (unsigned long long)jint(r, "dropped"));
+                       json_string_value(json_object_get(r, "ended")));
+                if (dropped)
+                    printf("%llu more frames were not copied: they came faster "
+                           "than vfabd writes the file (the port's traffic was "
+                           "not affected; capture fewer with -c, or filter "
+                           "less busy ports)\n", (unsigned long long)dropped);
             }
             json_decref(resp);
             break;
@@ -672,8 +650,14 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    char sockbuf[256], perr[512];
+    if (!sock && vf_ctl_default_path(false, sockbuf, sizeof(sockbuf), perr,
+                                     sizeof(perr)) != 0) {
+        fprintf(stderr, "vfabctl: %s\n", perr);
+        return 3;
+    }
     if (!sock)
-        sock = VF_CTL_SYSTEM_SOCKET;
+        sock = sockbuf;
     if (optind >= argc) {
         usage(stderr);
         return 2;
@@ -733,6 +717,7 @@ int main(int argc, char **argv)
         params = apply_params(nargs, args);
         if (!params)
             return 2;
+        rpc_timeout_ms = APPLY_TIMEOUT_MS;
     } else if (!strcmp(cmd, "capture")) {
         /* capture_cmd parses its own arguments. */
     } else if (!strcmp(cmd, "call")) {

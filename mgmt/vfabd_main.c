@@ -26,6 +26,7 @@
 #include "mgmt/daemon/vf_metrics.h"
 #include "mgmt/daemon/vf_perfconfig.h"
 #include "mgmt/rpc/vf_ctl.h"
+#include "mgmt/rpc/vf_ctl_path.h"
 #include "mgmt/rpc/vf_rpc.h"
 
 #define CAPTURE_DRAIN_MS 100     /* vf_capture_mgmt.h: at most 200 ms */
@@ -70,9 +71,10 @@ static void usage(FILE *f)
 "                        docs/perf.md): workers, burst, rings, pools, flow cache,\n"
 "                        io_uring variant, idle polls. Options given on the\n"
 "                        command line (--idle-polls) win over the file\n"
-"  -s, --socket PATH     control socket (default %s, or\n"
-"                        $XDG_RUNTIME_DIR/vfabd.sock / /tmp/vfabd-UID.sock when\n"
-"                        that directory cannot be created)\n"
+"  -s, --socket PATH     control socket (default for root %s;\n"
+"                        for other users a private 0700 directory of their\n"
+"                        own: $XDG_RUNTIME_DIR/vfab/vfabd.sock, else\n"
+"                        /tmp/vfab-UID/vfabd.sock; vfabctl finds the same)\n"
 "      --state-dir DIR   keep the acknowledged state durably in DIR/state.json:\n"
 "                        every accepted change (vfabctl add/del/apply) is written\n"
 "                        and fsync'd before it is acknowledged, and a restart\n"
@@ -103,20 +105,6 @@ static void usage(FILE *f)
 "  -q, --quiet           no live output\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n", VF_CTL_SYSTEM_SOCKET);
-}
-
-static const char *default_socket(char *buf, size_t len)
-{
-    if (mkdir("/run/vfab", 0750) == 0 || errno == EEXIST) {
-        if (access("/run/vfab", W_OK) == 0)
-            return VF_CTL_SYSTEM_SOCKET;
-    }
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (xdg && access(xdg, W_OK) == 0)
-        snprintf(buf, len, "%s/vfabd.sock", xdg);
-    else
-        snprintf(buf, len, "/tmp/vfabd-%u.sock", (unsigned)getuid());
-    return buf;
 }
 
 /* 0 = go on, else the exit code (help and version exit 0). */
@@ -234,8 +222,15 @@ static int parse_args(int argc, char **argv, struct args *a)
         }
         a->has_metrics = true;
     }
-    if (!a->sock)
-        a->sock = default_socket(a->sockbuf, sizeof(a->sockbuf));
+    if (!a->sock && !a->check) {
+        char err[512];
+        if (vf_ctl_default_path(true, a->sockbuf, sizeof(a->sockbuf), err,
+                                sizeof(err)) != 0) {
+            vf_log_error("%s", err);
+            return 1;
+        }
+        a->sock = a->sockbuf;
+    }
     return 0;
 }
 

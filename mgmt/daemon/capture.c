@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,12 +25,15 @@ static bool past(const struct timespec *t)
            (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
-                     uint64_t count, double seconds, char *err, size_t errlen)
+/* What makes a capture impossible before anything is set up: 0, or
+ * -errno with err filled. */
+static int check_start(struct vf_daemon *d, const char *port, int fd,
+                       const char *name, uint64_t count, double seconds,
+                       struct vf_daemon_port **dp, char *err, size_t errlen)
 {
-    struct vf_capture *cap = &d->capture;
-    int rc, fd = -1;
-    FILE *f = NULL;
+    const struct vf_capture *cap = &d->capture;
+    struct stat st;
+    int acc = fcntl(fd, F_GETFL);
 
     if (cap->active) {
         snprintf(err, errlen, "a capture of port %s into %s is running; one "
@@ -37,33 +41,47 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
                  cap->port, cap->path);
         return -EBUSY;
     }
-    struct vf_daemon_port *dp = vf_daemon_find_port(d, port);
-    if (!dp) {
+    *dp = vf_daemon_find_port(d, port);
+    if (!*dp) {
         snprintf(err, errlen, "port '%s' is not a logical port of this "
                  "chassis (vfabctl list port)", port);
         return -ENOENT;
-    }
-    if (path[0] != '/' || strlen(path) >= sizeof(cap->path)) {
-        snprintf(err, errlen, "file '%s': want an absolute path", path);
-        return -EINVAL;
     }
     if (count == 0 && seconds <= 0) {
         snprintf(err, errlen, "a capture needs a bound: a count or seconds");
         return -EINVAL;
     }
+    /* The client opened it; we only write. A pipe or device could block
+     * the management thread, so only a regular file open for writing. */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || acc < 0 ||
+        (acc & O_ACCMODE) == O_RDONLY) {
+        snprintf(err, errlen, "file '%s': the descriptor passed is not a "
+                 "regular file open for writing", name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int vf_capture_start(struct vf_daemon *d, const char *port, int fd,
+                     const char *name, uint64_t count, double seconds,
+                     char *err, size_t errlen)
+{
+    struct vf_capture *cap = &d->capture;
+    struct vf_daemon_port *dp;
+    FILE *f = NULL;
+    int rc = check_start(d, port, fd, name, count, seconds, &dp, err, errlen);
+
+    if (rc) {
+        close(fd);
+        return rc;
+    }
     memset(cap->taps, 0, sizeof(cap->taps));
     cap->pd = pcap_open_dead(DLT_EN10MB, VF_CAPTURE_SNAPLEN);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "file '%s': %s", path, strerror(errno));
-        goto fail;
-    }
     f = fdopen(fd, "wb");
     cap->dumper = f && cap->pd ? pcap_dump_fopen(cap->pd, f) : NULL;
     if (!cap->dumper) {
         rc = -ENOMEM;
-        snprintf(err, errlen, "file '%s': cannot start a pcap file", path);
+        snprintf(err, errlen, "file '%s': cannot start a pcap file", name);
         goto fail;
     }
     f = NULL;
@@ -79,7 +97,7 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
     }
     cap->n_taps = d->n_workers;
     snprintf(cap->port, sizeof(cap->port), "%s", port);
-    snprintf(cap->path, sizeof(cap->path), "%s", path);
+    snprintf(cap->path, sizeof(cap->path), "%s", name);
     cap->port_index = (uint32_t)dp->port->index;
     cap->count = count;
     cap->written = cap->dropped = 0;
@@ -99,7 +117,8 @@ int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
     for (unsigned w = 0; w < cap->n_taps; w++)
         atomic_store_explicit(&d->workers[w].capture, cap->taps[w],
                               memory_order_release);
-    vf_log_info("capture of port %s into %s started", port, path);
+    vf_log_info("capture of port %s into %s started (a file the client "
+                "opened)", port, name);
     return 0;
 
 fail:

@@ -9,11 +9,13 @@
  * port left, or vf_capture_stop() is called; then the taps are unpublished,
  * a grace period passes and they are freed.
  *
- * The file: vfabd itself writes the path it is given (absolute; vfabctl
- * makes relative paths absolute against its own working directory), with
- * O_NOFOLLOW, mode 0640. So vfabctl must share vfabd's filesystem view;
- * only clients of the control socket (mode 0660: vfabd's owner and group,
- * who may already reconfigure the fabric) can ask for it.
+ * The file: vfabd never opens a path a client names (it often runs as
+ * root, and every member of the socket's group may ask). `vfabctl capture`
+ * opens the file with its user's own rights, a new file unless told to
+ * overwrite (mgmt/vf_capture_file.h), and passes the descriptor with
+ * capture_start (SCM_RIGHTS, vf_ctl.h); vfabd writes to it, and only if it
+ * is a regular file open for writing (a pipe could block the management
+ * thread). The name the client gives is for messages only.
  *
  * Bounds: VF_CAPTURE_RECORDS records per worker are in flight at most;
  * vfabd drains them at every main-loop turn (<= 200 ms), so a capture
@@ -59,10 +61,12 @@ struct vf_capture {
     char ended[128];
 };
 
-/* count 0: no count limit; seconds 0: no time limit (one of them must be
- * set). 0, or -errno with err filled (-EBUSY: a capture runs already). */
-int vf_capture_start(struct vf_daemon *d, const char *port, const char *path,
-                     uint64_t count, double seconds, char *err, size_t errlen);
+/* fd: the pcap file (taken over, closed on failure); name: what messages
+ * call it. count 0: no count limit; seconds 0: no time limit (one of them
+ * must be set). 0, or -errno with err filled (-EBUSY: a capture runs). */
+int vf_capture_start(struct vf_daemon *d, const char *port, int fd,
+                     const char *name, uint64_t count, double seconds,
+                     char *err, size_t errlen);
 /* Drains the taps; ends the capture when a bound is reached. */
 void vf_capture_poll(struct vf_daemon *d);
 /* Ends the running capture now (drains first); no-op without one. */

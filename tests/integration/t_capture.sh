@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Capture: vfabd --demo; `vfabctl capture` of one logical port writes 50
 # frames to a pcap file that tshark reads as 50 Ethernet frames, each with
-# the port's MAC as source or destination. Errors are refused cleanly.
+# the port's MAC as source or destination. Errors are refused cleanly;
+# vfabctl opens the file itself, never over an existing file or a link.
 . "$(dirname "$0")/lib.sh"
 command -v tshark >/dev/null || skip "tshark not installed"
 
@@ -48,7 +49,24 @@ json_get 'd["ended"]' <"$TMP/t.json" | grep -q "time is up" || fail "time bound:
 [ $rc -eq 1 ] && grep -q "nosuchport" "$TMP/e1" || fail "unknown port: rc $rc $(cat "$TMP/e1")"
 "$VFABCTL" -s "$SOCK" capture "$PORT" -w "$TMP/nodir/x.pcap" -c 1 2>"$TMP/e2"; rc=$?
 [ $rc -eq 1 ] || fail "unwritable file accepted (rc $rc)"
-"$VFABCTL" -s "$SOCK" call capture_start "{\"port\":\"$PORT\",\"file\":\"rel.pcap\",\"count\":1}" 2>"$TMP/e3"; rc=$?
-[ $rc -eq 1 ] && grep -q "absolute" "$TMP/e3" || fail "relative path accepted by the daemon"
+[ -e "$TMP/x.pcap" ] && fail "a refused capture left its file behind"
+"$VFABCTL" -s "$SOCK" call capture_start "{\"port\":\"$PORT\",\"file\":\"$TMP/p.pcap\",\"count\":1}" 2>"$TMP/e3"; rc=$?
+[ $rc -eq 1 ] && grep -q "descriptor" "$TMP/e3" || fail "the daemon opened a path itself: rc $rc $(cat "$TMP/e3")"
+[ -e "$TMP/p.pcap" ] && fail "the daemon created $TMP/p.pcap"
 "$VFABCTL" -s "$SOCK" --json status >/dev/null || fail "daemon unhealthy after refused captures"
-pass "capture: time bound ends it; unknown port, bad file, relative path refused"
+pass "capture: time bound ends it; unknown port, bad file, a bare path refused"
+
+# An existing file is never truncated, a link in its place never followed;
+# --overwrite replaces a file the user may write (redteam 9).
+echo precious >"$TMP/victim"
+"$VFABCTL" -s "$SOCK" capture "$PORT" -w "$TMP/victim" -c 1 --seconds 1 2>"$TMP/e4"; rc=$?
+[ $rc -eq 1 ] && grep -q "overwrite" "$TMP/e4" || fail "existing file: rc $rc $(cat "$TMP/e4")"
+[ "$(cat "$TMP/victim")" = precious ] || fail "an existing file was truncated"
+ln -s "$TMP/victim" "$TMP/link.pcap"
+"$VFABCTL" -s "$SOCK" capture "$PORT" -w "$TMP/link.pcap" -c 1 --seconds 1 --overwrite 2>"$TMP/e5"; rc=$?
+[ $rc -eq 1 ] || fail "a symbolic link was followed (rc $rc)"
+[ "$(cat "$TMP/victim")" = precious ] || fail "the link's target was written"
+timeout 20 "$VFABCTL" -s "$SOCK" capture "$PORT" -w "$TMP/victim" -c 1 --seconds 1 --overwrite \
+  >"$TMP/o6" 2>&1 || fail "--overwrite: $(cat "$TMP/o6")"
+[ "$(head -c 4 "$TMP/victim" | od -An -tx1 | tr -d ' ')" = d4c3b2a1 ] || fail "--overwrite did not write a pcap file"
+pass "capture: an existing file and a link are refused and untouched; --overwrite replaces"
