@@ -218,7 +218,8 @@ int vf_apply(struct vf_daemon *d, struct vf_change *c,
     /* 2. What changes. An unchanged model still goes on when a port lost
      * its device (a deleted tap): applying is how an operator brings it
      * back. */
-    res->diff = vf_model_diff(&d->model, next);
+    res->diff = c->diff ? c->diff : vf_model_diff(&d->model, next);
+    c->diff = NULL;
     if (!res->diff) {
         snprintf(err, errlen, "out of memory");
         rc = -ENOMEM;
@@ -260,6 +261,8 @@ int vf_apply(struct vf_daemon *d, struct vf_change *c,
 undo:
     undo(d, &p);
 out:
+    json_decref(c->diff);       /* refused before step 2 */
+    c->diff = NULL;
     vf_model_free(next);
     return rc;
 }
