@@ -25,6 +25,7 @@
 #include "mgmt/daemon/vf_loop.h"
 #include "mgmt/daemon/vf_metrics.h"
 #include "mgmt/daemon/vf_perfconfig.h"
+#include "mgmt/daemon/vf_state_lock.h"
 #include "mgmt/rpc/vf_ctl.h"
 #include "mgmt/rpc/vf_ctl_path.h"
 #include "mgmt/rpc/vf_rpc.h"
@@ -288,8 +289,15 @@ static int check_only(const struct args *a)
 static int load_state(const struct args *a, struct vf_change *first)
 {
     char err[2048];
-    int rc = vf_boot_state(a->config, a->state_dir, first, err, sizeof(err));
+    int rc;
 
+    /* One vfabd per state directory, held until exit (vf_state_lock.h):
+     * taken before the state is read. */
+    if (a->state_dir && vf_state_lock(a->state_dir, err, sizeof(err)) < 0) {
+        vf_log_error("%s", err);
+        return 1;
+    }
+    rc = vf_boot_state(a->config, a->state_dir, first, err, sizeof(err));
     if (rc) {
         if (a->state_dir && rc != -EINVAL)
             vf_log_error("--state-dir %s: %s", a->state_dir, err);

@@ -142,8 +142,16 @@ int vf_state_save_rev(const char *dir, const struct vf_model *m,
     return 0;
 fail:
     rc = -errno;
-    snprintf(err, errlen, "%s: cannot %s the new state: %s (the previous "
-             "state is unchanged)", tmp, step, strerror(errno));
+    {
+        struct stat st;
+        bool had = stat(final, &st) == 0;
+        snprintf(err, errlen, "%s: cannot %s the new state: %s (%s)", tmp,
+                 step, strerror(-rc),   /* errno is stat's now */
+                 had ? "the previous state is unchanged"
+                 : rc == -ENOENT ? "the state directory does not exist: "
+                 "create it, or fix --state-dir"
+                 : "no state was saved there before");
+    }
     if (fd >= 0)
         close(fd);
     unlink(tmp);

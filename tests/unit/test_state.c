@@ -22,6 +22,7 @@
 #include "mgmt/control/vf_model.h"
 #include "mgmt/control/vf_model_json.h"
 #include "mgmt/daemon/vf_state.h"
+#include "mgmt/daemon/vf_state_lock.h"
 
 static const char MODEL_A[] =
 "chassis:\n"
@@ -236,7 +237,34 @@ static void test_missing(void **state)
     load(MODEL_B, &a);
     assert_int_equal(vf_state_save(dir, &a, err, sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "not-there"));
+    /* No previous state to speak of (redteam 19). */
+    assert_null(strstr(err, "previous state is unchanged"));
+    assert_non_null(strstr(err, "does not exist"));
     vf_model_free(&a);
+}
+
+/* One holder per state directory: a second lock is refused naming the
+ * first's pid; a directory that is not there is refused with what to do;
+ * closing the first lets the next one in. */
+static void test_lock(void **state)
+{
+    struct ctx *c = *state;
+    char err[512], dir[256], pid[32], lockf[300];
+
+    int fd = vf_state_lock(c->dir, err, sizeof(err));
+    assert_true(fd >= 0);
+    assert_int_equal(vf_state_lock(c->dir, err, sizeof(err)), -EBUSY);
+    snprintf(pid, sizeof(pid), "vfabd pid %ld ", (long)getpid());
+    assert_non_null(strstr(err, pid));
+    close(fd);
+    fd = vf_state_lock(c->dir, err, sizeof(err));
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(dir, sizeof(dir), "%s/not-there", c->dir);
+    assert_int_equal(vf_state_lock(dir, err, sizeof(err)), -ENOENT);
+    assert_non_null(strstr(err, "mkdir -m 0700"));
+    snprintf(lockf, sizeof(lockf), "%s/%s", c->dir, VF_STATE_LOCK_FILE);
+    unlink(lockf);
 }
 
 /* Loading the damaged file fails with -EBADMSG naming check, leaves the
@@ -381,6 +409,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_crc32c),
     cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
     cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
     cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
     cmocka_unit_test_setup_teardown(test_crash_before_rename, setup, teardown),
