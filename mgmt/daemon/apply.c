@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <urcu-qsbr.h>
+
 #include "mgmt/control/vf_compile.h"
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/daemon/daemon_int.h"
@@ -29,6 +31,7 @@ struct prepared {
     struct vf_tables *tables;
     struct vf_rxq_set *sets[VF_MAX_WORKERS];
     bool have_sets;
+    struct vf_port_view *view;          /* for the demo (vf_port_view.h) */
 };
 
 static bool same_attach(const struct vf_model_attach *a,
@@ -46,6 +49,8 @@ static void undo(struct vf_daemon *d, struct prepared *p)
     p->have_sets = false;
     vf_tables_free(p->tables);
     p->tables = NULL;
+    vf_port_view_free(p->view);
+    p->view = NULL;
     for (unsigned k = 0; k < p->n_opened; k++) {
         struct vf_daemon_port *dp = &d->ports[d->scratch.opened[k]];
         vf_port_close(dp->port);
@@ -118,6 +123,12 @@ static int prepare(struct vf_daemon *d, const struct vf_model *next,
         return -ENOMEM;
     }
     p->have_sets = true;
+    /* The open ports as they will be, for readers that are not workers. */
+    p->view = vf_port_view_build(d, next);
+    if (!p->view) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -125,20 +136,24 @@ static int prepare(struct vf_daemon *d, const struct vf_model *next,
 static void publish(struct vf_daemon *d, struct prepared *p)
 {
     struct vf_rxq_set *old[VF_MAX_WORKERS] = {0};
+    struct vf_port_view *old_view = d->view;
     unsigned closed = 0;
 
     /* Budgets before anyone sends to the new ports; a port that leaves
      * keeps what it holds until it is closed below. One grace period
-     * covers both the tables and the rx sets. */
+     * covers the tables, the rx sets and the port view. */
     vf_budget_apply(d, &p->budget);
     vf_daemon_swap_rx_sets(d, p->sets, old);
     p->have_sets = false;
+    rcu_assign_pointer(d->view, p->view);
+    p->view = NULL;
     d->generation++;
     vf_publish(&d->pub, p->tables);
     vf_daemon_ct_published(d);
     p->tables = NULL;
     for (unsigned w = 0; w < d->n_workers; w++)
         free(old[w]);
+    vf_port_view_free(old_view);
     /* No worker can hold the leaving ports now: close them. */
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];

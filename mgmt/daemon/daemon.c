@@ -412,6 +412,9 @@ void vf_daemon_stop(struct vf_daemon *d)
     }
     free(d->workers);
     d->workers = NULL;
+    /* Its readers (the demo) were stopped before vf_daemon_stop. */
+    vf_port_view_free(d->view);
+    d->view = NULL;
     vf_topo_free(&d->topo);
     vf_model_free(&d->model);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <urcu-qsbr.h>
+
 #include "mgmt/daemon/vf_demo.h"
 #include "numa/vf_wire.h"
 
@@ -14,9 +16,18 @@
 #define DEMO_BURST 32
 #define DEMO_POOL_BUFS 8192
 #define DEMO_MAX_TEMPLATES 4096
+#define NO_TENANT UINT16_MAX
+
+/* A VM the demo plays: found again by name (and tenant) in each new port
+ * view, since mgmt may close its port and open another one. */
+struct vf_demo_sender {
+    char name[VF_NAME_MAX];
+    uint16_t tenant;            /* the demo's tenant id */
+    struct vf_port *port;       /* from the current view; NULL: gone */
+};
 
 struct vf_demo_tmpl {
-    struct vf_port *port;       /* the sender's ring port */
+    unsigned sender;            /* index in g->senders */
     uint16_t len;
     uint16_t payload_off;       /* where DEMO_MAGIC sits */
     uint8_t frame[DEMO_FRAME_MAX];
@@ -85,18 +96,18 @@ static unsigned build_arp_request(uint8_t *f, const uint8_t *smac, uint32_t sip,
     return 60;
 }
 
-static struct vf_demo_tmpl *add_tmpl(struct vf_demo *g, struct vf_port *port)
+static struct vf_demo_tmpl *add_tmpl(struct vf_demo *g, unsigned sender)
 {
     if (g->n_templates >= DEMO_MAX_TEMPLATES)
         return NULL;
     struct vf_demo_tmpl *t = &g->tmpl[g->n_templates++];
-    t->port = port;
+    t->sender = sender;
     t->payload_off = 0;
     return t;
 }
 
 /* Every frame a VM on port `mp` (tenant ti) would send in the demo. */
-static void add_port_traffic(struct vf_demo *g, struct vf_port *port,
+static void add_port_traffic(struct vf_demo *g, unsigned port,
                              const struct vf_model_tenant *ten, unsigned ti,
                              const struct vf_model_switch *sw,
                              const struct vf_model_port *mp)
@@ -154,25 +165,67 @@ static void add_port_traffic(struct vf_demo *g, struct vf_port *port,
     }
 }
 
+/* The demo's id of a tenant name; NO_TENANT for one it does not know. */
+static uint16_t tenant_id(const struct vf_demo *g, const char *name)
+{
+    for (unsigned t = 0; t < g->n_tenants; t++)
+        if (!strcmp(g->tenants[t], name))
+            return (uint16_t)t;
+    return NO_TENANT;
+}
+
+/* A new port view (vf_port_view.h): find each sender's port again, and
+ * each port's tenant. Between two quiescent states only this view's ports
+ * are used. */
+static void resolve(struct vf_demo *g, const struct vf_port_view *v)
+{
+    if (v->n > g->rx_cap) {
+        uint16_t *nt = realloc(g->rx_tenant, v->n * sizeof(*nt));
+        if (!nt) {
+            /* Keep going with no receivers rather than stale ones. */
+            g->view_n = 0;
+            for (unsigned i = 0; i < g->n_senders; i++)
+                g->senders[i].port = NULL;
+            return;
+        }
+        g->rx_tenant = nt;
+        g->rx_cap = v->n;
+    }
+    g->view_n = v->n;
+    for (unsigned i = 0; i < v->n; i++)
+        g->rx_tenant[i] = v->e[i].uplink ? NO_TENANT : tenant_id(g, v->e[i].tenant);
+    for (unsigned s = 0; s < g->n_senders; s++) {
+        struct vf_demo_sender *snd = &g->senders[s];
+        snd->port = NULL;
+        for (unsigned i = 0; i < v->n; i++)
+            if (!v->e[i].uplink && g->rx_tenant[i] == snd->tenant &&
+                !strcmp(v->e[i].name, snd->name) &&
+                vf_port_has(v->e[i].port, VF_PORT_CAP_IN_MEMORY))
+                snd->port = v->e[i].port;
+    }
+    g->view_version = v->version;
+}
+
 /* Receives what the workers sent: checks tenant isolation and counts.
  * Returns how many frames it took (one burst per queue at most). */
-static unsigned drain(struct vf_demo *g)
+static unsigned drain(struct vf_demo *g, const struct vf_port_view *v)
 {
-    struct vf_daemon *d = g->d;
     struct vf_pkt *pkts[DEMO_BURST];
     unsigned took = 0;
-    for (unsigned i = 0; i < d->n_ports; i++) {
-        struct vf_daemon_port *dp = &d->ports[i];
-        if (!dp->port || !vf_port_has(dp->port, VF_PORT_CAP_IN_MEMORY) ||
-            (g->stall[0] && !strcmp(dp->name, g->stall)))
+    uint16_t here = (uint16_t)g->local_chassis;
+    for (unsigned i = 0; i < v->n && i < g->view_n; i++) {
+        const struct vf_port_view_entry *e = &v->e[i];
+        if (!vf_port_has(e->port, VF_PORT_CAP_IN_MEMORY) ||
+            (g->stall[0] && !strcmp(e->name, g->stall)))
             continue;
-        for (unsigned q = 0; q < dp->port->n_queues; q++) {
-            unsigned n = vf_ring_port_drain(dp->port, q, pkts, DEMO_BURST);
+        uint16_t rx_tenant = g->rx_tenant[i];
+        for (unsigned q = 0; q < e->port->n_queues; q++) {
+            unsigned n = vf_ring_port_drain(e->port, q, pkts, DEMO_BURST);
             took += n;
             for (unsigned k = 0; k < n; k++) {
                 struct vf_pkt *p = pkts[k];
                 const uint8_t *f = vf_pkt_data(p);
-                if (dp->port == d->uplink) {
+                if (e->uplink) {
                     atomic_fetch_add_explicit(&g->stats.tunnelled, 1, memory_order_relaxed);
                 } else if (p->len >= 42 && f[12] == 0x08 && f[13] == 0x06) {
                     atomic_fetch_add_explicit(&g->stats.arp_replies, 1, memory_order_relaxed);
@@ -184,13 +237,15 @@ static unsigned drain(struct vf_demo *g)
                     if (off + sizeof(pl) <= p->len) {
                         memcpy(&pl, f + off, sizeof(pl));
                         if (pl.magic == DEMO_MAGIC) {
-                            if (pl.tenant != dp->tenant)
+                            /* A port of a tenant the demo does not know
+                             * (added later) must not get demo traffic. */
+                            if (pl.tenant != rx_tenant)
                                 atomic_fetch_add_explicit(&g->stats.isolation_violations, 1,
                                                           memory_order_relaxed);
-                            else if (dp->tenant < VF_DEMO_MAX_TENANTS)
-                                atomic_fetch_add_explicit(&g->stats.delivered[dp->tenant], 1,
+                            else if (rx_tenant < VF_DEMO_MAX_TENANTS)
+                                atomic_fetch_add_explicit(&g->stats.delivered[rx_tenant], 1,
                                                           memory_order_relaxed);
-                            if (pl.chassis != (uint16_t)d->model.local.chassis_idx)
+                            if (pl.chassis != here)
                                 atomic_fetch_add_explicit(&g->stats.from_remote, 1,
                                                           memory_order_relaxed);
                         }
@@ -203,6 +258,34 @@ static unsigned drain(struct vf_demo *g)
     return took;
 }
 
+/* The next template of another sender (all of one sender's are in a row). */
+static unsigned skip_sender(const struct vf_demo *g, unsigned next)
+{
+    unsigned s = g->tmpl[next].sender;
+    for (unsigned i = 0; i < g->n_templates && g->tmpl[next].sender == s; i++)
+        next = (next + 1) % g->n_templates;
+    return next;
+}
+
+/* The current port view, re-resolved when mgmt published a new one. Call
+ * right after a quiescent state: it may have freed the previous one. */
+static const struct vf_port_view *current_view(struct vf_demo *g)
+{
+    const struct vf_port_view *v = rcu_dereference(g->d->view);
+    if (v->version != g->view_version)
+        resolve(g, v);
+    return v;
+}
+
+/* Rests a little; offline, so a grace period need not wait for it. */
+static void rest(void)
+{
+    struct timespec ts = {0, 200000};
+    rcu_thread_offline();
+    nanosleep(&ts, NULL);
+    rcu_thread_online();
+}
+
 static void *demo_main(void *arg)
 {
     struct vf_demo *g = arg;
@@ -210,20 +293,27 @@ static void *demo_main(void *arg)
     uint64_t seq = 0;
     unsigned next = 0;
 
+    /* A QSBR reader of d->view, like the workers of their tables. */
+    rcu_register_thread();
     while (!atomic_load_explicit(&g->stop, memory_order_acquire)) {
+        rcu_quiescent_state();
+        const struct vf_port_view *v = current_view(g);
         if (g->limit >= 0 && seq >= (uint64_t)g->limit) {
             /* Done generating (or sink only): keep receiving, as fast as
              * frames come (a VM that reads its queue), resting only when
              * a pass found nothing. */
-            if (drain(g) == 0) {
-                struct timespec ts = {0, 200000};
-                nanosleep(&ts, NULL);
-            }
+            if (drain(g, v) == 0)
+                rest();
             continue;
         }
         /* One burst per sending port in turn, then drain everything. */
         for (unsigned round = 0; round < 8 && g->n_templates; round++) {
-            struct vf_port *port = g->tmpl[next].port;
+            unsigned sender = g->tmpl[next].sender;
+            struct vf_port *port = g->senders[sender].port;
+            if (!port) {                 /* its port left: skip its frames */
+                next = skip_sender(g, next);
+                continue;
+            }
             unsigned want = DEMO_BURST;
             if (g->limit >= 0 && (uint64_t)g->limit - seq < want)
                 want = (unsigned)((uint64_t)g->limit - seq);
@@ -232,14 +322,14 @@ static void *demo_main(void *arg)
                 atomic_fetch_add_explicit(&g->stats.no_buffer, 1, memory_order_relaxed);
             unsigned k = 0;
             for (; k < n; k++) {
-                /* Templates of one port are contiguous; cycle through them. */
+                /* Templates of one sender are contiguous; cycle through them. */
                 struct vf_demo_tmpl *t = &g->tmpl[next];
                 vf_pkt_set(pkts[k], t->frame, t->len);
                 if (t->payload_off)
                     memcpy(vf_pkt_data(pkts[k]) + t->payload_off + 8, &seq, 8);
                 seq++;
                 unsigned nx = (next + 1) % g->n_templates;
-                if (g->tmpl[nx].port != port) {
+                if (g->tmpl[nx].sender != sender) {
                     next = nx;
                     k++;
                     break;
@@ -250,9 +340,11 @@ static void *demo_main(void *arg)
             vf_pool_free_burst(&g->cache, pkts + sent, n - sent);
             atomic_fetch_add_explicit(&g->stats.sent, sent, memory_order_relaxed);
         }
-        drain(g);
+        drain(g, v);
     }
-    drain(g);
+    rcu_quiescent_state();
+    drain(g, current_view(g));
+    rcu_unregister_thread();
     return NULL;
 }
 
@@ -271,26 +363,37 @@ int vf_demo_start(struct vf_demo *g, struct vf_daemon *d, long long limit,
         }
         snprintf(g->stall, sizeof(g->stall), "%s", stall);
     }
+    const struct vf_model *m = &d->model;
+    g->local_chassis = m->local.chassis_idx;
+    g->n_tenants = m->n_tenants < NO_TENANT ? (unsigned)m->n_tenants : NO_TENANT - 1;
     g->tmpl = calloc(DEMO_MAX_TEMPLATES, sizeof(*g->tmpl));
+    g->senders = calloc(d->n_ports + 1, sizeof(*g->senders));
+    g->tenants = calloc(g->n_tenants + 1, sizeof(*g->tenants));
     g->pool = vf_pool_create(&d->topo, d->place.numa_node[0], DEMO_POOL_BUFS,
                              VF_PKT_DEFAULT_DATA_ROOM, err, errlen);
-    if (!g->tmpl || !g->pool) {
-        free(g->tmpl);
-        vf_pool_destroy(g->pool);
+    if (!g->tmpl || !g->senders || !g->tenants || !g->pool) {
+        vf_demo_free(g);
         return -ENOMEM;
     }
     vf_pool_cache_init(&g->cache, g->pool);
-    const struct vf_model *m = &d->model;
+    /* Tenants by name: mgmt renumbers them when one is added or removed. */
+    for (unsigned t = 0; t < g->n_tenants; t++)
+        snprintf(g->tenants[t], sizeof(g->tenants[t]), "%s", m->tenants[t].name);
     for (unsigned i = 0; i < d->n_ports; i++) {
         struct vf_daemon_port *dp = &d->ports[i];
-        if (!dp->mport || !vf_port_has(dp->port, VF_PORT_CAP_IN_MEMORY))
+        if (!dp->mport || !vf_port_has(dp->port, VF_PORT_CAP_IN_MEMORY) ||
+            dp->tenant >= g->n_tenants)
             continue;
+        struct vf_demo_sender *snd = &g->senders[g->n_senders];
+        snprintf(snd->name, sizeof(snd->name), "%s", dp->name);
+        snd->tenant = (uint16_t)dp->tenant;
         const struct vf_model_tenant *ten = &m->tenants[dp->tenant];
         for (size_t s = 0; s < ten->n_switches; s++)
             for (size_t k = 0; k < ten->switches[s].n_ports; k++)
                 if (&ten->switches[s].ports[k] == dp->mport)
-                    add_port_traffic(g, dp->port, ten, dp->tenant,
+                    add_port_traffic(g, g->n_senders, ten, dp->tenant,
                                      &ten->switches[s], dp->mport);
+        g->n_senders++;
     }
     if (g->n_templates == 0 && limit != 0) {
         snprintf(err, errlen, "demo: no local ring port with an IP address to "
@@ -327,4 +430,10 @@ void vf_demo_free(struct vf_demo *g)
     }
     free(g->tmpl);
     g->tmpl = NULL;
+    free(g->senders);
+    g->senders = NULL;
+    free(g->tenants);
+    g->tenants = NULL;
+    free(g->rx_tenant);
+    g->rx_tenant = NULL;
 }

@@ -39,6 +39,7 @@
 #include "fabric/vf_port_udp.h"
 #include "mgmt/control/vf_model.h"
 #include "mgmt/daemon/vf_capture_mgmt.h"
+#include "mgmt/daemon/vf_port_view.h"
 #include "mgmt/daemon/vf_publish.h"
 #include "numa/vf_pool.h"
 #include "numa/vf_topo.h"
@@ -116,6 +117,9 @@ struct vf_daemon {
     struct vf_daemon_port ports[VF_DAEMON_MAX_PORTS];
     struct vf_port *uplink;
 
+    /* The open ports for readers that are not workers (the demo):
+     * mgmt: rw (rcu_assign_pointer with each apply, vf_apply.h), demo: ro. */
+    struct vf_port_view *view;
     struct vf_pool_cache mgmt_cache;     /* mgmt's own, for draining ports */
     /* The connection table (NULL: none), mgmt's context on it, the zones
      * of the current tables (vf_acl_zones_sync) and the last reclaim. */
@@ -154,7 +158,7 @@ int vf_daemon_start(struct vf_daemon *d, struct vf_model *model,
                     const struct vf_daemon_opts *opts, char *err,
                     size_t errlen);
 /* Stops workers, unpublishes tables, closes ports and frees everything. */
-void vf_daemon_stop(struct vf_daemon *d);
+void vf_daemon_stop(struct vf_daemon *d);   /* stop the demo first */
 /* vf_apply of next (taken over, left empty) as a change from the control
  * socket, for callers that want only the error: all or nothing, and the
  * `local` section cannot change at run time (vf_apply.h). */

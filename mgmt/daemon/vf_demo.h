@@ -15,9 +15,18 @@
  * as `stall` is never drained: a VM that stopped reading, whose queue may
  * hold only its tx budget (mgmt/vf_budget.h) and drops the rest.
  *
+ * Ports come and go while the demo runs (vfabctl add/del port, apply):
+ * the generator never reads the daemon's port table, which mgmt rewrites;
+ * it reads the port view mgmt publishes with RCU (vf_port_view.h) as a
+ * registered QSBR thread, finds its VMs' ports again by name and tenant
+ * in each new view (a VM whose port left sends nothing), and checks
+ * isolation against the tenant names the view gives (a port of a tenant
+ * added later counts as no demo tenant).
+ *
  * Thread-safety: the generator thread owns its pool and the outside end of
- * every ring port (rx producer, tx consumer); counters are relaxed atomics
- * read by the main thread.
+ * every ring port in the current view (rx producer, tx consumer); counters
+ * are relaxed atomics read by the main thread. Stop the demo before
+ * vf_daemon_stop (it frees the view).
  */
 #ifndef VF_DEMO_H
 #define VF_DEMO_H
@@ -49,7 +58,17 @@ struct vf_demo {
     long long limit;                      /* frames to send; -1 = no limit */
     char stall[VF_NAME_MAX];              /* port never drained; "" = none */
     unsigned n_templates;
-    struct vf_demo_tmpl *tmpl;            /* frames to send, per port */
+    struct vf_demo_tmpl *tmpl;            /* frames to send, per sender */
+    /* Built at start; the generator thread's own afterwards. */
+    unsigned n_senders;
+    struct vf_demo_sender *senders;       /* the VMs it plays, by name */
+    unsigned n_tenants;
+    char (*tenants)[VF_NAME_MAX];         /* demo tenant id -> name */
+    int local_chassis;
+    /* The port view last resolved (generator thread only). */
+    uint64_t view_version;
+    unsigned view_n, rx_cap;
+    uint16_t *rx_tenant;                  /* per view entry: demo tenant id */
     struct vf_demo_stats stats;
 };
 
