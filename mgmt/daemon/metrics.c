@@ -13,23 +13,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <microhttpd.h>
 
 #include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_log.h"
 #include "mgmt/daemon/vf_metrics.h"
 #include "numa/vf_drop.h"
 #include "numa/vf_heap.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* A connection and when its request must be done (vf_metrics.h, Limits). */
+struct conn_slot {
+    const struct MHD_Connection *c;    /* NULL: free */
+    int fd;
+    int64_t deadline_ms;               /* INT64_MAX: already shut down */
+};
+
 struct vf_metrics {
     struct MHD_Daemon *httpd;
     pthread_mutex_t lock;      /* guards page/page_len: mgmt w, http r */
     char *page;
     size_t page_len;
+    /* http: w (connections start, requests end, connections close), mgmt:
+     * r and shuts down the late ones; all under conns_lock. A slot's fd is
+     * open while the slot holds it: MHD reports a connection closed
+     * before it closes the socket. */
+    pthread_mutex_t conns_lock;
+    struct conn_slot conns[VF_METRICS_MAX_CONNS];
+    int64_t last_warned_ms;    /* mgmt only */
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- a growing text buffer; an allocation failure sticks ---- */
 
@@ -309,6 +332,72 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                  MHD_RESPMEM_MUST_FREE);
 }
 
+/* MHD's thread: a connection opens or closes. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct vf_metrics *m = cls;
+    (void)socket_context;
+    pthread_mutex_lock(&m->conns_lock);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        for (unsigned i = 0; ci && i < VF_METRICS_MAX_CONNS; i++)
+            if (!m->conns[i].c) {
+                m->conns[i] = (struct conn_slot){c, ci->connect_fd,
+                                                 now_ms() + VF_METRICS_REQUEST_MS};
+                break;
+            }
+    } else {
+        for (unsigned i = 0; i < VF_METRICS_MAX_CONNS; i++)
+            if (m->conns[i].c == c)
+                m->conns[i].c = NULL;
+    }
+    pthread_mutex_unlock(&m->conns_lock);
+}
+
+/* MHD's thread: a request was answered; a kept-alive connection's next
+ * request gets its own time. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct vf_metrics *m = cls;
+    (void)req_cls;
+    (void)toe;
+    pthread_mutex_lock(&m->conns_lock);
+    for (unsigned i = 0; i < VF_METRICS_MAX_CONNS; i++)
+        if (m->conns[i].c == c && m->conns[i].deadline_ms != INT64_MAX)
+            m->conns[i].deadline_ms = now_ms() + VF_METRICS_REQUEST_MS;
+    pthread_mutex_unlock(&m->conns_lock);
+}
+
+/* Management thread: shuts down connections whose request ran past its
+ * time, however slowly they trickle bytes; MHD then sees the end of the
+ * stream and closes them, freeing their slots. */
+static void reap(struct vf_metrics *m)
+{
+    int64_t now = now_ms();
+    unsigned n = 0;
+    pthread_mutex_lock(&m->conns_lock);
+    for (unsigned i = 0; i < VF_METRICS_MAX_CONNS; i++) {
+        struct conn_slot *cs = &m->conns[i];
+        if (cs->c && cs->deadline_ms <= now) {
+            shutdown(cs->fd, SHUT_RDWR);
+            cs->deadline_ms = INT64_MAX;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&m->conns_lock);
+    if (n && now - m->last_warned_ms >= 60000) {
+        vf_log_warn("metrics: closed %u connection%s whose request took more "
+                    "than %d s (slow or stalled clients; logged once a "
+                    "minute)", n, n == 1 ? "" : "s",
+                    VF_METRICS_REQUEST_MS / 1000);
+        m->last_warned_ms = now;
+    }
+}
+
 int vf_metrics_parse_addr(const char *s, uint32_t *ip, uint16_t *port)
 {
     char buf[INET_ADDRSTRLEN + 8];
@@ -345,23 +434,39 @@ struct vf_metrics *vf_metrics_start(uint32_t ip, uint16_t port, char *err,
         return NULL;
     }
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->conns_lock, NULL);
+    m->last_warned_ms = INT64_MIN / 2;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
                              .sin_addr.s_addr = ip};
-    /* One internal thread, a handful of connections: a scraper or two, and
-     * nothing it does can reach the management thread. */
+    /* One internal thread, a bounded number of connections (fewer per
+     * client address), each request bounded in time (reap): nothing a
+     * client does can hold the page from the others or reach the
+     * management thread. */
     m->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL,
                                 NULL, on_request, m,
                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                MHD_OPTION_CONNECTION_LIMIT,
+                                (unsigned)VF_METRICS_MAX_CONNS,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                (unsigned)VF_METRICS_MAX_CONNS_PER_IP,
+                                MHD_OPTION_CONNECTION_TIMEOUT,
+                                (unsigned)(VF_METRICS_REQUEST_MS / 1000),
+                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
                                 MHD_OPTION_END);
     if (!m->httpd) {
         snprintf(err, errlen, "metrics: cannot serve HTTP on %s:%u (address "
                  "in use or not local?)", ipbuf, port);
+        pthread_mutex_destroy(&m->conns_lock);
         pthread_mutex_destroy(&m->lock);
         free(m);
         return NULL;
     }
+    if ((ntohl(ip) >> 24) != 127)
+        vf_log_warn("metrics: serving http://%s:%u/metrics beyond this host: "
+                    "the page names every local tenant port and asks for no "
+                    "credentials; bind 127.0.0.1 and let the scraper reach it "
+                    "through a proxy, or firewall the port", ipbuf, port);
     return m;
 }
 
@@ -370,7 +475,10 @@ void vf_metrics_update(struct vf_metrics *m, struct vf_daemon *d)
     char *page, *old;
     size_t len;
 
-    if (!m || vf_metrics_render(d, &page, &len) != 0)
+    if (!m)
+        return;
+    reap(m);
+    if (vf_metrics_render(d, &page, &len) != 0)
         return;   /* out of memory: keep serving the previous page */
     pthread_mutex_lock(&m->lock);
     old = m->page;
@@ -385,6 +493,7 @@ void vf_metrics_stop(struct vf_metrics *m)
     if (!m)
         return;
     MHD_stop_daemon(m->httpd);   /* joins the HTTP thread */
+    pthread_mutex_destroy(&m->conns_lock);
     pthread_mutex_destroy(&m->lock);
     free(m->page);
     free(m);

@@ -18,6 +18,16 @@
  * is held for a pointer swap or one memcpy, and a scrape is at most about
  * one second stale.
  *
+ * Limits (redteam 11: 16 connections trickling one header line each
+ * blocked every scrape, MHD's idle timeout being reset by every byte): at
+ * most VF_METRICS_MAX_CONNS connections, VF_METRICS_MAX_CONNS_PER_IP from
+ * one client address, MHD's 32 KiB of memory each, and each request must be
+ * done within VF_METRICS_REQUEST_MS of the connection's start or of its
+ * previous request's end, however slowly it trickles: vf_metrics_update
+ * (once a second) shuts down the connections past their time. A start on
+ * an address outside 127.0.0.0/8 is logged as a warning: the page names
+ * the tenants' ports and has no authentication.
+ *
  * Thread-safety: vf_metrics_start, vf_metrics_update and vf_metrics_stop on
  * the management thread; the HTTP thread reads the snapshot under `lock`.
  * vf_metrics_render only needs the caller to own d (mgmt thread).
@@ -27,6 +37,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define VF_METRICS_MAX_CONNS 32
+#define VF_METRICS_MAX_CONNS_PER_IP 8
+#define VF_METRICS_REQUEST_MS 10000
 
 struct vf_daemon;
 struct vf_metrics;
@@ -38,7 +52,8 @@ int vf_metrics_parse_addr(const char *s, uint32_t *ip, uint16_t *port);
  * err filled (e.g. the address is in use). */
 struct vf_metrics *vf_metrics_start(uint32_t ip, uint16_t port, char *err,
                                     size_t errlen);
-/* Renders d's counters and makes them the page served from now on. */
+/* Renders d's counters and makes them the page served from now on;
+ * closes connections whose request ran past VF_METRICS_REQUEST_MS. */
 void vf_metrics_update(struct vf_metrics *m, struct vf_daemon *d);
 /* Stops the HTTP thread and frees everything; accepts NULL. */
 void vf_metrics_stop(struct vf_metrics *m);
