@@ -404,7 +404,10 @@ static void consume_line(struct vf_ctl_server *s, struct ctl_client *c,
 /* The first complete line's length, or -1 (remembering how far it looked). */
 static ssize_t next_line(struct ctl_client *c)
 {
-    char *nl = memchr(c->in + c->scanned, '\n', c->in_len - c->scanned);
+    /* Nothing unscanned (c->in may still be NULL: memchr must not see it). */
+    char *nl = c->in_len > c->scanned
+                   ? memchr(c->in + c->scanned, '\n', c->in_len - c->scanned)
+                   : NULL;
     if (!nl) {
         c->scanned = c->in_len;
         return -1;
