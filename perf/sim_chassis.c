@@ -305,9 +305,29 @@ static void read_start(struct sim_chassis *c)
 /* ---- lease and registration ---- */
 
 static void granted(void *arg, struct vf_store_result *res);
+static void register_send(struct sim_chassis *c);
 
-/* A lost lease took the chassis record with it: a new lease, the record
- * put again (what vfabd does too). */
+/* The old lease revoked (or gone already: either way its keys are gone):
+ * a new lease, or with one already, the record put again. */
+static void revoked(void *arg, struct vf_store_result *res)
+{
+    struct sim_chassis *c = arg;
+    (void)res;
+    if (c->state == S_DEAD || c->state == S_FAILED)
+        return;
+    if (!c->keeper) {
+        if (vf_store_lease_grant_async(c->s, c->cfg->ttl_s, granted, c))
+            fail(c, "lease grant", "cannot start");
+    } else {
+        register_send(c);
+    }
+}
+
+/* A lost lease: the keeper heard that etcd dropped it, or got no keepalive
+ * through for a whole TTL, in which case etcd may still hold it and the
+ * record on it. So the old lease is revoked first (its record goes with
+ * it), then a new one granted and the record put again (vfabd will do the
+ * same). */
 static void on_lease(void *arg, enum vf_store_lease_event ev, int64_t id, int rc,
                      const char *why)
 {
@@ -320,9 +340,11 @@ static void on_lease(void *arg, enum vf_store_lease_event ev, int64_t id, int rc
     vf_store_lease_unkeep(c->keeper);
     c->keeper = NULL;
     c->regranting = true;
+    c->old_lease = c->lease;
+    c->reg_tries = 0;
     c->reregs++;
-    if (vf_store_lease_grant_async(c->s, c->cfg->ttl_s, granted, c))
-        fail(c, "lease grant", "cannot start");
+    if (vf_store_lease_revoke_async(c->s, c->old_lease, revoked, c))
+        fail(c, "lease revoke", "cannot start");
 }
 
 static void registered(void *arg, struct vf_store_result *res)
@@ -333,6 +355,13 @@ static void registered(void *arg, struct vf_store_result *res)
         return;
     }
     if (!res->succeeded) {
+        /* After a lost lease the record may still be on the old one (a
+         * revoke that did not get through): revoke it again, a few times. */
+        if (c->regranting && ++c->reg_tries < 5) {
+            if (vf_store_lease_revoke_async(c->s, c->old_lease, revoked, c))
+                fail(c, "lease revoke", "cannot start");
+            return;
+        }
         fail(c, "register", "a live chassis has this name");
         return;
     }
@@ -345,7 +374,6 @@ static void registered(void *arg, struct vf_store_result *res)
 static void granted(void *arg, struct vf_store_result *res)
 {
     struct sim_chassis *c = arg;
-    char key[KEY_MAX], esc[VF_LAYOUT_KEY_MAX];
     if (res->rc) {
         fail(c, "lease grant", res->error);
         return;
@@ -359,6 +387,13 @@ static void granted(void *arg, struct vf_store_result *res)
         fail(c, "lease", "cannot keep it");
         return;
     }
+    register_send(c);
+}
+
+/* P"chassis/<name>" on c->lease if no one holds it (CREATE == 0). */
+static void register_send(struct sim_chassis *c)
+{
+    char key[KEY_MAX], esc[VF_LAYOUT_KEY_MAX];
     struct vf_layout_chassis_rec r = {.started = (int64_t)time(NULL)};
     snprintf(r.name, sizeof(r.name), "%s", c->name);
     sim_chassis_addr(c->idx, r.underlay_ip, sizeof(r.underlay_ip));

@@ -58,6 +58,8 @@ struct sim_chassis {
     struct vf_store *s;
     int state;
     int64_t lease;
+    int64_t old_lease;           /* lost: revoked before the record goes again */
+    unsigned reg_tries;
     struct vf_store_lease *keeper;
     struct vf_store_watch *watch;
     struct vf_layout_kvs kvs;    /* its view of P"desired/", relative keys */
