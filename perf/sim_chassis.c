@@ -118,17 +118,30 @@ static void rebuild(struct sim_chassis *c)
 
 /* ---- reading its part at one revision ---- */
 
+/* The step that failed again after a backoff: the loop calls
+ * sim_chassis_retry at retry_ns. RETRY_TRIES failures in a row and the
+ * chassis gives up. */
+static bool retry_later(struct sim_chassis *c, const char *what, const char *why)
+{
+    if (++c->read_tries >= RETRY_TRIES) {
+        fail(c, what, why);
+        return false;
+    }
+    unsigned ms = RETRY_FIRST_MS << (c->read_tries - 1);
+    ms = ms > RETRY_MAX_MS ? RETRY_MAX_MS : ms;
+    ms = ms * 4 / 5 + (unsigned)rand_r(&c->seed) % (ms * 2 / 5 + 1);   /* +-20 % */
+    c->retries++;
+    c->retry_ns = sim_now_ns() + (int64_t)ms * 1000000;
+    return true;
+}
+
 /* A read that failed (etcd overloaded, a timeout): when its txns in
- * flight are back, the whole read again after a backoff (the loop calls
- * sim_chassis_retry), as vfabd will; RETRY_TRIES in a row and it fails. */
+ * flight are back, the whole read again after a backoff, as vfabd will. */
 static void read_failed(struct sim_chassis *c, const char *what, const char *why)
 {
     if (c->state == S_FAILED)
         return;
-    if (++c->read_tries >= RETRY_TRIES) {
-        fail(c, what, why);
-        return;
-    }
+    snprintf(c->err, sizeof(c->err), "%s: %s: %.160s", c->name, what, why);
     c->read_err = true;
 }
 
@@ -142,13 +155,9 @@ static void read_done(struct sim_chassis *c)
         if (c->fetching)
             return;                  /* the others first */
         if (c->read_err) {           /* again after a backoff */
-            unsigned ms = RETRY_FIRST_MS << (c->read_tries - 1);
-            ms = ms > RETRY_MAX_MS ? RETRY_MAX_MS : ms;
-            ms = ms * 4 / 5 + (unsigned)rand_r(&c->seed) % (ms * 2 / 5 + 1);   /* +-20 % */
             c->read_err = false;
             c->restart = false;
-            c->retries++;
-            c->retry_ns = sim_now_ns() + (int64_t)ms * 1000000;
+            retry_later(c, "reading the fabric", c->err);
             return;
         }
         c->restart = false;          /* the desired state moved: again */
@@ -215,6 +224,7 @@ out:
 static void small_done(void *arg, struct vf_store_result *res)
 {
     struct sim_chassis *c = arg;
+    c->fetching--;
     if (res->rc) {
         read_failed(c, "reading the fabric", res->error);
         read_done(c);
@@ -269,11 +279,20 @@ static void read_next(struct sim_chassis *c)
     }
 }
 
+static void granted(void *arg, struct vf_store_result *res);
+static void register_send(struct sim_chassis *c);
+
 void sim_chassis_retry(struct sim_chassis *c)
 {
     c->retry_ns = 0;
-    if (c->state == S_READ)
+    if ((c->regranting || c->state == S_GRANT) && !c->keeper) {
+        if (vf_store_lease_grant_async(c->s, c->cfg->ttl_s, granted, c))
+            fail(c, "lease grant", "cannot start");
+    } else if (c->regranting || c->state == S_REGISTER) {
+        register_send(c);
+    } else if (c->state == S_READ) {
         read_start(c);
+    }
 }
 
 static void read_start(struct sim_chassis *c)
@@ -298,14 +317,14 @@ static void read_start(struct sim_chassis *c)
     ops[n] = (struct vf_store_op){.type = VF_STORE_OP_RANGE, .key = keys[n]};
     n++;
     struct vf_store_txn t = {.success = ops, .n_success = n};
-    if (vf_store_txn_async(c->s, &t, small_done, c))
+    c->fetching++;
+    if (vf_store_txn_async(c->s, &t, small_done, c)) {
+        c->fetching--;
         fail(c, "read", "cannot start a txn");
+    }
 }
 
 /* ---- lease and registration ---- */
-
-static void granted(void *arg, struct vf_store_result *res);
-static void register_send(struct sim_chassis *c);
 
 /* The old lease revoked (or gone already: either way its keys are gone):
  * a new lease, or with one already, the record put again. */
@@ -351,10 +370,14 @@ static void registered(void *arg, struct vf_store_result *res)
 {
     struct sim_chassis *c = arg;
     if (res->rc) {
-        fail(c, "register", res->error);
+        /* Maybe applied ("request timed out"): the next try's failure
+         * branch tells, by the record's lease. */
+        retry_later(c, "register", res->error);
         return;
     }
-    if (!res->succeeded) {
+    const struct vf_store_op_result *held = res->n_ops ? &res->ops[0] : NULL;
+    bool ours = held && held->n_kvs && held->kvs[0].lease == c->lease;
+    if (!res->succeeded && !ours) {
         /* After a lost lease the record may still be on the old one (a
          * revoke that did not get through): revoke it again, a few times. */
         if (c->regranting && ++c->reg_tries < 5) {
@@ -365,17 +388,22 @@ static void registered(void *arg, struct vf_store_result *res)
         fail(c, "register", "a live chassis has this name");
         return;
     }
-    if (c->regranting)
-        c->regranting = false;   /* it was reading or live already */
-    else
+    c->read_tries = 0;
+    if (!c->regranting) {
         read_start(c);
+    } else {
+        c->regranting = false;   /* it was reading or live already */
+        /* A read retry that the regrant's took the place of: now. */
+        if (c->state == S_READ && !c->fetching && !c->read_complete && !c->retry_ns)
+            read_start(c);
+    }
 }
 
 static void granted(void *arg, struct vf_store_result *res)
 {
     struct sim_chassis *c = arg;
     if (res->rc) {
-        fail(c, "lease grant", res->error);
+        retry_later(c, "lease grant", res->error);
         return;
     }
     c->lease = res->lease_id;
@@ -405,7 +433,9 @@ static void register_send(struct sim_chassis *c)
     struct vf_store_cmp cmp = {.key = key, .target = VF_STORE_CMP_CREATE};
     struct vf_store_op put = {.type = VF_STORE_OP_PUT, .key = key, .value = val,
                               .value_len = val ? strlen(val) : 0, .lease = c->lease};
-    struct vf_store_txn t = {.cmp = &cmp, .n_cmp = 1, .success = &put, .n_success = 1};
+    struct vf_store_op get = {.type = VF_STORE_OP_RANGE, .key = key};
+    struct vf_store_txn t = {.cmp = &cmp, .n_cmp = 1, .success = &put, .n_success = 1,
+                             .failure = &get, .n_failure = 1};
     if (!val || vf_store_txn_async(c->s, &t, registered, c))
         fail(c, "register", "cannot start a txn");
     free(val);

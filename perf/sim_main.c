@@ -460,7 +460,7 @@ int main(int argc, char **argv)
         sim_chassis_fini(&cs[i]);
     }
     printf("totals    %lu compiles, %lu switch reads after start, %lu watch events, %lu "
-           "first reads tried again, %lu leases lost and registered again\n", compiles,
+           "steps tried again (etcd busy), %lu leases lost and registered again\n", compiles,
            fetches, events, retries, reregs);
     free(cs);
     free(lat);
