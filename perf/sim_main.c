@@ -31,18 +31,22 @@
 #include "mgmt/layout/vf_desired.h"
 #include "perf/vf_sim.h"
 
-#define WAIT_S 600
+static unsigned wait_s = 600;    /* --wait: cold start and settling */
+static unsigned add_wait_s = 60; /* --add-wait: one ping or port add */
 
 static void usage(FILE *f)
 {
     fprintf(f,
 "usage: vfab-sim --etcd URL[,URL...] [--chassis N] [--switches S] [--ports P]\n"
 "                [--tenant-switches T] [--ttl S] [--threads T] [--adds K]\n"
-"                [--etcd-pid PID] [--prefix P]\n"
+"                [--etcd-pid PID] [--prefix P] [--wait S] [--add-wait S]\n"
 "  N >= 2 chassis (default 100) in one process against etcd; a fabric of S\n"
 "  switches (1000) and P ports (10000) in tenants of T switches (10) joined\n"
 "  by a router; lease TTL S seconds (10); T loop threads (1); K port adds\n"
-"  (20). With --etcd-pid, etcd's CPU time and memory are reported too.\n");
+"  (20). With --etcd-pid, etcd's CPU time and memory are reported too.\n"
+"  Waits: S seconds (600) for the cold start and for settling, S (60) for\n"
+"  each ping and port add to reach every chassis (those that time out are\n"
+"  left out of the figures and counted).\n");
 }
 
 static void die(const char *what, const char *why)
@@ -198,13 +202,15 @@ static void report_failures(struct sim_chassis *cs, unsigned n)
 }
 
 /* The latency to every live chassis, and each one's, of what reached
- * revision rev (sent at ts): appended to *worst and per[] (*n each). */
-static bool collect(struct sim_chassis *cs, unsigned n, int64_t ts, bool ok, int64_t *worst,
-                    size_t *nw, int64_t *per, size_t *np)
+ * revision rev (sent at ts): appended to *worst (when all got there in
+ * time: ok) and per[] (those that did). */
+static bool collect(struct sim_chassis *cs, unsigned n, int64_t ts, int64_t rev, bool ok,
+                    int64_t *worst, size_t *nw, int64_t *per, size_t *np)
 {
     int64_t last = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (atomic_load_explicit(&cs[i].failed, memory_order_acquire))
+        if (atomic_load_explicit(&cs[i].failed, memory_order_acquire) ||
+            atomic_load_explicit(&cs[i].done_rev, memory_order_acquire) < rev)
             continue;
         int64_t t = atomic_load_explicit(&cs[i].done_ns, memory_order_relaxed) - ts;
         per[(*np)++] = t;
@@ -217,9 +223,9 @@ static bool collect(struct sim_chassis *cs, unsigned n, int64_t ts, bool ok, int
 }
 
 /* Until every live chassis has processed revision rev (or failed). */
-static bool wait_rev(struct sim_chassis *cs, unsigned n, int64_t rev, int skip)
+static bool wait_rev(struct sim_chassis *cs, unsigned n, int64_t rev, int skip, unsigned secs)
 {
-    int64_t end = sim_now_ns() + (int64_t)WAIT_S * 1000000000;
+    int64_t end = sim_now_ns() + (int64_t)secs * 1000000000;
     for (;;) {
         unsigned behind = 0;
         for (unsigned i = 0; i < n; i++)
@@ -244,9 +250,11 @@ int main(int argc, char **argv)
         {"tenant-switches", required_argument, 0, 'T'}, {"ttl", required_argument, 0, 'l'},
         {"threads", required_argument, 0, 't'}, {"adds", required_argument, 0, 'a'},
         {"etcd-pid", required_argument, 0, 'P'}, {"prefix", required_argument, 0, 'x'},
+        {"wait", required_argument, 0, 'w'}, {"add-wait", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     int c;
+    setvbuf(stdout, NULL, _IOLBF, 0);    /* phases show as they end, also into a file */
     snprintf(cfg.prefix, sizeof(cfg.prefix), "/vfab-sim/");
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -260,6 +268,8 @@ int main(int argc, char **argv)
         case 'a': cfg.adds = (unsigned)atoi(optarg); break;
         case 'P': etcd_pid = atol(optarg); break;
         case 'x': snprintf(cfg.prefix, sizeof(cfg.prefix), "%s", optarg); break;
+        case 'w': wait_s = (unsigned)atoi(optarg); break;
+        case 'W': add_wait_s = (unsigned)atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -310,7 +320,7 @@ int main(int argc, char **argv)
     int64_t t0 = sim_now_ns();
     if (sim_loop_start(cs, cfg.n_chassis, cfg.threads))
         die("threads", strerror(errno));
-    int64_t end = t0 + (int64_t)WAIT_S * 1000000000, *lat = calloc(cfg.n_chassis *
+    int64_t end = t0 + (int64_t)wait_s * 1000000000, *lat = calloc(cfg.n_chassis *
                                                                    (size_t)(cfg.adds + 1),
                                                                    sizeof(*lat));
     if (!lat)
@@ -349,7 +359,7 @@ int main(int argc, char **argv)
             settle_rev = r.revision;
         vf_store_result_clear(&r);
     }
-    bool settled = wait_rev(cs, cfg.n_chassis, settle_rev, -1);
+    bool settled = wait_rev(cs, cfg.n_chassis, settle_rev, -1, wait_s);
     printf("settle    %.2f s after the start, every chassis at revision %" PRId64 "%s\n",
            (double)(sim_now_ns() - t0) / 1e9, settle_rev, settled ? "" : " (timed out)");
     phase_res("cold");
@@ -386,16 +396,16 @@ int main(int argc, char **argv)
         int64_t tp = sim_now_ns();
         if (vf_store_put(w, ping, pv, strlen(pv), 0, &pr) || pr.rc)
             die("ping", pr.error[0] ? pr.error : "put failed");
-        collect(cs, cfg.n_chassis, tp, wait_rev(cs, cfg.n_chassis, pr.revision, -1), pworst,
-                &npw, plat, &npl);
+        collect(cs, cfg.n_chassis, tp, pr.revision, wait_rev(cs, cfg.n_chassis, pr.revision, -1,
+                add_wait_s), pworst, &npw, plat, &npl);
         vf_store_result_clear(&pr);
         read_model(w, &cfg, &d, &cur);
         if (vf_model_edit(&cur, VF_EDIT_ADD, "port", spec, false, &next, err, sizeof(err)))
             die("add", err);
         int64_t ts;
         write_model(w, &cfg, &d, &next, &rev, &parts, &ts);
-        collect(cs, cfg.n_chassis, ts, wait_rev(cs, cfg.n_chassis, rev, -1), worst, &nw, lat,
-                &nl);
+        collect(cs, cfg.n_chassis, ts, rev, wait_rev(cs, cfg.n_chassis, rev, -1, add_wait_s), worst,
+                &nw, lat, &nl);
         json_decref(spec);
         vf_model_free(&cur);
         vf_model_free(&next);
@@ -403,12 +413,12 @@ int main(int argc, char **argv)
     }
     double a50 = pct_ms(worst, nw, 50), a99 = pct_ms(worst, nw, 99);
     double p50 = pct_ms(pworst, npw, 50), p99 = pct_ms(pworst, npw, 99);
-    printf("ping      until every chassis has it: p50 %.0f ms, p99 %.0f ms (%zu puts); "
-           "per chassis: p50 %.0f ms, p99 %.0f ms  (baseline)\n", p50, p99, npw,
+    printf("ping      until every chassis has it: p50 %.0f ms, p99 %.0f ms (%zu of %u puts); "
+           "per chassis: p50 %.0f ms, p99 %.0f ms  (baseline)\n", p50, p99, npw, cfg.adds,
            pct_ms(plat, npl, 50), pct_ms(plat, npl, 99));
-    printf("add       until every chassis has it: p50 %.0f ms, p99 %.0f ms (%zu adds); "
+    printf("add       until every chassis has it: p50 %.0f ms, p99 %.0f ms (%zu of %u adds); "
            "per chassis: p50 %.0f ms, p99 %.0f ms  (%.2f x / %.2f x baseline)\n", a50, a99,
-           nw, pct_ms(lat, nl, 50), pct_ms(lat, nl, 99), p50 > 0 ? a50 / p50 : 0,
+           nw, cfg.adds, pct_ms(lat, nl, 50), pct_ms(lat, nl, 99), p50 > 0 ? a50 / p50 : 0,
            p99 > 0 ? a99 / p99 : 0);
     phase_res("add");
 
