@@ -76,6 +76,12 @@ static void usage(FILE *f)
 "                                 match.dst_port=22\n"
 "                             del acl switch=blue-web priority=100 [match.*=...]\n"
 "                             del acl blue index=0   (index as `list acl` shows)\n"
+"    port-group TENANT        add port-group blue name=web ports=vm1,vm2\n"
+"                             del port-group web [tenant=blue]\n"
+"    address-set TENANT       add address-set blue name=admins\n"
+"                                 addresses=10.0.0.0/24,2001:db8::/64\n"
+"                             (ACLs: port_group=web, match.src_ip=$admins,\n"
+"                             action=allow-related|reject, match.proto=icmp6)\n"
 "  FIELD=VALUE: the fields of docs/config.md; a.b=V sets a nested field\n"
 "  (attach.type=tap, match.dst_port=22); ips=A,B is a list. Or give the whole\n"
 "  spec as JSON with --spec '{...}' (shapes in mgmt/vf_model_edit.h).\n"
@@ -258,7 +264,8 @@ static json_t *trace_params(int argc, char **argv)
 static const char *parent_key(const char *kind)
 {
     if (!strcmp(kind, "switch") || !strcmp(kind, "router") ||
-        !strcmp(kind, "acl"))
+        !strcmp(kind, "acl") || !strcmp(kind, "port-group") ||
+        !strcmp(kind, "address-set"))
         return "tenant";
     if (!strcmp(kind, "port"))
         return "switch";
@@ -271,7 +278,8 @@ static const char *parent_key(const char *kind)
  * them the same either way); ips=A,B is a list. */
 static json_t *kv_value(const char *key, const char *v)
 {
-    if (!strcmp(key, "ips")) {
+    if (!strcmp(key, "ips") || !strcmp(key, "ports") ||
+        !strcmp(key, "addresses")) {
         json_t *a = json_array();
         char *copy = strdup(v), *save = NULL;
         for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))

@@ -47,13 +47,12 @@ static void bench_model(struct vf_model *m, unsigned n_acl)
         struct vf_model_acl *acl = lt_acl(m, t, a, VF_ACL_FROM_PORT,
                                           (int32_t)(i % 1000), VF_ACL_DROP);
         acl->proto = i % 3 == 0 ? VF_IPPROTO_UDP : VF_IPPROTO_TCP;
-        acl->ip_dst = htonl(IP(172, 16 + (i >> 16) % 16, (i >> 8) & 0xff, i & 0xff));
-        acl->dst_plen = i % 4 == 0 ? 24 : 32;
+        lt_pfx4(&acl->dst, htonl(IP(172, 16 + (i >> 16) % 16, (i >> 8) & 0xff,
+                                    i & 0xff)), i % 4 == 0 ? 24 : 32);
         acl->dport_lo = (uint16_t)(1000 + i % 97);
         acl->dport_hi = (uint16_t)(acl->dport_lo + (i % 5 == 0 ? 9 : 0));
         if (i % 7 == 0) {
-            acl->ip_src = htonl(IP(10, 0, 0, 0));
-            acl->src_plen = 16;
+            lt_pfx4(&acl->src, htonl(IP(10, 0, 0, 0)), 16);
         }
     }
     lt_assign_ids(m);

@@ -70,8 +70,7 @@ static void port_acls(struct vf_model *m, int t, int s, const char *port, unsign
     a->dport_hi = 80 + (uint16_t)(k % 10);
     a = lt_acl(m, t, s, VF_ACL_TO_PORT, 10, VF_ACL_DROP);
     snprintf(a->port, sizeof(a->port), "%s", port);
-    a->ip_src = htonl(IP(10, 0, 0, 0));
-    a->src_plen = 8;
+    lt_pfx4(&a->src, htonl(IP(10, 0, 0, 0)), 8);
 }
 
 int main(int argc, char **argv)

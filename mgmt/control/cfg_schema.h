@@ -89,7 +89,8 @@ struct cfg_field {
 extern const struct cfg_schema cfg_top_schema, cfg_local_schema,
     cfg_chassis_schema,
     cfg_tenant_schema, cfg_switch_schema, cfg_port_schema,
-    cfg_router_schema, cfg_rport_schema, cfg_route_schema, cfg_acl_schema;
+    cfg_router_schema, cfg_rport_schema, cfg_route_schema, cfg_acl_schema,
+    cfg_pgroup_schema, cfg_aset_schema;
 
 /* ---- the loader's helpers, shared by config.c and schema.c ---- */
 
@@ -121,6 +122,10 @@ const yaml_node_t *cfg_node_at(struct cfg *c, int id);
 /* The value of key in a mapping, or NULL (also for a null value). */
 const yaml_node_t *cfg_map_get(struct cfg *c, const yaml_node_t *map,
                                const char *key);
+/* Counts n list items of size bytes against the model's bounds (a file
+ * or alias bomb cannot make the loader allocate without end). */
+int cfg_budget(struct cfg *c, const yaml_node_t *n, size_t items,
+               size_t size);
 /* Walks a mapping against a schema into obj. */
 int cfg_walk_map(struct cfg *c, const yaml_node_t *map,
                  const struct cfg_schema *sc, void *obj);

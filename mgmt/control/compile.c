@@ -13,6 +13,7 @@
 
 #include "mgmt/control/vf_compile.h"
 #include "numa/vf_err.h"
+#include "mgmt/control/vf_compile_acl.h"
 #include "pipeline/vf_acl.h"
 #include "tunnel/vf_tunnel.h"
 
@@ -75,6 +76,16 @@ static struct vf_port *port_of(const struct cctx *cc,
     return cc->env->port_of(cc->env->arg, mp);
 }
 
+static uint32_t plen_mask(unsigned plen)
+{
+    return plen == 0 ? 0 : plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
+}
+
+static void blob_put_cb(void *bl, const void *p, size_t n)
+{
+    blob_put(bl, p, n);
+}
+
 static void switch_blob(const struct cctx *cc, const struct vf_model_tenant *tn,
                         size_t si, struct blob *bl)
 {
@@ -96,6 +107,7 @@ static void switch_blob(const struct cctx *cc, const struct vf_model_tenant *tn,
         blob_u32(bl, p->n_ip6s);
         blob_put(bl, p->ip6s, sizeof(p->ip6s[0]) * p->n_ip6s);
         blob_put(bl, &p->port_security, sizeof(p->port_security));
+        blob_u32(bl, p->max_connections);
         blob_u32(bl, (uint32_t)p->chassis_idx);
         blob_u32(bl, p->chassis_idx == cc->local);
         blob_put(bl, &fp, sizeof(fp));
@@ -117,88 +129,7 @@ static void switch_blob(const struct cctx *cc, const struct vf_model_tenant *tn,
             blob_put(bl, &rp->plen, 1);
         }
     }
-    for (size_t a = 0; a < tn->n_acls; a++) {
-        const struct vf_model_acl *acl = &tn->acls[a];
-        if (acl->switch_idx != (int)si)
-            continue;
-        blob_put(bl, "A", 1);
-        blob_u32(bl, (uint32_t)a);
-        blob_str(bl, acl->port);
-        uint32_t v[] = {acl->dir, (uint32_t)acl->priority, acl->action,
-                        acl->proto, acl->ip_src, acl->src_plen, acl->ip_dst,
-                        acl->dst_plen, acl->sport_lo, acl->sport_hi,
-                        acl->dport_lo, acl->dport_hi};
-        blob_put(bl, v, sizeof(v));
-    }
-}
-
-static uint32_t plen_mask(unsigned plen)
-{
-    return plen == 0 ? 0 : plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
-}
-
-/* The switch's ACLs as vf_acl_rules (pipeline/vf_acl.h builds the
- * classifiers). The model has IPv4 prefixes only so far: every rule gets
- * one IPv4 prefix per side (0.0.0.0/0 when none is given), so ACLs keep
- * applying to IPv4 packets only until the model says otherwise. */
-static int build_acls(const struct cctx *cc, const struct vf_model_tenant *tn,
-                      size_t si, struct vf_dp *dp)
-{
-    size_t n = 0;
-    for (size_t a = 0; a < tn->n_acls; a++)
-        n += tn->acls[a].switch_idx == (int)si;
-    struct vf_acl_rule *rules = calloc(n + 1, sizeof(*rules));
-    struct vf_acl_prefix *pfx = calloc(2 * n + 1, sizeof(*pfx));
-    uint32_t *scope = calloc(n + 1, sizeof(*scope));
-    int rc = -ENOMEM;
-    if (!rules || !pfx || !scope)
-        goto out;
-    size_t k = 0;
-    for (size_t a = 0; a < tn->n_acls; a++) {
-        const struct vf_model_acl *acl = &tn->acls[a];
-        if (acl->switch_idx != (int)si)
-            continue;
-        struct vf_acl_rule *r = &rules[k];
-        struct vf_acl_prefix *s = &pfx[2 * k], *d = &pfx[2 * k + 1];
-        *s = (struct vf_acl_prefix){.family = 4, .plen = acl->src_plen};
-        *d = (struct vf_acl_prefix){.family = 4, .plen = acl->dst_plen};
-        memcpy(s->addr, &acl->ip_src, 4);
-        memcpy(d->addr, &acl->ip_dst, 4);
-        *r = (struct vf_acl_rule){
-            .index = (uint32_t)a, .to_port = acl->dir == VF_ACL_TO_PORT,
-            .verdict = acl->action == VF_ACL_DROP ? VF_ACL_V_DROP : VF_ACL_V_ALLOW,
-            .priority = acl->priority, .proto = acl->proto,
-            .src = s, .n_src = 1, .dst = d, .n_dst = 1,
-            .sport_lo = acl->sport_lo, .sport_hi = acl->sport_hi,
-            .dport_lo = acl->dport_lo, .dport_hi = acl->dport_hi,
-        };
-        if (acl->port[0]) {
-            uint32_t idx = UINT32_MAX;
-            for (uint32_t i = 0; i < dp->n_ports; i++)
-                if (strcmp(dp->ports[i].name, acl->port) == 0)
-                    idx = i;
-            if (idx == UINT32_MAX) {
-                vf_errf(cc->err, cc->errlen,
-                        "tenant %s: acls[%zu]: port '%s' is not on switch %s",
-                        tn->name, a, acl->port, dp->name);
-                rc = -EINVAL;
-                goto out;
-            }
-            scope[k] = dp->ports[idx].id;
-            r->ports = &scope[k];
-            r->n_ports = 1;
-        }
-        k++;
-    }
-    char why[160];
-    rc = vf_acl_build(dp, rules, k, why, sizeof(why));
-    if (rc)
-        vf_errf(cc->err, cc->errlen, "tenant %s: %s", tn->name, why);
-out:
-    free(rules);
-    free(pfx);
-    free(scope);
-    return rc;
+    vf_compile_acl_input(tn, si, blob_put_cb, bl);
 }
 
 static struct vf_dp *build_dp(const struct cctx *cc,
@@ -239,6 +170,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
         lp->id = mp->id;
         lp->kind = VF_LPORT_VM;
         lp->port_security = mp->port_security;
+        lp->ct_max = mp->max_connections;
         lp->local = mp->chassis_idx == cc->local;
         memcpy(lp->mac, mp->mac, 6);
         lp->chassis = (uint16_t)mp->chassis_idx;
@@ -301,7 +233,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
         for (unsigned j = 0; j < dp->ports[i].n_ips; j++)
             vf_hmap_put(&dp->by_ip, dp->ports[i].ips[j], i);
 
-    rc = build_acls(cc, tn, si, dp);
+    rc = vf_compile_acls(tn, si, dp, cc->err, cc->errlen);
     if (rc)
         goto fail;
     dp->blob = blob_take(bl, &dp->blob_len);

@@ -156,8 +156,8 @@ const yaml_node_t *cfg_map_get(struct cfg *c, const yaml_node_t *map,
     return NULL;
 }
 
-static int budget(struct cfg *c, const yaml_node_t *n, size_t items,
-                  size_t size)
+int cfg_budget(struct cfg *c, const yaml_node_t *n, size_t items,
+               size_t size)
 {
     c->entries += items;
     c->bytes += items * size;
@@ -182,7 +182,7 @@ static int do_list(struct cfg *c, const yaml_node_t *val,
                               cfg_node_kind(val));
     items = val->data.sequence.items.start;
     n = (size_t)(val->data.sequence.items.top - items);
-    rc = budget(c, val, n, sc->size);
+    rc = cfg_budget(c, val, n, sc->size);
     if (rc)
         return rc;
     if (n) {

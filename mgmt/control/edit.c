@@ -134,8 +134,9 @@ int ed_need(struct ed *e, const char *field, enum vf_kind k, const char *name,
     seek(&s, e->root, NULL, 0);
     if (!nm.n)
         snprintf(buf, sizeof(buf), "none");
-    return ed_fail(e, -ENOENT, "field '%s': \"%s\" is not a %s (%s: %s)",
-                   field, name, kd->noun, kd->plural, buf);
+    return ed_fail(e, -ENOENT, "field '%s': \"%s\" is not %s %s (%s: %s)",
+                   field, name, strchr("aeiou", kd->noun[0]) ? "an" : "a",
+                   kd->noun, kd->plural, buf);
 }
 
 /* ---- the spec ---- */

@@ -118,27 +118,41 @@ static int rports_on_switch(struct ed *e, json_t *tenant, const char *sw,
     return 0;
 }
 
-/* ACLs of a tenant on switch sw (sw NULL: all) or naming port. */
-static int acls_matching(struct ed *e, json_t *tenant, const char *sw,
-                         const char *port, struct deps *d)
+/* What an ACL is looked for by (NULL: anything): its switch, its port,
+ * its port group, an address set its match names ("$set"). */
+struct acl_filter {
+    const char *sw, *port, *group, *set;
+};
+
+/* ACLs of a tenant that the filter selects (none: all). */
+static int acls_matching(struct ed *e, json_t *tenant, struct acl_filter f,
+                         struct deps *d)
 {
     json_t *acls = json_object_get(tenant, "acls"), *a;
     size_t n = json_array_size(acls), i;
     bool *gone = calloc(n + 1, sizeof(bool));
-    char b[256] = "";
+    char b[256] = "", ref[VF_NAME_MAX + 2];
     struct names nm = { b, sizeof(b), 0 };
 
     if (!gone)
         return -ENOMEM;
+    snprintf(ref, sizeof(ref), "$%s", f.set ? f.set : "");
     json_array_foreach(acls, i, a) {
+        json_t *m = json_object_get(a, "match");
         char what[128];
-        if (sw && !str_is(a, "switch", sw))
+        if (f.sw && !str_is(a, "switch", f.sw))
             continue;
-        if (port && !str_is(a, "port", port))
+        if (f.port && !str_is(a, "port", f.port))
+            continue;
+        if (f.group && !str_is(a, "port_group", f.group))
+            continue;
+        if (f.set && !str_is(m, "src_ip", ref) && !str_is(m, "dst_ip", ref))
             continue;
         gone[i] = true;
         snprintf(what, sizeof(what), "acls[%zu] (%s %s priority %lld)", i,
-                 str_of(a, "switch"), str_of(a, "direction"),
+                 str_of(a, "switch") ? str_of(a, "switch")
+                                     : str_of(a, "port_group"),
+                 str_of(a, "direction"),
                  (long long)json_integer_value(json_object_get(a,
                                                                "priority")));
         names_add(&nm, what);
@@ -147,6 +161,51 @@ static int acls_matching(struct ed *e, json_t *tenant, const char *sw,
         remove_marked(acls, gone, n);
     free(gone);
     deps_add(d, "ACLs", &nm);
+    return 0;
+}
+
+/* Port groups of a tenant listing port; on cascade the port leaves them
+ * (the groups stay). */
+static int groups_with_port(struct ed *e, json_t *tenant, const char *port,
+                            struct deps *d)
+{
+    json_t *g, *p;
+    size_t i, j;
+    char b[256] = "";
+    struct names nm = { b, sizeof(b), 0 };
+
+    json_array_foreach(json_object_get(tenant, "port_groups"), i, g) {
+        json_t *ports = json_object_get(g, "ports");
+        for (j = json_array_size(ports); j-- > 0;) {
+            p = json_array_get(ports, j);
+            if (!json_is_string(p) || strcmp(json_string_value(p), port))
+                continue;
+            names_add(&nm, str_of(g, "name"));
+            if (e->cascade)
+                json_array_remove(ports, j);
+        }
+    }
+    deps_add(d, "membership in port groups", &nm);
+    return 0;
+}
+
+/* port-group / address-set: the ACLs that use it. */
+static int del_sg(struct ed *e, enum vf_kind k, const char *name)
+{
+    struct hit h;
+    struct deps d = { "", 0 };
+    int rc;
+
+    if ((rc = ed_need(e, "name", k, name, &h)) != 0)
+        return rc;
+    rc = acls_matching(e, h.tenant, (struct acl_filter){
+                           .group = k == VF_KIND_PGROUP ? name : NULL,
+                           .set = k == VF_KIND_ASET ? name : NULL }, &d);
+    if (rc)
+        return rc;
+    if (d.n && !e->cascade)
+        return refuse_deps(e, name, &d);
+    json_array_remove(h.list, h.idx);
     return 0;
 }
 
@@ -200,7 +259,7 @@ static int del_tenant(struct ed *e, const char *name)
     list_names(json_object_get(h.obj, "routers"), &rts);
     deps_add(&d, "switches", &sws);
     deps_add(&d, "routers", &rts);
-    if ((rc = acls_matching(e, h.obj, NULL, NULL, &d)) != 0)
+    if ((rc = acls_matching(e, h.obj, (struct acl_filter){ 0 }, &d)) != 0)
         return rc;
     if (d.n && !e->cascade)
         return refuse_deps(e, name, &d);
@@ -220,8 +279,14 @@ static int del_switch(struct ed *e, const char *name)
         return rc;
     list_names(json_object_get(h.obj, "ports"), &ports);
     deps_add(&d, "ports", &ports);
+    json_t *p;
+    size_t i;
+    json_array_foreach(json_object_get(h.obj, "ports"), i, p)
+        if ((rc = groups_with_port(e, h.tenant, str_of(p, "name"), &d)) != 0)
+            return rc;
     if ((rc = rports_on_switch(e, h.tenant, name, &d)) != 0 ||
-        (rc = acls_matching(e, h.tenant, name, NULL, &d)) != 0)
+        (rc = acls_matching(e, h.tenant, (struct acl_filter){ .sw = name },
+                            &d)) != 0)
         return rc;
     if (d.n && !e->cascade)
         return refuse_deps(e, name, &d);
@@ -237,7 +302,9 @@ static int del_port(struct ed *e, const char *name)
 
     if ((rc = ed_need(e, "name", VF_KIND_PORT, name, &h)) != 0)
         return rc;
-    if ((rc = acls_matching(e, h.tenant, NULL, name, &d)) != 0)
+    if ((rc = acls_matching(e, h.tenant, (struct acl_filter){ .port = name },
+                            &d)) != 0 ||
+        (rc = groups_with_port(e, h.tenant, name, &d)) != 0)
         return rc;
     if (d.n && !e->cascade)
         return refuse_deps(e, name, &d);
@@ -377,10 +444,37 @@ static int del_route(struct ed *e, json_t *spec)
 /* An ACL in the loader's normal form: the given fields (defaults for the
  * missing required ones) loaded inside a throwaway one-switch model, so
  * "10.0.0.5" and "10.0.0.5/32", "22" and "22-22" compare equal. */
+/* The port group and address sets the spec names, empty, in the
+ * throwaway model of acl_normal (so the names resolve). */
+static int acl_normal_refs(json_t *doc, json_t *spec)
+{
+    json_t *tn = json_array_get(json_object_get(doc, "tenants"), 0);
+    json_t *match = json_object_get(spec, "match");
+    json_t *sets = json_array(), *groups = json_array();
+    const char *keys[] = { "src_ip", "dst_ip" };
+
+    if (!tn || !sets || !groups ||
+        json_object_set_new(tn, "address_sets", sets) ||
+        json_object_set_new(tn, "port_groups", groups))
+        return -ENOMEM;
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = str_of(match, keys[i]);
+        if (v && v[0] == '$' && (i == 0 || !str_is(match, "src_ip", v)))
+            json_array_append_new(sets, json_pack("{s:s, s:[]}", "name", v + 1,
+                                                  "addresses"));
+    }
+    if (str_of(spec, "port_group"))
+        json_array_append_new(groups, json_pack("{s:s, s:[]}", "name",
+                                                str_of(spec, "port_group"),
+                                                "ports"));
+    return 0;
+}
+
 static int acl_normal(struct ed *e, json_t *spec, json_t **out)
 {
     static const char *const acl_keys[] = { "switch", "port", "direction",
-                                            "priority", "action", "match" };
+                                            "priority", "action", "match",
+                                            "port_group" };
     json_t *acl = json_object(), *doc = NULL, *mj = NULL;
     struct vf_model m;
     char msg[1024], *txt = NULL;
@@ -418,6 +512,10 @@ static int acl_normal(struct ed *e, json_t *spec, json_t **out)
                                                "02:00:00:00:00:01",
                                                "chassis", "c"));
     }
+    if (acl_normal_refs(doc, spec)) {
+        rc = -ENOMEM;
+        goto out;
+    }
     txt = json_dumps(doc, 0);
     if (!txt)
         goto out;
@@ -450,7 +548,8 @@ out:
 static bool acl_matches(json_t *acl, json_t *spec, json_t *norm)
 {
     static const char *const keys[] = { "switch", "port", "direction",
-                                        "priority", "action", "match" };
+                                        "priority", "action", "match",
+                                        "port_group" };
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (json_object_get(spec, keys[i]) &&
@@ -464,7 +563,7 @@ static int del_acl(struct ed *e, json_t *spec)
 {
     static const char *const keys[] = { "tenant", "index", "switch", "port",
                                         "direction", "priority", "action",
-                                        "match", NULL };
+                                        "match", "port_group", NULL };
     const char *tenant, *sw;
     json_t *acls, *a, *norm = NULL;
     struct hit h;
@@ -543,6 +642,8 @@ int ed_del(struct ed *e, enum vf_kind k, json_t *spec)
     case VF_KIND_PORT: return del_port(e, name);
     case VF_KIND_ROUTER: return del_router(e, name);
     case VF_KIND_RPORT: return del_rport(e, name);
+    case VF_KIND_PGROUP:
+    case VF_KIND_ASET: return del_sg(e, k, name);
     default: return -EINVAL;
     }
 }

@@ -39,6 +39,12 @@ static const struct vf_kind_desc kinds[VF_KIND__COUNT] = {
                         &cfg_route_schema },
     [VF_KIND_ACL] = { "acl", "ACL", "ACLs", VF_KIND_TENANT, "acls", NULL,
                       VF_KIND_NONE, NULL, NO_ID, &cfg_acl_schema },
+    [VF_KIND_PGROUP] = { "port-group", "port group", "port groups",
+                         VF_KIND_TENANT, "port_groups", "name", VF_KIND_NONE,
+                         NULL, NO_ID, &cfg_pgroup_schema },
+    [VF_KIND_ASET] = { "address-set", "address set", "address sets",
+                       VF_KIND_TENANT, "address_sets", "name", VF_KIND_NONE,
+                       NULL, NO_ID, &cfg_aset_schema },
 };
 
 const struct vf_kind_desc *vf_kind(enum vf_kind k)

@@ -111,6 +111,14 @@ void vf_model_free(struct vf_model *m)
         free(tn->switches);
         free(tn->routers);
         free(tn->acls);
+        for (size_t g = 0; tn->pgroups && g < tn->n_pgroups; g++) {
+            free(tn->pgroups[g].ports);
+            free(tn->pgroups[g].refs);
+        }
+        free(tn->pgroups);
+        for (size_t a = 0; tn->asets && a < tn->n_asets; a++)
+            free(tn->asets[a].addrs);
+        free(tn->asets);
     }
     free(m->tenants);
     free(m->chassis);

@@ -14,6 +14,7 @@
 
 #include "mgmt/control/cfg_schema.h"
 #include "mgmt/control/vf_kinds.h"
+#include "mgmt/control/vf_secgroup.h"
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_json.h"
 
@@ -210,6 +211,31 @@ size_t vf_model_diff_count(const json_t *diff)
 
 /* ---- switches to recompile ---- */
 
+/* An ACL as a switch sees it: its fields, its group's ports on the switch
+ * and its sets' addresses (what compile_acl.c compiles). */
+static json_t *acl_sig(const struct vf_model_tenant *mt,
+                       const struct vf_model_acl *acl, size_t s, json_t *o)
+{
+    const struct vf_model_pgroup *g = vf_sg_acl_pgroup(mt, acl);
+    json_t *x = json_pack("{s:O, s:[], s:[]}", "acl", o, "on", "sets");
+    char b[VF_PREFIX_STRLEN];
+
+    for (size_t i = 0; x && g && g->refs && i < g->n_ports; i++)
+        if (g->refs[i].sw == s)
+            json_array_append_new(json_object_get(x, "on"),
+                                  json_string(g->ports[i]));
+    for (int side = 0; x && side < 2; side++) {
+        int idx = side ? acl->dst_set_idx : acl->src_set_idx;
+        const char *set = side ? acl->dst_set : acl->src_set;
+        if (!set[0] || idx < 0 || (size_t)idx >= mt->n_asets)
+            continue;
+        for (size_t i = 0; i < mt->asets[idx].n_addrs; i++)
+            json_array_append_new(json_object_get(x, "sets"), json_string(
+                vf_prefix_str(&mt->asets[idx].addrs[i], b)));
+    }
+    return x;
+}
+
 /* What one switch's tables are made of, as JSON: its fields and id, its
  * ports with their ids and their chassis' tunnel endpoint, the router
  * ports attached to it, and its ACLs. Keyed by switch name in sw_sigs;
@@ -267,9 +293,9 @@ static bool signatures(const struct vf_model *m, json_t *sw_sigs,
                                                      "rports"), x) == 0;
                 }
             json_array_foreach(json_object_get(tn, "acls"), i, o)
-                if (mt->acls[i].switch_idx == (int)s)
-                    ok = ok && json_array_append(json_object_get(sig,
-                                                 "acls"), o) == 0;
+                if (vf_sg_acl_on_switch(mt, &mt->acls[i], s))
+                    ok = ok && json_array_append_new(json_object_get(sig,
+                                 "acls"), acl_sig(mt, &mt->acls[i], s, o)) == 0;
         }
         json_array_foreach(routers, s, rt) {
             json_t *sig = json_pack("{s:s, s:I, s:O}", "tenant", mt->name,

@@ -6,10 +6,12 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mgmt/control/cfg_schema.h"
 #include "mgmt/control/vf_parse_util.h"
+#include "mgmt/control/vf_secgroup.h"
 
 /* ---- custom fields: parsers ---- */
 
@@ -125,6 +127,108 @@ bad:
     return cfg_field_fail(c, val, f, "%s is not a port or port range (want "
                           "22 or 1000-2000, within 0..65535)",
                           cfg_shown(val, b));
+}
+
+/* An ACL's src_ip / dst_ip: "$set" (the name into the char[VF_NAME_MAX]
+ * at off2) or a prefix of either family (struct vf_model_prefix at off). */
+static int fn_match_addr(struct cfg *c, const yaml_node_t *val,
+                         const struct cfg_field *f, void *obj)
+{
+    char b[CFG_VALUE_SHOWN + 8];
+    struct vf_model_prefix p;
+    const char *v;
+    int rc = cfg_want_scalar(c, val, f, "an address, prefix or $address-set");
+
+    if (rc)
+        return rc;
+    v = cfg_sval(val);
+    if (v[0] == '$') {
+        if (!v[1] || val->data.scalar.length - 1 >= VF_NAME_MAX)
+            return cfg_field_fail(c, val, f, "%s is not an address set name "
+                                  "($ and 1..%d characters)",
+                                  cfg_shown(val, b), VF_NAME_MAX - 1);
+        memcpy((char *)obj + f->off2, v + 1, val->data.scalar.length);
+        return 0;
+    }
+    if (!vf_prefix_parse(v, false, &p))
+        return cfg_field_fail(c, val, f, "%s is not an address, prefix or "
+                              "address set (want e.g. 10.0.0.0/24, "
+                              "2001:db8::/32 or $web-clients)",
+                              cfg_shown(val, b));
+    memcpy((char *)obj + f->off, &p, sizeof(p));
+    return 0;
+}
+
+/* A list of scalars: each checked by one(), n at off2, array at off. */
+static int fn_scalars(struct cfg *c, const yaml_node_t *val,
+                      const struct cfg_field *f, void *obj, size_t size,
+                      const char *what,
+                      int (*one)(struct cfg *c, const yaml_node_t *e,
+                                 const struct cfg_field *f, void *item))
+{
+    yaml_node_item_t *it = val->data.sequence.items.start;
+    char *arr = NULL;
+    size_t n;
+    int rc;
+
+    if (val->type != YAML_SEQUENCE_NODE)
+        return cfg_field_fail(c, val, f, "expected a list of %s, got %s",
+                              what, cfg_node_kind(val));
+    n = (size_t)(val->data.sequence.items.top - it);
+    rc = cfg_budget(c, val, n, size);
+    if (rc)
+        return rc;
+    if (n && !(arr = calloc(n, size)))
+        return cfg_fail(c, val, "out of memory for %zu %s", n, f->key);
+    /* Hung on the model at once so vf_model_free() finds it on error. */
+    memcpy((char *)obj + f->off, &arr, sizeof(arr));
+    memcpy((char *)obj + f->off2, &n, sizeof(n));
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *e = cfg_node_at(c, it[i]);
+        rc = cfg_want_scalar(c, e, f, what);
+        if (rc == 0)
+            rc = one(c, e, f, arr + i * size);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int one_name(struct cfg *c, const yaml_node_t *e,
+                    const struct cfg_field *f, void *item)
+{
+    char b[CFG_VALUE_SHOWN + 8];
+
+    if (e->data.scalar.length == 0 || e->data.scalar.length >= VF_NAME_MAX)
+        return cfg_field_fail(c, e, f, "%s is not a name (1..%d "
+                              "characters)", cfg_shown(e, b), VF_NAME_MAX - 1);
+    memcpy(item, cfg_sval(e), e->data.scalar.length + 1);
+    return 0;
+}
+
+static int one_prefix(struct cfg *c, const yaml_node_t *e,
+                      const struct cfg_field *f, void *item)
+{
+    char b[CFG_VALUE_SHOWN + 8];
+
+    if (!vf_prefix_parse(cfg_sval(e), false, item))
+        return cfg_field_fail(c, e, f, "%s is not an IPv4 or IPv6 address "
+                              "or prefix (want e.g. 10.0.0.0/24 or "
+                              "2001:db8::/32)", cfg_shown(e, b));
+    return 0;
+}
+
+static int fn_port_names(struct cfg *c, const yaml_node_t *val,
+                         const struct cfg_field *f, void *obj)
+{
+    return fn_scalars(c, val, f, obj, VF_NAME_MAX, "port names", one_name);
+}
+
+static int fn_prefixes(struct cfg *c, const yaml_node_t *val,
+                       const struct cfg_field *f, void *obj)
+{
+    return fn_scalars(c, val, f, obj, sizeof(struct vf_model_prefix),
+                      "addresses or prefixes", one_prefix);
 }
 
 static int fn_workers(struct cfg *c, const yaml_node_t *val,
@@ -283,6 +387,75 @@ static json_t *out_port_range(const struct cfg_field *f, const void *obj)
     return json_string(b);
 }
 
+/* "$set", a prefix, or nothing (any address). */
+static json_t *out_match_addr(const struct cfg_field *f, const void *obj)
+{
+    const char *set = (const char *)obj + f->off2;
+    struct vf_model_prefix p;
+    char b[VF_PREFIX_STRLEN + VF_NAME_MAX];
+
+    if (set[0]) {
+        snprintf(b, sizeof(b), "$%s", set);
+        return json_string(b);
+    }
+    memcpy(&p, (const char *)obj + f->off, sizeof(p));
+    return p.family ? json_string(vf_prefix_str(&p, b)) : NULL;
+}
+
+static json_t *out_port_names(const struct cfg_field *f, const void *obj)
+{
+    const struct vf_model_pgroup *g = obj;
+    json_t *a = json_array();
+
+    (void)f;
+    for (size_t i = 0; a && i < g->n_ports; i++)
+        json_array_append_new(a, json_string(g->ports[i]));
+    return a;
+}
+
+static json_t *out_prefixes(const struct cfg_field *f, const void *obj)
+{
+    const struct vf_model_aset *as = obj;
+    json_t *a = json_array();
+    char b[VF_PREFIX_STRLEN];
+
+    (void)f;
+    for (size_t i = 0; a && i < as->n_addrs; i++)
+        json_array_append_new(a, json_string(vf_prefix_str(&as->addrs[i], b)));
+    return a;
+}
+
+/* Port ranges are TCP/UDP's, types and codes ICMP's (one storage). */
+static bool acl_is_icmp(const void *obj)
+{
+    uint8_t p = ((const struct vf_model_acl *)obj)->proto;
+    return p == VF_ACL_PROTO_ICMP || p == VF_ACL_PROTO_ICMP6;
+}
+
+static bool acl_not_icmp(const void *obj)
+{
+    return !acl_is_icmp(obj);
+}
+
+static bool has_pgroups(const void *obj)
+{
+    return ((const struct vf_model_tenant *)obj)->n_pgroups != 0;
+}
+
+static bool has_asets(const void *obj)
+{
+    return ((const struct vf_model_tenant *)obj)->n_asets != 0;
+}
+
+static bool has_ct_timeouts(const void *obj)
+{
+    const struct vf_model_local *l = obj;
+    for (size_t i = 0; i < VF_MODEL_CT_TIMEOUTS; i++)
+        if (l->ct_timeouts[i])
+            return true;
+    return false;
+}
+
 static json_t *out_workers(const struct cfg_field *f, const void *obj)
 {
     const struct vf_model_workers *w = &((const struct vf_model_local *)obj)
@@ -357,8 +530,9 @@ static json_t *out_local(const struct cfg_field *f, const void *obj)
 #define MAP(k, st, fld, req, sch) { .key = k, .kind = CFG_MAP,              \
     .required = req, .off = fld, .sub = &sch }
 /* A custom field: parser p, JSON writer w, offsets a and b for them. */
-#define FN(k, req, p, w, a, b, lo) { .key = k, .kind = CFG_FN,              \
-    .required = req, .fn = p, .out = w, .off = a, .off2 = b, .min = lo }
+#define FN(k, req, p, w, a, b, lo, ...) { .key = k, .kind = CFG_FN,         \
+    .required = req, .fn = p, .out = w, .off = a, .off2 = b, .min = lo,     \
+    __VA_ARGS__ }
 #define SCHEMA(st, tbl, lbl, in, chk) { .size = sizeof(st), .fields = tbl,  \
     .n_fields = sizeof(tbl) / sizeof(tbl[0]), .label = lbl, .init = in,     \
     .check = chk }
@@ -396,6 +570,8 @@ static const struct cfg_field port_fields[] = {
         false, attach_schema),
     FIELD("port_security", CFG_BOOL, struct vf_model_port, port_security,
           false),
+    UINT("max_connections", struct vf_model_port, max_connections, false, 0,
+         1u << 26, .omit_zero = true),
 };
 const struct cfg_schema cfg_port_schema =
     SCHEMA(struct vf_model_port, port_fields, "name", port_init, NULL);
@@ -447,34 +623,62 @@ const struct cfg_schema cfg_router_schema =
 static const struct cfg_field match_fields[] = {
     ENUM("proto", struct vf_model_acl, proto, false, &vf_acl_protos,
          .omit_zero = true),
-    FN("src_ip", false, fn_cidr, out_cidr,
-       offsetof(struct vf_model_acl, ip_src),
-       offsetof(struct vf_model_acl, src_plen), 0),
-    FN("dst_ip", false, fn_cidr, out_cidr,
-       offsetof(struct vf_model_acl, ip_dst),
-       offsetof(struct vf_model_acl, dst_plen), 0),
+    FN("src_ip", false, fn_match_addr, out_match_addr,
+       offsetof(struct vf_model_acl, src),
+       offsetof(struct vf_model_acl, src_set), 0),
+    FN("dst_ip", false, fn_match_addr, out_match_addr,
+       offsetof(struct vf_model_acl, dst),
+       offsetof(struct vf_model_acl, dst_set), 0),
     FN("src_port", false, fn_port_range, out_port_range,
        offsetof(struct vf_model_acl, sport_lo),
-       offsetof(struct vf_model_acl, sport_hi), 0),
+       offsetof(struct vf_model_acl, sport_hi), 0, .emit = acl_not_icmp),
     FN("dst_port", false, fn_port_range, out_port_range,
        offsetof(struct vf_model_acl, dport_lo),
-       offsetof(struct vf_model_acl, dport_hi), 0),
+       offsetof(struct vf_model_acl, dport_hi), 0, .emit = acl_not_icmp),
+    FN("icmp_type", false, fn_port_range, out_port_range,
+       offsetof(struct vf_model_acl, sport_lo),
+       offsetof(struct vf_model_acl, sport_hi), 0, .emit = acl_is_icmp),
+    FN("icmp_code", false, fn_port_range, out_port_range,
+       offsetof(struct vf_model_acl, dport_lo),
+       offsetof(struct vf_model_acl, dport_hi), 0, .emit = acl_is_icmp),
 };
+
+/* Ports are TCP/UDP's, types and codes ICMP's (both share the ranges). */
+static int match_check(struct cfg *c, const yaml_node_t *map, void *obj)
+{
+    static const char *const keys[] = { "src_port", "dst_port", "icmp_type",
+                                        "icmp_code" };
+    bool icmp = acl_is_icmp(obj);
+
+    for (size_t i = 0; i < 4; i++) {
+        const yaml_node_t *v = cfg_map_get(c, map, keys[i]);
+        if (v && (i < 2 ? icmp : !icmp))
+            return cfg_fail(c, v, "field '%s%s' needs match.proto %s",
+                            c->prefix, keys[i], i < 2 ? "tcp or udp "
+                            "(icmp_type and icmp_code for icmp)" :
+                            "icmp or icmp6");
+    }
+    return 0;
+}
+
 static const struct cfg_schema match_schema =
-    SCHEMA(struct vf_model_acl, match_fields, NULL, NULL, NULL);
+    SCHEMA(struct vf_model_acl, match_fields, NULL, NULL, match_check);
 
 static void acl_init(void *obj)
 {
     struct vf_model_acl *a = obj;
 
     a->switch_idx = -1;
+    a->pgroup_idx = a->src_set_idx = a->dst_set_idx = -1;
     a->sport_hi = 65535;
     a->dport_hi = 65535;
 }
 
 static const struct cfg_field acl_fields[] = {
-    NAME("switch", struct vf_model_acl, sw, true),
+    NAME("switch", struct vf_model_acl, sw, false, .omit_zero = true),
     NAME("port", struct vf_model_acl, port, false, .omit_zero = true),
+    NAME("port_group", struct vf_model_acl, port_group, false,
+         .omit_zero = true),
     ENUM("direction", struct vf_model_acl, dir, true, &vf_acl_dirs),
     UINT("priority", struct vf_model_acl, priority, true, 0, 65535),
     ENUM("action", struct vf_model_acl, action, true, &vf_acl_actions),
@@ -483,6 +687,24 @@ static const struct cfg_field acl_fields[] = {
 const struct cfg_schema cfg_acl_schema =
     SCHEMA(struct vf_model_acl, acl_fields, NULL, acl_init, NULL);
 
+static const struct cfg_field pgroup_fields[] = {
+    NAME("name", struct vf_model_pgroup, name, true),
+    FN("ports", false, fn_port_names, out_port_names,
+       offsetof(struct vf_model_pgroup, ports),
+       offsetof(struct vf_model_pgroup, n_ports), 0),
+};
+const struct cfg_schema cfg_pgroup_schema =
+    SCHEMA(struct vf_model_pgroup, pgroup_fields, "name", NULL, NULL);
+
+static const struct cfg_field aset_fields[] = {
+    NAME("name", struct vf_model_aset, name, true),
+    FN("addresses", false, fn_prefixes, out_prefixes,
+       offsetof(struct vf_model_aset, addrs),
+       offsetof(struct vf_model_aset, n_addrs), 0),
+};
+const struct cfg_schema cfg_aset_schema =
+    SCHEMA(struct vf_model_aset, aset_fields, "name", NULL, NULL);
+
 static const struct cfg_field tenant_fields[] = {
     NAME("name", struct vf_model_tenant, name, true),
     LIST("switches", struct vf_model_tenant, switches, n_switches, false,
@@ -490,6 +712,14 @@ static const struct cfg_field tenant_fields[] = {
     LIST("routers", struct vf_model_tenant, routers, n_routers, false,
          cfg_router_schema),
     LIST("acls", struct vf_model_tenant, acls, n_acls, false, cfg_acl_schema),
+    { .key = "port_groups", .kind = CFG_LIST,
+      .off = offsetof(struct vf_model_tenant, pgroups),
+      .off2 = offsetof(struct vf_model_tenant, n_pgroups),
+      .sub = &cfg_pgroup_schema, .emit = has_pgroups },
+    { .key = "address_sets", .kind = CFG_LIST,
+      .off = offsetof(struct vf_model_tenant, asets),
+      .off2 = offsetof(struct vf_model_tenant, n_asets),
+      .sub = &cfg_aset_schema, .emit = has_asets },
 };
 const struct cfg_schema cfg_tenant_schema =
     SCHEMA(struct vf_model_tenant, tenant_fields, "name", NULL, NULL);
@@ -532,11 +762,28 @@ static void local_init(void *obj)
     l->device_port = 1;
 }
 
+#define CT_TO(k, i) UINT(k, struct vf_model_local, ct_timeouts[i], false, 1, \
+                         24u * 86400u, .omit_zero = true)
+/* In the order of VF_CT_TIMEOUTS (pipeline/vf_conntrack.h; test_secgroup
+ * checks the names), in seconds. */
+static const struct cfg_field ct_timeout_fields[] = {
+    CT_TO("tcp_syn_sent", 0), CT_TO("tcp_syn_recv", 1),
+    CT_TO("tcp_established", 2), CT_TO("tcp_fin_wait", 3),
+    CT_TO("tcp_close_wait", 4), CT_TO("tcp_last_ack", 5),
+    CT_TO("tcp_time_wait", 6), CT_TO("tcp_close", 7),
+    CT_TO("tcp_syn_sent2", 8), CT_TO("udp_new", 9), CT_TO("udp_replied", 10),
+    CT_TO("icmp", 11), CT_TO("other_new", 12), CT_TO("other_replied", 13),
+};
+static const struct cfg_schema ct_timeout_schema =
+    SCHEMA(struct vf_model_local, ct_timeout_fields, NULL, NULL, NULL);
+
 static const struct cfg_field local_fields[] = {
     NAME("chassis", struct vf_model_local, chassis, true),
     FN("workers", false, fn_workers, out_workers, 0, 0, 0),
     MAP("uplink", struct vf_model_local, 0, false, uplink_schema),
     FN("metrics", false, fn_metrics, out_metrics, 0, 0, 0),
+    { .key = "ct_timeouts", .kind = CFG_MAP, .sub = &ct_timeout_schema,
+      .emit = has_ct_timeouts },
 };
 const struct cfg_schema cfg_local_schema =
     SCHEMA(struct vf_model_local, local_fields, NULL, local_init, NULL);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "mgmt/control/validate_int.h"
+#include "mgmt/control/vf_secgroup.h"
 
 /* ---- error paths ---- */
 
@@ -449,9 +450,11 @@ static int check_range(struct mv *v, struct ent e, const char *field,
     if (lo > hi)
         return mv_fail(v, e, field, "range %u-%u is empty (low > high)",
                        lo, hi);
-    if ((lo != 0 || hi != 65535) && proto != 6 && proto != 17)
+    if ((lo != 0 || hi != 65535) && proto != 6 && proto != 17 &&
+        proto != 1 && proto != 58)
         return mv_fail(v, e, field, "needs match.proto tcp or udp (ports "
-                       "only exist for those)");
+                       "only exist for those; icmp_type and icmp_code for "
+                       "icmp and icmp6)");
     return 0;
 }
 
@@ -459,11 +462,18 @@ static int check_acl(struct mv *v, size_t t, size_t a)
 {
     struct vf_model_acl *acl = &v->m->tenants[t].acls[a];
     struct ent e = ent2(VF_KIND_ACL, t, a);
-    char ip[INET_ADDRSTRLEN];
     const struct vf_model_switch *ls;
     bool found = false;
     int rc;
 
+    /* With a port group and no switch: the group's switches (secgroup.c
+     * checks the rest of the scope). */
+    acl->switch_idx = -1;
+    if (!acl->sw[0] && acl->port_group[0] && !acl->port[0])
+        goto match;
+    if (!acl->sw[0])
+        return mv_fail(v, e, "switch", "is missing (an ACL applies to a "
+                       "switch, one of its ports, or a port_group)");
     rc = find_switch(v, e, "switch", acl->sw, &acl->switch_idx);
     if (rc)
         return rc;
@@ -473,6 +483,7 @@ static int check_acl(struct mv *v, size_t t, size_t a)
     if (acl->port[0] && !found)
         return mv_fail(v, e, "port", "\"%s\" is not a port of switch %s",
                        acl->port, ls->name);
+match:
     if (!vf_model_enum_name(&vf_acl_dirs, (int)acl->dir))
         return enum_fail(v, e, "direction", (int)acl->dir, &vf_acl_dirs);
     if (!vf_model_enum_name(&vf_acl_actions, (int)acl->action))
@@ -482,21 +493,24 @@ static int check_acl(struct mv *v, size_t t, size_t a)
                        (int)acl->priority);
     if (!vf_model_enum_name(&vf_acl_protos, acl->proto))
         return enum_fail(v, e, "match.proto", acl->proto, &vf_acl_protos);
-    if (acl->src_plen > 32 || acl->dst_plen > 32)
-        return mv_fail(v, e, acl->src_plen > 32 ? "match.src_ip" :
-                       "match.dst_ip", "prefix length is over 32");
-    if (acl->ip_src & ~plen_mask(acl->src_plen))
-        return mv_fail(v, e, "match.src_ip", "%s/%u has host bits set",
-                       ip_str(acl->ip_src, ip), acl->src_plen);
-    if (acl->ip_dst & ~plen_mask(acl->dst_plen))
-        return mv_fail(v, e, "match.dst_ip", "%s/%u has host bits set",
-                       ip_str(acl->ip_dst, ip), acl->dst_plen);
     rc = check_range(v, e, "match.src_port", acl->sport_lo, acl->sport_hi,
                      acl->proto);
     if (rc == 0)
         rc = check_range(v, e, "match.dst_port", acl->dport_lo,
                          acl->dport_hi, acl->proto);
     return rc;
+}
+
+/* Port groups, address sets and the ACL fields that use them
+ * (secgroup.c). */
+static int check_secgroups(struct mv *v, size_t t)
+{
+    struct vf_sg_err se = { 0 };
+    int rc = vf_sg_validate_tenant(&v->m->tenants[t], &se);
+
+    if (rc != -EINVAL)
+        return rc;
+    return mv_fail(v, ent2(se.kind, t, se.idx), se.field, "%s", se.msg);
 }
 
 static int check_local(struct mv *v)
@@ -588,6 +602,8 @@ int vf_model_validate_loc(struct vf_model *m, char *err, size_t errlen,
             rc = check_switch_addrs(&v, t, s);
         for (size_t a = 0; rc == 0 && a < tn->n_acls; a++)
             rc = check_acl(&v, t, a);
+        if (rc == 0)
+            rc = check_secgroups(&v, t);
     }
     if (rc == 0)
         rc = check_backends(&v);

@@ -1,6 +1,7 @@
 /* vf_kinds.h - the kinds of object in the desired state, in one table.
  *
- * What: chassis, tenant, switch, port, router, router-port, route and acl,
+ * What: chassis, tenant, switch, port, router, router-port, route, acl,
+ * port-group and address-set,
  * each with its place in the model: the kind it hangs under, the YAML list
  * that holds it there, the field that names it (or "by index"), and its
  * schema (cfg_schema.h, where the loader and the JSON writer find its
@@ -41,6 +42,8 @@ enum vf_kind {
     VF_KIND_RPORT,
     VF_KIND_ROUTE,
     VF_KIND_ACL,
+    VF_KIND_PGROUP,             /* port groups (security groups) */
+    VF_KIND_ASET,               /* address sets */
     VF_KIND__COUNT
 };
 

@@ -38,6 +38,7 @@
 #define VF_NAME_MAX 64
 #define VF_MODEL_MAX_IPS 8       /* IPv4 addresses of one port */
 #define VF_MODEL_MAX_IP6S 8      /* IPv6 addresses of one port */
+#define VF_MODEL_CT_TIMEOUTS 14  /* VF_CT_TO__COUNT (checked in daemon_ct.c) */
 
 /* The model owns its enums (the compiler and the daemon map them to the
  * data plane's): a program that only reads desired state needs no tunnel,
@@ -52,9 +53,12 @@
 #define VF_ATTACH_TYPES(X) X(RING, "ring") X(TAP, "tap") X(VERBS, "verbs")
 #define VF_UPLINK_TYPES(X) X(RING, "ring") X(UDP, "udp") X(VERBS, "verbs")
 #define VF_ACL_DIRS(X) X(FROM_PORT, "from-port") X(TO_PORT, "to-port")
-#define VF_ACL_ACTIONS(X) X(ALLOW, "allow") X(DROP, "drop")
+/* allow-related | reject: security groups (docs/config.md) */
+#define VF_ACL_ACTIONS(X) X(ALLOW, "allow") X(DROP, "drop") \
+    X(ALLOW_RELATED, "allow-related") X(REJECT, "reject")
 #define VF_ACL_PROTOS(X) \
-    X(TCP, "tcp", 6) X(UDP, "udp", 17) X(ICMP, "icmp", 1) X(ANY, "any", 0)
+    X(TCP, "tcp", 6) X(UDP, "udp", 17) X(ICMP, "icmp", 1) \
+    X(ICMP6, "icmp6", 58) X(ANY, "any", 0)
 
 enum vf_model_encap {
 #define VF_ENUM_(id, s) VF_MODEL_ENCAP_##id,
@@ -97,6 +101,13 @@ struct vf_model_enum {
 extern const struct vf_model_enum vf_model_encaps, vf_attach_types,
     vf_uplink_types, vf_acl_dirs, vf_acl_actions, vf_acl_protos;
 
+/* An address or prefix of either family (ACL matches, address sets). */
+struct vf_model_prefix {
+    uint8_t family;              /* 4 or 6; 0 in an ACL match: not given */
+    uint8_t plen;                /* 0..32 / 0..128 */
+    uint8_t addr[16];            /* network order; IPv4 in the first 4 */
+};
+
 struct vf_model_chassis {
     char name[VF_NAME_MAX];
     uint32_t underlay_ip;        /* network order */
@@ -123,6 +134,9 @@ struct vf_model_port {
     int chassis_idx;             /* resolved by validate */
     struct vf_model_attach attach;
     bool port_security;
+    /* Connections its conntrack zone may hold (security groups); 0: the
+     * daemon's default (vfabd --ct-zone-max). */
+    uint32_t max_connections;
     uint32_t id;                 /* assigned logical port id */
 };
 
@@ -159,18 +173,46 @@ struct vf_model_router {
     uint32_t id;
 };
 
+/* Scope: one port (`port`), a port group (`port_group`, no `switch`
+ * needed: every switch with a member), or a whole switch. */
 struct vf_model_acl {
-    char sw[VF_NAME_MAX];        /* switch the ACL applies to */
-    int switch_idx;              /* resolved */
+    char sw[VF_NAME_MAX];        /* switch the ACL applies to ("" with a
+                                  * port group) */
+    int switch_idx;              /* resolved; -1 with a port group */
     char port[VF_NAME_MAX];      /* optional: only this port ("" = all) */
+    char port_group[VF_NAME_MAX];/* optional: the ports of this group */
+    int pgroup_idx;              /* resolved; -1 = none */
     enum vf_acl_dir dir;
     int32_t priority;            /* higher wins; 0..65535 */
     enum vf_acl_action action;
-    uint8_t proto;               /* 0 = any; tcp 6, udp 17, icmp 1 */
-    uint32_t ip_src; uint8_t src_plen;   /* network order; plen 0 = any */
-    uint32_t ip_dst; uint8_t dst_plen;
-    uint16_t sport_lo, sport_hi; /* host order; 0..65535 = any */
+    uint8_t proto;               /* 0 = any; tcp 6, udp 17, icmp 1, icmp6 58 */
+    /* Addresses: a prefix of either family (family 0: not given, any
+     * address of both families), or an address set ("$name" in YAML;
+     * *_set names the set, *_set_idx resolved by validate). */
+    struct vf_model_prefix src, dst;
+    char src_set[VF_NAME_MAX], dst_set[VF_NAME_MAX];
+    int src_set_idx, dst_set_idx;
+    /* host order; 0..65535 = any. ICMP/ICMPv6: type in sport, code in
+     * dport (YAML `icmp_type`, `icmp_code`). */
+    uint16_t sport_lo, sport_hi;
     uint16_t dport_lo, dport_hi;
+};
+
+/* A tenant's named set of switch ports (any of its switches). */
+struct vf_model_pgroup {
+    char name[VF_NAME_MAX];      /* unique in the tenant */
+    size_t n_ports;
+    char (*ports)[VF_NAME_MAX];
+    /* Resolved by validate (owned, freed with the model): ports[i] is
+     * port refs[i].port of switch refs[i].sw. */
+    struct vf_model_pgref { uint32_t sw, port; } *refs;
+};
+
+/* A tenant's named list of prefixes of both families. */
+struct vf_model_aset {
+    char name[VF_NAME_MAX];      /* unique in the tenant */
+    size_t n_addrs;
+    struct vf_model_prefix *addrs;
 };
 
 struct vf_model_tenant {
@@ -181,6 +223,10 @@ struct vf_model_tenant {
     struct vf_model_router *routers;
     size_t n_acls;
     struct vf_model_acl *acls;
+    size_t n_pgroups;
+    struct vf_model_pgroup *pgroups;
+    size_t n_asets;
+    struct vf_model_aset *asets;
 };
 
 /* local.workers: auto, a count, or a list of OS cpu numbers; the daemon
@@ -207,6 +253,10 @@ struct vf_model_local {
     int device_port;             /* verbs port number, default 1 */
     uint32_t metrics_ip;         /* metrics HTTP: network order */
     uint16_t metrics_port;       /* host order; 0 = no metrics server */
+    /* Conntrack timeouts in seconds, in the order of pipeline/
+     * vf_conntrack.h's VF_CT_TIMEOUTS (`ct_timeouts: {tcp_established:
+     * 3600, ...}`); 0: the default. */
+    uint32_t ct_timeouts[VF_MODEL_CT_TIMEOUTS];
 };
 
 struct vf_model {

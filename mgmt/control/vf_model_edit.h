@@ -32,6 +32,8 @@
  *                 switch names its tenant)             "priority": P
  *                                                      [, "direction", "action",
  *                                                      "port", "match"]}
+ *   port-group    {"tenant": T, "port-group": OBJ}    {"name": N}
+ *   address-set   {"tenant": T, "address-set": OBJ}   {"name": N}
  *
  * Kinds under a tenant may also give "tenant": T in their add spec as a
  * cross-check. An add spec with any other key is refused. An ACL delete by
@@ -40,8 +42,12 @@
  *
  * Deletes and what hangs on them (cascade = true deletes these too):
  *   tenant       its switches, routers and ACLs (and what hangs on those);
- *   switch       its ports, the router ports attached to it, its ACLs;
- *   port         the ACLs that name it;
+ *   switch       its ports (and their group memberships), the router
+ *                ports attached to it, its ACLs;
+ *   port         the ACLs that name it; its membership in port groups
+ *                (cascade takes it out of them, the groups stay);
+ *   port-group   the ACLs scoped to it;
+ *   address-set  the ACLs whose match names it ($set);
  *   router       its ports and routes;
  *   router-port  the routes whose next hop is in its subnet.
  * A chassis still used by ports, or named by `local`, is never deleted

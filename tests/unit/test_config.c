@@ -123,7 +123,7 @@ static void test_demo_contents(void **state)
     assert_int_equal(acl->dport_hi, 22);
     assert_int_equal(acl->sport_lo, 0);
     assert_int_equal(acl->sport_hi, 65535);
-    assert_int_equal(acl->src_plen, 0);
+    assert_int_equal(acl->src.family, 0);     /* not given: any address */
 
     assert_true(m.has_local);
     assert_string_equal(m.local.chassis, "hv1");
@@ -319,11 +319,11 @@ static const struct bad_case bad_cases[] = {
     { "acl-range-proto", 31, { ACL0 ": field 'match.dst_port'",
                                "tcp or udp" } },
     { "acl-proto", 31, { ACL0 ": field 'match.proto'",
-                         "\"sctp\" is not tcp, udp, icmp or any" } },
+                         "\"sctp\" is not tcp, udp, icmp, icmp6 or any" } },
     { "acl-direction", 31, { ACL0 ": field 'direction'",
                              "from-port or to-port" } },
     { "acl-action", 31, { ACL0 ": field 'action'",
-                          "\"reject\" is not allow or drop" } },
+                          "\"deny\" is not allow, drop, allow-related or reject" } },
     { "local-chassis", 39, { "local: field 'chassis'", "\"hv3\"" } },
     { "port-security", 18, { PORT_VM2 ": field 'port_security'",
                              "no ips" } },
@@ -346,6 +346,32 @@ static const struct bad_case bad_cases[] = {
     { "workers-word", 40, { "local: field 'workers'", "\"many\"" } },
     { "workers-list", 40, { "local: field 'workers'", "cpu 1 is listed "
                             "twice" } },
+    { "sg-pgroup-port", 34, { "tenants[0] (blue) port_groups[0] (web): "
+                              "field 'ports'", "\"red-vm1\" is not a port "
+                              "of a switch of tenant blue" } },
+    { "sg-aset-bits", 36, { "tenants[0] (blue) address_sets[0] (clients): "
+                            "field 'addresses'", "10.2.0.1/16 has host "
+                            "bits set" } },
+    { "sg-aset-syntax", 38, { "address_sets[0] (clients): field "
+                              "'addresses'", "\"10.2.0.300\" is not an "
+                              "IPv4 or IPv6 address or prefix" } },
+    { "sg-acl-set", 31, { ACL0 ": field 'match.src_ip'", "\"$nope\" is "
+                          "not an address set of tenant blue (address "
+                          "sets: clients)" } },
+    { "sg-acl-pgroup", 31, { ACL0 ": field 'port_group'", "\"db\" is not "
+                             "a port group of tenant blue (port groups: "
+                             "web)" } },
+    { "sg-acl-scope", 31, { ACL0 ": field 'port_group' is given with field "
+                            "'port'" } },
+    { "sg-icmp-family", 31, { ACL0 ": field 'match.dst_ip'", "2001:db8::/32 "
+                              "is IPv6, but match.proto icmp is IPv4 "
+                              "only" } },
+    { "sg-icmp-port", 31, { ACL0 ": field 'match.dst_port' needs "
+                            "match.proto tcp or udp" } },
+    { "sg-max-conns", 15, { "ports[0] (vm1): field 'max_connections'",
+                            "out of range 0..67108864" } },
+    { "sg-ct-timeout", 48, { "local: field 'ct_timeouts.tcp_established'",
+                             "out of range 1..2073600" } },
     { "yaml-syntax", 21, { "YAML syntax error" } },
     { "top-not-mapping", 2, { "expected a mapping" } },
 };
@@ -445,10 +471,14 @@ static void test_load_string(void **state)
                         "vfab0");
     assert_true(m.tenants[0].switches[0].ports[0].id != 0);
     assert_int_equal(m.tenants[0].acls[0].proto, 17);
-    assert_int_equal(m.tenants[0].acls[0].ip_src, ip4("10.0.0.0"));
-    assert_int_equal(m.tenants[0].acls[0].src_plen, 8);
-    assert_int_equal(m.tenants[0].acls[0].ip_dst, ip4("10.2.3.4"));
-    assert_int_equal(m.tenants[0].acls[0].dst_plen, 32);
+    uint32_t a4;
+    memcpy(&a4, m.tenants[0].acls[0].src.addr, 4);
+    assert_int_equal(m.tenants[0].acls[0].src.family, 4);
+    assert_int_equal(a4, ip4("10.0.0.0"));
+    assert_int_equal(m.tenants[0].acls[0].src.plen, 8);
+    memcpy(&a4, m.tenants[0].acls[0].dst.addr, 4);
+    assert_int_equal(a4, ip4("10.2.3.4"));
+    assert_int_equal(m.tenants[0].acls[0].dst.plen, 32);
     assert_int_equal(m.tenants[0].acls[0].sport_lo, 1000);
     assert_int_equal(m.tenants[0].acls[0].sport_hi, 2000);
     assert_int_equal(m.local.workers.mode, VF_MODEL_WORKERS_LIST);

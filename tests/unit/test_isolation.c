@@ -140,7 +140,7 @@ static int ref_ip6(const struct vf_model_port *p, const struct ref_pkt *k)
 static bool ref_acl(const struct vf_model_tenant *tn, int sw, enum vf_acl_dir dir,
                     const char *port, const struct ref_pkt *k)
 {
-    if (k->arp || k->ip6)
+    if (k->arp)
         return true;
     const struct vf_model_acl *best = NULL;
     for (size_t i = 0; i < tn->n_acls; i++) {
@@ -151,13 +151,25 @@ static bool ref_acl(const struct vf_model_tenant *tn, int sw, enum vf_acl_dir di
             continue;
         if (a->proto && a->proto != k->proto)
             continue;
-        if (!pfx_match(k->ip_src, a->ip_src, a->src_plen) ||
-            !pfx_match(k->ip_dst, a->ip_dst, a->dst_plen))
+        /* A side without an address is any address of both families;
+         * the random ACLs' prefixes are IPv4. */
+        if (k->ip6 ? a->src.family || a->dst.family
+                   : a->src.family == 6 || a->dst.family == 6)
+            continue;
+        uint32_t s4, d4;
+        memcpy(&s4, a->src.addr, 4);
+        memcpy(&d4, a->dst.addr, 4);
+        if (!k->ip6 && (!pfx_match(k->ip_src, s4, a->src.plen) ||
+                        !pfx_match(k->ip_dst, d4, a->dst.plen)))
             continue;
         bool l4 = k->proto == VF_IPPROTO_TCP || k->proto == VF_IPPROTO_UDP;
         uint16_t sp = l4 ? k->sport : 0, dp = l4 ? k->dport : 0;
         if (k->proto == VF_IPPROTO_ICMP) {
             sp = 8;      /* ICMP echo: type in sport, code in dport */
+            dp = 0;
+        }
+        if (k->proto == VF_IPPROTO_ICMPV6) {
+            sp = k->icmp6_type;
             dp = 0;
         }
         if (sp < a->sport_lo || sp > a->sport_hi || dp < a->dport_lo || dp > a->dport_hi)

@@ -822,6 +822,93 @@ static void test_acl(void **state)
     free(no1);
 }
 
+/* Port groups and address sets: add, list, delete; what uses them (ACLs,
+ * group membership) refuses a delete or goes with --cascade. */
+static void test_secgroup_kinds(void **state)
+{
+    const struct vf_model *m = *state;
+    const char *grp = "    port_groups:\n      - {name: sg, ports: [vm1, db1]}\n";
+    const char *set = "    address_sets:\n      - {name: adm, addresses: [10.0.0.0/24, \"fd00::/64\"]}\n";
+    const char *acl = "      - {port_group: sg, direction: to-port, priority: 7, "
+                      "action: allow-related, match: {src_ip: $adm}}\n";
+    char *g = yaml_edit(BASE, "priority: 50", grp);
+    char *gs = yaml_edit(g, "name: sg", set);
+    char *gsa = yaml_edit(gs, "priority: 50", acl);
+    struct vf_model mg, mgs, mgsa;
+
+    expect_ok(m, VF_EDIT_ADD, "port-group",
+              "{\"tenant\": \"blue\", \"port-group\": {\"name\": \"sg\", "
+              "\"ports\": [\"vm1\", \"db1\"]}}", false, g);
+    expect_fail(m, VF_EDIT_ADD, "port-group",
+                "{\"tenant\": \"blue\", \"port-group\": {\"name\": \"sg\", "
+                "\"ports\": [\"red1\"]}}", false, -EINVAL,
+                "tenants[0] (blue) port_groups[0] (sg)", "field 'ports'",
+                "\"red1\" is not a port", NULL);
+    load(g, &mg);
+    expect_ok(&mg, VF_EDIT_ADD, "address-set",
+              "{\"tenant\": \"blue\", \"address-set\": {\"name\": \"adm\", "
+              "\"addresses\": [\"10.0.0.0/24\", \"fd00::/64\"]}}", false, gs);
+    expect_fail(&mg, VF_EDIT_ADD, "address-set",
+                "{\"tenant\": \"blue\", \"address-set\": {\"name\": \"adm\", "
+                "\"addresses\": [\"10.0.0.1/24\"]}}", false, -EINVAL,
+                "address_sets[0] (adm)", "field 'addresses'",
+                "host bits", NULL);
+    load(gs, &mgs);
+    expect_ok(&mgs, VF_EDIT_ADD, "acl",
+              "{\"tenant\": \"blue\", \"acl\": {\"port_group\": \"sg\", "
+              "\"direction\": \"to-port\", \"priority\": 7, \"action\": "
+              "\"allow-related\", \"match\": {\"src_ip\": \"$adm\"}}}", false, gsa);
+    expect_fail(&mgs, VF_EDIT_ADD, "acl",
+                "{\"tenant\": \"blue\", \"acl\": {\"port_group\": \"sg\", "
+                "\"direction\": \"to-port\", \"priority\": 7, \"action\": "
+                "\"allow-related\", \"match\": {\"src_ip\": \"$nope\"}}}",
+                false, -EINVAL, "acls[2]", "field 'match.src_ip'",
+                "\"$nope\" is not an address set", NULL);
+    load(gsa, &mgsa);
+
+    /* list */
+    json_t *l = vf_model_list(&mgsa, "port-group");
+    assert_int_equal(json_array_size(l), 1);
+    assert_string_equal(json_string_value(json_object_get(
+        json_object_get(json_array_get(l, 0), "port-group"), "name")), "sg");
+    json_decref(l);
+    l = vf_model_list(&mgsa, "address-set");
+    assert_int_equal(json_array_size(l), 1);
+    json_decref(l);
+
+    /* used by an ACL: refused, or the ACL goes too */
+    expect_fail(&mgsa, VF_EDIT_DEL, "address-set", "{\"name\": \"adm\"}", false,
+                -EINVAL, "address-set 'adm' still has ACLs acls[2]", NULL);
+    expect_fail(&mgsa, VF_EDIT_DEL, "port-group", "{\"name\": \"sg\"}", false,
+                -EINVAL, "port-group 'sg' still has ACLs acls[2]", NULL);
+    expect_ok(&mgsa, VF_EDIT_DEL, "address-set", "{\"name\": \"adm\"}", true, g);
+    expect_ok(&mgs, VF_EDIT_DEL, "address-set", "{\"name\": \"adm\"}", false, g);
+    expect_fail(&mgs, VF_EDIT_DEL, "address-set", "{\"name\": \"nope\"}",
+                false, -ENOENT, "\"nope\" is not an address set", NULL);
+
+    /* a member port: refused, or it leaves the group */
+    expect_fail(&mg, VF_EDIT_DEL, "port", "{\"name\": \"db1\"}", false, -EINVAL,
+                "membership in port groups sg", NULL);
+    {
+        char *nodb = yaml_drop(g, "name: db1");
+        char *want = malloc(strlen(nodb) + 1);
+        const char *at = strstr(nodb, "[vm1, db1]");
+        assert_non_null(at);
+        memcpy(want, nodb, (size_t)(at - nodb));
+        strcpy(want + (at - nodb), "[vm1]");
+        strcat(want, at + strlen("[vm1, db1]"));
+        expect_ok(&mg, VF_EDIT_DEL, "port", "{\"name\": \"db1\"}", true, want);
+        free(nodb);
+        free(want);
+    }
+    vf_model_free(&mg);
+    vf_model_free(&mgs);
+    vf_model_free(&mgsa);
+    free(g);
+    free(gs);
+    free(gsa);
+}
+
 static void test_bad_calls(void **state)
 {
     const struct vf_model *m = *state;
@@ -1345,6 +1432,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_router_port, setup, teardown),
     cmocka_unit_test_setup_teardown(test_route, setup, teardown),
     cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_secgroup_kinds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
     cmocka_unit_test(test_edit_chain),
     cmocka_unit_test_setup_teardown(test_list, setup, teardown),

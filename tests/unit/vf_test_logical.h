@@ -154,7 +154,18 @@ static inline struct vf_model_acl *lt_acl(struct vf_model *m, int t, int sw,
     a->priority = prio;
     a->action = act;
     a->sport_hi = a->dport_hi = 0xffff;
+    a->pgroup_idx = a->src_set_idx = a->dst_set_idx = -1;
     return a;
+}
+
+/* An IPv4 prefix for an ACL's match (ip_net in network order). */
+static inline void lt_pfx4(struct vf_model_prefix *p, uint32_t ip_net,
+                           uint8_t plen)
+{
+    memset(p, 0, sizeof(*p));
+    p->family = 4;
+    p->plen = plen;
+    memcpy(p->addr, &ip_net, 4);
 }
 
 /* The id scheme of vf_model_validate(). */

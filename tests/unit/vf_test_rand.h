@@ -75,8 +75,7 @@ static inline void random_acls(struct vf_model *m, int t)
             a->dport_hi = (uint16_t)(lo + rnd(30));
         }
         if (rnd(3) == 0) {
-            a->ip_src = htonl(IP(10, 0, rnd(3), 0));
-            a->src_plen = 24;
+            lt_pfx4(&a->src, htonl(IP(10, 0, rnd(3), 0)), 24);
         }
     }
 }
