@@ -51,8 +51,31 @@ int vf_daemon_ct_start(struct vf_daemon *d, char *err, size_t errlen)
     return 0;
 }
 
+/* local.ct_timeouts (seconds; 0: the default) into the table. */
+static void set_timeouts(struct vf_daemon *d)
+{
+    static const uint32_t defaults_ms[VF_CT_TO__COUNT] = {
+#define VF_CT_TO_DEF_(id, name, def) def,
+        VF_CT_TIMEOUTS(VF_CT_TO_DEF_)
+#undef VF_CT_TO_DEF_
+    };
+    _Static_assert(VF_MODEL_CT_TIMEOUTS == VF_CT_TO__COUNT,
+                   "one local.ct_timeouts field per conntrack timeout");
+    for (unsigned i = 0; i < VF_CT_TO__COUNT; i++) {
+        uint32_t s = d->model.has_local ? d->model.local.ct_timeouts[i] : 0;
+        uint32_t ms = s ? s * 1000u : defaults_ms[i];
+        if (vf_ct_get_timeout(d->ct, i) != ms &&
+            vf_ct_set_timeout(d->ct, i, ms) == 0)
+            vf_log_info("conntrack: timeout %s %u s", vf_ct_timeout_name(i),
+                        ms / 1000u);
+    }
+}
+
 void vf_daemon_ct_published(struct vf_daemon *d)
 {
+    if (!d->ct)
+        return;
+    set_timeouts(d);
     unsigned n = vf_acl_zones_sync(d->ct_mgmt, vf_publisher_current(&d->pub),
                                    d->ct_zones);
     if (n)
