@@ -47,8 +47,15 @@ static void usage(FILE *f)
 "                             through the pipeline and print each stage's\n"
 "                             decision. Fields: eth_src eth_dst ip_src ip_dst\n"
 "                             proto (tcp|udp|icmp|N) sport dport ttl arp_op\n"
-"                             (request|reply|N); unset fields take the port's\n"
-"                             own addresses\n"
+"                             (request|reply|N) tcp_flags (N, default SYN 2);\n"
+"                             unset fields take the port's own addresses;\n"
+"                             with security groups it shows the conntrack\n"
+"                             state the packet would have in each zone\n"
+"  conntrack [--zone PORT] [--limit N] [--json]\n"
+"                             tracked connections (security groups): zone,\n"
+"                             port, tuple as opened, state, age, expiry,\n"
+"                             packets/bytes each way (PORT: only its zone)\n"
+"  conntrack flush [--zone PORT]  forget connections (all, or PORT's)\n"
 "  call METHOD [JSON-PARAMS]  send any method (for scripts and debugging)\n"
 "\n"
 "Changing the desired state (validated whole, refused whole, saved before\n"
@@ -223,6 +230,99 @@ static void print_stats(json_t *r)
     }
     printf("drops by reason:\n");
     print_drops(json_object_get(r, "drops"), "  ");
+    json_t *ct = json_object_get(r, "conntrack");
+    if (json_is_object(ct)) {
+        json_t *v;
+        const char *k;
+        printf("conntrack: %" PRIu64 " of %" PRIu64 " connections; created %"
+               PRIu64 " expired %" PRIu64 " flushed %" PRIu64 " table_full %"
+               PRIu64 " zone_full %" PRIu64 "; reject answers %" PRIu64 "\n",
+               jint(ct, "live"), jint(ct, "max"), jint(ct, "created"),
+               jint(ct, "expired"), jint(ct, "flushed"), jint(ct, "table_full"),
+               jint(ct, "zone_full"),
+               jint(json_object_get(ct, "reject"), "answers"));
+        printf("  by state:");
+        json_object_foreach(json_object_get(ct, "connections"), k, v)
+            if (json_integer_value(v))
+                printf(" %s %" PRIu64, k, (uint64_t)json_integer_value(v));
+        printf("\n  lookups:");
+        json_object_foreach(json_object_get(ct, "lookup_results"), k, v)
+            printf(" %s %" PRIu64, k, (uint64_t)json_integer_value(v));
+        printf("\n");
+    }
+}
+
+/* `conntrack`: one line per connection, as the opener sent it. */
+static void print_conntrack(json_t *r)
+{
+    size_t i;
+    json_t *c;
+    printf("%-5s %-12s %-5s %-45s %-16s %8s %10s %18s %18s\n", "zone", "port",
+           "proto", "orig src -> dst", "state", "age_s", "expires_s",
+           "orig pkts/bytes", "reply pkts/bytes");
+    json_array_foreach(json_object_get(r, "connections"), i, c) {
+        static const char *const pn[256] = {[1] = "icmp", [6] = "tcp",
+                                            [17] = "udp", [58] = "icmp6"};
+        json_t *s = json_object_get(c, "orig_src"), *d = json_object_get(c, "orig_dst");
+        json_t *o = json_object_get(c, "orig"), *rp = json_object_get(c, "reply");
+        unsigned proto = (unsigned)jint(c, "proto") & 0xff;
+        char tuple[128], ob[40], rb[40];
+        bool v6 = jint(c, "family") == 6;
+        snprintf(tuple, sizeof(tuple), "%s%s%s:%" PRIu64 " -> %s%s%s:%" PRIu64,
+                 v6 ? "[" : "", json_string_value(json_object_get(s, "ip")),
+                 v6 ? "]" : "", jint(s, "port"), v6 ? "[" : "",
+                 json_string_value(json_object_get(d, "ip")), v6 ? "]" : "",
+                 jint(d, "port"));
+        snprintf(ob, sizeof(ob), "%" PRIu64 "/%" PRIu64, jint(o, "packets"),
+                 jint(o, "bytes"));
+        snprintf(rb, sizeof(rb), "%" PRIu64 "/%" PRIu64, jint(rp, "packets"),
+                 jint(rp, "bytes"));
+        const char *port = json_string_value(json_object_get(c, "port"));
+        printf("%-5" PRIu64 " %-12s %-5s %-45s %-16s %8.1f %10.1f %18s %18s\n",
+               jint(c, "zone"), port ? port : "-", pn[proto] ? pn[proto] : "?",
+               tuple, json_string_value(json_object_get(c, "state")),
+               json_real_value(json_object_get(c, "age_s")),
+               json_real_value(json_object_get(c, "expires_s")), ob, rb);
+    }
+    printf("%" PRIu64 " shown%s; %" PRIu64 " live of %" PRIu64 "\n",
+           jint(r, "shown"), json_is_true(json_object_get(r, "truncated")) ?
+           " (truncated: --limit N)" : "", jint(r, "live"), jint(r, "max"));
+}
+
+/* conntrack [flush] [--zone PORT] [--limit N] [--json] */
+static json_t *conntrack_params(int argc, char **argv, const char **method,
+                                int *as_json)
+{
+    json_t *p = json_object();
+    int i = 0;
+    *method = "conntrack";
+    if (argc > 0 && !strcmp(argv[0], "flush")) {
+        *method = "conntrack_flush";
+        i = 1;
+    }
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "--zone") && i + 1 < argc) {
+            json_object_set_new(p, "zone", json_string(argv[++i]));
+        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc &&
+                   !strcmp(*method, "conntrack")) {
+            char *end;
+            long long n = strtoll(argv[++i], &end, 10);
+            if (*end || n < 1) {
+                fprintf(stderr, "vfabctl: conntrack: --limit wants a number >= 1\n");
+                json_decref(p);
+                return NULL;
+            }
+            json_object_set_new(p, "limit", json_integer(n));
+        } else if (!strcmp(argv[i], "--json")) {
+            *as_json = 1;
+        } else {
+            fprintf(stderr, "vfabctl: conntrack: unexpected '%s' (usage: conntrack "
+                    "[flush] [--zone PORT] [--limit N] [--json])\n", argv[i]);
+            json_decref(p);
+            return NULL;
+        }
+    }
+    return p;
 }
 
 static void print_trace(json_t *r)
@@ -237,6 +337,13 @@ static void print_trace(json_t *r)
     char *res = json_dumps(json_object_get(r, "result"), JSON_COMPACT);
     printf("result: %s\n", res);
     free(res);
+    /* The state the packet would have in each zone it crosses. */
+    json_t *ct;
+    json_array_foreach(json_object_get(json_object_get(r, "result"),
+                                       "conntrack"), i, ct)
+        printf("conntrack zone %" PRIu64 ": %s%s\n", jint(ct, "zone"),
+               json_string_value(json_object_get(ct, "state")),
+               json_is_true(json_object_get(ct, "reply")) ? " (reply)" : "");
 }
 
 /* "ttl=64" -> {"ttl": "64"}; numbers stay strings: the daemon parses them
@@ -707,6 +814,10 @@ int main(int argc, char **argv)
         params = trace_params(nargs, args);
         if (!params)
             return 2;
+    } else if (!strcmp(cmd, "conntrack")) {
+        params = conntrack_params(nargs, args, &method, &as_json);
+        if (!params)
+            return 2;
     } else if (!strcmp(cmd, "add") || !strcmp(cmd, "del")) {
         if (nargs < 1) {
             fprintf(stderr, "vfabctl: %s needs a KIND (see vfabctl --help)\n", cmd);
@@ -785,6 +896,10 @@ int main(int argc, char **argv)
             print_stats(result);
         } else if (!strcmp(cmd, "trace")) {
             print_trace(result);
+        } else if (!strcmp(method, "conntrack")) {
+            print_conntrack(result);
+        } else if (!strcmp(method, "conntrack_flush")) {
+            printf("%" PRIu64 " connections flushed\n", jint(result, "flushed"));
         } else if (!strcmp(cmd, "list")) {
             vfabctl_print_list(args[0], result);
         } else if (!strcmp(cmd, "add") || !strcmp(cmd, "del") ||

@@ -224,6 +224,57 @@ static void render_workers(struct tbuf *b, struct vf_daemon *d)
     }
 }
 
+/* The connection table (security groups); nothing without one. */
+static void render_conntrack(struct tbuf *b, struct vf_daemon *d)
+{
+    if (!d->ct)
+        return;
+    struct vf_ct_totals t;
+    vf_ct_get_stats(d->ct, &t);
+    family(b, "vfab_conntrack_connections", "gauge",
+           "Tracked connections, by state (TCP states; new/replied for UDP, ICMP and others).");
+    for (unsigned s = 0; s < VF_CT_CS__COUNT; s++)
+        tb_printf(b, "vfab_conntrack_connections{state=\"%s\"} %lld\n",
+                  vf_ct_conn_state_name(s),
+                  (long long)(t.conns[s] > 0 ? t.conns[s] : 0));
+    family(b, "vfab_conntrack_connections_max", "gauge",
+           "Connections the host's table may hold (vfabd --ct-max-conns).");
+    tb_printf(b, "vfab_conntrack_connections_max %llu\n",
+              (unsigned long long)t.max_conns);
+    family(b, "vfab_conntrack_lookups_total", "counter",
+           "Packets looked up in the connection table, by the state they had.");
+    for (unsigned s = 0; s < VF_CT_STATE__COUNT; s++)
+        tb_printf(b, "vfab_conntrack_lookups_total{result=\"%s\"} %llu\n",
+                  vf_ct_state_name(s), (unsigned long long)t.by_state[s]);
+    family(b, "vfab_conntrack_invalid_total", "counter",
+           "Packets conntrack called invalid or untracked, by cause.");
+    for (unsigned c = 1; c < VF_CT_WHY__COUNT; c++)
+        tb_printf(b, "vfab_conntrack_invalid_total{cause=\"%s\"} %llu\n",
+                  vf_ct_cause_name(c), (unsigned long long)t.by_cause[c]);
+    const struct { const char *name, *help; uint64_t v; } c[] = {
+        {"vfab_conntrack_created_total", "Connections created (committed).", t.created},
+        {"vfab_conntrack_expired_total", "Connections that timed out.", t.expired},
+        {"vfab_conntrack_flushed_total", "Connections flushed (vfabctl conntrack flush, ports that left).", t.flushed},
+        {"vfab_conntrack_table_full_total", "New connections refused: the host's table was full.", t.table_full},
+        {"vfab_conntrack_zone_full_total", "New connections refused: the port's max_connections was reached.", t.zone_full},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        family(b, c[i].name, "counter", c[i].help);
+        tb_printf(b, "%s %llu\n", c[i].name, (unsigned long long)c[i].v);
+    }
+    uint64_t ans = 0, unans = 0;
+    for (unsigned w = 0; w < d->n_workers; w++) {
+        ans += ld(&d->workers[w].stats.reject_answers);
+        unans += ld(&d->workers[w].stats.reject_unanswered);
+    }
+    family(b, "vfab_reject_answers_total", "counter",
+           "TCP RSTs and ICMP port unreachables sent for reject ACLs.");
+    tb_printf(b, "vfab_reject_answers_total %llu\n", (unsigned long long)ans);
+    family(b, "vfab_reject_unanswered_total", "counter",
+           "Packets rejected without an answer (rate limit, no buffer, unreachable sender).");
+    tb_printf(b, "vfab_reject_unanswered_total %llu\n", (unsigned long long)unans);
+}
+
 int vf_metrics_render(struct vf_daemon *d, char **out, size_t *len)
 {
     struct tbuf b = {0};
@@ -266,6 +317,7 @@ int vf_metrics_render(struct vf_daemon *d, char **out, size_t *len)
                "Physical memory jemalloc's arenas hold, freed pages not yet returned included.");
         tb_printf(&b, "vfab_heap_resident_bytes %zu\n", hs.resident);
     }
+    render_conntrack(&b, d);
     family(&b, "vfab_workers", "gauge", "Worker threads.");
     tb_printf(&b, "vfab_workers %u\n", d->n_workers);
     if (b.failed) {

@@ -7,6 +7,8 @@ const struct vf_ctl_method vf_rpc_methods[] = {
     {"flows", vf_rpc_flows},
     {"show", vf_rpc_show},
     {"trace", vf_rpc_trace},
+    {"conntrack", vf_rpc_conntrack},
+    {"conntrack_flush", vf_rpc_conntrack_flush},
     {"add", vf_rpc_add},
     {"del", vf_rpc_del},
     {"list", vf_rpc_list},

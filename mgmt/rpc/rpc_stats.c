@@ -185,8 +185,9 @@ json_t *vf_rpc_stats(void *ctx, json_t *params, struct vf_rpc_error *err)
     json_t *drops = json_object();
     for (unsigned r = 1; r < VF_DROP__COUNT; r++)
         json_object_set_new(drops, vf_drop_name(r), json_integer((json_int_t)total[r]));
-    return json_pack("{s:o, s:o, s:o, s:I}", "ports", ports, "workers", workers,
-                     "drops", drops, "generation", (json_int_t)d->generation);
+    return json_pack("{s:o, s:o, s:o, s:I, s:o}", "ports", ports, "workers",
+                     workers, "drops", drops, "generation",
+                     (json_int_t)d->generation, "conntrack", vf_rpc_ct_stats(d));
 }
 
 json_t *vf_rpc_flows(void *ctx, json_t *params, struct vf_rpc_error *err)

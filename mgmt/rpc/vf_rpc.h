@@ -21,6 +21,17 @@ json_t *vf_rpc_flows(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_show(void *ctx, json_t *params, struct vf_rpc_error *err);
 json_t *vf_rpc_trace(void *ctx, json_t *params, struct vf_rpc_error *err);
 
+/* rpc_conntrack.c: conntrack {"zone"?: PORT, "limit"?: N (default
+ * 10,000)} lists connections {"connections": [{zone, port, family, proto,
+ * orig_src, orig_dst, state, age_s, expires_s, orig/reply packets and
+ * bytes, ...}], "shown", "truncated", "live", "max"}; conntrack_flush
+ * {"zone"?: PORT} -> {"flushed"}. vf_rpc_ct_stats: the table's counters
+ * for `stats` (JSON null without a table). */
+json_t *vf_rpc_conntrack(void *ctx, json_t *params, struct vf_rpc_error *err);
+json_t *vf_rpc_conntrack_flush(void *ctx, json_t *params, struct vf_rpc_error *err);
+struct vf_daemon;
+json_t *vf_rpc_ct_stats(const struct vf_daemon *d);
+
 /* rpc_edit.c: change the desired state (see vf_model_edit.h for kinds and
  * specs). add/del params {"kind", "spec", "cascade"?, "dry_run"?}; list
  * {"kind"}; apply {"yaml": file text, "name"?: file name for messages,
