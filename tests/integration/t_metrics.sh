@@ -70,12 +70,18 @@ want = ['vfab_port_rx_packets_total', 'vfab_port_tx_bytes_total',
         'vfab_worker_spin_budget', 'vfab_drops_total', 'vfab_tables_generation',
         'vfab_tables_publications_total', 'vfab_tables_last_update_seconds',
         'vfab_tables_max_update_seconds', 'vfab_uptime_seconds',
-        'vfab_heap_allocated_bytes', 'vfab_heap_resident_bytes']
+        'vfab_heap_allocated_bytes', 'vfab_heap_resident_bytes',
+        'vfab_conntrack_connections', 'vfab_conntrack_connections_max',
+        'vfab_conntrack_lookups_total', 'vfab_conntrack_invalid_total',
+        'vfab_conntrack_created_total', 'vfab_conntrack_zone_full_total',
+        'vfab_reject_answers_total']
 for w in want:
     assert w in t1, 'missing family ' + w
 # vfabd's heap holds at least its tables and model: never zero.
 assert s1['vfab_heap_allocated_bytes'] > 0, 'heap allocated is 0'
 assert s1['vfab_heap_resident_bytes'] >= s1['vfab_heap_allocated_bytes'] / 2
+# vfabd has a connection table by default (docs/config.md, Limits).
+assert s1['vfab_conntrack_connections_max'] == 262144, 'conntrack max'
 for k, v in s1.items():
     if t1[k.split('{')[0]] == 'counter':
         assert k.split('{')[0].endswith('_total'), k
