@@ -37,15 +37,25 @@ char *layout_dump(const json_t *o)
 
 /* ---- what the store cannot hold ---- */
 
-static uint32_t mask_of(unsigned plen)
+/* One side of two ACLs' matches: a set may hold anything (so it may
+ * overlap), no address is any of both families, and prefixes of two
+ * families never meet. */
+static bool prefixes_overlap(const char *set_a, const struct vf_model_prefix *a,
+                             const char *set_b, const struct vf_model_prefix *b)
 {
-    return plen == 0 ? 0 : plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
-}
-
-static bool prefixes_overlap(uint32_t a_be, unsigned pa, uint32_t b_be, unsigned pb)
-{
-    uint32_t m = mask_of(pa < pb ? pa : pb);
-    return ((ntohl(a_be) ^ ntohl(b_be)) & m) == 0;
+    if (set_a[0] || set_b[0] || !a->family || !b->family)
+        return true;
+    if (a->family != b->family)
+        return false;
+    unsigned plen = a->plen < b->plen ? a->plen : b->plen;
+    for (unsigned i = 0; i < 16 && plen; i++) {
+        unsigned bits = plen >= 8 ? 8 : plen;
+        uint8_t m = (uint8_t)(0xff << (8 - bits));
+        if ((a->addr[i] ^ b->addr[i]) & m)
+            return false;
+        plen -= bits;
+    }
+    return true;
 }
 
 /* As the compiler reads them: a range left 0-0 by the loader is any port. */
@@ -58,15 +68,15 @@ static bool ranges_overlap(uint16_t alo, uint16_t ahi, uint16_t blo, uint16_t bh
     return alo <= bhi && blo <= ahi;
 }
 
-/* Could one packet match both? (IPv4 fields only, as ACLs are.) */
+/* Could one packet match both? */
 static bool acls_overlap(const struct vf_model_acl *a, const struct vf_model_acl *b)
 {
     if (a->port[0] && b->port[0] && strcmp(a->port, b->port))
         return false;
     if (a->proto && b->proto && a->proto != b->proto)
         return false;
-    return prefixes_overlap(a->ip_src, a->src_plen, b->ip_src, b->src_plen) &&
-           prefixes_overlap(a->ip_dst, a->dst_plen, b->ip_dst, b->dst_plen) &&
+    return prefixes_overlap(a->src_set, &a->src, b->src_set, &b->src) &&
+           prefixes_overlap(a->dst_set, &a->dst, b->dst_set, &b->dst) &&
            ranges_overlap(a->sport_lo, a->sport_hi, b->sport_lo, b->sport_hi) &&
            ranges_overlap(a->dport_lo, a->dport_hi, b->dport_lo, b->dport_hi);
 }
@@ -175,12 +185,36 @@ static int check_routes(const struct vf_model_router *rt, char *err, size_t errl
     return rc;
 }
 
+/* Format 1 has no keys for security groups' port groups and address sets,
+ * and files ACLs under their switch: refuse what it would lose. */
+static int check_secgroups(const struct vf_model_tenant *tn, char *err,
+                           size_t errlen)
+{
+    if (tn->n_pgroups || tn->n_asets) {
+        snprintf(err, errlen, "tenant %s: the store (layout format 1) cannot "
+                 "hold %s yet; keep security groups in a desired-state file "
+                 "(vfabd -c) for now", tn->name, tn->n_pgroups ?
+                 "port_groups" : "address_sets");
+        return -EINVAL;
+    }
+    for (size_t a = 0; a < tn->n_acls; a++)
+        if (!tn->acls[a].sw[0]) {
+            snprintf(err, errlen, "tenant %s: acls[%zu] has no switch (a "
+                     "port_group ACL); the store files ACLs under their "
+                     "switch", tn->name, a);
+            return -EINVAL;
+        }
+    return 0;
+}
+
 int vf_layout_check_model(const struct vf_model *m, char *err, size_t errlen)
 {
     int rc = 0;
     for (size_t t = 0; t < m->n_tenants && !rc; t++) {
         const struct vf_model_tenant *tn = &m->tenants[t];
         size_t i, j;
+        if ((rc = check_secgroups(tn, err, errlen)) != 0)
+            break;
         if ((rc = layout_acl_tie(tn, &i, &j)) == -EINVAL) {
             char a[32], b[32];
             snprintf(a, sizeof(a), "acls[%zu]", i);
