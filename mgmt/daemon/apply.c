@@ -206,40 +206,66 @@ static const char *origin_name(enum vf_change_origin o)
     return "?";
 }
 
+void vf_change_free(struct vf_change *c)
+{
+    vf_model_free(&c->model);
+    json_decref(c->diff);
+    c->diff = NULL;
+}
+
+int vf_apply_check(const struct vf_daemon *d, struct vf_change *c, char *err,
+                   size_t errlen)
+{
+    struct vf_model *next = &c->model;
+    char msg[1024];
+    bool taken;
+    int rc;
+
+    json_decref(c->diff);
+    c->diff = NULL;
+    /* 1. The whole model, with this host's local. */
+    rc = vf_local_check(d, next, &taken, err, errlen);
+    if (rc)
+        return rc;
+    if (taken || !c->validated) {
+        rc = vf_model_validate(next, msg, sizeof(msg));
+        if (rc) {
+            snprintf(err, errlen, "%s: %s%s", c->source ? c->source : "model",
+                     msg, taken ? " (with this host's local section)" : "");
+            return rc;
+        }
+        c->validated = true;
+    }
+    /* 2. What changes. */
+    c->diff = vf_model_diff(&d->model, next);
+    if (!c->diff) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 int vf_apply(struct vf_daemon *d, struct vf_change *c,
              struct vf_apply_result *res, char *err, size_t errlen)
 {
     struct vf_model *next = &c->model;
     struct prepared p = {0};
     char msg[1024];
-    bool taken;
-    int rc;
+    int rc = 0;
 
     memset(res, 0, sizeof(*res));
     res->generation = d->generation;
     res->step = VF_APPLY_VALIDATE;
-    /* 1. The whole model, with this host's local. */
-    rc = vf_local_check(d, next, &taken, err, errlen);
+    /* 1, 2: unless vf_apply_check did them already (on mgmt's job thread,
+     * against this same model in force). */
+    if (!c->diff)
+        rc = vf_apply_check(d, c, err, errlen);
+    res->diff = c->diff;
+    c->diff = NULL;
     if (rc)
         goto out;
-    if (taken || !c->validated) {
-        rc = vf_model_validate(next, msg, sizeof(msg));
-        if (rc) {
-            snprintf(err, errlen, "%s: %s%s", c->source ? c->source : "model",
-                     msg, taken ? " (with this host's local section)" : "");
-            goto out;
-        }
-    }
-    /* 2. What changes. An unchanged model still goes on when a port lost
-     * its device (a deleted tap): applying is how an operator brings it
-     * back. */
-    res->diff = c->diff ? c->diff : vf_model_diff(&d->model, next);
-    c->diff = NULL;
-    if (!res->diff) {
-        snprintf(err, errlen, "out of memory");
-        rc = -ENOMEM;
-        goto out;
-    }
+    /* An unchanged model still goes on when a port lost its device (a
+     * deleted tap): applying is how an operator brings it back. */
     res->step = VF_APPLY_DONE;
     if (c->dry_run || (d->generation && vf_model_diff_count(res->diff) == 0 &&
                        !vf_daemon_lost_ports(d)))

@@ -29,12 +29,20 @@
  * vfabd". At start (vf_boot_state) a saved fabric runs with the -c file's
  * local, and a difference is logged. local.c holds the rule.
  *
- * Ownership: vf_apply takes the change's model and diff over in every
- * case (the model is left empty); res->diff is a new reference the caller
- * drops.
+ * Steps 1 and 2 only read the model in force, and for a whole fabric's
+ * file they take seconds (the diff most of it). vf_apply_check does them
+ * alone, so a caller may run it on mgmt's job thread and hand the checked
+ * change to vf_apply on the management thread, which then starts at step
+ * 3 (steps 3-6 need the ports and tables only mgmt touches).
  *
- * Thread-safety: management thread only, like everything that touches
- * struct vf_daemon.
+ * Ownership: vf_apply takes the change's model and diff over in every case
+ * (both are left empty); res->diff is a new reference the caller drops.
+ *
+ * Thread-safety: vf_apply on the management thread only, like everything
+ * that touches struct vf_daemon. vf_apply_check reads d->model and
+ * d->config only: it may run on another thread while the management
+ * thread changes neither (no vf_apply in between: the caller refuses other
+ * changes meanwhile), and its change must then go to vf_apply unchanged.
  */
 #ifndef VF_APPLY_H
 #define VF_APPLY_H
@@ -68,10 +76,9 @@ struct vf_change {
     /* The model is what the state directory already holds (a restart):
      * not written again. */
     bool durable;
-    /* vf_model_diff(model in force, model), when the caller already made
-     * it against the model in force now (the control socket's apply does,
-     * on a thread of its own: 6 s for 63,000 ports); taken over. NULL:
-     * vf_apply makes it. */
+    /* Set by vf_apply_check: steps 1 and 2 are done, against the model in
+     * force, and this is vf_model_diff(in force, model). NULL: vf_apply
+     * does them. Taken over by vf_apply (into res->diff). */
     json_t *diff;
 };
 
@@ -96,6 +103,15 @@ struct vf_apply_result {
  * res->step says where. */
 int vf_apply(struct vf_daemon *d, struct vf_change *c,
              struct vf_apply_result *res, char *err, size_t errlen);
+
+/* Steps 1 and 2 alone (see Thread-safety): validates c->model with the
+ * `local` rule and sets c->diff. 0, or -EINVAL / -ENOMEM with err set (the
+ * change is left for the caller to free: vf_change_free). */
+int vf_apply_check(const struct vf_daemon *d, struct vf_change *c, char *err,
+                   size_t errlen);
+/* Frees what a change holds that vf_apply did not take (its model and
+ * diff), for a change that is dropped instead of applied. */
+void vf_change_free(struct vf_change *c);
 
 /* ---- local.c: the `local` rule ---- */
 

@@ -181,8 +181,7 @@ static double now_s(void)
 static void apply_prepare(void *arg)
 {
     struct apply_job *j = arg;
-    char msg[1024], verr[1024];
-    bool taken;
+    char msg[1024];
 
     j->rc = vf_config_load_string(j->text, j->len, &j->next, msg, sizeof(msg));
     free(j->text);
@@ -195,23 +194,18 @@ static void apply_prepare(void *arg)
                     where ? msg + 8 : msg);
         return;
     }
-    /* One file for every host: without `local`, this host keeps its own
-     * (and the model is validated again with it). */
-    j->rc = vf_local_check(j->d, &j->next, &taken, msg, sizeof(msg));
+    /* vf_apply's steps 1 and 2, the same code vf_apply runs: one file for
+     * every host (without `local`, this host keeps its own and the model is
+     * validated again with it), then the diff against the model in force. */
+    struct vf_change c = { .origin = VF_ORIGIN_RPC, .source = j->name,
+                           .model = j->next, .validated = true };
+    memset(&j->next, 0, sizeof(j->next));
+    j->rc = vf_apply_check(j->d, &c, msg, sizeof(msg));
+    j->next = c.model;
+    j->diff = c.diff;
     if (j->rc) {
-        vf_rpc_fail(&j->err, VF_RPC_REFUSED, "%s", msg);
-        return;
-    }
-    if (taken && vf_model_validate(&j->next, verr, sizeof(verr)) != 0) {
-        j->rc = -EINVAL;
-        vf_rpc_fail(&j->err, VF_RPC_REFUSED, "%s: %s (with this host's "
-                    "local section)", j->name, verr);
-        return;
-    }
-    j->diff = vf_model_diff(&j->d->model, &j->next);
-    if (!j->diff) {
-        j->rc = -ENOMEM;
-        vf_rpc_fail(&j->err, VF_RPC_INTERNAL_ERROR, "out of memory");
+        vf_rpc_fail(&j->err, j->rc == -ENOMEM ? VF_RPC_INTERNAL_ERROR :
+                    VF_RPC_REFUSED, "%s", msg);
         return;
     }
     j->prepared = now_s();

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/control/vf_model_json.h"
 #include "tests/unit/vf_test_pkt.h"
@@ -417,11 +418,70 @@ static void test_fixed_spin_stays(void **state)
     stop();
 }
 
+/* vf_apply_check on another thread (as mgmt's job thread runs it), then
+ * vf_apply on this one: the checked change applies from step 3 with the
+ * diff the check made; a change the check refuses leaves the daemon as it
+ * was and is freed by vf_change_free. */
+struct check_job {
+    struct vf_change c;
+    int rc;
+    char err[512];
+};
+
+static void *check_thread(void *arg)
+{
+    struct check_job *j = arg;
+    j->rc = vf_apply_check(&D, &j->c, j->err, sizeof(j->err));
+    return NULL;
+}
+
+static void test_checked_change_applies(void **state)
+{
+    struct check_job j = { .c = { .origin = VF_ORIGIN_RPC, .source = "t" } };
+    struct vf_apply_result res;
+    pthread_t th;
+    char err[512] = "";
+    uint64_t gen;
+
+    (void)state;
+    start("1");
+    gen = D.generation;
+    load(&j.c.model, extra_port, "1");
+    assert_int_equal(pthread_create(&th, NULL, check_thread, &j), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(j.rc, 0);
+    assert_non_null(j.c.diff);
+    json_t *diff = json_incref(j.c.diff);
+    assert_int_equal(vf_apply(&D, &j.c, &res, err, sizeof(err)), 0);
+    assert_true(res.applied);
+    assert_ptr_equal(res.diff, diff);          /* not computed again */
+    assert_null(j.c.diff);
+    assert_int_equal(D.generation, gen + 1);
+    assert_non_null(vf_daemon_find_port(&D, "c"));
+    json_decref(res.diff);
+    json_decref(diff);
+
+    /* Refused by the check: nothing to apply, nothing changed. */
+    memset(&j, 0, sizeof(j));
+    j.c.source = "t";
+    load(&j.c.model, "", "2");              /* local.workers differs */
+    assert_int_equal(pthread_create(&th, NULL, check_thread, &j), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(j.rc, -EINVAL);
+    assert_non_null(strstr(j.err, "local.workers is this host's own setting"));
+    assert_null(j.c.diff);
+    vf_change_free(&j.c);
+    assert_int_equal(D.generation, gen + 1);
+    assert_non_null(vf_daemon_find_port(&D, "c"));
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_change_leaves_state),
         cmocka_unit_test(test_new_port_forwards),
+        cmocka_unit_test(test_checked_change_applies),
         cmocka_unit_test(test_live_changes_keep_untouched_flows),
         cmocka_unit_test(test_spin_adapts_to_a_shared_cpu),
         cmocka_unit_test(test_fixed_spin_stays),
