@@ -12,7 +12,9 @@
 #    -c file to edit;
 #  - a dangling state.json symlink (state disk not mounted) is refused and
 #    left as it is, never reseeded.
-# Loopback only (ring ports); every vfabd is stopped by PID.
+# Loopback only (ring ports); every vfabd is stopped by PID, and one that
+# should refuse to start is given 20 s (an old vfabd that starts anyway
+# fails the test instead of hanging it).
 . "$(dirname "$0")/lib.sh"
 SD="$TMP/state"; mkdir -p "$SD"
 SOCK="$TMP/v.sock"
@@ -37,7 +39,7 @@ stop_with() {   # stop_with SIG: vfabd exits 0 and cleans up
 tenants() { "$VFABCTL" -s "$SOCK" --json list tenant | json_get "' '.join(t['tenant']['name'] for t in d)"; }
 
 # A missing state directory: refused, saying what to do.
-out=$("$VFABD" -c "$SEED" -s "$SOCK" --state-dir "$TMP/nodir" -q 2>&1); rc=$?
+out=$(timeout 20 "$VFABD" -c "$SEED" -s "$SOCK" --state-dir "$TMP/nodir" -q 2>&1); rc=$?
 [ $rc -ne 0 ] || fail "started with a state directory that does not exist"
 echo "$out" | grep -q "does not exist" || fail "missing state dir not explained: $out"
 [ -e "$TMP/nodir" ] && fail "vfabd created the missing state directory"
@@ -91,7 +93,7 @@ stop_with TERM
 # A dangling state.json symlink: refused, never reseeded.
 mv "$SD/state.json" "$TMP/saved.json"
 ln -s "$TMP/unmounted/state.json" "$SD/state.json"
-out=$("$VFABD" -c "$SEED" -s "$SOCK" --state-dir "$SD" -q 2>&1); rc=$?
+out=$(timeout 20 "$VFABD" -c "$SEED" -s "$SOCK" --state-dir "$SD" -q 2>&1); rc=$?
 [ $rc -ne 0 ] || fail "started over a dangling state.json symlink"
 echo "$out" | grep -q "symbolic link" || fail "dangling link not explained: $out"
 [ -L "$SD/state.json" ] && [ "$(readlink "$SD/state.json")" = "$TMP/unmounted/state.json" ] \
