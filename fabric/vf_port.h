@@ -41,7 +41,8 @@
  * Buffers a port holds (what keeps one port from draining a pool). A
  * worker's pool (numa/vf_pool.h) feeds every port queue the worker
  * serves, so what one queue may keep is bounded, and mgmt sizes the pool
- * for the sum (mgmt/vf_budget.h). Each backend states at open, per queue:
+ * for the sum (mgmt/daemon/vf_budget.h). Each backend states at open, per
+ * queue:
  *   rx_hold   buffers of its rx pool it keeps: a receive ring or window,
  *             received frames staged for the next rx_burst;
  *   tx_hold   the most packets it keeps on tx by its own bound: a ring's

@@ -91,7 +91,7 @@ static void usage(FILE *f)
 "                             action=allow-related|reject, match.proto=icmp6)\n"
 "  FIELD=VALUE: the fields of docs/config.md; a.b=V sets a nested field\n"
 "  (attach.type=tap, match.dst_port=22); ips=A,B is a list. Or give the whole\n"
-"  spec as JSON with --spec '{...}' (shapes in mgmt/vf_model_edit.h).\n"
+"  spec as JSON with --spec '{...}' (shapes in mgmt/control/vf_model_edit.h).\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH   control socket (default $VFAB_SOCKET, else for root\n"

@@ -27,7 +27,7 @@
  * uplinks use to refill their receive rings, may. Everything else a
  * worker allocates (flood copies, segments, tap reads) fails first, as a
  * named drop, while the uplink's ring is still refilled. How much of the
- * rest each port may hold is mgmt's to bound (mgmt/vf_budget.h); the
+ * rest each port may hold is mgmt's to bound (mgmt/daemon/vf_budget.h); the
  * reserve covers what no budget bounds (copies made inside one burst).
  * The check is made under the stack's lock, once per cache refill, so the
  * per-packet path is unchanged.

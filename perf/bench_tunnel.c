@@ -100,7 +100,7 @@ static void bench_encap(struct vf_bench_state *st, enum vf_encap e,
 
 enum decap_check { CHECK_NONE, CHECK_CHASSIS, CHECK_CHASSIS_SHARED };
 
-/* The chassis part of a tables snapshot, as mgmt/compile.c builds it:
+/* The chassis part of a tables snapshot, as mgmt/control/compile.c builds it:
  * chassis 0 is this host, 1 the sender (sharing this host's address when
  * `shared`, told apart by port), the rest elsewhere. */
 static struct vf_chassis_tab *bench_chassis(struct vf_tables *t, bool shared)

@@ -7,7 +7,7 @@
  * burst received on port_index (right after rx_burst, before the pipeline
  * touches them) and the frames it is about to send on port_index (right
  * before tx_burst, after every rewrite) into records, and hands them to the
- * management thread, which writes the pcap file (mgmt/capture.c).
+ * management thread, which writes the pcap file (mgmt/daemon/capture.c).
  *
  * Basic design: two SPSC rings of record pointers per tap: `free` (mgmt
  * produces empty records, the worker consumes) and `full` (the worker

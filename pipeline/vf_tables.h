@@ -1,12 +1,13 @@
 /* vf_tables.h - the compiled, immutable tables the workers read.
  *
- * What: mgmt/compile.c turns the desired state (mgmt/vf_model.h) into one
- * snapshot of everything this host's pipeline needs: the logical datapaths
- * (switches) its local ports sit on plus every switch reachable from them
- * through a logical router, the routers, the chassis of the fabric with a
- * prepared tunnel header template each (struct vf_tunnel_peer), VNI ->
- * datapath, and fabric port index -> (datapath, logical port). Workers read
- * one snapshot per burst (vf_worker.h) and never see the model.
+ * What: mgmt/control/compile.c turns the desired state
+ * (mgmt/control/vf_model.h) into one snapshot of everything this host's
+ * pipeline needs: the logical datapaths (switches) its local ports sit on
+ * plus every switch reachable from them through a logical router, the
+ * routers, the chassis of the fabric with a prepared tunnel header
+ * template each (struct vf_tunnel_peer), VNI -> datapath, and fabric port
+ * index -> (datapath, logical port). Workers read one snapshot per burst
+ * (vf_worker.h) and never see the model.
  *
  * Basic design:
  *   - A datapath (struct vf_dp) holds its logical ports (VM ports and the

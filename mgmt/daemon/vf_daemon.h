@@ -56,7 +56,7 @@ struct vf_daemon_opts {
     unsigned flow_cache_entries; /* per worker; default 65536 */
     unsigned idle_polls;         /* empty polls before sleeping; 0 = busy poll */
     bool fixed_spin;             /* no adaptive spin (vf_worker.h, Idle) */
-    /* Tuning knobs (mgmt/vf_perfconfig.h); zero keeps the default. */
+    /* Tuning knobs (mgmt/daemon/vf_perfconfig.h); zero keeps the default. */
     unsigned burst;              /* worker rx burst 1..VF_BURST_MAX; 0 = 32 */
     unsigned tx_batch;           /* staged per port before a send; 0 = max */
     bool flush_per_queue;        /* flush tx after each rx queue, not poll */

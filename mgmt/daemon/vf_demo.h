@@ -13,7 +13,7 @@
  * another vfabd are counted apart. The sink drains every ring until it is
  * empty and sleeps (200 us) only when a pass found nothing; a port named
  * as `stall` is never drained: a VM that stopped reading, whose queue may
- * hold only its tx budget (mgmt/vf_budget.h) and drops the rest.
+ * hold only its tx budget (mgmt/daemon/vf_budget.h) and drops the rest.
  *
  * Ports come and go while the demo runs (vfabctl add/del port, apply):
  * the generator never reads the daemon's port table, which mgmt rewrites;

@@ -1,4 +1,4 @@
-/* test_budget.c - pool budgets (mgmt/vf_budget.h) in a whole vfabd.
+/* test_budget.c - pool budgets (mgmt/daemon/vf_budget.h) in a whole vfabd.
  *
  * The property under test (issue 12, item 1): a tenant queue that nobody
  * drains costs that port its own packets, never another tenant's or the
