@@ -72,29 +72,43 @@ int cfg_fail(struct cfg *c, const yaml_node_t *at, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* The value as the user wrote it, cut short and made printable. */
-const char *cfg_clean(const yaml_node_t *n, char buf[CFG_VALUE_SHOWN + 8])
+/* Writes the value as the user wrote it, cut short and made printable, to
+ * out without a terminator; returns the length, at most CFG_VALUE_SHOWN + 3
+ * (the "..." of a cut value). */
+static size_t put_clean(const yaml_node_t *n, char *out)
 {
     size_t len = n->data.scalar.length, o = 0;
 
     for (size_t i = 0; i < len && i < CFG_VALUE_SHOWN; i++) {
         unsigned char ch = n->data.scalar.value[i];
-        buf[o++] = (ch >= 32 && ch < 127 && ch != '"') ? (char)ch : '?';
+        out[o++] = (ch >= 32 && ch < 127 && ch != '"') ? (char)ch : '?';
     }
     if (len > CFG_VALUE_SHOWN) {
-        memcpy(buf + o, "...", 3);
+        memcpy(out + o, "...", 3);
         o += 3;
     }
-    buf[o] = '\0';
+    return o;
+}
+
+/* The value as the user wrote it, cut short and made printable. */
+const char *cfg_clean(const yaml_node_t *n, char buf[CFG_VALUE_SHOWN + 8])
+{
+    buf[put_clean(n, buf)] = '\0';
     return buf;
 }
 
-/* The same, quoted: how values appear in messages. */
+/* The same, quoted: how values appear in messages. Built in place (two
+ * quotes and the terminator on top of put_clean's bound fit the buffer), so
+ * nothing can be cut short (snprintf("\"%s\"") was -Wformat-truncation at
+ * -O3). */
 const char *cfg_shown(const yaml_node_t *n, char buf[CFG_VALUE_SHOWN + 8])
 {
-    char tmp[CFG_VALUE_SHOWN + 8];
+    size_t o = 0;
 
-    snprintf(buf, CFG_VALUE_SHOWN + 8, "\"%s\"", cfg_clean(n, tmp));
+    buf[o++] = '"';
+    o += put_clean(n, buf + o);
+    buf[o++] = '"';
+    buf[o] = '\0';
     return buf;
 }
 

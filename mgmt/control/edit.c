@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,7 @@ int spec_index(struct ed *e, json_t *spec, size_t *out)
 {
     json_t *v = json_object_get(spec, "index");
 
+    *out = SIZE_MAX;            /* defined on every return, used or not */
     if (!v || json_is_null(v))
         return 1;
     if (!json_is_integer(v) || json_integer_value(v) < 0)

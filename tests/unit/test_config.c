@@ -536,6 +536,18 @@ static void test_load_string(void **state)
     assert_non_null(strstr(err, "field 'port'"));
     assert_non_null(strstr(err, "is out of range 1..65535"));
 
+    /* A long value is quoted back cut at 48 characters with "...", and
+     * what is not printable (or a quote) becomes '?'. */
+    static const char longname[] =
+        "chassis: [{name: a, underlay_ip: \"10.0.0.1\\t"
+        "0123456789012345678901234567890123456789xyz\"}]\n";
+    rc = vf_config_load_string(longname, strlen(longname), &m, err,
+                               sizeof(err));
+    assert_int_equal(rc, -EINVAL);
+    assert_non_null(strstr(err, "field 'underlay_ip': \"10.0.0.1?"
+                           "012345678901234567890123456789012345678...\" "
+                           "is not an IPv4 address"));
+
     /* NULL err is allowed. */
     rc = vf_config_load_string("x: 1\n", 5, &m, NULL, 0);
     assert_int_equal(rc, -EINVAL);
