@@ -2,11 +2,18 @@
 # install missing Debian packages first (scripts/install-deps.sh).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+RELEASE_BUILD ?= build-release
+FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 DURATION   ?= 0
+# Warnings are errors here and in CI; a plain `cmake` leaves them warnings
+# (VF_WERROR in CMakeLists.txt). WERROR=OFF to build with a newer compiler.
+WERROR     ?= ON
 CMAKE_FLAGS ?=
+VF_CMAKE   = -DVF_WERROR=$(WERROR) $(CMAKE_FLAGS)
 
-.PHONY: all deps build build-asan run run-two-hosts test unit unit-asan integration bench clean
+.PHONY: all deps build build-asan build-release build-fuzz run run-two-hosts \
+	test unit unit-asan release fuzz integration bench clean
 
 all: build
 
@@ -14,16 +21,33 @@ deps:
 	@scripts/install-deps.sh
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) $(VF_CMAKE)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(ASAN_BUILD) -DVF_SANITIZE=ON -DVF_BUILD_PERF=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(ASAN_BUILD) -DVF_SANITIZE=ON -DVF_BUILD_PERF=OFF $(VF_CMAKE)
 
 build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# What a packager builds (-O3, no debug info), so optimiser-only warnings
+# (-Wformat-truncation, -Wmaybe-uninitialized) fail here, not at a user's.
+$(RELEASE_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release $(VF_CMAKE)
+
+build-release: deps $(RELEASE_BUILD)/CMakeCache.txt
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+
+# The clang build: every library and test with clang's warnings, plus the
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md) under ASan+UBSan.
+$(FUZZ_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(FUZZ_BUILD) -DVF_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ $(VF_CMAKE)
+
+build-fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 # The demo: vfabd on in-memory ports with generated traffic (Ctrl-C stops it;
 # DURATION=N stops it after N seconds).
@@ -44,14 +68,22 @@ unit: build
 unit-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
 
+# The Release build must build cleanly; its tests are those of `unit`.
+release: build-release
+
+# A short bounded run of each fuzz target (ctest fuzz_*_short).
+fuzz: build-fuzz
+	cd $(FUZZ_BUILD) && ctest -R '^fuzz_' --output-on-failure
+
 integration: build
 	tests/integration/run-all.sh $(BUILD)
 
-# Every test: unit tests (plain and under ASan+UBSan) and integration tests.
-test: unit unit-asan integration
+# Every test: unit tests (plain and under ASan+UBSan), the Release and clang
+# builds with the short fuzz runs, and integration tests.
+test: unit unit-asan release fuzz integration
 
 bench: build
 	$(BUILD)/perf/vfab-bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD)
