@@ -59,6 +59,9 @@ struct vf_pool_info {
     bool hugepages;       /* backed by hugepages */
     void *base;           /* the region (for RDMA/io_uring registration) */
     size_t size;          /* its length */
+    size_t slot_size;     /* slot i is at base + i * slot_size: a multiple of
+                           * the cache line, at least descriptor + data_room
+                           * (more under ASan: a redzone, see pool.c) */
 };
 
 struct vf_pool_cache {

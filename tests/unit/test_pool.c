@@ -2,7 +2,8 @@
  *
  * Correctness tests first (every slot handed out once, descriptors sane,
  * exhaustion, foreign frees, NUMA node recorded), then a two-thread stress
- * test with cross-frees that must end with nothing in use.
+ * test with cross-frees that must end with nothing in use, then (under
+ * ASan only) the poisoning of free slots and redzones.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +18,18 @@
 #include "numa/vf_pool.h"
 #include "numa/vf_topo.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* The least slot a data room needs: descriptor + room, in cache lines. */
 static size_t slot_size(unsigned data_room)
 {
     return (sizeof(struct vf_pkt) + data_room + VF_CACHE_LINE - 1) /
@@ -27,7 +40,8 @@ static size_t slot_size(unsigned data_room)
 static size_t slot_index(const struct vf_pool_info *in, const struct vf_pkt *p)
 {
     size_t off = (size_t)((const uint8_t *)p - (const uint8_t *)in->base);
-    size_t ss = slot_size(in->data_room);
+    size_t ss = in->slot_size;
+    assert_true(ss >= slot_size(in->data_room) && ss % VF_CACHE_LINE == 0);
     assert_true((const uint8_t *)p >= (const uint8_t *)in->base);
     assert_int_equal(off % ss, 0);
     assert_true(off / ss < in->n_bufs);
@@ -314,7 +328,8 @@ static void test_data_room_respected(void **state)
         assert_int_equal(in.n_bufs, N);
         assert_int_equal(in.data_room, rooms[r]);
         assert_non_null(in.base);
-        assert_true(in.size >= N * slot_size(rooms[r]));
+        assert_true(in.slot_size >= slot_size(rooms[r]));
+        assert_true(in.size >= N * in.slot_size);
         assert_int_equal((uintptr_t)in.base % VF_CACHE_LINE, 0);
 
         static struct vf_pool_cache c;
@@ -599,6 +614,36 @@ static void test_stress_one_pool(void **state)
     vf_pool_destroy(a);
 }
 
+/* Under ASan a packet's data room is usable only while it is allocated,
+ * and the bytes after it never are, so overruns and uses after free of
+ * pool buffers stop the sanitized tests and fuzzers. */
+static void test_asan_poison(void **state)
+{
+    (void)state;
+#ifdef TEST_ASAN
+    char err[256];
+    struct vf_pool *pool = vf_pool_create(NULL, -1, 8, 1000, err, sizeof(err));
+    static struct vf_pool_cache c;
+    assert_non_null(pool);
+    vf_pool_cache_init(&c, pool);
+    struct vf_pkt *p = vf_pool_alloc(&c);
+    assert_non_null(p);
+    assert_null(__asan_region_is_poisoned(p->buf, p->buf_len));
+    assert_true(__asan_address_is_poisoned(p->buf + p->buf_len));
+    vf_pool_free(&c, p);
+    assert_true(__asan_address_is_poisoned(p->buf));
+    assert_true(__asan_address_is_poisoned(p->buf + p->buf_len - 1));
+    struct vf_pkt *q = vf_pool_alloc(&c);
+    assert_ptr_equal(q, p);     /* the cache hands back the warmest slot */
+    assert_null(__asan_region_is_poisoned(q->buf, q->buf_len));
+    vf_pool_free(&c, q);
+    vf_pool_cache_flush(&c);
+    vf_pool_destroy(pool);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_numa_node_recorded),
         cmocka_unit_test(test_stress_two_pools),
         cmocka_unit_test(test_stress_one_pool),
+        cmocka_unit_test(test_asan_poison),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

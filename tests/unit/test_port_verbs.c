@@ -210,7 +210,7 @@ static void test_open_single_rq(void **state)
     assert_int_equal(vf_verbs_port_rq_posted(p, 1), 0);
     assert_int_equal(vf_pool_in_use(pool), 64);
     uintptr_t base = (uintptr_t)pi.base;
-    size_t slot = sizeof(struct vf_pkt) + ROOM;
+    size_t slot = pi.slot_size;
     for (unsigned i = 0; i < rx->rq.posted.count; i++) {
         const struct fk_wr *w = &rx->rq.posted.e[i];
         assert_int_equal(w->len, ROOM - VF_PKT_HEADROOM);
