@@ -231,8 +231,12 @@ static int parse_ip6(const uint8_t *frame, uint32_t l3, uint32_t len,
             uint16_t fo = vf_wire_get16(p + pos + 2);
 
             if (fo & 0xfff8) {
+                /* No L4 header here. A first fragment header before this
+                 * one does not make it a first fragment: the flags say
+                 * one thing (as OVS's "later" wins over "any"). */
                 key->ip_proto = p[pos];
-                key->flags |= VF_FLOW_FRAG_LATER;   /* no L4 header here */
+                key->flags = (uint8_t)((key->flags & ~VF_FLOW_FRAG_FIRST) |
+                                       VF_FLOW_FRAG_LATER);
                 return VF_DROP_NONE;
             }
             if (fo & 1)

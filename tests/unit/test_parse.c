@@ -556,6 +556,24 @@ static void test_ip6_malformed(void **state)
     assert_int_equal(key.sport, 0);
     assert_int_equal(key.dport, 0);
     assert_int_equal(off.l4, 0);
+
+    /* Two fragment headers, the first one a first fragment's and the
+     * second a later one's (found by fuzz_parse): a later fragment only,
+     * never both flags. */
+    static const uint8_t ext_frag2[] = {VF_TPKT_PROTO_FRAGMENT,
+                                        VF_TPKT_PROTO_FRAGMENT};
+    tpkt_nonzero(&t);
+    t.ip6_ext = ext_frag2;
+    t.ip6_ext_count = 2;
+    t.frag_offset = 0;
+    t.more_frags = true;
+    t.payload_len = 3;
+    n = vf_tpkt_ip6_raw(buf, BUF_LEN, &t, VF_TPKT_PROTO_UDP);
+    vf_tpkt_put16(buf + VF_TPKT_ETH_LEN + VF_TPKT_IP6_LEN + 8 + 2, 185 << 3);
+    assert_int_equal(parse_exact(buf, n, &key, &off), VF_DROP_NONE);
+    assert_int_equal(key.flags, VF_FLOW_IP6 | VF_FLOW_FRAG_LATER);
+    assert_int_equal(key.sport, 0);
+    assert_int_equal(off.l4, 0);
 }
 
 /* A UDP datagram larger than the MTU, cut as the kernel cuts it: IPv4 at
