@@ -18,9 +18,12 @@
  *     the outer headers say, and encapsulating the inner frame again with
  *     that metadata decaps to the same thing;
  *   - the whole receive path (vf_pipeline_burst on hv1's uplink): nothing
- *     goes back out the uplink; a frame decap refuses reaches no port;
- *     an accepted one reaches only hv1 ports of the switch with its VNI,
- *     byte for byte the inner frame; every buffer comes back to the pool.
+ *     goes back out the uplink; a frame decap refuses reaches no port, nor
+ *     does one from an address (and port, where chassis share one) of no
+ *     remote chassis, nor one whose Geneve ingress port lives on another
+ *     chassis than the sender's; an accepted one reaches only hv1 ports of
+ *     the switch with its VNI, byte for byte the inner frame; every
+ *     buffer comes back to the pool.
  * Build and run: docs/fuzzing.md.
  */
 #include <arpa/inet.h>
@@ -181,6 +184,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(out.n_up == 0, "a received frame went back out the uplink");
     FZ_CHECK(r == 0 || out.n_dlv == 0, "a frame decap refuses (%d) was "
              "delivered", r);
+    FZ_CHECK(r || out.n_dlv == 0 ||
+             fz_sender_ok(&f->m, HOST, &md, fz_outer_sport(frame)),
+             "a frame from %08x:%u (in-port %u, VNI %u) was delivered: no "
+             "remote chassis sends it", ntohl(md.outer_src_ip),
+             fz_outer_sport(frame), md.in_lport, md.vni);
     for (unsigned i = 0; i < out.n_dlv; i++) {
         int d = out.dlv_port[i];
         const struct vf_pkt *q = out.dlv[i];

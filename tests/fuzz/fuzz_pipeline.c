@@ -28,7 +28,9 @@
  *     another chassis; the host that receives them sends nothing back to
  *     the underlay;
  *   - a datagram from the underlay reaches only ports of the switches whose
- *     VNI its datagrams carry, and is never sent on to the underlay.
+ *     VNI its datagrams carry, and only when a remote chassis may send it
+ *     (its address, and port where chassis share one; a Geneve ingress
+ *     port on that chassis); it is never sent on to the underlay.
  * And: every input runs on two fabrics, one whose workers have flow caches
  * and one without; both must send exactly the same frames to the same
  * ports (a cached decision must not depend on anything outside its key).
@@ -269,14 +271,20 @@ static bool vni_in(const struct vni_set *s, uint32_t vni)
     return false;
 }
 
-static void vni_add_decap(struct vni_set *s, const struct vf_tables *t,
-                          struct vf_pkt *p)
+/* Adds the VNI of datagram p (at host h) if h may deliver it: it decaps,
+ * and comes from a chassis that may send it. */
+static void vni_add_decap(struct vni_set *s, const struct fz_fabric *f,
+                          unsigned h, struct vf_pkt *p)
 {
+    const struct vf_tables *t = f->lt.host[h].t;
     struct vf_tunnel_md md;
     uint32_t off = p->data_off, len = p->len;
     if (vf_tunnel_decap(p, t->geneve_port, t->vxlan_port, &md) == 0 &&
-        s->n < MAX_VNIS)
-        s->vni[s->n++] = md.vni;
+        s->n < MAX_VNIS) {
+        p->data_off = off;
+        if (fz_sender_ok(&f->m, (int)h, &md, fz_outer_sport(vf_pkt_data(p))))
+            s->vni[s->n++] = md.vni;
+    }
     p->data_off = off;
     p->len = len;
 }
@@ -285,10 +293,9 @@ static void vni_add_decap(struct vni_set *s, const struct vf_tables *t,
 static void datagram_vnis(struct fz_fabric *f, unsigned h, struct vf_pkt *p,
                           struct vni_set *s)
 {
-    const struct vf_tables *t = f->lt.host[h].t;
     s->n = 0;
     if (!p->gso_size) {
-        vni_add_decap(s, t, p);
+        vni_add_decap(s, f, h, p);
         return;
     }
     struct vf_pool_cache *c = &f->lt.host[h].w->cache;
@@ -297,7 +304,7 @@ static void datagram_vnis(struct fz_fabric *f, unsigned h, struct vf_pkt *p,
         FZ_CHECK(d, "the fuzzer ran out of buffers");
         int r = vf_seg_gro_split(p, k, d);
         if (r == 0)
-            vni_add_decap(s, t, d);
+            vni_add_decap(s, f, h, d);
         vf_pool_free(c, d);
         if (r)
             break;
@@ -333,15 +340,22 @@ static void carry(int fi, unsigned h, struct vf_pkt *p, int tenant)
 {
     struct fz_fabric *f = &g_fab[fi];
     const struct vf_model *m = &f->m;
-    struct lt_host *ho = &f->lt.host[h];
     struct vf_tunnel_md md;
-    uint32_t off = p->data_off, len = p->len;
+    uint32_t off = p->data_off, len = p->len, dst_ip;
     static struct fz_out o2;
 
     record_event(fi, h, true, -1, p);
-    int r = vf_tunnel_decap(p, ho->t->geneve_port, ho->t->vxlan_port, &md);
-    FZ_CHECK(r == 0, "host %u sent a tunnel frame it cannot decap (%s)", h,
-             vf_drop_name((unsigned)r));
+    /* Where it goes: the outer destination address and UDP port. */
+    FZ_CHECK(p->len >= VF_UDP_OUTER_HDRS && (vf_pkt_data(p)[14] & 0xf) == 5,
+             "host %u sent a %u-byte tunnel frame", h, p->len);
+    const uint8_t *udp = vf_pkt_data(p) + 34;
+    memcpy(&dst_ip, vf_pkt_data(p) + 30, 4);
+    int to = fz_chassis_at(m, dst_ip, (uint16_t)(udp[2] << 8 | udp[3]));
+    FZ_CHECK(to >= 0 && to != (int)h, "host %u tunnelled to chassis %d", h, to);
+    const struct vf_tables *tt = f->lt.host[to].t;
+    int r = vf_tunnel_decap(p, tt->geneve_port, tt->vxlan_port, &md);
+    FZ_CHECK(r == 0, "host %u sent a tunnel frame chassis %d cannot decap "
+             "(%s)", h, to, vf_drop_name((unsigned)r));
     p->data_off = off;
     p->len = len;
     FZ_CHECK(fz_tenant_of_vni(m, md.vni) == tenant, "tenant %s's frame "
@@ -356,10 +370,15 @@ static void carry(int fi, unsigned h, struct vf_pkt *p, int tenant)
     }
     FZ_CHECK(md.outer_src_ip == m->chassis[h].underlay_ip, "host %u sent "
              "from another address", h);
-    const uint8_t *udp = vf_pkt_data(p) + 14 + 4u * (vf_pkt_data(p)[14] & 0xf);
-    int to = fz_chassis_at(m, md.outer_dst_ip, (uint16_t)(udp[2] << 8 | udp[3]));
-    FZ_CHECK(to >= 0 && to != (int)h, "host %u tunnelled to chassis %d", h, to);
 
+    /* A chassis that shares its address sends from its own port (the UDP
+     * uplink's socket); others pick source ports for entropy (our encap). */
+    if (fz_addr_shared(m, (int)h)) {
+        uint16_t port = fz_chassis_port(m, (int)h);
+        uint8_t *sp = vf_pkt_data(p) + 34;
+        sp[0] = (uint8_t)(port >> 8);
+        sp[1] = (uint8_t)port;
+    }
     p->port = (uint16_t)f->lt.host[to].uplink->index;
     p->gso_size = 0;
     fz_burst(f, (unsigned)to, &p, 1, &o2);

@@ -184,6 +184,12 @@ static size_t encap(uint8_t *out, const uint8_t *in, size_t n, int from, int to,
         fprintf(stderr, "encap failed\n");
         exit(1);
     }
+    if (fz_addr_shared(m, from)) {
+        /* Sent from its own port, as the UDP uplink's socket does. */
+        uint16_t port = fz_chassis_port(m, from);
+        vf_pkt_data(&p)[34] = (uint8_t)(port >> 8);
+        vf_pkt_data(&p)[35] = (uint8_t)port;
+    }
     memcpy(out, vf_pkt_data(&p), p.len);
     return p.len;
 }
@@ -204,7 +210,8 @@ static unsigned inner_frames(struct inner *in)
     struct who bvm1 = who("blue-vm1"), bvm3 = who("blue-vm3"),
                bvm4 = who("blue-vm4"), rvm1 = who("red-vm1"),
                rvm2 = who("red-vm2"), bdb1 = who("blue-db1"),
-               bdb2 = who("blue-db2"), rvm4 = who("red-vm4");
+               bdb2 = who("blue-db2"), rvm4 = who("red-vm4"),
+               rvm5 = who("red-vm5");
 
     in[k] = (struct inner){ "blue-icmp", bvm3, bvm1, 1001, 0, {0} };
     from_to(&t, &bvm3, &bvm1);
@@ -229,6 +236,11 @@ static unsigned inner_frames(struct inner *in)
     in[k] = (struct inner){ "red-ip6", rvm2, rvm4, 2001, 0, {0} };
     from_to(&t, &rvm2, &rvm4);
     in[k].n = vf_tpkt_ip6_udp(in[k].b, CAP, &t);
+    k++;
+    /* From hv4, which shares hv3's address. */
+    in[k] = (struct inner){ "red-shared-addr", rvm5, rvm1, 2001, 0, {0} };
+    from_to(&t, &rvm5, &rvm1);
+    in[k].n = vf_tpkt_ip4_icmp(in[k].b, CAP, &t);
     k++;
     return k;
 }
@@ -305,10 +317,13 @@ static void rec_tenant(struct rec_buf *r, const struct who *w, uint16_t mss,
 static void rec_udp(struct rec_buf *r, int host, int src, uint16_t gro,
                     const uint8_t *payload, size_t n)
 {
+    /* The UDP uplink sends from its bound port: the chassis's. */
+    uint16_t sport = src < (int)g_fab.m.n_chassis ? fz_chassis_port(&g_fab.m, src)
+                                                   : 6081;
     r->b[r->n++] = (uint8_t)(0x80 | host | 4 | (gro ? 8 : 0));
     r->b[r->n++] = (uint8_t)src;
-    r->b[r->n++] = 0x17;                  /* source port 6007 */
-    r->b[r->n++] = 0x70;
+    r->b[r->n++] = (uint8_t)sport;        /* little-endian, as the target reads */
+    r->b[r->n++] = (uint8_t)(sport >> 8);
     if (gro) {
         r->b[r->n++] = (uint8_t)gro;
         r->b[r->n++] = (uint8_t)(gro >> 8);
