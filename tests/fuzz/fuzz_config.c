@@ -24,16 +24,7 @@
 #include "mgmt/control/vf_model.h"
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_json.h"
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "fuzz_config: invariant failed: %s: ", #cond);   \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
+#include "tests/fuzz/vf_fuzz_check.h"
 
 #define MAX_COMPILED_CHASSIS 4
 
@@ -79,11 +70,11 @@ static void check_compiles(const struct vf_model *m)
     for (size_t c = 0; c < m->n_chassis && c < MAX_COMPILED_CHASSIS; c++) {
         struct vf_compile_env env = { .chassis_idx = (int)c };
         struct vf_tables *t = vf_compile(m, NULL, &env, 1, err, sizeof(err));
-        CHECK(t, "a valid model does not compile for chassis %s: %s",
+        FZ_CHECK(t, "a valid model does not compile for chassis %s: %s",
               m->chassis[c].name, err);
         struct vf_tables *t2 = vf_compile(m, t, &env, 2, err, sizeof(err));
-        CHECK(t2, "recompiling chassis %s: %s", m->chassis[c].name, err);
-        CHECK(t2->n_dps_built == 0 && t2->n_routers_built == 0,
+        FZ_CHECK(t2, "recompiling chassis %s: %s", m->chassis[c].name, err);
+        FZ_CHECK(t2->n_dps_built == 0 && t2->n_routers_built == 0,
               "an unchanged model rebuilt %u switches and %u routers",
               t2->n_dps_built, t2->n_routers_built);
         vf_tables_free(t2);
@@ -99,27 +90,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(err, 'x', sizeof(err));
     rc = vf_config_load_string((const char *)data, size, &m, err, sizeof(err));
-    CHECK(memchr(err, '\0', sizeof(err)) != NULL, "unterminated message");
+    FZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL, "unterminated message");
     if (rc) {
-        CHECK(rc == -EINVAL || rc == -ENOMEM, "rc %d: %s", rc, err);
-        CHECK(err[0] != '\0', "refused (rc %d) without a message", rc);
-        CHECK(model_is_empty(&m), "a refused load left a model: %s", err);
+        FZ_CHECK(rc == -EINVAL || rc == -ENOMEM, "rc %d: %s", rc, err);
+        FZ_CHECK(err[0] != '\0', "refused (rc %d) without a message", rc);
+        FZ_CHECK(model_is_empty(&m), "a refused load left a model: %s", err);
         return 0;
     }
 
     /* What vf_state_save writes (JSON is YAML) must load back the same. */
     json_t *j = vf_model_to_json(&m);
-    CHECK(j, "a valid model has no JSON form");
+    FZ_CHECK(j, "a valid model has no JSON form");
     char *s = json_dumps(j, JSON_INDENT(2));
-    CHECK(s, "cannot serialise the JSON form");
+    FZ_CHECK(s, "cannot serialise the JSON form");
     rc = vf_config_load_string(s, strlen(s), &m2, err, sizeof(err));
-    CHECK(rc == 0, "the saved form does not load: %s\n%s", err, s);
+    FZ_CHECK(rc == 0, "the saved form does not load: %s\n%s", err, s);
     json_t *j2 = vf_model_to_json(&m2);
-    CHECK(j2 && json_equal(j, j2), "the saved form loads as another "
+    FZ_CHECK(j2 && json_equal(j, j2), "the saved form loads as another "
           "model:\n%s", s);
     json_t *d = vf_model_diff(&m, &m2);
-    CHECK(d && vf_model_diff_count(d) == 0, "the reload differs:\n%s", s);
-    CHECK(same_ids(&m, &m2), "the reload has other ids:\n%s", s);
+    FZ_CHECK(d && vf_model_diff_count(d) == 0, "the reload differs:\n%s", s);
+    FZ_CHECK(same_ids(&m, &m2), "the reload has other ids:\n%s", s);
     json_decref(d);
     json_decref(j2);
     json_decref(j);

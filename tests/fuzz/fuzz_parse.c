@@ -23,16 +23,7 @@
 
 #include "numa/vf_drop.h"
 #include "pipeline/vf_parse.h"
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "fuzz_parse: invariant failed: %s: ", #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
+#include "tests/fuzz/vf_fuzz_check.h"
 
 #define MAX_FRAME 65535u
 #define PAD 64u
@@ -63,35 +54,35 @@ static void check_l4(const uint8_t *f, uint32_t len,
                  k->ip_proto == VF_IPPROTO_ICMP || k->ip_proto == VF_IPPROTO_ICMPV6;
 
     if (k->flags & VF_FLOW_FRAG_LATER) {
-        CHECK(!(k->flags & VF_FLOW_L4) && k->sport == 0 && k->dport == 0 &&
+        FZ_CHECK(!(k->flags & VF_FLOW_L4) && k->sport == 0 && k->dport == 0 &&
               o->l4 == 0 && !(k->flags & VF_FLOW_FRAG_FIRST),
               "a later fragment has no L4 (flags %#x)", k->flags);
         return;
     }
-    CHECK(o->l4 != 0, "an IP frame's L4 offset is set");
-    CHECK((uint32_t)o->l4 + o->l4_len <= len, "l4 %u + l4_len %u > len %u",
+    FZ_CHECK(o->l4 != 0, "an IP frame's L4 offset is set");
+    FZ_CHECK((uint32_t)o->l4 + o->l4_len <= len, "l4 %u + l4_len %u > len %u",
           o->l4, o->l4_len, len);
-    CHECK(!!(k->flags & VF_FLOW_L4) == known, "L4 flag %#x for proto %u",
+    FZ_CHECK(!!(k->flags & VF_FLOW_L4) == known, "L4 flag %#x for proto %u",
           k->flags, k->ip_proto);
     if (!known) {
-        CHECK(k->sport == 0 && k->dport == 0, "ports without L4");
+        FZ_CHECK(k->sport == 0 && k->dport == 0, "ports without L4");
         return;
     }
     switch (k->ip_proto) {
     case VF_IPPROTO_TCP:
-        CHECK(o->l4_len >= 20 && (uint32_t)(l4[12] >> 4) * 4 >= 20 &&
+        FZ_CHECK(o->l4_len >= 20 && (uint32_t)(l4[12] >> 4) * 4 >= 20 &&
               (uint32_t)(l4[12] >> 4) * 4 <= o->l4_len,
               "TCP header %u in %u bytes", (l4[12] >> 4) * 4, o->l4_len);
-        CHECK(k->sport == raw16(l4) && k->dport == raw16(l4 + 2), "TCP ports");
+        FZ_CHECK(k->sport == raw16(l4) && k->dport == raw16(l4 + 2), "TCP ports");
         break;
     case VF_IPPROTO_UDP:
-        CHECK(o->l4_len >= 8 && be16(l4 + 4) >= 8 && be16(l4 + 4) <= o->l4_len,
+        FZ_CHECK(o->l4_len >= 8 && be16(l4 + 4) >= 8 && be16(l4 + 4) <= o->l4_len,
               "UDP length %u in %u bytes", be16(l4 + 4), o->l4_len);
-        CHECK(k->sport == raw16(l4) && k->dport == raw16(l4 + 2), "UDP ports");
+        FZ_CHECK(k->sport == raw16(l4) && k->dport == raw16(l4 + 2), "UDP ports");
         break;
     default:
-        CHECK(o->l4_len >= 8, "ICMP header in %u bytes", o->l4_len);
-        CHECK(k->sport == __builtin_bswap16(l4[0]) &&
+        FZ_CHECK(o->l4_len >= 8, "ICMP header in %u bytes", o->l4_len);
+        FZ_CHECK(k->sport == __builtin_bswap16(l4[0]) &&
               k->dport == __builtin_bswap16(l4[1]), "ICMP type/code");
         break;
     }
@@ -105,54 +96,54 @@ static void check_accepted(const uint8_t *f, uint32_t len,
     unsigned kinds = !!(k->flags & VF_FLOW_IP4) + !!(k->flags & VF_FLOW_IP6) +
                      !!(k->flags & VF_FLOW_ARP);
 
-    CHECK(len >= 14, "accepted a %u-byte frame", len);
-    CHECK(memcmp(k->eth_dst, f, 6) == 0 && memcmp(k->eth_src, f + 6, 6) == 0,
+    FZ_CHECK(len >= 14, "accepted a %u-byte frame", len);
+    FZ_CHECK(memcmp(k->eth_dst, f, 6) == 0 && memcmp(k->eth_src, f + 6, 6) == 0,
           "MACs");
-    CHECK(kinds <= 1, "flags %#x name two L3 kinds", k->flags);
+    FZ_CHECK(kinds <= 1, "flags %#x name two L3 kinds", k->flags);
     if (k->flags & VF_FLOW_VLAN) {
-        CHECK(be16(f + 12) == VF_ETH_P_8021Q || be16(f + 12) == VF_ETH_P_8021AD,
+        FZ_CHECK(be16(f + 12) == VF_ETH_P_8021Q || be16(f + 12) == VF_ETH_P_8021AD,
               "VLAN flag without a tag");
-        CHECK(k->vlan == be16(f + 14), "VLAN TCI");
+        FZ_CHECK(k->vlan == be16(f + 14), "VLAN TCI");
     } else {
-        CHECK(k->vlan == 0 && k->eth_type == be16(f + 12), "EtherType");
+        FZ_CHECK(k->vlan == 0 && k->eth_type == be16(f + 12), "EtherType");
     }
     if (k->eth_type != VF_ETH_P_IP && k->eth_type != VF_ETH_P_IPV6 &&
         k->eth_type != VF_ETH_P_ARP) {
-        CHECK(kinds == 0 && o->l3 == 0 && o->l4 == 0 && k->ip_proto == 0,
+        FZ_CHECK(kinds == 0 && o->l3 == 0 && o->l4 == 0 && k->ip_proto == 0,
               "unknown EtherType %#x parsed past L2", k->eth_type);
         return;
     }
-    CHECK(kinds == 1, "EtherType %#x without its L3 flag", k->eth_type);
-    CHECK(o->l3 == 14 || o->l3 == 18 || o->l3 == 22, "l3 %u", o->l3);
-    CHECK(be16(f + o->l3 - 2) == k->eth_type, "l3 %u does not follow the "
+    FZ_CHECK(kinds == 1, "EtherType %#x without its L3 flag", k->eth_type);
+    FZ_CHECK(o->l3 == 14 || o->l3 == 18 || o->l3 == 22, "l3 %u", o->l3);
+    FZ_CHECK(be16(f + o->l3 - 2) == k->eth_type, "l3 %u does not follow the "
           "EtherType %#x", o->l3, k->eth_type);
     const uint8_t *ip = f + o->l3;
     if (k->flags & VF_FLOW_IP4) {
         uint32_t hl = (uint32_t)(ip[0] & 0xf) * 4, tot;
-        CHECK(o->l3 + 20u <= len && (ip[0] >> 4) == 4 && hl >= 20, "IPv4 header");
+        FZ_CHECK(o->l3 + 20u <= len && (ip[0] >> 4) == 4 && hl >= 20, "IPv4 header");
         tot = be16(ip + 2);
-        CHECK(tot >= hl && o->l3 + tot <= len, "IPv4 total length %u", tot);
-        CHECK(k->ip_src == raw32(ip + 12) && k->ip_dst == raw32(ip + 16) &&
+        FZ_CHECK(tot >= hl && o->l3 + tot <= len, "IPv4 total length %u", tot);
+        FZ_CHECK(k->ip_src == raw32(ip + 12) && k->ip_dst == raw32(ip + 16) &&
               k->ip_proto == ip[9] && k->ip_ttl == ip[8] && k->ip_tos == ip[1],
               "IPv4 fields");
         if (!(k->flags & VF_FLOW_FRAG_LATER))
-            CHECK(o->l4 == o->l3 + hl && o->l4_len == tot - hl,
+            FZ_CHECK(o->l4 == o->l3 + hl && o->l4_len == tot - hl,
                   "IPv4 l4 %u/%u", o->l4, o->l4_len);
         check_l4(f, len, k, o);
     } else if (k->flags & VF_FLOW_IP6) {
         uint32_t plen;
-        CHECK(o->l3 + 40u <= len && (ip[0] >> 4) == 6, "IPv6 header");
+        FZ_CHECK(o->l3 + 40u <= len && (ip[0] >> 4) == 6, "IPv6 header");
         plen = be16(ip + 4);
-        CHECK(o->l3 + 40u + plen <= len, "IPv6 payload length %u", plen);
-        CHECK(!memcmp(k->ip6_src, ip + 8, 16) && !memcmp(k->ip6_dst, ip + 24, 16) &&
+        FZ_CHECK(o->l3 + 40u + plen <= len, "IPv6 payload length %u", plen);
+        FZ_CHECK(!memcmp(k->ip6_src, ip + 8, 16) && !memcmp(k->ip6_dst, ip + 24, 16) &&
               k->ip_ttl == ip[7], "IPv6 fields");
         if (!(k->flags & VF_FLOW_FRAG_LATER))
-            CHECK(o->l4 >= o->l3 + 40u && o->l4 + o->l4_len == o->l3 + 40u + plen,
+            FZ_CHECK(o->l4 >= o->l3 + 40u && o->l4 + o->l4_len == o->l3 + 40u + plen,
                   "IPv6 l4 %u/%u", o->l4, o->l4_len);
         check_l4(f, len, k, o);
     } else {
-        CHECK(o->l3 + 28u <= len && o->l4 == 0, "ARP header");
-        CHECK(k->arp_op == be16(ip + 6) && !memcmp(k->arp_sha, ip + 8, 6) &&
+        FZ_CHECK(o->l3 + 28u <= len && o->l4 == 0, "ARP header");
+        FZ_CHECK(k->arp_op == be16(ip + 6) && !memcmp(k->arp_sha, ip + 8, 6) &&
               k->ip_src == raw32(ip + 14) && !memcmp(k->arp_tha, ip + 18, 6) &&
               k->ip_dst == raw32(ip + 24), "ARP fields");
     }
@@ -173,17 +164,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&k, 0x5a, sizeof(k));
     memset(&o, 0x5a, sizeof(o));
     r = vf_parse(data, len, &k, &o);
-    CHECK(r >= 0 && r < VF_DROP__COUNT, "reason %d", r);
-    CHECK(!memcmp(k.pad, zero_pad, sizeof(zero_pad)), "key padding written");
-    CHECK(o.l3 <= len && (uint32_t)o.l4 + o.l4_len <= len,
+    FZ_CHECK(r >= 0 && r < VF_DROP__COUNT, "reason %d", r);
+    FZ_CHECK(!memcmp(k.pad, zero_pad, sizeof(zero_pad)), "key padding written");
+    FZ_CHECK(o.l3 <= len && (uint32_t)o.l4 + o.l4_len <= len,
           "offsets l3 %u l4 %u+%u past %u bytes", o.l3, o.l4, o.l4_len, len);
-    CHECK(vf_flow_key_hash(&k, 7) == vf_flow_key_hash_scalar(&k, 7),
+    FZ_CHECK(vf_flow_key_hash(&k, 7) == vf_flow_key_hash_scalar(&k, 7),
           "the hash differs from its scalar twin");
 
     memset(&k2, 0xa5, sizeof(k2));
     memset(&o2, 0xa5, sizeof(o2));
     r2 = vf_parse(data, len, &k2, &o2);
-    CHECK(r2 == r && vf_flow_key_eq(&k, &k2) && !memcmp(&o, &o2, sizeof(o)),
+    FZ_CHECK(r2 == r && vf_flow_key_eq(&k, &k2) && !memcmp(&o, &o2, sizeof(o)),
           "two parses of one frame differ (an unwritten byte?)");
     if (r != VF_DROP_NONE)
         return 0;
@@ -193,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(padded, data, size);
     memset(padded + size, 0xee, PAD);
     r2 = vf_parse(padded, len + PAD, &k2, &o2);
-    CHECK(r2 == VF_DROP_NONE && vf_flow_key_eq(&k, &k2) &&
+    FZ_CHECK(r2 == VF_DROP_NONE && vf_flow_key_eq(&k, &k2) &&
           !memcmp(&o, &o2, sizeof(o)), "padding changed the parse (reason %d)",
           r2);
     return 0;

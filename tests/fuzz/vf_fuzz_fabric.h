@@ -25,21 +25,9 @@
 #include <string.h>
 
 #include "mgmt/control/vf_model.h"
+#include "tests/fuzz/vf_fuzz_check.h"
 #include "tests/unit/vf_test_logical.h"
 #include "tunnel/vf_tunnel.h"
-
-/* A failed invariant: say which and why, then abort so libFuzzer keeps the
- * input (crash-<sha1>). */
-#define FZ_CHECK(cond, ...)                                                  \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: invariant failed: %s: ", __FILE__,       \
-                    __LINE__, #cond);                                        \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 /* hv2 is VXLAN, the others Geneve, so both decap paths carry tenant
  * traffic; hv3 and hv4 share one address and are told apart by UDP port,
