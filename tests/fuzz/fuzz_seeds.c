@@ -347,6 +347,7 @@ static void pipeline_seeds(void)
 {
     static struct rec_buf r;
     static struct inner in[8];
+    static uint8_t big[3 * CAP];
     uint8_t f[CAP], g[CAP];
     struct vf_tpkt t;
     size_t n;
@@ -445,6 +446,28 @@ static void pipeline_seeds(void)
     r.n = 0;
     rec_udp(&r, 0, in[0].from.chassis, (uint16_t)d, f, 2 * d);
     put("pipeline", "underlay-gro", r.b, r.n);
+
+    /* A GRO buffer that merges: three consecutive TCP segments of one flow
+     * behind one tunnel header, as a peer's TSO batch arrives. */
+    struct who bvm3s = who("blue-vm3");
+    size_t total = 0, seg = 0;
+    for (unsigned k = 0; k < 3; k++) {
+        from_to(&t, &bvm3s, &bvm1);
+        t.payload_len = 200;
+        t.tcp_seq = 1000 + 200 * k;
+        t.ip4_id = (uint16_t)(7 + k);
+        if (k == 2)
+            t.tcp_flags |= VF_TPKT_TCP_PSH;
+        size_t fn = vf_tpkt_ip4_tcp(f, CAP, &t);
+        n = encap(g, f, fn, bvm3s.chassis, 0, VF_ENCAP_GENEVE, 1001,
+                  bvm3s.id, bvm1.id);
+        seg = n - VF_UDP_OUTER_HDRS;
+        memcpy(big + total, g + VF_UDP_OUTER_HDRS, seg);
+        total += seg;
+    }
+    r.n = 0;
+    rec_udp(&r, 0, bvm3s.chassis, (uint16_t)seg, big, total);
+    put("pipeline", "underlay-gro-tcp", r.b, r.n);
 }
 
 /* ---- config: the fabric's own model, as written and as saved ---- */
