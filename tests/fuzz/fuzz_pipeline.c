@@ -79,7 +79,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i < 2; i++) {
         fz_fabric_init(&g_fab[i], i == 0);
         g_big[i] = vf_pool_create(NULL, -1, BIG_BUFS,
-                                  VF_PKT_HEADROOM + BIG_MAX + 256, err, sizeof(err));
+                                  VF_PKT_HEADROOM + BIG_MAX + VF_SEG_BATCH_TAILROOM,
+                                  err, sizeof(err));
         if (!g_big[i]) {
             fprintf(stderr, "fuzz_pipeline: %s\n", err);
             abort();
@@ -336,7 +337,7 @@ static void check_deliveries(int fi, unsigned h, const struct fz_out *o,
 
 /* A tunnel frame host h sent for tenant `tenant`: check it, then carry it
  * to the chassis it names, run that host's burst and check what it did. */
-static void carry(int fi, unsigned h, struct vf_pkt *p, int tenant)
+static void carry_one(int fi, unsigned h, struct vf_pkt *p, int tenant)
 {
     struct fz_fabric *f = &g_fab[fi];
     const struct vf_model *m = &f->m;
@@ -385,6 +386,40 @@ static void carry(int fi, unsigned h, struct vf_pkt *p, int tenant)
     check_deliveries(fi, (unsigned)to, &o2, tenant, NULL);
     FZ_CHECK(o2.n_up == 0, "host %d sent a received tunnel frame on", to);
     fz_out_free(f, (unsigned)to, &o2);
+}
+
+/* What host h sent on its uplink for tenant `tenant`: one tunnel frame, or
+ * a UDP GSO batch (p->gso_size: datagram payload size; vf_segment.h),
+ * which is cut into datagrams as the kernel does: the outer headers of
+ * the first, each with its own lengths. */
+static void carry(int fi, unsigned h, struct vf_pkt *p, int tenant)
+{
+    struct vf_pool_cache *c = &g_fab[fi].lt.host[h].w->cache;
+    uint32_t g = p->gso_size;
+
+    if (!g) {
+        carry_one(fi, h, p, tenant);
+        return;
+    }
+    FZ_CHECK(p->len > VF_UDP_OUTER_HDRS, "an empty GSO batch");
+    const uint8_t *b = vf_pkt_data(p);
+    for (uint32_t at = VF_UDP_OUTER_HDRS; at < p->len; at += g) {
+        uint32_t n = p->len - at < g ? p->len - at : g;
+        struct vf_pkt *d = vf_pool_alloc(c);
+        FZ_CHECK(d, "the fuzzer ran out of buffers");
+        FZ_CHECK(VF_UDP_OUTER_HDRS + n <= d->buf_len - d->data_off,
+                 "a %u-byte datagram in a GSO batch", n);
+        uint8_t *o = vf_pkt_data(d);
+        memcpy(o, b, VF_UDP_OUTER_HDRS);
+        memcpy(o + VF_UDP_OUTER_HDRS, b + at, n);
+        o[16] = (uint8_t)((20 + 8 + n) >> 8);
+        o[17] = (uint8_t)(20 + 8 + n);
+        o[38] = (uint8_t)((8 + n) >> 8);
+        o[39] = (uint8_t)(8 + n);
+        d->len = VF_UDP_OUTER_HDRS + n;
+        carry_one(fi, h, d, tenant);
+    }
+    vf_pool_free(c, p);
 }
 
 /* One burst on fabric fi: n records from one tenant port, or one datagram. */

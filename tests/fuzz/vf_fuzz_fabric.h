@@ -263,6 +263,15 @@ static inline void fz_fabric_init(struct fz_fabric *f, bool use_cache)
         fprintf(stderr, "fuzz fabric: cannot build the fabric\n");
         abort();
     }
+    /* hv1's and hv3's uplinks are ring ports that say they are UDP
+     * uplinks, so a TSO frame leaves them as one UDP GSO batch
+     * (vf_seg_tunnel_batch), which fuzz_pipeline cuts into datagrams as
+     * the kernel would; hv2's and hv4's take separate segments. */
+    static struct vf_port_ops udp_like;
+    udp_like = *f->lt.host[0].uplink->ops;
+    udp_like.type = "udp";
+    for (unsigned h = 0; h < f->lt.n_hosts; h += 2)
+        f->lt.host[h].uplink->ops = &udp_like;
     for (unsigned i = 0; i < f->lt.n_ports; i++) {
         size_t t, s, p;
         if (vf_model_find_port(&f->m, f->lt.names[i], &t, &s, &p)) {
