@@ -22,11 +22,14 @@
  *     does one from an address (and port, where chassis share one) of no
  *     remote chassis, nor one whose Geneve ingress port lives on another
  *     chassis than the sender's; an accepted one reaches only hv1 ports of
- *     the switch with its VNI, byte for byte the inner frame; every
- *     buffer comes back to the pool.
+ *     the switch with its VNI, byte for byte the inner frame; a frame
+ *     refused for its sender is counted as tunnel_unknown_chassis or
+ *     tunnel_in_port_not_on_chassis, exactly once; every buffer comes back
+ *     to the pool.
  * Build and run: docs/fuzzing.md.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +159,12 @@ static int check_decap(const uint8_t *f, uint32_t len, const struct vf_tables *t
     return 0;
 }
 
+static uint64_t drops(const struct lt_host *ho, unsigned reason)
+{
+    return atomic_load_explicit(&ho->w->stats.drops[reason],
+                                memory_order_relaxed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_fabric *f = &g_fab;
@@ -180,6 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vf_pkt *p = vf_pool_alloc(&ho->w->cache);
     FZ_CHECK(p && vf_pkt_set(p, frame, len) == 0, "no buffer");
     p->port = (uint16_t)ho->uplink->index;
+    uint64_t unknown0 = drops(ho, VF_DROP_TUN_UNKNOWN_CHASSIS),
+             in_port0 = drops(ho, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS);
     fz_burst(f, HOST, &p, 1, &out);
     FZ_CHECK(out.n_up == 0, "a received frame went back out the uplink");
     FZ_CHECK(r == 0 || out.n_dlv == 0, "a frame decap refuses (%d) was "
@@ -189,6 +200,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              "a frame from %08x:%u (in-port %u, VNI %u) was delivered: no "
              "remote chassis sends it", ntohl(md.outer_src_ip),
              fz_outer_sport(frame), md.in_lport, md.vni);
+    /* Refused for the sender, and counted under its own reason: the
+     * unknown chassis right after decap, the foreign ingress port once the
+     * inner frame parses and the VNI's switch is found. */
+    if (r == 0) {
+        int from = fz_sender(&f->m, HOST, md.outer_src_ip, fz_outer_sport(frame));
+        uint64_t unknown = drops(ho, VF_DROP_TUN_UNKNOWN_CHASSIS) - unknown0,
+                 in_port = drops(ho, VF_DROP_TUN_IN_PORT_NOT_ON_CHASSIS) - in_port0;
+        FZ_CHECK(unknown == (from < 0), "%08x:%u is %s chassis; counted %" PRIu64
+                 " as tunnel_unknown_chassis", ntohl(md.outer_src_ip),
+                 fz_outer_sport(frame), from < 0 ? "no remote" : "a remote",
+                 unknown);
+        struct vf_flow_key k;
+        struct vf_hdr_offsets o;
+        bool foreign = from >= 0 && md.has_ports &&
+                       vf_parse(frame + inner_off, inner_len, &k, &o) == 0 &&
+                       vf_tables_dp_by_vni(ho->t, md.vni) &&
+                       !fz_in_port_ok(&f->m, md.vni, md.in_lport, from);
+        FZ_CHECK(in_port == foreign, "in-port %u of VNI %u from chassis %d: "
+                 "counted %" PRIu64 " as tunnel_in_port_not_on_chassis",
+                 md.in_lport, md.vni, from, in_port);
+    }
     for (unsigned i = 0; i < out.n_dlv; i++) {
         int d = out.dlv_port[i];
         const struct vf_pkt *q = out.dlv[i];

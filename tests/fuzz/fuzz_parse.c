@@ -76,8 +76,10 @@ static void check_l4(const uint8_t *f, uint32_t len,
         FZ_CHECK(k->sport == raw16(l4) && k->dport == raw16(l4 + 2), "TCP ports");
         break;
     case VF_IPPROTO_UDP:
-        FZ_CHECK(o->l4_len >= 8 && be16(l4 + 4) >= 8 && be16(l4 + 4) <= o->l4_len,
-              "UDP length %u in %u bytes", be16(l4 + 4), o->l4_len);
+        /* A first fragment's UDP length covers the whole datagram. */
+        FZ_CHECK(o->l4_len >= 8 && be16(l4 + 4) >= 8 &&
+                 (be16(l4 + 4) <= o->l4_len || (k->flags & VF_FLOW_FRAG_FIRST)),
+                 "UDP length %u in %u bytes", be16(l4 + 4), o->l4_len);
         FZ_CHECK(k->sport == raw16(l4) && k->dport == raw16(l4 + 2), "UDP ports");
         break;
     default:
@@ -86,6 +88,13 @@ static void check_l4(const uint8_t *f, uint32_t len,
               k->dport == __builtin_bswap16(l4[1]), "ICMP type/code");
         break;
     }
+    /* The ND target is the solicitation's or advertisement's, else zero. */
+    static const uint8_t zero16[16];
+    if (k->ip_proto == VF_IPPROTO_ICMPV6 && (l4[0] == 135 || l4[0] == 136))
+        FZ_CHECK(o->l4_len >= 24 && !memcmp(k->nd_target, l4 + 8, 16),
+                 "ND target");
+    else
+        FZ_CHECK(!memcmp(k->nd_target, zero16, 16), "ND target without ND");
 }
 
 /* An accepted frame: the key against the bytes. */

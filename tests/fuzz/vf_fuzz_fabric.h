@@ -93,7 +93,7 @@ static const char FZ_MODEL_YAML[] =
 
 /* The receiving host drops tunnel frames from no remote chassis and Geneve
  * ingress ports that do not live on the sender (issue 12 item 2). */
-#define FZ_EXPECT_CHASSIS_CHECK 0
+#define FZ_EXPECT_CHASSIS_CHECK 1
 
 #define FZ_FLOW_CACHE 64    /* small: evictions happen within one input */
 #define FZ_UNKNOWN_IP 0xcb007109u   /* 203.0.113.9: no chassis (host order) */
