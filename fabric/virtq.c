@@ -274,12 +274,16 @@ static inline uint16_t avail_head(const struct vf_virtq *vq, uint16_t pos)
 }
 
 /* Switches a chain walk to the indirect table d points to. Only the chain's
- * first and only descriptor may be indirect, and tables do not nest. */
+ * first and only descriptor may be indirect, and tables do not nest.
+ * Nesting is known from the walk (in_table), never from where the table
+ * lies: a guest may point an indirect descriptor at the ring's own
+ * descriptor table, whose first entry is that descriptor again. */
 static int enter_indirect(const struct vf_virtq *vq, const struct vring_desc *d,
-                          unsigned seen, const struct vring_desc **tab,
-                          uint32_t *tsize, unsigned *hint)
+                          bool in_table, unsigned seen,
+                          const struct vring_desc **tab, uint32_t *tsize,
+                          unsigned *hint)
 {
-    if (!(vq->flags & VF_VIRTQ_F_INDIRECT) || *tab != vq->desc || seen != 1 ||
+    if (!(vq->flags & VF_VIRTQ_F_INDIRECT) || in_table || seen != 1 ||
         (d->flags & VRING_DESC_F_NEXT) || d->len == 0 || d->len % 16 ||
         d->len / 16 > VF_VIRTQ_MAX_SIZE)
         return VF_VIRTQ_ERR_BAD_INDIRECT;
@@ -305,6 +309,7 @@ struct chain {
     const struct vring_desc *tab;
     uint32_t tsize, idx;
     unsigned seen;
+    bool indirect;     /* tab is an indirect table */
     bool more;         /* a descriptor follows the last one returned */
 };
 
@@ -327,9 +332,11 @@ static inline int chain_next(struct vf_virtq *vq, struct chain *w,
             return VF_VIRTQ_ERR_LOOP;
         memcpy(d, &w->tab[w->idx], sizeof(*d));   /* the one read; see the top */
         if (d->flags & VRING_DESC_F_INDIRECT) {
-            int r = enter_indirect(vq, d, w->seen, &w->tab, &w->tsize, &vq->hint);
+            int r = enter_indirect(vq, d, w->indirect, w->seen, &w->tab,
+                                   &w->tsize, &vq->hint);
             if (r)
                 return r;
+            w->indirect = true;
             w->idx = 0;
             w->seen = 0;
             continue;

@@ -486,6 +486,15 @@ static void evil_indirect_loop(struct fx *f)
     vg_avail_push(f->r, 0);
 }
 
+/* The indirect table is the ring's own descriptor table, whose first entry
+ * is this indirect descriptor again: once a walk that never ended. */
+static void evil_indirect_ring(struct fx *f)
+{
+    f->r->desc[0] = (struct vring_desc){vg_gpa(&f->g, f->r->desc), 16u * QSIZE,
+                                        VRING_DESC_F_INDIRECT, 0};
+    vg_avail_push(f->r, 0);
+}
+
 static void evil_indirect_outside(struct fx *f)
 {
     f->r->desc[0] = (struct vring_desc){VG_GPA_BASE + GUEST_MEM - 16, 64,
@@ -524,6 +533,8 @@ static const struct evil_case {
     {"tx writable", true, FEAT_BASE, evil_tx_writable, VF_VIRTQ_ERR_WRONG_DIR},
     {"rx read-only", false, FEAT_BASE, evil_rx_readonly, VF_VIRTQ_ERR_WRONG_DIR},
     {"nested indirect", true, IND, evil_indirect_nested, VF_VIRTQ_ERR_BAD_INDIRECT},
+    {"indirect into the ring", true, IND, evil_indirect_ring, VF_VIRTQ_ERR_BAD_INDIRECT},
+    {"rx indirect into the ring", false, IND, evil_indirect_ring, VF_VIRTQ_ERR_BAD_INDIRECT},
     {"indirect + next", true, IND, evil_indirect_next, VF_VIRTQ_ERR_BAD_INDIRECT},
     {"indirect length", true, IND, evil_indirect_len, VF_VIRTQ_ERR_BAD_INDIRECT},
     /* Not negotiated: an indirect descriptor is refused. */
