@@ -11,7 +11,8 @@
  * short ctest runs start from them. DIR/config gets the fabric's model as
  * YAML and in the JSON form the state directory saves; the YAML loader's
  * other seeds are the existing files (tests/data/config, examples), which
- * its runs read as extra corpus directories.
+ * its runs read as extra corpus directories. DIR/vhost gets small guest
+ * programs (seeds_vhost.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "fabric/vf_port_udp.h"
 #include "mgmt/control/vf_model_json.h"
 #include "tests/fuzz/vf_fuzz_fabric.h"
+#include "tests/fuzz/vf_fuzz_seeds.h"
 #include "tests/unit/vf_test_pkt.h"
 
 #define CAP 4096
@@ -31,7 +33,7 @@
 static const char *g_dir;
 static struct fz_fabric g_fab;
 
-static void put(const char *sub, const char *name, const uint8_t *b, size_t n)
+void fz_put(const char *sub, const char *name, const uint8_t *b, size_t n)
 {
     char path[1024];
     FILE *f;
@@ -102,7 +104,7 @@ static void parse_seeds(void)
     struct vf_tpkt t;
     size_t n;
 
-#define SEED(name, expr) do { n = (expr); if (n) put("parse", name, b, n); } while (0)
+#define SEED(name, expr) do { n = (expr); if (n) fz_put("parse", name, b, n); } while (0)
     vf_tpkt_init(&t);
     t.payload_len = 16;
     SEED("ip4-tcp", vf_tpkt_ip4_tcp(b, CAP, &t));
@@ -262,26 +264,26 @@ static void decap_seeds(void)
         b[0] = 0;
         b[1] = 0;
         snprintf(name, sizeof(name), "geneve-%s", x->name);
-        put("decap", name, b, n + 2);
+        fz_put("decap", name, b, n + 2);
         /* Flood (out port 0), from its own chassis by the mode byte. */
         n = encap(b + 2, x->b, x->n, from, 0, VF_ENCAP_GENEVE, x->vni,
                   x->from.id, 0);
         b[0] = 1;
         b[1] = (uint8_t)from;
         snprintf(name, sizeof(name), "geneve-flood-%s", x->name);
-        put("decap", name, b, n + 2);
+        fz_put("decap", name, b, n + 2);
         /* VXLAN (no ports): the destination MAC decides. */
         n = encap(b + 2, x->b, x->n, from, 0, VF_ENCAP_VXLAN, x->vni, 0, 0);
         b[0] = 4;
         snprintf(name, sizeof(name), "vxlan-%s", x->name);
-        put("decap", name, b, n + 2);
+        fz_put("decap", name, b, n + 2);
         /* Forged: from no chassis, and naming the other tenant's VNI. */
         n = encap(b + 2, x->b, x->n, from, 0, VF_ENCAP_GENEVE,
                   x->vni < 2000 ? x->vni + 1000 : x->vni - 1000, x->from.id,
                   x->to.id);
         b[0] = 2;
         snprintf(name, sizeof(name), "forged-%s", x->name);
-        put("decap", name, b, n + 2);
+        fz_put("decap", name, b, n + 2);
     }
     /* Geneve without options, as Open vSwitch sends it. */
     n = encap(b + 2, in[0].b, in[0].n, 2, 0, VF_ENCAP_GENEVE, 1001, 0, 0);
@@ -289,7 +291,7 @@ static void decap_seeds(void)
     b[2 + 42] = 0;                         /* Opt Len 0 */
     n -= 12;
     b[0] = 4;                              /* fix the outer lengths */
-    put("decap", "geneve-no-options", b, n + 2);
+    fz_put("decap", "geneve-no-options", b, n + 2);
 }
 
 /* ---- pipeline ---- */
@@ -370,7 +372,7 @@ static void pipeline_seeds(void)
     t.payload_len = 1460;                 /* does not: ICMP frag-needed */
     t.ip4_df = true;
     rec_tenant(&r, &bvm1, 0, f, vf_tpkt_ip4_icmp(f, CAP, &t));
-    put("pipeline", "blue-arp-ping-remote", r.b, r.n);
+    fz_put("pipeline", "blue-arp-ping-remote", r.b, r.n);
 
     /* Same addresses in red: a ping to red-vm4 on the same host, a spoof. */
     r.n = 0;
@@ -379,7 +381,7 @@ static void pipeline_seeds(void)
     from_to(&t, &rvm4, &rvm1);
     t.ip4_src = 0x0a000063;               /* not red-vm4's address */
     rec_tenant(&r, &rvm4, 0, f, vf_tpkt_ip4_udp(f, CAP, &t));
-    put("pipeline", "red-local-and-spoof", r.b, r.n);
+    fz_put("pipeline", "red-local-and-spoof", r.b, r.n);
 
     /* Routed: blue-vm1 -> router -> blue-db2 (on hv3), and past it. */
     r.n = 0;
@@ -391,7 +393,7 @@ static void pipeline_seeds(void)
     rec_tenant(&r, &bvm1, 0, f, vf_tpkt_ip4_tcp(f, CAP, &t));
     t.ttl = 1;
     rec_tenant(&r, &bvm1, 0, f, vf_tpkt_ip4_tcp(f, CAP, &t));
-    put("pipeline", "blue-routed", r.b, r.n);
+    fz_put("pipeline", "blue-routed", r.b, r.n);
 
     /* Unknown unicast and broadcast floods, IPv6, a VLAN tag. */
     r.n = 0;
@@ -405,7 +407,7 @@ static void pipeline_seeds(void)
     t.nvlan = 1;
     t.vlan[0] = 5;
     rec_tenant(&r, &bvm2, 0, f, vf_tpkt_ip4_tcp(f, CAP, &t));
-    put("pipeline", "blue-floods", r.b, r.n);
+    fz_put("pipeline", "blue-floods", r.b, r.n);
 
     /* A TSO frame, to a local port and across a tunnel. */
     r.n = 0;
@@ -416,7 +418,7 @@ static void pipeline_seeds(void)
     from_to(&t, &bvm2, &bvm3);
     t.payload_len = 1800;
     rec_tenant(&r, &bvm2, 1000, f, vf_tpkt_ip6_tcp(f, CAP, &t));
-    put("pipeline", "blue-tso", r.b, r.n);
+    fz_put("pipeline", "blue-tso", r.b, r.n);
 
     /* Datagrams: each inner frame as its sender's chassis tunnels it to
      * the receiver's, through the UDP uplink and as a raw frame; one from
@@ -436,7 +438,7 @@ static void pipeline_seeds(void)
         rec_udp(&r, to, (int)g_fab.m.n_chassis, 0, g + VF_UDP_OUTER_HDRS,
                 n - VF_UDP_OUTER_HDRS);
         snprintf(name, sizeof(name), "underlay-%s", x->name);
-        put("pipeline", name, r.b, r.n);
+        fz_put("pipeline", name, r.b, r.n);
     }
     n = encap(g, in[0].b, in[0].n, in[0].from.chassis, 0, VF_ENCAP_GENEVE,
               in[0].vni, in[0].from.id, in[0].to.id);
@@ -445,7 +447,7 @@ static void pipeline_seeds(void)
     memcpy(f + d, g + VF_UDP_OUTER_HDRS, d);
     r.n = 0;
     rec_udp(&r, 0, in[0].from.chassis, (uint16_t)d, f, 2 * d);
-    put("pipeline", "underlay-gro", r.b, r.n);
+    fz_put("pipeline", "underlay-gro", r.b, r.n);
 
     /* A GRO buffer that merges: three consecutive TCP segments of one flow
      * behind one tunnel header, as a peer's TSO batch arrives. */
@@ -467,7 +469,7 @@ static void pipeline_seeds(void)
     }
     r.n = 0;
     rec_udp(&r, 0, bvm3s.chassis, (uint16_t)seg, big, total);
-    put("pipeline", "underlay-gro-tcp", r.b, r.n);
+    fz_put("pipeline", "underlay-gro-tcp", r.b, r.n);
 }
 
 /* ---- config: the fabric's own model, as written and as saved ---- */
@@ -476,13 +478,13 @@ static void config_seeds(void)
     json_t *j = vf_model_to_json(&g_fab.m);
     char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 
-    put("config", "fuzz-fabric.yaml", (const uint8_t *)FZ_MODEL_YAML,
+    fz_put("config", "fuzz-fabric.yaml", (const uint8_t *)FZ_MODEL_YAML,
         sizeof(FZ_MODEL_YAML) - 1);
     if (!s) {
         fprintf(stderr, "cannot serialise the model\n");
         exit(1);
     }
-    put("config", "fuzz-fabric-saved.json", (const uint8_t *)s, strlen(s));
+    fz_put("config", "fuzz-fabric-saved.json", (const uint8_t *)s, strlen(s));
     free(s);
     json_decref(j);
 }
@@ -499,5 +501,6 @@ int main(int argc, char **argv)
     decap_seeds();
     pipeline_seeds();
     config_seeds();
+    fz_seeds_vhost();
     return 0;
 }
