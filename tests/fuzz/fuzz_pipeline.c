@@ -478,6 +478,14 @@ static void run_input(int fi, const uint8_t *data, size_t size)
     }
     if (n)
         run_burst(fi, recs, n);
+    if (getenv("FZ_VERBOSE")) {
+        uint64_t d[VF_DROP__COUNT];
+        lt_sum_drops(&f->lt, d);
+        for (unsigned i = 1; i < VF_DROP__COUNT; i++)
+            if (d[i])
+                fprintf(stderr, "fabric %d: %llu %s so far\n", fi,
+                        (unsigned long long)d[i], vf_drop_name(i));
+    }
     FZ_CHECK(vf_pool_in_use(f->lt.pool) == 0 && vf_pool_in_use(g_big[fi]) == 0,
              "buffers leaked: %u + %u big", vf_pool_in_use(f->lt.pool),
              vf_pool_in_use(g_big[fi]));

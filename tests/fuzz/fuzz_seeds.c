@@ -383,6 +383,24 @@ static void pipeline_seeds(void)
     rec_tenant(&r, &rvm4, 0, f, vf_tpkt_ip4_udp(f, CAP, &t));
     fz_put("pipeline", "red-local-and-spoof", r.b, r.n);
 
+    /* More than a tight port's budget (FZ_TIGHT_BUDGET) in one burst:
+     * six frames to blue-vm2, then five broadcasts from red-vm4, flooded
+     * to red-vm1 (also tight) and to the other chassis. */
+    r.n = 0;
+    from_to(&t, &bvm1, &bvm2);
+    for (int i = 0; i < 6; i++) {
+        t.sport = (uint16_t)(1000 + i);
+        rec_tenant(&r, &bvm1, 0, f, vf_tpkt_ip4_udp(f, CAP, &t));
+    }
+    from_to(&t, &rvm4, &rvm1);
+    memset(t.eth_dst, 0xff, 6);
+    t.ip4_dst = 0x0a0000ffu;
+    for (int i = 0; i < 5; i++) {
+        t.sport = (uint16_t)(2000 + i);
+        rec_tenant(&r, &rvm4, 0, f, vf_tpkt_ip4_udp(f, CAP, &t));
+    }
+    fz_put("pipeline", "tight-budgets", r.b, r.n);
+
     /* Routed: blue-vm1 -> router -> blue-db2 (on hv3), and past it. */
     r.n = 0;
     from_to(&t, &bvm1, &router);

@@ -7,7 +7,7 @@
  * uplink. On top of lt_fabric this header knows who owns what, which is
  * what the isolation checks need: the tenant of every ring port, VNI and
  * logical port id, the chassis a logical port lives on, and the host behind
- * an underlay address. fuzz_decap.c, fuzz_pipeline.c and fuzz_seeds.c
+ * an underlay address. A few tenant ports have a tight tx budget. fuzz_decap.c, fuzz_pipeline.c and fuzz_seeds.c
  * (which writes their seed corpora) share it.
  *
  * Design: the answers come from the model structs by linear scans, never
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/vf_port.h"
 #include "mgmt/control/vf_model.h"
 #include "tests/fuzz/vf_fuzz_check.h"
 #include "tests/unit/vf_test_logical.h"
@@ -96,6 +97,14 @@ static const char FZ_MODEL_YAML[] =
 #define FZ_EXPECT_CHASSIS_CHECK 1
 
 #define FZ_FLOW_CACHE 64    /* small: evictions happen within one input */
+
+/* These tenant ports take at most FZ_TIGHT_BUDGET frames at a time, as a
+ * queue whose reader lags behind has only that much of its tx budget left
+ * (mgmt/vf_budget.h): partial sends, flood copies that do not fit and
+ * their tx_queue_full drops are part of what the targets run. */
+#define FZ_TIGHT_BUDGET 3
+static const char *const FZ_TIGHT_PORTS[] = {"blue-vm2", "blue-db2", "red-vm1",
+                                             "red-vm3"};
 #define FZ_UNKNOWN_IP 0xcb007109u   /* 203.0.113.9: no chassis (host order) */
 
 struct fz_fabric {
@@ -280,6 +289,9 @@ static inline void fz_fabric_init(struct fz_fabric *f, bool use_cache)
         }
         f->port_tenant[i] = (int)t;
         f->port_vni[i] = f->m.tenants[t].switches[s].vni;
+        for (size_t k = 0; k < sizeof(FZ_TIGHT_PORTS) / sizeof(FZ_TIGHT_PORTS[0]); k++)
+            if (!strcmp(f->lt.names[i], FZ_TIGHT_PORTS[k]))
+                vf_port_set_tx_budget(f->lt.ports[i], FZ_TIGHT_BUDGET);
     }
 }
 
