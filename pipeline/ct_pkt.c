@@ -259,8 +259,12 @@ void vf_ct_pkt_init(const struct vf_ct *ct, const uint8_t *frame, uint32_t len,
 {
     bool v6 = k->flags & VF_FLOW_IP6;
 
-    /* Every field is written below or here; the key's are all written by
-     * the endpoint ordering or the ICMP key (ports included). */
+    /* Every field is written here, and the key's endpoints again by the
+     * endpoint ordering or the ICMP key where there are any: a packet with
+     * none (not IP, a later fragment, TCP or UDP without its header) is
+     * still the same bytes for the same frame. */
+    memset(p->key.addr, 0, sizeof(p->key.addr));
+    p->key.port[0] = p->key.port[1] = 0;
     p->key.zone = zone;
     p->key.proto = 0;
     p->key.family = 0;

@@ -139,6 +139,40 @@ static void test_both_directions_one_key(void **state)
     }
 }
 
+/* vf_ct_pkt_init writes every byte of the key, also for a packet with no
+ * endpoints (not IP, a later fragment, TCP without its header), so the same
+ * frame always gives the same packet, whatever the memory held before
+ * (found by fuzz_ct). */
+static void test_pkt_init_writes_whole_key(void **state)
+{
+    struct fix *f = *state;
+    uint8_t buf[256];
+    struct vf_tpkt t;
+    size_t n[3];
+    uint8_t frames[3][256];
+
+    vf_tpkt_init(&t);
+    n[0] = vf_tpkt_arp_request(frames[0], sizeof(frames[0]), &t);
+    t.frag_offset = 100;
+    t.payload_len = 16;
+    n[1] = vf_tpkt_ip4_raw(frames[1], sizeof(frames[1]), &t, VF_TPKT_PROTO_UDP);
+    vf_tpkt_init(&t);
+    t.payload_len = 4;                   /* "TCP" with 4 bytes of header */
+    n[2] = vf_tpkt_ip4_raw(frames[2], sizeof(frames[2]), &t, VF_TPKT_PROTO_TCP);
+    for (unsigned i = 0; i < 3; i++) {
+        struct vf_ct_pkt a, b;
+        memset(&a, 0, sizeof(a));
+        memset(&b, 0xa5, sizeof(b));
+        memcpy(buf, frames[i], n[i]);
+        ctt_finish(f->ct, 4, buf, n[i], &a);
+        ctt_finish(f->ct, 4, buf, n[i], &b);
+        assert_int_not_equal(a.kind, VF_CT_K_TCP);
+        assert_memory_equal(&a.key, &b.key, sizeof(a.key));
+        assert_true(a.hash == b.hash);
+        assert_int_equal(a.key.zone, 4);
+    }
+}
+
 /* A packet refreshed from its flow's first packet (what a flow-cache hit
  * will do) is the packet vf_ct_pkt_init makes. */
 static void test_pkt_refresh_equals_init(void **state)
@@ -1223,6 +1257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_matches_definition),
         cmocka_unit_test_setup_teardown(test_both_directions_one_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pkt_init_writes_whole_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pkt_refresh_equals_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untracked_and_invalid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_handshake_and_close, setup, teardown),
