@@ -12,7 +12,7 @@
  * YAML and in the JSON form the state directory saves; the YAML loader's
  * other seeds are the existing files (tests/data/config, examples), which
  * its runs read as extra corpus directories. DIR/vhost gets small guest
- * programs (seeds_vhost.c).
+ * programs (seeds_vhost.c), DIR/ct connection life cycles (seeds_ct.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -520,5 +520,6 @@ int main(int argc, char **argv)
     pipeline_seeds();
     config_seeds();
     fz_seeds_vhost();
+    fz_seeds_ct();
     return 0;
 }

@@ -32,5 +32,6 @@ static inline void fz_bytes(struct fz_in *in, const void *p, size_t n)
 }
 
 void fz_seeds_vhost(void);   /* DIR/vhost */
+void fz_seeds_ct(void);      /* DIR/ct */
 
 #endif
