@@ -353,6 +353,9 @@ bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
          (p->cause == VF_CT_WHY_TRUNC || p->cause == VF_CT_WHY_ICMP_ERR ||
           p->cause == VF_CT_WHY_ICMP_ERR_DST)))
         return false;   /* an ICMP error: it depends on what it quotes */
+    if (p->kind == VF_CT_K_UNTRACKED &&
+        (p->cause == VF_CT_WHY_NOT_IP || p->cause == VF_CT_WHY_FRAGMENT))
+        return true;    /* no IP packet to count: init leaves 0 bytes */
     if (p->kind == VF_CT_K_ICMP_REQ || p->kind == VF_CT_K_ICMP_REPLY) {
         /* The echo id is in the key but not in the flow key: requests
          * with other ids share a flow (found by the kernel comparison

@@ -240,6 +240,24 @@ static void test_pkt_refresh_equals_init(void **state)
     ctt_icmp_err(f->ct, 1, false, fl.b4, fl.b6, 3, 3, q, qn, &p);
     struct vf_hdr_offsets o = {.l3 = 14, .l4 = 34, .l4_len = 8};
     assert_false(vf_ct_pkt_refresh(&p, q, (uint32_t)qn, &o));
+    /* A packet that is not IP stays what init made of it (0 bytes: there
+     * is no IP packet to count), as the later fragment (found by
+     * fuzz_ct). */
+    uint8_t arp[64];
+    struct vf_tpkt ta;
+    vf_tpkt_init(&ta);
+    size_t an = vf_tpkt_arp_request(arp, sizeof(arp), &ta);
+    struct vf_ct_pkt pa, pa2;
+    ctt_finish(f->ct, 1, arp, an, &pa);
+    pa2 = pa;
+    struct vf_flow_key ka;
+    struct vf_hdr_offsets oa;
+    vf_parse(arp, (uint32_t)an, &ka, &oa);
+    assert_int_not_equal(oa.l3, 0);
+    assert_true(vf_ct_pkt_refresh(&pa2, arp, (uint32_t)an, &oa));
+    assert_int_equal(pa2.bytes, pa.bytes);
+    assert_int_equal(pa.bytes, 0);
+
     /* Nor one that was invalid for what it quoted (the next error of the
      * same flow key may quote a connection). */
     struct vf_tpkt ft;
