@@ -4,7 +4,7 @@
  *
  * Input: one config byte, then records until the input ends.
  *   config: bits 0-1: the table's max_conns (4, 16, 64, 256); bits 4-5:
- *           the per-zone limit (none, 2, 8, 32).
+ *           the zones' limit (none, 2, 8, 32).
  *   record: a control byte, then (bit 3) 4 bytes of milliseconds the
  *           clock moves on (little-endian), then (bit 7 clear) a 2-byte
  *           length and the frame.
@@ -23,12 +23,13 @@
  *     the packet vf_ct_pkt_init builds (or refresh says it cannot be);
  *   - vf_ct_peek says what the vf_ct_lookup that follows it says (state,
  *     direction, connection state, cause, entry), changing nothing;
- *   - a committed NEW packet finds its connection (still NEW: no reply);
- *     a refusal is one of the two named drops;
+ *   - a NEW packet that the commit gave a connection finds it (still NEW:
+ *     no reply yet); a refusal is one of the two named drops;
  *   - the counts agree: live connections = the sum of the zones' counts,
  *     within max_conns and each zone's limit; a listing shows at most
  *     that many, each in a zone we used, no key twice; a flushed zone is
- *     empty.
+ *     empty, and after every input a flush of all zones empties the
+ *     table (which the next input reuses).
  * Build and run: docs/fuzzing.md.
  */
 #include <stdbool.h>
@@ -178,10 +179,12 @@ static void one_packet(struct vf_ct *ct, struct vf_ct_worker *w, uint16_t zone,
         struct vf_ct_pkt q = k->pkt;
         if (vf_ct_pkt_refresh(&q, f, len, &off))
             FZ_CHECK(pkt_eq(&q, &p), "a refreshed packet differs from the "
-                     "frame's own (kind %u/%u, key %s, sender %u/%u, seq %u/%u, "
-                     "bytes %u/%u)", q.kind, p.kind,
+                     "frame's own (kind %u/%u, cause %u/%u, key %s, sender "
+                     "%u/%u, flags %#x/%#x, seq %u/%u, ack %u/%u, end %u/%u, "
+                     "bytes %u/%u)", q.kind, p.kind, q.cause, p.cause,
                      memcmp(&q.key, &p.key, sizeof(p.key)) ? "differs" : "same",
-                     q.sender, p.sender, q.seq, p.seq, q.bytes, p.bytes);
+                     q.sender, p.sender, q.tcp_flags, p.tcp_flags, q.seq, p.seq,
+                     q.ack, p.ack, q.end, p.end, q.bytes, p.bytes);
         k->pkt = p;
     } else {
         kept_add(&key, zone, &p);
@@ -195,22 +198,60 @@ static void one_packet(struct vf_ct *ct, struct vf_ct_worker *w, uint16_t zone,
              vf_ct_conn_state_name(r.conn_state), r.conn);
     if (r.state != VF_CT_NEW || !allow)
         return;
-    uint32_t had = r.conn;
+    /* NEW with a connection: one unreplied that this packet went along
+     * (lookup applied it; a RST may have closed it). Nothing to create. */
+    bool creates = r.conn == VF_CT_NONE;
     int d = vf_ct_commit(w, &p, now, &r);
     FZ_CHECK(d == VF_DROP_NONE || d == VF_DROP_CT_TABLE_FULL ||
              d == VF_DROP_CT_ZONE_FULL, "commit returned %d", d);
-    if (d != VF_DROP_NONE)
+    FZ_CHECK(creates || d == VF_DROP_NONE, "commit refused a packet of an "
+             "existing connection (%d)", d);
+    if (d != VF_DROP_NONE || !creates)
         return;
     vf_ct_peek(ct, &p, now, &pr);
-    FZ_CHECK(pr.state == VF_CT_NEW && pr.conn != VF_CT_NONE &&
-             (had == VF_CT_NONE || pr.conn == had),
-             "after its commit the packet is %s (conn %u)",
-             vf_ct_state_name(pr.state), pr.conn);
+    FZ_CHECK(pr.state == VF_CT_NEW && pr.conn != VF_CT_NONE,
+             "after its commit the packet (kind %u, flags %#x) is %s/%s "
+             "(cause %s, conn %u)", p.kind, p.tcp_flags,
+             vf_ct_state_name(pr.state), vf_ct_conn_state_name(pr.conn_state),
+             vf_ct_cause_name(pr.cause), pr.conn);
+}
+
+/* One table per size, kept between inputs (a table of every context's
+ * batches and every zone is megabytes: creating one per input would run
+ * a hundred inputs a second). Each input starts with fresh worker
+ * contexts and an empty table, and leaves it empty: flushed by a context
+ * of its own and reclaimed. */
+static struct vf_ct *g_ct[4];
+
+static struct vf_ct *table(unsigned i)
+{
+    static const uint32_t maxes[4] = {4, 16, 64, 256};
+    if (!g_ct[i]) {
+        struct vf_ct_config cfg = {.max_conns = maxes[i], .seed = 0x5eed};
+        g_ct[i] = vf_ct_create(&cfg);
+        FZ_CHECK(g_ct[i], "cannot create a table of %u", maxes[i]);
+    }
+    return g_ct[i];
+}
+
+static void table_empty(struct vf_ct *ct)
+{
+    struct vf_ct_worker m;
+    struct vf_ct_totals t;
+
+    FZ_CHECK(vf_ct_worker_init(&m, ct, N_WORKERS, N_WORKERS) == 0,
+             "mgmt context refused");
+    (void)vf_ct_flush(&m, -1);
+    vf_ct_worker_fini(&m);
+    (void)vf_ct_reclaim(ct);
+    vf_ct_get_stats(ct, &t);
+    FZ_CHECK(t.live == 0 && vf_ct_zone_count(ct, 1) == 0 &&
+             vf_ct_zone_count(ct, 2) == 0, "%llu connections live after a "
+             "flush of every zone", (unsigned long long)t.live);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t maxes[4] = {4, 16, 64, 256};
     static const uint32_t zone_maxes[4] = {0, 2, 8, 32};
     static struct vf_ct_worker w[N_WORKERS];
     struct reader rdr = {data, size};
@@ -218,11 +259,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!rd(&rdr, 1, &cfg_b))
         return 0;
-    struct vf_ct_config cfg = {.max_conns = maxes[cfg_b & 3],
-                               .zone_max = zone_maxes[(cfg_b >> 4) & 3],
-                               .seed = 0x5eed};
-    struct vf_ct *ct = vf_ct_create(&cfg);
-    FZ_CHECK(ct, "cannot create a table of %u", cfg.max_conns);
+    struct vf_ct *ct = table(cfg_b & 3);
+    uint32_t zone_max = zone_maxes[(cfg_b >> 4) & 3];
+    struct vf_ct_totals t0;
+    vf_ct_get_stats(ct, &t0);
+    uint32_t max_conns = (uint32_t)t0.max_conns;
+    for (uint16_t z = 1; z <= N_ZONES; z++)
+        vf_ct_zone_set_max(ct, z, zone_max);
     for (unsigned i = 0; i < N_WORKERS; i++)
         FZ_CHECK(vf_ct_worker_init(&w[i], ct, i, N_WORKERS) == 0,
                  "worker context %u refused", i);
@@ -264,12 +307,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)vf_ct_reclaim(ct);
             break;
         }
-        check_counts(ct, now, cfg.max_conns, cfg.zone_max);
+        check_counts(ct, now, max_conns, zone_max);
         rcu_quiescent_state();   /* between bursts, as a worker */
     }
     for (unsigned i = 0; i < N_WORKERS; i++)
         vf_ct_worker_fini(&w[i]);
-    vf_ct_destroy(ct);
+    table_empty(ct);
     rcu_quiescent_state();
     return 0;
 }
