@@ -445,7 +445,8 @@ static void pipeline_seeds(void)
     for (unsigned i = 0; i < n_in; i++) {
         const struct inner *x = &in[i];
         int from = x->from.chassis, to = x->to.chassis;
-        enum vf_encap enc = g_fab.m.chassis[to].encap;
+        enum vf_encap enc = g_fab.m.chassis[to].encap == VF_MODEL_ENCAP_VXLAN
+                                ? VF_ENCAP_VXLAN : VF_ENCAP_GENEVE;
         char name[128];
         if (from == to)
             continue;

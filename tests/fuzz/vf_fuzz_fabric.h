@@ -161,7 +161,7 @@ static inline uint16_t fz_chassis_port(const struct vf_model *m, int c)
     const struct vf_model_chassis *ch = &m->chassis[c];
     if (ch->udp_port)
         return ch->udp_port;
-    return ch->encap == VF_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT : VF_GENEVE_UDP_PORT;
+    return ch->encap == VF_MODEL_ENCAP_VXLAN ? VF_VXLAN_UDP_PORT : VF_GENEVE_UDP_PORT;
 }
 
 /* The chassis at underlay address ip (network order) and UDP port (host
