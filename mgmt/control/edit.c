@@ -98,7 +98,9 @@ static bool seek(struct seek *s, json_t *parent, json_t *tenant, unsigned d)
 
     json_array_foreach(list, i, o) {
         json_t *tn = s->chain[d] == VF_KIND_TENANT ? o : tenant;
-        if (d + 1 < s->depth) {
+        /* depth <= VF_KIND_DEPTH (chain_of); saying so bounds the inlined
+         * recursion for GCC's -O3 -Warray-bounds. */
+        if (d + 1 < s->depth && d + 1 < VF_KIND_DEPTH) {
             if (seek(s, o, tn, d + 1))
                 return true;
             continue;
