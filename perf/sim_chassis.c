@@ -34,7 +34,9 @@ static void fail(struct sim_chassis *c, const char *what, const char *why)
 {
     if (c->state == S_FAILED)
         return;
-    snprintf(c->err, sizeof(c->err), "%s: %s: %.160s", c->name, what, why);
+    char w[161];                     /* why may be c->err itself (a retry) */
+    snprintf(w, sizeof(w), "%s", why);
+    snprintf(c->err, sizeof(c->err), "%s: %s: %s", c->name, what, w);
     c->state = S_FAILED;
     vf_store_watch_stop(c->watch);
     c->watch = NULL;
