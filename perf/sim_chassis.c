@@ -35,7 +35,7 @@ static void fail(struct sim_chassis *c, const char *what, const char *why)
     if (c->state == S_FAILED)
         return;
     char w[161];                     /* why may be c->err itself (a retry) */
-    snprintf(w, sizeof(w), "%s", why);
+    snprintf(w, sizeof(w), "%.160s", why);
     snprintf(c->err, sizeof(c->err), "%s: %s: %s", c->name, what, w);
     c->state = S_FAILED;
     vf_store_watch_stop(c->watch);
