@@ -70,7 +70,7 @@ static void apply_mode(uint8_t *f, uint32_t len, uint8_t mode, uint8_t sel)
     const struct vf_model *m = &g_fab.m;
     uint32_t ip;
 
-    if (len < VF_TUNNEL_OUTER_L2L3)
+    if (len < VF_ETH_HDR_LEN + VF_IP4_HDR_LEN)
         return;
     if ((mode & 3) == 1) {
         ip = m->chassis[sel % m->n_chassis].underlay_ip;
