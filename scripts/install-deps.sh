@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   libibverbs-dev liburing-dev libhwloc-dev libjemalloc-dev liburcu-dev
   libjansson-dev libcyaml-dev libyaml-dev libcmocka-dev libbenchmark-dev
   libpcap-dev libmicrohttpd-dev libcurl4-openssl-dev
