@@ -89,6 +89,11 @@ static void usage(FILE *f)
 "                                 addresses=10.0.0.0/24,2001:db8::/64\n"
 "                             (ACLs: port_group=web, match.src_ip=$admins,\n"
 "                             action=allow-related|reject, match.proto=icmp6)\n"
+"    nat ROUTER               add nat blue-r type=snat external_ip=203.0.113.10\n"
+"                                 logical_ip=10.0.0.0/24\n"
+"    load-balancer TENANT     add load-balancer blue name=web-lb\n"
+"                                 vip=10.0.0.100:80 backends=10.0.0.1:80,...\n"
+"                                 switches=blue-web\n"
 "  FIELD=VALUE: the fields of docs/config.md; a.b=V sets a nested field\n"
 "  (attach.type=tap, match.dst_port=22); ips=A,B is a list. Or give the whole\n"
 "  spec as JSON with --spec '{...}' (shapes in mgmt/control/vf_model_edit.h).\n"
@@ -372,11 +377,12 @@ static const char *parent_key(const char *kind)
 {
     if (!strcmp(kind, "switch") || !strcmp(kind, "router") ||
         !strcmp(kind, "acl") || !strcmp(kind, "port-group") ||
-        !strcmp(kind, "address-set"))
+        !strcmp(kind, "address-set") || !strcmp(kind, "load-balancer"))
         return "tenant";
     if (!strcmp(kind, "port"))
         return "switch";
-    if (!strcmp(kind, "router-port") || !strcmp(kind, "route"))
+    if (!strcmp(kind, "router-port") || !strcmp(kind, "route") ||
+        !strcmp(kind, "nat"))
         return "router";
     return NULL;
 }
@@ -386,7 +392,9 @@ static const char *parent_key(const char *kind)
 static json_t *kv_value(const char *key, const char *v)
 {
     if (!strcmp(key, "ips") || !strcmp(key, "ports") ||
-        !strcmp(key, "addresses")) {
+        !strcmp(key, "addresses") || !strcmp(key, "backends") ||
+        !strcmp(key, "switches") || !strcmp(key, "routers") ||
+        !strcmp(key, "gateway_chassis")) {
         json_t *a = json_array();
         char *copy = strdup(v), *save = NULL;
         for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))

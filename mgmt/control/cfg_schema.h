@@ -90,7 +90,19 @@ extern const struct cfg_schema cfg_top_schema, cfg_local_schema,
     cfg_chassis_schema,
     cfg_tenant_schema, cfg_switch_schema, cfg_port_schema,
     cfg_router_schema, cfg_rport_schema, cfg_route_schema, cfg_acl_schema,
-    cfg_pgroup_schema, cfg_aset_schema;
+    cfg_pgroup_schema, cfg_aset_schema, cfg_nat_schema, cfg_lb_schema;
+
+/* Gateways' fields that hang on the schemas above (schema_gw.c). */
+extern const struct cfg_schema cfg_physical_schema;
+bool cfg_switch_is_physical(const void *sw);
+bool cfg_router_has_nat(const void *rt);
+bool cfg_tenant_has_lbs(const void *tn);
+int cfg_fn_gw_chassis(struct cfg *c, const yaml_node_t *val,
+                      const struct cfg_field *f, void *obj);
+json_t *cfg_out_gw_chassis(const struct cfg_field *f, const void *obj);
+int cfg_fn_physnets(struct cfg *c, const yaml_node_t *val,
+                    const struct cfg_field *f, void *obj);
+json_t *cfg_out_physnets(const struct cfg_field *f, const void *obj);
 
 /* ---- the loader's helpers, shared by config.c and schema.c ---- */
 
@@ -126,6 +138,24 @@ const yaml_node_t *cfg_map_get(struct cfg *c, const yaml_node_t *map,
  * or alias bomb cannot make the loader allocate without end). */
 int cfg_budget(struct cfg *c, const yaml_node_t *n, size_t items,
                size_t size);
+/* Shared field parsers and writers (schema.c): a CIDR into (uint32_t at
+ * off, uint8_t at off2; min 1: "/N" needed); "22" or "1000-2000" into two
+ * uint16_t at off and off2; a list of scalars, each parsed by one() into
+ * an array of size-byte items (pointer at off, size_t count at off2); a
+ * name into char[VF_NAME_MAX]. */
+int cfg_fn_cidr(struct cfg *c, const yaml_node_t *val,
+                const struct cfg_field *f, void *obj);
+json_t *cfg_out_cidr(const struct cfg_field *f, const void *obj);
+int cfg_fn_port_range(struct cfg *c, const yaml_node_t *val,
+                      const struct cfg_field *f, void *obj);
+json_t *cfg_out_port_range(const struct cfg_field *f, const void *obj);
+int cfg_fn_scalars(struct cfg *c, const yaml_node_t *val,
+                   const struct cfg_field *f, void *obj, size_t size,
+                   const char *what,
+                   int (*one)(struct cfg *c, const yaml_node_t *e,
+                              const struct cfg_field *f, void *item));
+int cfg_one_name(struct cfg *c, const yaml_node_t *e,
+                 const struct cfg_field *f, void *item);
 /* Walks a mapping against a schema into obj. */
 int cfg_walk_map(struct cfg *c, const yaml_node_t *map,
                  const struct cfg_schema *sc, void *obj);

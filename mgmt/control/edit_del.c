@@ -631,6 +631,8 @@ int ed_del(struct ed *e, enum vf_kind k, json_t *spec)
         return del_route(e, spec);
     if (k == VF_KIND_ACL)
         return del_acl(e, spec);
+    if (k == VF_KIND_NAT)
+        return ed_del_nat(e, spec);
     if ((rc = spec_keys(e, spec, name_only)) != 0 ||
         (rc = spec_str(e, spec, "name", true, "the name of the object to "
                        "delete", &name)) != 0)
@@ -644,6 +646,7 @@ int ed_del(struct ed *e, enum vf_kind k, json_t *spec)
     case VF_KIND_RPORT: return del_rport(e, name);
     case VF_KIND_PGROUP:
     case VF_KIND_ASET: return del_sg(e, k, name);
+    case VF_KIND_LB: return ed_del_lb(e, name);
     default: return -EINVAL;
     }
 }

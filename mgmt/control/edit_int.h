@@ -69,5 +69,8 @@ const char *strip_where(const char *msg);
 /* edit_del.c: removes the object the spec names (and, with cascade, what
  * hangs on it). */
 int ed_del(struct ed *e, enum vf_kind k, json_t *spec);
+/* edit_gw.c: a load balancer by name; a NAT rule by {router, index}. */
+int ed_del_lb(struct ed *e, const char *name);
+int ed_del_nat(struct ed *e, json_t *spec);
 
 #endif

@@ -45,6 +45,11 @@ static const struct vf_kind_desc kinds[VF_KIND__COUNT] = {
     [VF_KIND_ASET] = { "address-set", "address set", "address sets",
                        VF_KIND_TENANT, "address_sets", "name", VF_KIND_NONE,
                        NULL, NO_ID, &cfg_aset_schema },
+    [VF_KIND_NAT] = { "nat", "NAT rule", "NAT rules", VF_KIND_ROUTER, "nat",
+                      NULL, VF_KIND_NONE, NULL, NO_ID, &cfg_nat_schema },
+    [VF_KIND_LB] = { "load-balancer", "load balancer", "load balancers",
+                     VF_KIND_TENANT, "load_balancers", "name", VF_KIND_NONE,
+                     NULL, NO_ID, &cfg_lb_schema },
 };
 
 const struct vf_kind_desc *vf_kind(enum vf_kind k)

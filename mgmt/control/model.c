@@ -25,6 +25,8 @@
 #define UPLINK_(id, s) VF_UPLINK_##id,
 #define ACL_(id, s) VF_ACL_##id,
 #define PROTO_(id, s, num) VF_ACL_PROTO_##id,
+#define NAT_(id, s) VF_NAT_##id,
+#define LB_(id, s) VF_LB_##id,
 
 ENUM_TABLE(vf_model_encaps, VF_MODEL_ENCAPS, ENCAP_);
 ENUM_TABLE(vf_attach_types, VF_ATTACH_TYPES, ATTACH_);
@@ -32,6 +34,8 @@ ENUM_TABLE(vf_uplink_types, VF_UPLINK_TYPES, UPLINK_);
 ENUM_TABLE(vf_acl_dirs, VF_ACL_DIRS, ACL_);
 ENUM_TABLE(vf_acl_actions, VF_ACL_ACTIONS, ACL_);
 ENUM_TABLE(vf_acl_protos, VF_ACL_PROTOS, PROTO_);
+ENUM_TABLE(vf_nat_types, VF_NAT_TYPES, NAT_);
+ENUM_TABLE(vf_lb_protos, VF_LB_PROTOS, LB_);
 
 const char *vf_model_enum_name(const struct vf_model_enum *e, int value)
 {
@@ -107,6 +111,7 @@ void vf_model_free(struct vf_model *m)
         for (size_t r = 0; tn->routers && r < tn->n_routers; r++) {
             free(tn->routers[r].ports);
             free(tn->routers[r].routes);
+            free(tn->routers[r].nats);
         }
         free(tn->switches);
         free(tn->routers);
@@ -119,6 +124,12 @@ void vf_model_free(struct vf_model *m)
         for (size_t a = 0; tn->asets && a < tn->n_asets; a++)
             free(tn->asets[a].addrs);
         free(tn->asets);
+        for (size_t l = 0; tn->lbs && l < tn->n_lbs; l++) {
+            free(tn->lbs[l].backends);
+            free(tn->lbs[l].switches);
+            free(tn->lbs[l].routers);
+        }
+        free(tn->lbs);
     }
     free(m->tenants);
     free(m->chassis);

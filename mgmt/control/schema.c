@@ -73,8 +73,8 @@ static int fn_ips(struct cfg *c, const yaml_node_t *val,
 }
 
 /* CIDR into (uint32_t at off, uint8_t at off2); f->min = 1: "/N" needed. */
-static int fn_cidr(struct cfg *c, const yaml_node_t *val,
-                   const struct cfg_field *f, void *obj)
+int cfg_fn_cidr(struct cfg *c, const yaml_node_t *val,
+                const struct cfg_field *f, void *obj)
 {
     char b[CFG_VALUE_SHOWN + 8];
     uint32_t ip;
@@ -95,8 +95,8 @@ static int fn_cidr(struct cfg *c, const yaml_node_t *val,
 }
 
 /* "22" or "1000-2000" into (uint16_t lo at off, uint16_t hi at off2). */
-static int fn_port_range(struct cfg *c, const yaml_node_t *val,
-                         const struct cfg_field *f, void *obj)
+int cfg_fn_port_range(struct cfg *c, const yaml_node_t *val,
+                      const struct cfg_field *f, void *obj)
 {
     char buf[16], b[CFG_VALUE_SHOWN + 8], *dash;
     unsigned long lo, hi;
@@ -160,11 +160,11 @@ static int fn_match_addr(struct cfg *c, const yaml_node_t *val,
 }
 
 /* A list of scalars: each checked by one(), n at off2, array at off. */
-static int fn_scalars(struct cfg *c, const yaml_node_t *val,
-                      const struct cfg_field *f, void *obj, size_t size,
-                      const char *what,
-                      int (*one)(struct cfg *c, const yaml_node_t *e,
-                                 const struct cfg_field *f, void *item))
+int cfg_fn_scalars(struct cfg *c, const yaml_node_t *val,
+                   const struct cfg_field *f, void *obj, size_t size,
+                   const char *what,
+                   int (*one)(struct cfg *c, const yaml_node_t *e,
+                              const struct cfg_field *f, void *item))
 {
     yaml_node_item_t *it = val->data.sequence.items.start;
     char *arr = NULL;
@@ -194,8 +194,8 @@ static int fn_scalars(struct cfg *c, const yaml_node_t *val,
     return 0;
 }
 
-static int one_name(struct cfg *c, const yaml_node_t *e,
-                    const struct cfg_field *f, void *item)
+int cfg_one_name(struct cfg *c, const yaml_node_t *e,
+                 const struct cfg_field *f, void *item)
 {
     char b[CFG_VALUE_SHOWN + 8];
 
@@ -221,14 +221,15 @@ static int one_prefix(struct cfg *c, const yaml_node_t *e,
 static int fn_port_names(struct cfg *c, const yaml_node_t *val,
                          const struct cfg_field *f, void *obj)
 {
-    return fn_scalars(c, val, f, obj, VF_NAME_MAX, "port names", one_name);
+    return cfg_fn_scalars(c, val, f, obj, VF_NAME_MAX, "port names",
+                          cfg_one_name);
 }
 
 static int fn_prefixes(struct cfg *c, const yaml_node_t *val,
                        const struct cfg_field *f, void *obj)
 {
-    return fn_scalars(c, val, f, obj, sizeof(struct vf_model_prefix),
-                      "addresses or prefixes", one_prefix);
+    return cfg_fn_scalars(c, val, f, obj, sizeof(struct vf_model_prefix),
+                          "addresses or prefixes", one_prefix);
 }
 
 static int fn_workers(struct cfg *c, const yaml_node_t *val,
@@ -356,7 +357,7 @@ static json_t *out_ips(const struct cfg_field *f, const void *obj)
 
 /* "A.B.C.D/N"; an optional prefix (min 0) of length 0 means "any": left
  * out. */
-static json_t *out_cidr(const struct cfg_field *f, const void *obj)
+json_t *cfg_out_cidr(const struct cfg_field *f, const void *obj)
 {
     uint32_t ip;
     uint8_t plen = *((const uint8_t *)obj + f->off2);
@@ -371,7 +372,7 @@ static json_t *out_cidr(const struct cfg_field *f, const void *obj)
 }
 
 /* "22" or "1000-2000"; the whole range (any port) is left out. */
-static json_t *out_port_range(const struct cfg_field *f, const void *obj)
+json_t *cfg_out_port_range(const struct cfg_field *f, const void *obj)
 {
     uint16_t lo, hi;
     char b[16];
@@ -581,6 +582,9 @@ static const struct cfg_field switch_fields[] = {
     UINT("vni", struct vf_model_switch, vni, true, 1, 16777215),
     LIST("ports", struct vf_model_switch, ports, n_ports, false,
          cfg_port_schema),
+    { .key = "physical", .kind = CFG_MAP,
+      .off = offsetof(struct vf_model_switch, physical),
+      .sub = &cfg_physical_schema, .emit = cfg_switch_is_physical },
 };
 const struct cfg_schema cfg_switch_schema =
     SCHEMA(struct vf_model_switch, switch_fields, "name", NULL, NULL);
@@ -594,15 +598,17 @@ static const struct cfg_field rport_fields[] = {
     NAME("name", struct vf_model_rport, name, true),
     NAME("switch", struct vf_model_rport, sw, true),
     FIELD("mac", CFG_MAC, struct vf_model_rport, mac, true),
-    FN("cidr", true, fn_cidr, out_cidr,
+    FN("cidr", true, cfg_fn_cidr, cfg_out_cidr,
        offsetof(struct vf_model_rport, ip),
        offsetof(struct vf_model_rport, plen), 1),
+    FN("gateway_chassis", false, cfg_fn_gw_chassis, cfg_out_gw_chassis, 0,
+       0, 0),
 };
 const struct cfg_schema cfg_rport_schema =
     SCHEMA(struct vf_model_rport, rport_fields, "name", rport_init, NULL);
 
 static const struct cfg_field route_fields[] = {
-    FN("prefix", true, fn_cidr, out_cidr,
+    FN("prefix", true, cfg_fn_cidr, cfg_out_cidr,
        offsetof(struct vf_model_route, prefix),
        offsetof(struct vf_model_route, plen), 1),
     FIELD("nexthop", CFG_IPV4, struct vf_model_route, nexthop, true),
@@ -616,6 +622,10 @@ static const struct cfg_field router_fields[] = {
          cfg_rport_schema),
     LIST("routes", struct vf_model_router, routes, n_routes, false,
          cfg_route_schema),
+    { .key = "nat", .kind = CFG_LIST,
+      .off = offsetof(struct vf_model_router, nats),
+      .off2 = offsetof(struct vf_model_router, n_nats),
+      .sub = &cfg_nat_schema, .emit = cfg_router_has_nat },
 };
 const struct cfg_schema cfg_router_schema =
     SCHEMA(struct vf_model_router, router_fields, "name", NULL, NULL);
@@ -629,16 +639,16 @@ static const struct cfg_field match_fields[] = {
     FN("dst_ip", false, fn_match_addr, out_match_addr,
        offsetof(struct vf_model_acl, dst),
        offsetof(struct vf_model_acl, dst_set), 0),
-    FN("src_port", false, fn_port_range, out_port_range,
+    FN("src_port", false, cfg_fn_port_range, cfg_out_port_range,
        offsetof(struct vf_model_acl, sport_lo),
        offsetof(struct vf_model_acl, sport_hi), 0, .emit = acl_not_icmp),
-    FN("dst_port", false, fn_port_range, out_port_range,
+    FN("dst_port", false, cfg_fn_port_range, cfg_out_port_range,
        offsetof(struct vf_model_acl, dport_lo),
        offsetof(struct vf_model_acl, dport_hi), 0, .emit = acl_not_icmp),
-    FN("icmp_type", false, fn_port_range, out_port_range,
+    FN("icmp_type", false, cfg_fn_port_range, cfg_out_port_range,
        offsetof(struct vf_model_acl, sport_lo),
        offsetof(struct vf_model_acl, sport_hi), 0, .emit = acl_is_icmp),
-    FN("icmp_code", false, fn_port_range, out_port_range,
+    FN("icmp_code", false, cfg_fn_port_range, cfg_out_port_range,
        offsetof(struct vf_model_acl, dport_lo),
        offsetof(struct vf_model_acl, dport_hi), 0, .emit = acl_is_icmp),
 };
@@ -720,6 +730,10 @@ static const struct cfg_field tenant_fields[] = {
       .off = offsetof(struct vf_model_tenant, asets),
       .off2 = offsetof(struct vf_model_tenant, n_asets),
       .sub = &cfg_aset_schema, .emit = has_asets },
+    { .key = "load_balancers", .kind = CFG_LIST,
+      .off = offsetof(struct vf_model_tenant, lbs),
+      .off2 = offsetof(struct vf_model_tenant, n_lbs),
+      .sub = &cfg_lb_schema, .emit = cfg_tenant_has_lbs },
 };
 const struct cfg_schema cfg_tenant_schema =
     SCHEMA(struct vf_model_tenant, tenant_fields, "name", NULL, NULL);
@@ -784,6 +798,8 @@ static const struct cfg_field local_fields[] = {
     FN("metrics", false, fn_metrics, out_metrics, 0, 0, 0),
     { .key = "ct_timeouts", .kind = CFG_MAP, .sub = &ct_timeout_schema,
       .emit = has_ct_timeouts },
+    FN("physical_networks", false, cfg_fn_physnets, cfg_out_physnets, 0, 0,
+       0),
 };
 const struct cfg_schema cfg_local_schema =
     SCHEMA(struct vf_model_local, local_fields, NULL, local_init, NULL);

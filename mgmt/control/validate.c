@@ -604,11 +604,17 @@ int vf_model_validate_loc(struct vf_model *m, char *err, size_t errlen,
             rc = check_acl(&v, t, a);
         if (rc == 0)
             rc = check_secgroups(&v, t);
+        if (rc == 0)
+            rc = check_gateways(&v, t);
     }
+    if (rc == 0)
+        rc = check_nat_fabric(&v);
     if (rc == 0)
         rc = check_backends(&v);
     if (rc == 0 && m->has_local)
         rc = check_local(&v);
+    if (rc == 0 && m->has_local)
+        rc = check_physnets(&v);
     if (rc == 0)
         rc = assign_ids(m);
     if (rc == -ENOMEM && err && errlen)

@@ -95,6 +95,13 @@ int check_unique_vnis(struct mv *v);
 int check_switch_addrs(struct mv *v, size_t t, size_t s);
 int check_backends(struct mv *v);
 
+/* validate_gw.c (issue 16): a tenant's physical switches, gateway ports,
+ * NAT rules and load balancers; external IPs across the fabric; local
+ * physical_networks. */
+int check_gateways(struct mv *v, size_t t);
+int check_nat_fabric(struct mv *v);
+int check_physnets(struct mv *v);
+
 /* ids.c: a switch's id is its VNI; ports, router ports and routers get
  * name hashes. 0 or -ENOMEM. */
 int assign_ids(struct vf_model *m);

@@ -1,7 +1,7 @@
 /* vf_kinds.h - the kinds of object in the desired state, in one table.
  *
  * What: chassis, tenant, switch, port, router, router-port, route, acl,
- * port-group and address-set,
+ * port-group, address-set, nat and load-balancer,
  * each with its place in the model: the kind it hangs under, the YAML list
  * that holds it there, the field that names it (or "by index"), and its
  * schema (cfg_schema.h, where the loader and the JSON writer find its
@@ -31,7 +31,8 @@
 #define VF_KIND_DEPTH 3
 
 /* In model order: a parent comes before its children, and siblings are in
- * the order their lists appear in the parent's YAML mapping. */
+ * the order their lists appear in the parent's YAML mapping (a router's
+ * nat after its routes, a tenant's load_balancers after its sets). */
 enum vf_kind {
     VF_KIND_NONE = -1,
     VF_KIND_CHASSIS,
@@ -44,6 +45,8 @@ enum vf_kind {
     VF_KIND_ACL,
     VF_KIND_PGROUP,             /* port groups (security groups) */
     VF_KIND_ASET,               /* address sets */
+    VF_KIND_NAT,                /* a router's NAT rules (issue 16) */
+    VF_KIND_LB,                 /* load balancers (issue 16) */
     VF_KIND__COUNT
 };
 

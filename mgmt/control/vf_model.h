@@ -39,6 +39,9 @@
 #define VF_MODEL_MAX_IPS 8       /* IPv4 addresses of one port */
 #define VF_MODEL_MAX_IP6S 8      /* IPv6 addresses of one port */
 #define VF_MODEL_CT_TIMEOUTS 14  /* VF_CT_TO__COUNT (checked in daemon_ct.c) */
+#define VF_MODEL_MAX_GW_CHASSIS 8  /* a gateway port's chassis list */
+#define VF_MODEL_MAX_PHYSNETS 16   /* local.physical_networks */
+#define VF_MODEL_IFNAME_MAX 16     /* IFNAMSIZ */
 
 /* The model owns its enums (the compiler and the daemon map them to the
  * data plane's): a program that only reads desired state needs no tunnel,
@@ -59,6 +62,10 @@
 #define VF_ACL_PROTOS(X) \
     X(TCP, "tcp", 6) X(UDP, "udp", 17) X(ICMP, "icmp", 1) \
     X(ICMP6, "icmp6", 58) X(ANY, "any", 0)
+/* Gateways (issue 16, docs/config.md "Gateways, NAT, load balancers"). */
+#define VF_NAT_TYPES(X) X(SNAT, "snat") X(DNAT, "dnat") \
+    X(DNAT_AND_SNAT, "dnat_and_snat")
+#define VF_LB_PROTOS(X) X(TCP, "tcp") X(UDP, "udp")
 
 enum vf_model_encap {
 #define VF_ENUM_(id, s) VF_MODEL_ENCAP_##id,
@@ -92,6 +99,17 @@ enum vf_acl_proto {
 #undef VF_ENUM_
 };
 
+enum vf_nat_type {
+#define VF_ENUM_(id, s) VF_NAT_##id,
+    VF_NAT_TYPES(VF_ENUM_)
+#undef VF_ENUM_
+};
+enum vf_lb_proto {
+#define VF_ENUM_(id, s) VF_LB_##id,
+    VF_LB_PROTOS(VF_ENUM_)
+#undef VF_ENUM_
+};
+
 /* An enum's spellings, for the loader, messages and JSON (model.c). */
 struct vf_model_enum {
     unsigned n;
@@ -99,7 +117,8 @@ struct vf_model_enum {
     const int *values;          /* the C value of each */
 };
 extern const struct vf_model_enum vf_model_encaps, vf_attach_types,
-    vf_uplink_types, vf_acl_dirs, vf_acl_actions, vf_acl_protos;
+    vf_uplink_types, vf_acl_dirs, vf_acl_actions, vf_acl_protos,
+    vf_nat_types, vf_lb_protos;
 
 /* An address or prefix of either family (ACL matches, address sets). */
 struct vf_model_prefix {
@@ -140,11 +159,20 @@ struct vf_model_port {
     uint32_t id;                 /* assigned logical port id */
 };
 
+/* A switch's `physical:` binding (OVN's localnet port): its frames to
+ * and from the outside cross the host interface that local.
+ * physical_networks names for `network`, on each chassis that offers it. */
+struct vf_model_physical {
+    char network[VF_NAME_MAX];   /* "" = not bound */
+    uint16_t vlan;               /* 0 = untagged, 1..4094 */
+};
+
 struct vf_model_switch {
     char name[VF_NAME_MAX];      /* unique in the whole model */
     uint32_t vni;                /* unique, 1..2^24-1 */
     size_t n_ports;
     struct vf_model_port *ports;
+    struct vf_model_physical physical;
     uint32_t id;                 /* datapath id, assigned */
 };
 
@@ -155,6 +183,11 @@ struct vf_model_rport {
     uint8_t mac[6];
     uint32_t ip;                 /* network order */
     uint8_t plen;                /* from cidr */
+    /* A gateway port (its switch is physical): served on one chassis at a
+     * time, the first of this list without the store (static). */
+    unsigned n_gw_chassis;
+    char gw_chassis[VF_MODEL_MAX_GW_CHASSIS][VF_NAME_MAX];
+    int gw_chassis_idx[VF_MODEL_MAX_GW_CHASSIS];  /* resolved */
     uint32_t id;                 /* logical port id on that switch */
 };
 
@@ -164,12 +197,28 @@ struct vf_model_route {
     uint32_t nexthop;            /* network order */
 };
 
+/* A router's NAT rule, applied on its gateway port (the external_ip is
+ * inside that port's subnet). snat: logical_ip is a prefix, connections
+ * from it leave as external_ip with a port from the range; dnat: inbound
+ * to external_ip goes to logical_ip; dnat_and_snat: both, 1:1 (a floating
+ * IP). */
+struct vf_model_nat {
+    enum vf_nat_type type;
+    uint32_t external_ip;        /* network order */
+    uint32_t logical_ip;         /* network order */
+    uint8_t logical_plen;        /* 32 for dnat and dnat_and_snat */
+    uint16_t port_lo, port_hi;   /* snat: external_port_range (host order);
+                                  * 0-65535: the default, 1024-65535 */
+};
+
 struct vf_model_router {
     char name[VF_NAME_MAX];
     size_t n_ports;
     struct vf_model_rport *ports;
     size_t n_routes;
     struct vf_model_route *routes;
+    size_t n_nats;
+    struct vf_model_nat *nats;
     uint32_t id;
 };
 
@@ -215,6 +264,25 @@ struct vf_model_aset {
     struct vf_model_prefix *addrs;
 };
 
+/* A load balancer: connections to vip:vip_port (proto) from a switch or
+ * router it is attached to go to one of the backends. */
+struct vf_model_lb_ep {
+    uint32_t ip;                 /* network order */
+    uint16_t port;               /* host order */
+};
+struct vf_model_lb {
+    char name[VF_NAME_MAX];      /* unique in the whole model */
+    uint32_t vip;                /* network order */
+    uint16_t vip_port;           /* host order */
+    enum vf_lb_proto proto;
+    size_t n_backends;
+    struct vf_model_lb_ep *backends;
+    size_t n_switches;           /* attached to: switches of the tenant */
+    char (*switches)[VF_NAME_MAX];
+    size_t n_routers;            /* and routers of the tenant */
+    char (*routers)[VF_NAME_MAX];
+};
+
 struct vf_model_tenant {
     char name[VF_NAME_MAX];
     size_t n_switches;
@@ -227,6 +295,8 @@ struct vf_model_tenant {
     struct vf_model_pgroup *pgroups;
     size_t n_asets;
     struct vf_model_aset *asets;
+    size_t n_lbs;
+    struct vf_model_lb *lbs;
 };
 
 /* local.workers: auto, a count, or a list of OS cpu numbers; the daemon
@@ -257,6 +327,13 @@ struct vf_model_local {
      * vf_conntrack.h's VF_CT_TIMEOUTS (`ct_timeouts: {tcp_established:
      * 3600, ...}`); 0: the default. */
     uint32_t ct_timeouts[VF_MODEL_CT_TIMEOUTS];
+    /* physical_networks: {NAME: IFNAME}: the host interface of each
+     * physical network this chassis offers (OVN's bridge mappings). */
+    unsigned n_physnets;
+    struct vf_model_physnet {
+        char name[VF_NAME_MAX];
+        char ifname[VF_MODEL_IFNAME_MAX];
+    } physnets[VF_MODEL_MAX_PHYSNETS];
 };
 
 struct vf_model {

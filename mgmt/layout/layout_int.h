@@ -22,4 +22,8 @@ int layout_acl_tie(const struct vf_model_tenant *tn, size_t *first, size_t *seco
 void layout_acl_tie_msg(const struct vf_model_tenant *tn, const char *a, const char *b,
                         const struct vf_model_acl *acl, char *err, size_t errlen);
 
+/* Gateways, NAT and load balancers (layout_gw.c): -EINVAL naming the
+ * tenant and the field, since format 1 has no keys for them; else 0. */
+int layout_check_gateways(const struct vf_model *m, char *err, size_t errlen);
+
 #endif

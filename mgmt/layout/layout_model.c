@@ -224,7 +224,7 @@ int vf_layout_check_model(const struct vf_model *m, char *err, size_t errlen)
         for (size_t r = 0; r < tn->n_routers && !rc; r++)
             rc = check_routes(&tn->routers[r], err, errlen);
     }
-    return rc;
+    return rc ? rc : layout_check_gateways(m, err, errlen);
 }
 
 /* ---- model -> keys ---- */

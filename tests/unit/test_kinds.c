@@ -90,7 +90,8 @@ static void test_table_matches_schema(void **state)
     char names[256];
     vf_kind_names(names, sizeof(names));
     assert_string_equal(names, "chassis, tenant, switch, port, router, "
-                        "router-port, route, acl, port-group, address-set");
+                        "router-port, route, acl, port-group, address-set, nat, "
+                        "load-balancer");
 }
 
 static void test_counts_and_order(void **state)
@@ -181,6 +182,8 @@ static void test_enums(void **state)
     check_enum(&vf_acl_dirs, "from-port or to-port");
     check_enum(&vf_acl_actions, "allow, drop, allow-related or reject");
     check_enum(&vf_acl_protos, "tcp, udp, icmp, icmp6 or any");
+    check_enum(&vf_nat_types, "snat, dnat or dnat_and_snat");
+    check_enum(&vf_lb_protos, "tcp or udp");
     int v;
     assert_true(vf_model_enum_parse(&vf_acl_protos, "udp", &v));
     assert_int_equal(v, 17);
