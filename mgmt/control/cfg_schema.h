@@ -104,6 +104,13 @@ int cfg_fn_physnets(struct cfg *c, const yaml_node_t *val,
                     const struct cfg_field *f, void *obj);
 json_t *cfg_out_physnets(const struct cfg_field *f, const void *obj);
 
+/* A document of `local` alone (vfabd --store's file): config.c. */
+extern const struct cfg_schema cfg_top_local_schema;
+/* local.store's parser and writer (config_store.c). */
+int cfg_store_parse(struct cfg *c, const yaml_node_t *val,
+                    const struct cfg_field *f, void *obj);
+json_t *cfg_store_out(const struct cfg_field *f, const void *obj);
+
 /* ---- the loader's helpers, shared by config.c and schema.c ---- */
 
 int cfg_fail(struct cfg *c, const yaml_node_t *at, const char *fmt, ...)

@@ -422,8 +422,34 @@ static const yaml_node_t *locate(struct cfg *c, const yaml_node_t *root,
     return n;
 }
 
+/* vfabd --store's file holds `local` alone: anything else at the top is
+ * named, with what to do instead. 0 or -EINVAL. */
+static int local_only_keys(struct cfg *c, const yaml_node_t *root)
+{
+    char extra[256] = "";
+    const yaml_node_t *first = NULL;
+
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+         p < root->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = cfg_node_at(c, p->key);
+        char b[CFG_VALUE_SHOWN + 8];
+        if (!k || (k->type == YAML_SCALAR_NODE && !strcmp(cfg_sval(k), "local")))
+            continue;
+        first = first ? first : k;
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%s'%s'",
+                 extra[0] ? ", " : "", k->type == YAML_SCALAR_NODE
+                                        ? cfg_clean(k, b) : cfg_node_kind(k));
+    }
+    if (!first)
+        return 0;
+    return cfg_fail(c, first, "with a store (vfabd --store or local.store) the "
+                    "fabric comes from etcd and this file holds only this "
+                    "host's local section: drop %s from it (write the fabric "
+                    "with: vfabctl --store URL apply FILE)", extra);
+}
+
 static int load(const char *file, const char *yaml, size_t len,
-                struct vf_model *m, char *err, size_t errlen)
+                struct vf_model *m, char *err, size_t errlen, bool local_only)
 {
     struct cfg c = { .file = file, .err = err, .errlen = errlen };
     yaml_parser_t parser;
@@ -471,6 +497,14 @@ static int load(const char *file, const char *yaml, size_t len,
                       "and local at the top, got %s", cfg_node_kind(root));
         goto out;
     }
+    if (local_only) {
+        rc = local_only_keys(&c, root);
+        if (!rc)
+            rc = cfg_walk_map(&c, root, &cfg_top_local_schema, m);
+        if (!rc)
+            m->local.chassis_idx = -1;      /* resolved against the store's */
+        goto out;
+    }
     rc = cfg_walk_map(&c, root, &cfg_top_schema, m);
     if (rc)
         goto out;
@@ -504,11 +538,11 @@ int vf_config_load_string(const char *yaml, size_t len, struct vf_model *m,
 
     if (!err || !errlen)
         err = none, errlen = sizeof(none);
-    return load("<string>", yaml, len, m, err, errlen);
+    return load("<string>", yaml, len, m, err, errlen, false);
 }
 
-int vf_config_load(const char *path, struct vf_model *m, char *err,
-                   size_t errlen)
+static int load_file(const char *path, struct vf_model *m, char *err,
+                     size_t errlen, bool local_only)
 {
     FILE *f;
     char *buf = NULL, none[1];
@@ -541,7 +575,7 @@ int vf_config_load(const char *path, struct vf_model *m, char *err,
         goto io;
     }
     fclose(f);
-    rc = load(path, buf, (size_t)size, m, err, errlen);
+    rc = load(path, buf, (size_t)size, m, err, errlen, local_only);
     free(buf);
     return rc;
 io:
@@ -551,4 +585,16 @@ io:
         fclose(f);
     free(buf);
     return rc ? rc : -EIO;
+}
+
+int vf_config_load(const char *path, struct vf_model *m, char *err,
+                   size_t errlen)
+{
+    return load_file(path, m, err, errlen, false);
+}
+
+int vf_config_load_local(const char *path, struct vf_model *m, char *err,
+                         size_t errlen)
+{
+    return load_file(path, m, err, errlen, true);
 }

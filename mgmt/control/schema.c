@@ -800,6 +800,7 @@ static const struct cfg_field local_fields[] = {
       .emit = has_ct_timeouts },
     FN("physical_networks", false, cfg_fn_physnets, cfg_out_physnets, 0, 0,
        0),
+    FN("store", false, cfg_store_parse, cfg_store_out, 0, 0, 0),
 };
 const struct cfg_schema cfg_local_schema =
     SCHEMA(struct vf_model_local, local_fields, NULL, local_init, NULL);
@@ -832,4 +833,9 @@ static const struct cfg_field top_fields[] = {
 };
 const struct cfg_schema cfg_top_schema =
     SCHEMA(struct vf_model, top_fields, NULL, NULL, NULL);
+static const struct cfg_field top_local_fields[] = {
+    FN("local", true, fn_local, out_local, 0, 0, 0),
+};
+const struct cfg_schema cfg_top_local_schema =
+    SCHEMA(struct vf_model, top_local_fields, NULL, NULL, NULL);
 

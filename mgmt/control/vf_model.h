@@ -312,6 +312,21 @@ struct vf_model_workers {
     int cpus[VF_MODEL_MAX_WORKERS];
 };
 
+/* local.store: where this host's fabric comes from (vfabd --store,
+ * docs/store.md). endpoints "" = no store (the -c file holds the fabric). */
+#define VF_MODEL_STORE_URLS 1024
+#define VF_MODEL_STORE_PATH 256
+#define VF_MODEL_STORE_TTL_DEFAULT 10
+struct vf_model_store {
+    bool given;                            /* local.store is there */
+    char endpoints[VF_MODEL_STORE_URLS];   /* "URL[,URL...]" */
+    char prefix[VF_MODEL_STORE_PATH];      /* "" = "/vfab/"; ends in '/' */
+    uint32_t lease_ttl;                    /* s, 2..300; 0 = default 10 */
+    char ca[VF_MODEL_STORE_PATH];          /* tls: files, "" = none */
+    char cert[VF_MODEL_STORE_PATH];
+    char key[VF_MODEL_STORE_PATH];
+};
+
 struct vf_model_local {
     char chassis[VF_NAME_MAX];
     int chassis_idx;             /* resolved */
@@ -334,6 +349,7 @@ struct vf_model_local {
         char name[VF_NAME_MAX];
         char ifname[VF_MODEL_IFNAME_MAX];
     } physnets[VF_MODEL_MAX_PHYSNETS];
+    struct vf_model_store store; /* local.store (config_store.c) */
 };
 
 struct vf_model {
@@ -405,6 +421,12 @@ const char *vf_acl_action_name(enum vf_acl_action a);
  * nothing allocated). */
 int vf_config_load(const char *path, struct vf_model *m, char *err,
                    size_t errlen);
+/* A host's file for vfabd --store: only `local:` (the fabric comes from
+ * etcd). Anything else at the top is refused, naming what to drop. m gets
+ * has_local and local (chassis_idx unresolved: the fabric is not known
+ * yet); nothing else. 0, -EINVAL (err: FILE:LINE and why) or -errno. */
+int vf_config_load_local(const char *path, struct vf_model *m, char *err,
+                         size_t errlen);
 /* Same from a string (tests, and `vfabctl apply` sending file contents). */
 int vf_config_load_string(const char *yaml, size_t len, struct vf_model *m,
                           char *err, size_t errlen);
