@@ -97,7 +97,9 @@
      * nor a router port of the VNI's switch */                              \
     X(TUN_IN_PORT_NOT_ON_CHASSIS, "tunnel_in_port_not_on_chassis")           \
     /* egress: a port on another chassis, and this host has no uplink */     \
-    X(TUN_NO_UPLINK,     "tunnel_no_uplink")
+    X(TUN_NO_UPLINK,     "tunnel_no_uplink")                                 \
+    /* egress: a port on a chassis that is down (its store record is gone) */\
+    X(TUN_CHASSIS_DOWN,  "tunnel_chassis_down")
 
 enum vf_drop_reason {
 #define VF_DROP_ENUM_(id, name) VF_DROP_##id,

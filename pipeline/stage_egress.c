@@ -60,6 +60,12 @@ int vf_stage_output(struct vf_lctx *c, uint32_t out)
                           lp->name);
         return VF_DROP_TUN_NO_UPLINK;
     }
+    if (lp->chassis_down) {
+        if (c->tr)
+            vf_trace_note(c->tr, "output", "%s is on chassis %s, which is down",
+                          lp->name, c->t->chassis[lp->chassis].name);
+        return VF_DROP_TUN_CHASSIS_DOWN;
+    }
     r = add_out(c, (struct vf_act_out){
         .fport = (uint16_t)c->t->uplink->index,
         .chassis = lp->chassis,

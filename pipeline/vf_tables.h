@@ -83,6 +83,9 @@ struct vf_lport {
     uint8_t kind;                /* enum vf_lport_kind */
     bool port_security;
     bool local;                  /* VM port on this chassis */
+    /* Remote VM port whose chassis is down (no live record in the store,
+     * vf_compile_env.chassis_down): unreachable, tunnel_chassis_down. */
+    bool chassis_down;
     uint8_t n_ips;
     uint8_t mac[6];
     uint16_t chassis;            /* VM port: index in t->chassis */

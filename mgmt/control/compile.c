@@ -76,6 +76,13 @@ static struct vf_port *port_of(const struct cctx *cc,
     return cc->env->port_of(cc->env->arg, mp);
 }
 
+/* Is chassis i down (vf_compile_env.chassis_down)? Never the local one. */
+static bool chassis_down(const struct cctx *cc, int i)
+{
+    return cc->env->chassis_down && i >= 0 && i != cc->local &&
+           (size_t)i < cc->m->n_chassis && cc->env->chassis_down[i];
+}
+
 static uint32_t plen_mask(unsigned plen)
 {
     return plen == 0 ? 0 : plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
@@ -110,6 +117,7 @@ static void switch_blob(const struct cctx *cc, const struct vf_model_tenant *tn,
         blob_u32(bl, p->max_connections);
         blob_u32(bl, (uint32_t)p->chassis_idx);
         blob_u32(bl, p->chassis_idx == cc->local);
+        blob_u32(bl, chassis_down(cc, p->chassis_idx));
         blob_put(bl, &fp, sizeof(fp));
         blob_u32(bl, fi);
     }
@@ -192,9 +200,10 @@ static struct vf_dp *build_dp(const struct cctx *cc,
             goto fail;
         }
         snprintf(lp->name, sizeof(lp->name), "%s", mp->name);
+        lp->chassis_down = chassis_down(cc, mp->chassis_idx);
         if (lp->local) {
             dp->flood_local[dp->n_flood_local++] = dp->n_ports;
-        } else if (!seen[mp->chassis_idx]) {
+        } else if (!seen[mp->chassis_idx] && !lp->chassis_down) {
             seen[mp->chassis_idx] = 1;
             dp->flood_remote[dp->n_flood_remote++] = (uint16_t)mp->chassis_idx;
         }

@@ -42,6 +42,10 @@ struct vf_compile_env {
     struct vf_port *uplink;      /* NULL: no remote outputs (single host) */
     uint16_t underlay_mtu;       /* 0 = 1500 */
     bool udp_csum;               /* outer UDP checksum on encap */
+    /* Liveness (vfabd --store): m->n_chassis bytes, nonzero = that chassis
+     * is down: its ports unreachable (tunnel_chassis_down), no flood copies
+     * to it. NULL: every chassis is up. */
+    const uint8_t *chassis_down;
 };
 
 struct vf_tables *vf_compile(const struct vf_model *m,

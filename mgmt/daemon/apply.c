@@ -63,7 +63,8 @@ static void undo(struct vf_daemon *d, struct prepared *p)
 
 /* Step 3. Nothing here is visible to a worker. */
 static int prepare(struct vf_daemon *d, const struct vf_model *next,
-                   struct prepared *p, char *err, size_t errlen)
+                   const uint8_t *down, struct prepared *p, char *err,
+                   size_t errlen)
 {
     int rc = 0;
 
@@ -113,6 +114,7 @@ static int prepare(struct vf_daemon *d, const struct vf_model *next,
         .port_of = vf_ports_of,
         .arg = d,
         .uplink = d->uplink,
+        .chassis_down = down,
     };
     p->tables = vf_compile(next, vf_publisher_current(&d->pub), &env,
                            d->generation + 1, err, errlen);
@@ -206,8 +208,23 @@ static const char *origin_name(enum vf_change_origin o)
     return "?";
 }
 
+/* Do the chassis of next have the liveness of those in force (by name)? */
+static bool down_same(const struct vf_daemon *d, const struct vf_model *next,
+                      const uint8_t *down)
+{
+    for (size_t i = 0; i < next->n_chassis; i++) {
+        int j = vf_model_find_chassis(&d->model, next->chassis[i].name);
+        bool was = j >= 0 && d->down && d->down[j];
+        if (was != (down && down[i]))
+            return false;
+    }
+    return true;
+}
+
 void vf_change_free(struct vf_change *c)
 {
+    free(c->down);
+    c->down = NULL;
     vf_model_free(&c->model);
     json_decref(c->diff);
     c->diff = NULL;
@@ -268,11 +285,11 @@ int vf_apply(struct vf_daemon *d, struct vf_change *c,
      * deleted tap): applying is how an operator brings it back. */
     res->step = VF_APPLY_DONE;
     if (c->dry_run || (d->generation && vf_model_diff_count(res->diff) == 0 &&
-                       !vf_daemon_lost_ports(d)))
+                       !vf_daemon_lost_ports(d) && down_same(d, next, c->down)))
         goto out;
     /* 3. Everything the change needs, unseen by workers. */
     res->step = VF_APPLY_PREPARE;
-    rc = prepare(d, next, &p, err, errlen);
+    rc = prepare(d, next, c->down, &p, err, errlen);
     if (rc)
         goto undo;
     /* 4. Durable before visible: what a worker ever runs was saved. */
@@ -289,6 +306,9 @@ int vf_apply(struct vf_daemon *d, struct vf_change *c,
     /* 5, 6. */
     publish(d, &p);
     swap_model(d, next);
+    free(d->down);
+    d->down = c->down;
+    c->down = NULL;
     d->revision = c->revision;
     res->step = VF_APPLY_DONE;
     res->applied = true;
@@ -304,6 +324,8 @@ undo:
 out:
     json_decref(c->diff);       /* refused before step 2 */
     c->diff = NULL;
+    free(c->down);
+    c->down = NULL;
     vf_model_free(next);
     return rc;
 }

@@ -417,4 +417,6 @@ void vf_daemon_stop(struct vf_daemon *d)
     d->view = NULL;
     vf_topo_free(&d->topo);
     vf_model_free(&d->model);
+    free(d->down);
+    d->down = NULL;
 }

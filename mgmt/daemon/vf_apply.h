@@ -80,6 +80,10 @@ struct vf_change {
      * force, and this is vf_model_diff(in force, model). NULL: vf_apply
      * does them. Taken over by vf_apply (into res->diff). */
     json_t *diff;
+    /* Liveness (the store's live chassis): model.n_chassis bytes, nonzero
+     * = that chassis is down (vf_compile_env.chassis_down). NULL: all up.
+     * A change of it alone is a change. Taken over by vf_apply. */
+    uint8_t *down;
 };
 
 /* Where vf_apply stopped; the caller words its answer by it. */

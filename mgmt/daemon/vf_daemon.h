@@ -136,6 +136,11 @@ struct vf_daemon {
     char state_dir[4096];
     char config[4096];                   /* opts.config, or "" */
     uint64_t revision;                   /* store revision in force; 0 */
+    /* The chassis down in the tables in force (vf_change.down, taken over
+     * by vf_apply; model.n_chassis bytes; NULL: all up). mgmt. */
+    uint8_t *down;
+    /* vfabd --store: the source (vf_store_source.h); NULL without. mgmt. */
+    struct vf_store_src *store;
     struct vf_capture capture;           /* `vfabctl capture`; mgmt only */
     /* Scratch of one apply (local_ports, the ports it opened); kept here
      * so no daemon shares it with another in the same process. mgmt. */

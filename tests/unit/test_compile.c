@@ -251,10 +251,56 @@ static void test_errors(void **state)
     lt_model_free(&m);
 }
 
+/* Liveness as a compile input (vfabd --store): a chassis that is down has
+ * its ports marked unreachable and gets no flood copies; the datapaths it
+ * touches are rebuilt when it changes, the others shared. */
+static void test_chassis_down(void **state)
+{
+    (void)state;
+    struct vf_model m;
+    build(&m);
+    struct vf_port *up = vf_ring_port_open("up", 1, 2, -1);
+    up->index = 1;
+    char err[256] = "";
+    uint8_t down[3] = {1, 0, 1};           /* hv3 down; hv1 is local: ignored */
+    struct vf_compile_env env = {.chassis_idx = 0, .port_of = port_of, .uplink = up};
+    struct vf_tables *t0 = vf_compile(&m, NULL, &env, 1, err, sizeof(err));
+    env.chassis_down = down;
+    struct vf_tables *t1 = vf_compile(&m, t0, &env, 2, err, sizeof(err));
+    assert_non_null(t0);
+    assert_non_null(t1);
+    const struct vf_dp *a0 = vf_tables_dp_by_vni(t0, 10), *a1 = vf_tables_dp_by_vni(t1, 10);
+    const struct vf_dp *b0 = vf_tables_dp_by_vni(t0, 11), *b1 = vf_tables_dp_by_vni(t1, 11);
+    assert_int_equal(a0->n_flood_remote, 2);
+    assert_int_equal(a1->n_flood_remote, 1);  /* hv2 only */
+    assert_int_equal(a1->flood_remote[0], 1);
+    for (uint32_t i = 0; i < a1->n_ports; i++) {
+        const struct vf_lport *lp = &a1->ports[i];
+        bool on_hv3 = lp->kind == VF_LPORT_VM && !lp->local && lp->chassis == 2;
+        assert_int_equal(lp->chassis_down, on_hv3);   /* a4 only */
+        assert_false(a0->ports[i].chassis_down);
+        assert_false(lp->local && lp->chassis_down);  /* never the local one */
+    }
+    assert_ptr_not_equal(a0, a1);             /* a4 on hv3: rebuilt */
+    assert_ptr_equal(b0, b1);                 /* blue-b has nothing on hv3 */
+    /* Back up: the flood list and the port again. */
+    env.chassis_down = NULL;
+    struct vf_tables *t2 = vf_compile(&m, t1, &env, 3, err, sizeof(err));
+    assert_non_null(t2);
+    assert_int_equal(vf_tables_dp_by_vni(t2, 10)->n_flood_remote, 2);
+    vf_tables_free(t0);
+    vf_tables_free(t1);
+    vf_tables_free(t2);
+    vf_port_close(up);
+    close_ports();
+    lt_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contents),
+        cmocka_unit_test(test_chassis_down),
         cmocka_unit_test(test_sharing),
         cmocka_unit_test(test_reachability),
         cmocka_unit_test(test_errors),
