@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "mgmt/control/vf_compile.h"
+#include "mgmt/layout/vf_desired.h"
 #include "mgmt/rpc/vf_rpc.h"
 #include "perf/vf_sim.h"
 
@@ -377,9 +378,7 @@ static void registered(void *arg, struct vf_store_result *res)
         retry_later(c, "register", res->error);
         return;
     }
-    const struct vf_store_op_result *held = res->n_ops ? &res->ops[0] : NULL;
-    bool ours = held && held->n_kvs && held->kvs[0].lease == c->lease;
-    if (!res->succeeded && !ours) {
+    if (!vf_desired_registered(res, c->lease, NULL)) {
         /* After a lost lease the record may still be on the old one (a
          * revoke that did not get through): revoke it again, a few times. */
         if (c->regranting && ++c->reg_tries < 5) {
@@ -420,27 +419,16 @@ static void granted(void *arg, struct vf_store_result *res)
     register_send(c);
 }
 
-/* P"chassis/<name>" on c->lease if no one holds it (CREATE == 0). */
+/* P"chassis/<name>" on c->lease if no one holds it (vf_desired.h). */
 static void register_send(struct sim_chassis *c)
 {
-    char key[KEY_MAX], esc[VF_LAYOUT_KEY_MAX];
     struct vf_layout_chassis_rec r = {.started = (int64_t)time(NULL)};
     snprintf(r.name, sizeof(r.name), "%s", c->name);
     sim_chassis_addr(c->idx, r.underlay_ip, sizeof(r.underlay_ip));
     snprintf(r.encap, sizeof(r.encap), "geneve");
     snprintf(r.version, sizeof(r.version), "%s", VF_VERSION);
-    char *val = vf_layout_chassis_rec_encode(&r);
-    vf_layout_name_escape(c->name, esc, sizeof(esc));
-    snprintf(key, sizeof(key), "%schassis/%s", c->cfg->prefix, esc);
-    struct vf_store_cmp cmp = {.key = key, .target = VF_STORE_CMP_CREATE};
-    struct vf_store_op put = {.type = VF_STORE_OP_PUT, .key = key, .value = val,
-                              .value_len = val ? strlen(val) : 0, .lease = c->lease};
-    struct vf_store_op get = {.type = VF_STORE_OP_RANGE, .key = key};
-    struct vf_store_txn t = {.cmp = &cmp, .n_cmp = 1, .success = &put, .n_success = 1,
-                             .failure = &get, .n_failure = 1};
-    if (!val || vf_store_txn_async(c->s, &t, registered, c))
+    if (vf_desired_register_async(c->s, c->cfg->prefix, &r, c->lease, registered, c))
         fail(c, "register", "cannot start a txn");
-    free(val);
 }
 
 /* ---- watching ---- */

@@ -86,4 +86,26 @@ int vf_desired_commit(struct vf_store *s, const char *prefix,
                       const size_t *ends, size_t n_parts,
                       struct vf_desired_result *res, char *err, size_t errlen);
 
+/* ---- a host's runtime records (desired_host.c) ---- */
+
+/* P"chassis/" + the escaped name into buf. 0 or -ENAMETOOLONG. */
+int vf_desired_chassis_key(const char *prefix, const char *name, char *buf,
+                           size_t len);
+/* Registers r on lease: one txn, CREATE(P"chassis/<name>") == 0 -> put the
+ * record on the lease, else range the key (who holds it). done hears the
+ * answer; vf_desired_registered reads it. 0 or -errno (not sent). */
+int vf_desired_register_async(struct vf_store *s, const char *prefix,
+                              const struct vf_layout_chassis_rec *r, int64_t lease,
+                              vf_store_done_fn *done, void *arg);
+/* The same, synchronously (res as the txn's answer). */
+int vf_desired_register(struct vf_store *s, const char *prefix,
+                        const struct vf_layout_chassis_rec *r, int64_t lease,
+                        struct vf_store_result *res);
+/* Whether the registration's answer leaves the record on lease: put now,
+ * or found already on it (a retry of a txn that went in). Otherwise
+ * *holder (may be NULL) is the record someone else holds (key NULL when
+ * the txn failed: res->rc). */
+bool vf_desired_registered(const struct vf_store_result *res, int64_t lease,
+                           struct vf_store_kv *holder);
+
 #endif
