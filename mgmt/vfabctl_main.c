@@ -193,6 +193,35 @@ static void print_status(json_t *r)
                json_is_true(json_object_get(up, "fixed_bufs")) ? "on" : "off",
                jint(up, "depth"), jint(up, "burst"));
     }
+    json_t *st = json_object_get(r, "store");
+    if (st) {
+        double age = json_real_value(json_object_get(st, "last_event_age_s"));
+        char agebuf[32] = "none yet";
+        if (age >= 0)
+            snprintf(agebuf, sizeof(agebuf), "%.1f s ago", age);
+        printf("store: %s%s  prefix %s  %s%s  revision %" PRIu64 " (seen %" PRIu64
+               ")  last event %s\n",
+               json_string_value(json_object_get(st, "endpoints")),
+               "", json_string_value(json_object_get(st, "prefix")),
+               json_is_true(json_object_get(st, "connected")) ? "connected to "
+                                                              : "NOT connected",
+               json_string_value(json_object_get(st, "endpoint")) ?: "",
+               jint(st, "revision"), jint(st, "revision_seen"), agebuf);
+        printf("store: chassis %s %s (lease TTL %" PRIu64 " s), %" PRIu64
+               " changes applied, %" PRIu64 " refused",
+               json_string_value(json_object_get(st, "chassis")),
+               json_string_value(json_object_get(st, "registration")),
+               jint(st, "lease_ttl_s"), jint(st, "changes_applied"),
+               jint(st, "changes_refused"));
+        size_t k;
+        json_t *c;
+        json_array_foreach(json_object_get(st, "chassis_down"), k, c)
+            printf("%s%s", k ? ", " : "; down: ", json_string_value(c));
+        printf("\n");
+        const char *why = json_string_value(json_object_get(st, "last_refusal"));
+        if (why && *why)
+            printf("store: last refusal: %s\n", why);
+    }
 }
 
 static void print_drops(json_t *drops, const char *indent)

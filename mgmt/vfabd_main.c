@@ -25,7 +25,9 @@
 #include "mgmt/daemon/vf_loop.h"
 #include "mgmt/daemon/vf_metrics.h"
 #include "mgmt/daemon/vf_perfconfig.h"
+#include "mgmt/daemon/vf_state.h"
 #include "mgmt/daemon/vf_state_lock.h"
+#include "mgmt/daemon/vf_store_source.h"
 #include "mgmt/rpc/vf_ctl.h"
 #include "mgmt/rpc/vf_ctl_path.h"
 #include "mgmt/rpc/vf_rpc.h"
@@ -34,7 +36,7 @@
 #define REFRESH_MS 1000          /* live view, lost ports, metrics page */
 
 struct args {
-    const char *config, *sock, *state_dir, *perf, *demo_stall;
+    const char *config, *sock, *state_dir, *perf, *demo_stall, *store;
     bool check, demo, quiet, verbose, use_syslog, idle_given, fixed_spin;
     bool has_metrics;
     uint32_t metrics_ip;
@@ -55,19 +57,26 @@ struct vfabd {
     bool have_demo;
     struct vf_live live;
     struct vf_loop loop;
+    struct vf_store_src *store;  /* --store / local.store; NULL: the file */
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
 "usage: vfabd -c FILE [-p PERFCONFIG] [-s SOCKET] [--check] [--demo] [--duration SECONDS]\n"
+"       vfabd -c LOCAL.yaml --store URL[,URL...] [--state-dir DIR] ...\n"
 "\n"
 "vfab's forwarder: runs this chassis' part of the tenants' logical networks\n"
 "(desired state in FILE, YAML; see docs/config.md) on pinned, NUMA-aware\n"
 "workers, and serves vfabctl on a Unix control socket.\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE     desired state (required)\n"
+"  -c, --config FILE     desired state (required); with --store only this\n"
+"                        host's local: section\n"
+"      --store URLS      take the fabric from etcd (URL[,URL...], e.g.\n"
+"                        http://10.0.0.1:2379; or local.store in FILE): list,\n"
+"                        watch, register this chassis on a lease; see\n"
+"                        docs/store.md. Edits go through vfabctl --store\n"
 "  -p, --perf FILE       tuning knobs (perf config, YAML; see perf/configs/ and\n"
 "                        docs/perf.md): workers, burst, rings, pools, flow cache,\n"
 "                        io_uring variant, idle polls. Options given on the\n"
@@ -113,7 +122,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 {
     enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_IDLE, OPT_FIXED_SPIN,
            OPT_VERSION, OPT_DEMO_COUNT, OPT_DEMO_STALL, OPT_STATE_DIR,
-           OPT_METRICS, OPT_SYSLOG, OPT_CT_MAX, OPT_CT_ZONE_MAX };
+           OPT_METRICS, OPT_SYSLOG, OPT_CT_MAX, OPT_CT_ZONE_MAX, OPT_STORE };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"socket", required_argument, 0, 's'},
@@ -124,6 +133,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"demo-count", required_argument, 0, OPT_DEMO_COUNT},
         {"demo-stall", required_argument, 0, OPT_DEMO_STALL},
         {"state-dir", required_argument, 0, OPT_STATE_DIR},
+        {"store", required_argument, 0, OPT_STORE},
         {"idle-polls", required_argument, 0, OPT_IDLE},
         {"fixed-spin", no_argument, 0, OPT_FIXED_SPIN},
         {"metrics", required_argument, 0, OPT_METRICS},
@@ -161,6 +171,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
             break;
         case OPT_STATE_DIR: a->state_dir = optarg; break;
+        case OPT_STORE: a->store = optarg; break;
         case OPT_DEMO_STALL: a->demo_stall = optarg; a->demo = true; break;
         case OPT_DEMO_COUNT:
             a->demo_count = strtoll(optarg, &end, 10);
@@ -259,13 +270,24 @@ static int load_perf(struct args *a)
     return 0;
 }
 
+static int store_mode(const struct args *a, struct vf_model *lm);
+
 /* --check: the file (and perf config) valid or not; the exit code. */
 static int check_only(const struct args *a)
 {
-    struct vf_model m;
+    struct vf_model m = {0};
     char err[2048];
     size_t nports = 0, nsw = 0;
-    int rc = vf_config_load(a->config, &m, err, sizeof(err));
+    int rc = store_mode(a, &m);
+
+    if (rc == 1)
+        printf("%s: valid local section for chassis %s (the fabric comes from the "
+               "store at %s)\n", a->config, m.local.chassis,
+               a->store ? a->store : m.local.store.endpoints);
+    vf_model_free(&m);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    rc = vf_config_load(a->config, &m, err, sizeof(err));
 
     if (rc) {
         vf_log_error("%s", err);
@@ -303,6 +325,107 @@ static int load_state(const struct args *a, struct vf_change *first)
             vf_log_error("--state-dir %s: %s", a->state_dir, err);
         else
             vf_log_error("%s", err);
+        return rc == -EINVAL ? 2 : 1;
+    }
+    return 0;
+}
+
+/* ---- the fabric from a store (vf_store_source.h) ---- */
+
+/* Does the fabric come from etcd? --store, or a file of `local:` alone
+ * with local.store. 0 no (the ordinary file), 1 yes (*lm holds local),
+ * else the exit code. */
+static int store_mode(const struct args *a, struct vf_model *lm)
+{
+    char err[2048];
+    int rc = vf_config_load_local(a->config, lm, err, sizeof(err));
+
+    if (rc == 0 && (a->store || lm->local.store.endpoints[0]))
+        return 1;
+    if (rc == 0 && lm->local.store.given) {
+        vf_log_error("%s: local.store has no endpoints: give them there or with "
+                     "--store URL[,URL...]", a->config);
+        return 2;
+    }
+    if (0)
+        return 1;
+    if (rc == 0) {
+        vf_log_error("%s holds only a local section: give the store it goes "
+                     "with (--store URL or local.store), or the fabric "
+                     "(chassis, tenants)", a->config);
+        return 2;
+    }
+    if (a->store) {             /* the fabric in the file too: what to drop */
+        vf_log_error("%s", err);
+        return rc == -EINVAL ? 2 : 1;
+    }
+    return 0;
+}
+
+/* A file with the fabric and local.store: refused, naming what to drop. */
+static int refuse_fabric_with_store(const struct args *a, const struct vf_model *m)
+{
+    if (!m->local.store.given)
+        return 0;
+    vf_log_error("%s: local.store is set, so the fabric comes from etcd and this "
+                 "file holds only this host's local section: drop 'chassis', "
+                 "'tenants' from it (write the fabric with: vfabctl --store URL "
+                 "apply FILE)", a->config);
+    return 2;
+}
+
+/* Store mode: the saved state with this file's local when --state-dir has
+ * one (forwarding before the store answers), else the store's fabric
+ * (waiting for it). 0 or the exit code. */
+static int load_store(const struct args *a, struct vf_model *lm,
+                      struct vf_change *first, struct vfabd *v)
+{
+    struct vf_model saved = {0};
+    char err[2048];
+    uint64_t rev = 0;
+    int rc;
+
+    if (a->state_dir && vf_state_lock(a->state_dir, err, sizeof(err)) < 0) {
+        vf_log_error("%s", err);
+        return 1;
+    }
+    rc = vf_store_src_create(&lm->local, a->store, VF_VERSION, &v->store, err,
+                             sizeof(err));
+    if (rc) {
+        vf_log_error("--store: %s", err);
+        return rc == -EINVAL ? 2 : 1;
+    }
+    if (a->state_dir) {
+        rc = vf_state_check_dir(a->state_dir, err, sizeof(err));
+        if (!rc)
+            rc = vf_state_load_rev(a->state_dir, &saved, &rev, err, sizeof(err));
+        if (rc && rc != -ENOENT) {
+            vf_log_error("--state-dir %s: %s", a->state_dir, err);
+            return rc == -EINVAL ? 2 : 1;
+        }
+        if (!rc) {
+            saved.has_local = true;
+            saved.local = lm->local;
+            rc = vf_model_validate(&saved, err, sizeof(err));
+            if (rc) {
+                vf_log_error("%s: its local section does not fit the saved state "
+                             "in %s: %s", a->config, a->state_dir, err);
+                vf_model_free(&saved);
+                return 2;
+            }
+            vf_log_info("forwarding from the saved state in %s (store revision "
+                        "%llu) until the store at %s answers", a->state_dir,
+                        (unsigned long long)rev, vf_store_src_endpoints(v->store));
+            *first = (struct vf_change){ .origin = VF_ORIGIN_STATE,
+                                         .source = "the saved state",
+                                         .revision = rev, .model = saved,
+                                         .validated = true };
+            return 0;
+        }
+    }
+    rc = vf_store_src_first(v->store, &lm->local, first, err, sizeof(err));
+    if (rc) {
+        vf_log_error("%s", err);
         return rc == -EINVAL ? 2 : 1;
     }
     return 0;
@@ -388,6 +511,13 @@ static int start(struct args *a, struct vf_change *first, struct vfabd *v)
             vf_log_error("%s", err);
         return 1;
     }
+    if (v->store) {
+        rc = vf_store_src_start(v->store, &v->d, &v->loop, err, sizeof(err));
+        if (rc) {
+            vf_log_error("%s", err);
+            return 1;
+        }
+    }
     v->ctl = vf_ctl_open(a->sock, vf_rpc_methods, &v->d, err, sizeof(err));
     if (!v->ctl) {
         vf_log_error("%s", err);
@@ -444,6 +574,7 @@ int main(int argc, char **argv)
     static struct args a;
     static struct vfabd v;
     struct vf_change first = {0};
+    struct vf_model local = {0};
     int code, rc;
 
     v.loop.sig_fd = -1;         /* nothing to close until vf_loop_init */
@@ -455,9 +586,13 @@ int main(int argc, char **argv)
         return code;
     if (a.check)
         return check_only(&a);
-    code = load_state(&a, &first);
+    code = store_mode(&a, &local);
+    if (code == 1)
+        code = load_store(&a, &local, &first, &v);
+    else if (code == 0 && (code = load_state(&a, &first)) == 0)
+        code = refuse_fabric_with_store(&a, &first.model);
     if (code)
-        return code;
+        goto out;
     /* Before any thread starts, so every thread inherits the mask and
      * only the loop's signalfd sees the signals. */
     rc = vf_loop_block_signals();
@@ -482,12 +617,15 @@ out:
         vf_capture_stop(&v.d);
     vf_metrics_stop(v.metrics);
     vf_ctl_close(v.ctl);
+    v.d.store = NULL;
+    vf_store_src_destroy(v.store);      /* revokes its lease: the others drop it */
     if (v.started)
         vf_daemon_stop(&v.d);
     if (v.have_demo)
         vf_demo_free(&v.demo);
     vf_loop_fini(&v.loop);
-    vf_model_free(&first.model);
+    vf_change_free(&first);
+    vf_model_free(&local);
     if (v.started)
         vf_log_info("stopped");
     vf_log_close();

@@ -169,6 +169,17 @@ int vf_loop_add_source(struct vf_loop *l, const char *name,
     return 0;
 }
 
+int vf_loop_add_timed_source(struct vf_loop *l, const char *name,
+                             unsigned (*fds)(void *, struct pollfd *, unsigned),
+                             int (*ready)(void *, const struct pollfd *, unsigned),
+                             int (*timeout_ms)(void *), void *arg)
+{
+    int rc = vf_loop_add_source(l, name, fds, ready, arg);
+    if (rc == 0)
+        l->src[l->n_src - 1].timeout_ms = timeout_ms;
+    return rc;
+}
+
 int vf_loop_add_fd(struct vf_loop *l, const char *name, int fd, short events,
                    int (*on_fd)(void *arg, int fd, short revents), void *arg)
 {
@@ -213,6 +224,11 @@ static int poll_timeout(const struct vf_loop *l)
         long long d = ts_diff_ms(&l->tm[i].next, &now);
         if (d < wait)
             wait = d < 0 ? 0 : d;
+    }
+    for (unsigned i = 0; i < l->n_src; i++) {
+        int d = l->src[i].timeout_ms ? l->src[i].timeout_ms(l->src[i].arg) : -1;
+        if (d >= 0 && d < wait)
+            wait = d;
     }
     return (int)wait;
 }
@@ -259,8 +275,10 @@ int vf_loop_run(struct vf_loop *l)
         int k = poll(pfd, n, poll_timeout(l));
         if (k < 0 && errno != EINTR)
             return -errno;
-        for (unsigned i = 0; k > 0 && i < l->n_src && rc == 0; i++) {
+        for (unsigned i = 0; i < l->n_src && rc == 0; i++) {
             struct vf_loop_source *s = &l->src[i];
+            if (k <= 0 && !s->timeout_ms)
+                continue;       /* a timed source runs its timers every turn */
             if (s->on_fd) {
                 if (count[i] && pfd[first[i]].revents)
                     rc = s->on_fd(s->arg, s->fd, pfd[first[i]].revents);

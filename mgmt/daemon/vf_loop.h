@@ -51,6 +51,10 @@ struct vf_loop_source {
     unsigned (*fds)(void *arg, struct pollfd *pfd, unsigned max);
     /* Serves what poll reported for those; 0, or -errno to stop the loop. */
     int (*ready)(void *arg, const struct pollfd *pfd, unsigned n);
+    /* Timed sources (vf_loop_add_timed_source): how long poll may wait for
+     * them (-1: no limit); their ready() then runs every turn, fds ready or
+     * not (the etcd client's own timers). NULL for the others. */
+    int (*timeout_ms)(void *arg);
     void *arg;
     /* One fixed descriptor (vf_loop_add_fd); fds/ready then unused. */
     int fd;
@@ -92,6 +96,10 @@ int vf_loop_add_source(struct vf_loop *l, const char *name,
                        unsigned (*fds)(void *, struct pollfd *, unsigned),
                        int (*ready)(void *, const struct pollfd *, unsigned),
                        void *arg);
+int vf_loop_add_timed_source(struct vf_loop *l, const char *name,
+                             unsigned (*fds)(void *, struct pollfd *, unsigned),
+                             int (*ready)(void *, const struct pollfd *, unsigned),
+                             int (*timeout_ms)(void *), void *arg);
 int vf_loop_add_fd(struct vf_loop *l, const char *name, int fd, short events,
                    int (*on_fd)(void *arg, int fd, short revents), void *arg);
 int vf_loop_add_timer(struct vf_loop *l, const char *name, unsigned period_ms,

@@ -28,6 +28,7 @@
 #include "mgmt/control/vf_model_diff.h"
 #include "mgmt/control/vf_model_edit.h"
 #include "mgmt/daemon/vf_apply.h"
+#include "mgmt/daemon/vf_store_source.h"
 #include "mgmt/daemon/vf_daemon.h"
 #include "mgmt/daemon/vf_log.h"
 #include "mgmt/daemon/vf_mgmt_job.h"
@@ -98,6 +99,20 @@ static json_t *busy(struct vf_rpc_error *err)
                        what, secs);
 }
 
+/* A vfabd whose fabric comes from etcd takes no edits here: they would
+ * be undone by the next store change, and other hosts would never see
+ * them. NULL when edits are allowed. */
+static json_t *store_refuses(const struct vf_daemon *d, const char *what,
+                             struct vf_rpc_error *err)
+{
+    if (!d->store)
+        return NULL;
+    return vf_rpc_fail(err, VF_RPC_REFUSED, "this vfabd takes its fabric from "
+                       "the etcd store at %s: change it there with vfabctl --store "
+                       "%s %s ...", vf_store_src_endpoints(d->store),
+                       vf_store_src_endpoints(d->store), what);
+}
+
 static json_t *edit(void *ctx, json_t *params, struct vf_rpc_error *err,
                     enum vf_edit_op op)
 {
@@ -108,6 +123,8 @@ static json_t *edit(void *ctx, json_t *params, struct vf_rpc_error *err,
     char msg[1024];
     int rc;
 
+    if (d->store)
+        return store_refuses(d, op == VF_EDIT_ADD ? "add" : "del", err);
     if (!kind)
         return vf_rpc_fail(err, VF_RPC_INVALID_PARAMS, "params: missing "
                            "string 'kind' (one of chassis, tenant, switch, "
@@ -259,6 +276,8 @@ static json_t *apply(void *ctx, json_t *params, struct vf_rpc_error *err)
     const char *name = json_string_value(json_object_get(params, "name"));
     char what[300];
 
+    if (d->store)
+        return store_refuses(d, "apply", err);
     if (!json_is_string(y))
         return vf_rpc_fail(err, VF_RPC_INVALID_PARAMS, "params: missing "
                            "string 'yaml' (the desired-state file's text)");

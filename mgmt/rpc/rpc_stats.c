@@ -8,6 +8,7 @@
 
 #include "fabric/vf_port_udp.h"
 #include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_store_source.h"
 #include "mgmt/control/vf_model_json.h"
 #include "mgmt/rpc/vf_rpc.h"
 #include "numa/vf_drop.h"
@@ -85,7 +86,7 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
             "icmp_frag_needed", (json_int_t)ld(&wk->stats.icmp_frag_needed)));
     }
     const struct vf_model *m = &d->model;
-    return json_pack(
+    json_t *st = json_pack(
         "{s:s, s:s, s:I, s:I, s:{s:s, s:i, s:i, s:b}, s:o, s:i,"
         " s:{s:I, s:I, s:I, s:I}, s:o}",
         "version", VF_VERSION,
@@ -101,6 +102,9 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
         "last_grace_us", (json_int_t)(d->pub.last_grace_ns / 1000),
         "max_grace_us", (json_int_t)(d->pub.max_grace_ns / 1000),
         "tuning", tuning_json(d));
+    if (st && d->store)
+        json_object_set_new(st, "store", vf_store_src_status(d->store));
+    return st;
 }
 
 /* A vf_port_info_sink that fills a JSON object (arg). */
