@@ -10,9 +10,8 @@
  *              round for one rebuild + vf_apply of everything that came;
  *   waiting    a failed list, or a COMPACTED / refused watch: a new list
  *              at list_at (backoff).
- * Registration runs beside it: grant -> keep -> txn (CREATE == 0) ->
- * registered; a lost lease revokes the old one and starts over; a failed
- * step is retried at reg_at (backoff).
+ * This host's own records (registration, bindings) are store_host.c's;
+ * the loop runs both.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +22,7 @@
 #include <time.h>
 
 #include "mgmt/daemon/daemon_int.h"
+#include "mgmt/daemon/store_source_int.h"
 #include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_log.h"
 #include "mgmt/daemon/vf_loop.h"
@@ -31,68 +31,7 @@
 #include "mgmt/layout/vf_layout.h"
 #include "mgmt/store/vf_store.h"
 
-#define BACKOFF_FIRST_MS 250
-#define BACKOFF_MAX_MS 5000
 #define FIRST_WAIT_LOG_MS 5000    /* cold start: "still waiting" at most this often */
-
-enum reg_state { REG_IDLE, REG_GRANTING, REG_PUTTING, REG_DONE, REG_REVOKING };
-
-struct vf_store_src {
-    struct vf_store *s;
-    struct vf_daemon *d;
-    char endpoints[VF_MODEL_STORE_URLS];
-    char prefix[VF_MODEL_STORE_PATH];
-    char desired_pfx[VF_MODEL_STORE_PATH + 16];
-    char chassis[VF_NAME_MAX];
-    char version[32];             /* vfabd's, for the chassis record */
-    unsigned ttl;
-
-    /* The store as held: P"desired/..." relative to it, and the runtime
-     * records relative to P ("chassis/<n>", "bindings/<p>"). */
-    struct vf_layout_kvs desired, rt;
-    int64_t rev;                  /* the key sets are at this revision */
-    bool have_list;               /* they hold a whole list */
-    bool dirty;                   /* changed since the last apply */
-    bool listing;
-    struct vf_layout_kvs list_d, list_rt;
-    int64_t list_at_ms;           /* a list is due (0: none) */
-    unsigned list_backoff;
-    struct vf_store_watch *watch;
-
-    enum reg_state reg;
-    int64_t lease;
-    struct vf_store_lease *keeper;
-    int64_t reg_at_ms;            /* a registration step is due (0: none) */
-    unsigned reg_backoff;
-    bool clash_logged;
-
-    /* For status. */
-    int64_t applied_rev;          /* the revision of the part in force */
-    int64_t last_event_ms;        /* monotonic; 0: none yet */
-    bool connected;               /* the watch stream is open */
-    uint64_t applied, refused, lists, events;
-    unsigned n_down;
-    char down_names[512];         /* as last logged */
-    char last_refusal[512];
-    int64_t refused_rev;          /* logged once per revision */
-};
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Next wait of a backoff: BACKOFF_FIRST_MS doubling to BACKOFF_MAX_MS,
- * +-20 % jitter. */
-static int64_t backoff(unsigned *b)
-{
-    unsigned ms = *b ? *b : BACKOFF_FIRST_MS;
-    *b = ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
-    ms = ms * 4 / 5 + (unsigned)(rand() % (int)(ms * 2 / 5 + 1));
-    return now_ms() + ms;
-}
 
 static void store_log(void *arg, enum vf_store_log_level level, const char *msg)
 {
@@ -161,6 +100,7 @@ static int build(struct vf_store_src *src, struct vf_model *m, uint8_t **down,
     vf_layout_kvs_free(&sub);
     if (rc)
         return rc;
+    vf_store_src_bound(src, m);     /* where the others' ports are open */
     src->n_down = 0;
     for (size_t i = 0; i < m->n_chassis; i++) {
         if (!strcmp(m->chassis[i].name, src->chassis) || live(src, m->chassis[i].name))
@@ -206,6 +146,7 @@ static void apply_now(struct vf_store_src *src)
         return;
     }
     src->applied_rev = src->rev;
+    src->bind_dirty = true;         /* ports opened or closed: bindings */
     if (res.applied) {
         src->applied++;
         vf_log_info("store: applied revision %" PRId64 " (generation %llu)",
@@ -276,7 +217,7 @@ static void list_done(void *arg, struct vf_store_result *res)
     if (res->rc) {
         vf_layout_kvs_free(&src->list_d);
         vf_layout_kvs_free(&src->list_rt);
-        src->list_at_ms = backoff(&src->list_backoff);
+        src->list_at_ms = vf_store_src_backoff(&src->list_backoff);
         vf_log_warn("store: listing %s failed, again in a moment: %s", src->prefix,
                     res->error);
         return;
@@ -288,7 +229,7 @@ static void list_done(void *arg, struct vf_store_result *res)
                 src->rt.n);
     if (watch_from(src, src->rev + 1, err, sizeof(err))) {
         vf_log_warn("store: cannot watch: %s", err);
-        src->list_at_ms = backoff(&src->list_backoff);
+        src->list_at_ms = vf_store_src_backoff(&src->list_backoff);
         return;
     }
     src->dirty = true;
@@ -303,7 +244,7 @@ static void list_start(struct vf_store_src *src)
     vf_layout_kvs_free(&src->list_d);
     vf_layout_kvs_free(&src->list_rt);
     if (vf_store_list_async(src->s, src->prefix, 0, 0, list_page, list_done, src)) {
-        src->list_at_ms = backoff(&src->list_backoff);
+        src->list_at_ms = vf_store_src_backoff(&src->list_backoff);
         return;
     }
     src->listing = true;
@@ -323,7 +264,7 @@ static void on_watch(void *arg, const struct vf_store_watch_msg *m)
         src->connected = true;
         break;
     case VF_STORE_WATCH_PROGRESS:
-        src->last_event_ms = now_ms();
+        src->last_event_ms = vf_store_src_now_ms();
         break;
     case VF_STORE_WATCH_EVENTS:
         for (size_t i = 0; i < m->n_events; i++) {
@@ -332,13 +273,13 @@ static void on_watch(void *arg, const struct vf_store_watch_msg *m)
                         e->kv.value_len, e->kv.mod_revision,
                         e->type == VF_STORE_EVENT_DELETE)) {
                 vf_log_error("store: out of memory holding an event: listing again");
-                src->list_at_ms = now_ms();
+                src->list_at_ms = vf_store_src_now_ms();
                 return;
             }
             src->rev = e->kv.mod_revision;
         }
         src->events += m->n_events;
-        src->last_event_ms = now_ms();
+        src->last_event_ms = vf_store_src_now_ms();
         src->dirty = true;
         break;
     case VF_STORE_WATCH_LOST:
@@ -352,163 +293,14 @@ static void on_watch(void *arg, const struct vf_store_watch_msg *m)
                     "listing again", src->rev + 1, m->revision);
         src->watch = NULL;          /* stopped by the client */
         src->connected = false;
-        src->list_at_ms = now_ms();
+        src->list_at_ms = vf_store_src_now_ms();
         break;
     case VF_STORE_WATCH_FAILED:
         vf_log_warn("store: etcd refused the watch (%s): listing again in a moment",
                     m->reason ? m->reason : "?");
         src->watch = NULL;
         src->connected = false;
-        src->list_at_ms = backoff(&src->list_backoff);
-        break;
-    }
-}
-
-/* ---- registration ---- */
-
-static void reg_step(struct vf_store_src *src);
-
-/* This host's record from its own chassis entry in the model in force. */
-static int my_record(const struct vf_store_src *src, const struct vf_model *m,
-                     struct vf_layout_chassis_rec *r)
-{
-    int i = vf_model_find_chassis(m, src->chassis);
-    if (i < 0)
-        return -ENOENT;
-    const struct vf_model_chassis *ch = &m->chassis[i];
-    memset(r, 0, sizeof(*r));
-    snprintf(r->name, sizeof(r->name), "%s", ch->name);
-    inet_ntop(AF_INET, &ch->underlay_ip, r->underlay_ip, sizeof(r->underlay_ip));
-    snprintf(r->encap, sizeof(r->encap), "%s", vf_model_encap_name(ch->encap));
-    r->port = vf_model_chassis_port(ch);
-    snprintf(r->version, sizeof(r->version), "%s", src->version);
-    r->started = (int64_t)src->d->started;
-    return 0;
-}
-
-/* A live chassis other than this one with the same underlay address and
- * port: its name in who. */
-static bool addr_clash(const struct vf_store_src *src,
-                       const struct vf_layout_chassis_rec *me, char *who, size_t len)
-{
-    for (size_t i = 0; i < src->rt.n; i++) {
-        const struct vf_layout_kv *kv = &src->rt.kv[i];
-        struct vf_layout_chassis_rec r;
-        char name[VF_NAME_MAX];
-        if (strncmp(kv->key, "chassis/", 8) ||
-            vf_layout_name_unescape(kv->key + 8, name, sizeof(name)) ||
-            !strcmp(name, me->name) ||
-            vf_layout_chassis_rec_decode(name, kv->value, kv->value_len, &r, NULL, 0))
-            continue;
-        if (!strcmp(r.underlay_ip, me->underlay_ip) && r.port == me->port) {
-            snprintf(who, len, "%s", name);
-            return true;
-        }
-    }
-    return false;
-}
-
-static void reg_retry(struct vf_store_src *src, enum reg_state back)
-{
-    src->reg = back;
-    src->reg_at_ms = backoff(&src->reg_backoff);
-}
-
-static void on_lease(void *arg, enum vf_store_lease_event ev, int64_t id, int rc,
-                     const char *why);
-
-static void revoked(void *arg, struct vf_store_result *res)
-{
-    struct vf_store_src *src = arg;
-    (void)res;                      /* gone either way: its keys with it */
-    src->reg = REG_IDLE;
-    src->reg_at_ms = now_ms();
-}
-
-static void registered(void *arg, struct vf_store_result *res)
-{
-    struct vf_store_src *src = arg;
-    struct vf_store_kv holder;
-
-    if (res->rc) {
-        vf_log_warn("store: registering chassis %s failed, again in a moment: %s",
-                    src->chassis, res->error);
-        reg_retry(src, REG_PUTTING);
-        return;
-    }
-    if (!vf_desired_registered(res, src->lease, &holder)) {
-        if (!src->clash_logged)
-            vf_log_warn("store: chassis %s is held by another live lease (a vfabd "
-                        "with this name elsewhere, or this host's previous one "
-                        "until its lease of up to %u s runs out): registering "
-                        "again until it is free", src->chassis, src->ttl);
-        src->clash_logged = true;
-        reg_retry(src, REG_PUTTING);
-        return;
-    }
-    src->reg = REG_DONE;
-    src->reg_backoff = 0;
-    src->clash_logged = false;
-    vf_log_info("store: registered chassis %s on lease %" PRIx64 " (TTL %u s)",
-                src->chassis, (uint64_t)src->lease, src->ttl);
-}
-
-static void granted(void *arg, struct vf_store_result *res)
-{
-    struct vf_store_src *src = arg;
-    if (res->rc) {
-        vf_log_warn("store: lease grant failed, again in a moment: %s", res->error);
-        reg_retry(src, REG_IDLE);
-        return;
-    }
-    src->lease = res->lease_id;
-    src->keeper = vf_store_lease_keep(src->s, src->lease, src->ttl, on_lease, src);
-    if (!src->keeper) {
-        reg_retry(src, REG_IDLE);
-        return;
-    }
-    src->reg = REG_PUTTING;
-    reg_step(src);
-}
-
-/* A lost lease: the old one revoked first (etcd may still hold it and our
- * record on it), then a new one and the record again. */
-static void on_lease(void *arg, enum vf_store_lease_event ev, int64_t id, int rc,
-                     const char *why)
-{
-    struct vf_store_src *src = arg;
-    (void)id;
-    (void)rc;
-    if (ev != VF_STORE_LEASE_LOST)
-        return;
-    vf_log_warn("store: lease of chassis %s lost (%s): registering again",
-                src->chassis, why ? why : "?");
-    vf_store_lease_unkeep(src->keeper);
-    src->keeper = NULL;
-    src->reg = REG_REVOKING;
-    src->reg_at_ms = 0;
-    if (vf_store_lease_revoke_async(src->s, src->lease, revoked, src))
-        reg_retry(src, REG_IDLE);
-}
-
-static void reg_step(struct vf_store_src *src)
-{
-    struct vf_layout_chassis_rec me;
-
-    src->reg_at_ms = 0;
-    switch (src->reg) {
-    case REG_IDLE:
-        src->reg = REG_GRANTING;
-        if (vf_store_lease_grant_async(src->s, src->ttl, granted, src))
-            reg_retry(src, REG_IDLE);
-        break;
-    case REG_PUTTING:
-        if (my_record(src, &src->d->model, &me) ||
-            vf_desired_register_async(src->s, src->prefix, &me, src->lease,
-                                      registered, src))
-            reg_retry(src, REG_PUTTING);
-        break;
-    default:
+        src->list_at_ms = vf_store_src_backoff(&src->list_backoff);
         break;
     }
 }
@@ -526,12 +318,14 @@ static int src_timeout(void *arg)
 {
     struct vf_store_src *src = arg;
     int t = vf_store_timeout_ms(src->s);
-    int64_t now = now_ms();
-    int64_t due[2] = {src->list_at_ms, src->reg_at_ms};
+    int64_t now = vf_store_src_now_ms();
+    int64_t due[3] = {src->list_at_ms, src->reg_at_ms,
+                      src->bind_dirty && src->reg == REG_DONE && !src->bind_busy
+                          ? (src->bind_at_ms ? src->bind_at_ms : now) : 0};
 
     if (src->dirty)
         return 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!due[i])
             continue;
         int64_t d = due[i] - now;
@@ -548,15 +342,17 @@ static int src_ready(void *arg, const struct pollfd *pfd, unsigned n)
     int64_t now;
 
     vf_store_dispatch(src->s, pfd, n);  /* a curl failure is the request's */
-    now = now_ms();
+    now = vf_store_src_now_ms();
     if (src->list_at_ms && now >= src->list_at_ms && !src->listing)
         list_start(src);
     if (src->reg_at_ms && now >= src->reg_at_ms)
-        reg_step(src);
+        vf_store_src_reg_step(src);
     /* A batch: everything this round brought, in one apply. Not while a
      * list is in flight (it replaces the key sets). */
     if (src->dirty && !src->listing && src->have_list)
         apply_now(src);
+    if (src->bind_dirty && (!src->bind_at_ms || now >= src->bind_at_ms))
+        vf_store_src_bind_sync(src);
     return 0;
 }
 
@@ -642,14 +438,14 @@ int vf_store_src_first(struct vf_store_src *src, const struct vf_model_local *lo
             break;
         vf_layout_kvs_free(&src->list_d);
         vf_layout_kvs_free(&src->list_rt);
-        if (now_ms() - logged >= FIRST_WAIT_LOG_MS) {
+        if (vf_store_src_now_ms() - logged >= FIRST_WAIT_LOG_MS) {
             vf_log_warn("store: waiting for etcd (no saved state to forward from): "
                         "%s", res.error);
-            logged = now_ms();
+            logged = vf_store_src_now_ms();
         }
         vf_store_result_clear(&res);
         struct timespec ts = {0, 0};
-        int64_t until = backoff(&src->list_backoff) - now_ms();
+        int64_t until = vf_store_src_backoff(&src->list_backoff) - vf_store_src_now_ms();
         ts.tv_sec = until / 1000;
         ts.tv_nsec = (until % 1000) * 1000000;
         nanosleep(&ts, NULL);
@@ -687,74 +483,6 @@ int vf_store_src_first(struct vf_store_src *src, const struct vf_model_local *lo
     return 0;
 }
 
-/* Cold start: register before anything forwards; a clash refuses. */
-static int register_first(struct vf_store_src *src, char *err, size_t errlen)
-{
-    struct vf_store_result res = {0};
-    struct vf_layout_chassis_rec me;
-    struct vf_store_kv holder;
-    char who[VF_NAME_MAX];
-    int rc;
-
-    if (my_record(src, &src->d->model, &me))
-        return 0;
-    if (addr_clash(src, &me, who, sizeof(who))) {
-        snprintf(err, errlen, "chassis %s: the live chassis %s has the same "
-                 "underlay address %s port %u: refusing to start (two hosts "
-                 "would receive each other's tunnels)", src->chassis, who,
-                 me.underlay_ip, me.port);
-        return -EEXIST;
-    }
-    rc = vf_store_lease_grant(src->s, src->ttl, &res);
-    if (rc) {
-        vf_log_warn("store: lease grant failed (registering from the loop): %s",
-                    res.error);
-        vf_store_result_clear(&res);
-        src->reg_at_ms = now_ms();
-        return 0;
-    }
-    src->lease = res.lease_id;
-    vf_store_result_clear(&res);
-    src->keeper = vf_store_lease_keep(src->s, src->lease, src->ttl, on_lease, src);
-    src->reg = REG_PUTTING;
-    if (!src->keeper) {
-        src->reg_at_ms = now_ms();
-        return 0;
-    }
-    rc = vf_desired_register(src->s, src->prefix, &me, src->lease, &res);
-    if (rc) {
-        vf_log_warn("store: registering chassis %s failed (again from the loop): %s",
-                    src->chassis, res.error);
-        vf_store_result_clear(&res);
-        src->reg_at_ms = now_ms();
-        return 0;
-    }
-    if (!vf_desired_registered(&res, src->lease, &holder)) {
-        struct vf_layout_chassis_rec r2 = {0};
-        if (holder.value)
-            vf_layout_chassis_rec_decode(me.name, holder.value, holder.value_len,
-                                         &r2, NULL, 0);
-        snprintf(err, errlen, "chassis %s is live already (underlay %s, started at "
-                 "%" PRId64 ", lease %" PRIx64 "): another vfabd runs with this "
-                 "name; refusing to start (if that was this host's previous "
-                 "vfabd, its record goes when its lease of up to %u s runs out)",
-                 src->chassis, r2.underlay_ip[0] ? r2.underlay_ip : "?", r2.started,
-                 (uint64_t)holder.lease, src->ttl);
-        vf_store_result_clear(&res);
-        vf_store_lease_unkeep(src->keeper);
-        src->keeper = NULL;
-        vf_store_lease_revoke(src->s, src->lease, &res);
-        vf_store_result_clear(&res);
-        src->lease = 0;
-        return -EEXIST;
-    }
-    vf_store_result_clear(&res);
-    src->reg = REG_DONE;
-    vf_log_info("store: registered chassis %s on lease %" PRIx64 " (TTL %u s)",
-                src->chassis, (uint64_t)src->lease, src->ttl);
-    return 0;
-}
-
 int vf_store_src_start(struct vf_store_src *src, struct vf_daemon *d,
                        struct vf_loop *loop, char *err, size_t errlen)
 {
@@ -763,7 +491,7 @@ int vf_store_src_start(struct vf_store_src *src, struct vf_daemon *d,
     src->d = d;
     d->store = src;
     if (src->have_list) {
-        rc = register_first(src, err, errlen);
+        rc = vf_store_src_register_first(src, err, errlen);
         if (rc)
             return rc;
         rc = watch_from(src, src->rev + 1, err, errlen);
@@ -771,8 +499,8 @@ int vf_store_src_start(struct vf_store_src *src, struct vf_daemon *d,
             return rc;
     } else {
         /* From saved state: the store when it answers. */
-        src->list_at_ms = now_ms();
-        src->reg_at_ms = now_ms();
+        src->list_at_ms = vf_store_src_now_ms();
+        src->reg_at_ms = vf_store_src_now_ms();
     }
     if (vf_loop_add_timed_source(loop, "store", src_fds, src_ready, src_timeout,
                                  src)) {
@@ -793,7 +521,7 @@ json_t *vf_store_src_status(const struct vf_store_src *src)
         if (src->d->down && src->d->down[i])
             json_array_append_new(down, json_string(m->chassis[i].name));
     return json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I, s:I, s:I, s:f, s:s, s:I, "
-                     "s:I, s:I, s:o, s:I, s:I, s:s}",
+                     "s:I, s:I, s:o, s:I, s:I, s:s, s:I, s:I}",
                      "endpoints", src->endpoints, "prefix", src->prefix,
                      "chassis", src->chassis, "connected", src->connected,
                      "endpoint", src->watch ? vf_store_watch_endpoint(src->watch)
@@ -802,7 +530,7 @@ json_t *vf_store_src_status(const struct vf_store_src *src)
                      "revision_seen", (json_int_t)src->rev,
                      "store_revision", (json_int_t)st.revision,
                      "last_event_age_s",
-                     src->last_event_ms ? (double)(now_ms() - src->last_event_ms) / 1e3
+                     src->last_event_ms ? (double)(vf_store_src_now_ms() - src->last_event_ms) / 1e3
                                         : -1.0,
                      "registration", src->reg == REG_DONE ? "registered"
                                      : src->reg == REG_PUTTING ? "registering"
@@ -814,5 +542,7 @@ json_t *vf_store_src_status(const struct vf_store_src *src)
                      "chassis_down", down ? down : json_array(),
                      "changes_applied", (json_int_t)src->applied,
                      "changes_refused", (json_int_t)src->refused,
-                     "last_refusal", src->last_refusal);
+                     "last_refusal", src->last_refusal,
+                     "bindings_claimed", (json_int_t)src->claims,
+                     "bindings_released", (json_int_t)src->releases);
 }

@@ -5,6 +5,8 @@
 # to an etcd member inside host A's namespace. Checks: ping across hosts,
 # isolation between the tenants; a bad apply writes nothing; the control
 # socket's edits are refused; a change in the store reaches both hosts;
+# every open port is bound to its host, and a port moved to the other host
+# and back is released and claimed each time;
 # kill -9 of one vfabd: the other drops it from the live chassis and counts
 # tunnel_chassis_down for traffic to it, and resumes when it is back; etcd
 # stopped: pings go on, a vfabd restarted with --state-dir forwards from its
@@ -121,6 +123,26 @@ wait_for no_ping ${P}b1 10.0.0.2 || fail "the ICMP ACL never took effect"
 V apply "$FAB" >/dev/null 2>&1 || fail "removing the ICMP ACL"
 pings_ok ${P}b1 10.0.0.2 || fail "ping after the ACL was removed"
 pass "a change in the store (ACL added, removed) took effect on the hosts"
+
+# Bindings: each host claims the ports it has open.
+binds() { V --json bindings 2>/dev/null | json_get "' '.join(sorted(r['port'] + '@' + str(r.get('chassis')) for r in d))"; }
+binds_are() { [ "$(binds)" = "$1" ]; }
+ALL="blue-db1@hv2 blue-vm1@hv1 blue-vm2@hv2 red-vm1@hv1 red-vm2@hv2"
+wait_for binds_are "$ALL" || fail "bindings: $(binds), want $ALL"
+pass "bindings: every open port is bound to its host ($ALL)"
+
+# A move: red-vm2 to hv1 (hv2 closes it and releases, hv1 opens and
+# claims), then back to hv2.
+sed '/red-vm2/s/chassis: hv2/chassis: hv1/' "$FAB" >"$TMP/move.yaml"
+V apply "$TMP/move.yaml" >/dev/null 2>&1 || fail "applying the move of red-vm2"
+wait_for binds_are "${ALL/red-vm2@hv2/red-vm2@hv1}" || fail "red-vm2 never bound to hv1: $(binds)"
+vm "$A" vfr2 ${P}r2 02:00:00:00:01:02 10.0.0.2/24
+pings_ok ${P}r1 10.0.0.2 || fail "red vm1 -> vm2 after vm2 moved to hv1"
+V apply "$FAB" >/dev/null 2>&1 || fail "moving red-vm2 back"
+wait_for binds_are "$ALL" || fail "red-vm2 never bound to hv2 again: $(binds)"
+vm "$B" vfr2 ${P}r2 02:00:00:00:01:02 10.0.0.2/24
+pings_ok ${P}r1 10.0.0.2 || fail "red vm1 -> vm2 after vm2 moved back to hv2"
+pass "a port moved to hv1 and back: released by the old host, claimed by the new, pinged each time"
 
 # kill -9 hv2: hv1 drops it from the live chassis (within its lease TTL)
 # and counts traffic to it as tunnel_chassis_down.
