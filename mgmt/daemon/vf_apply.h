@@ -2,7 +2,8 @@
  *
  * What: every source of desired state hands vf_apply() a whole model: the
  * -c file at a first start, the state directory at a restart, the control
- * socket's add/del/apply (rpc_edit.c), and later the etcd store's watch.
+ * socket's add/del/apply (rpc_edit.c), and the etcd store (vfabd --store,
+ * vf_store_source.h: its list and watch, with the set of chassis down).
  * Nothing else applies a model, so every change is checked, saved and
  * published the same way, in this order:
  *
@@ -61,7 +62,7 @@ enum vf_change_origin {
     VF_ORIGIN_FILE,             /* the -c file (a first start) */
     VF_ORIGIN_STATE,            /* the state directory (a restart) */
     VF_ORIGIN_RPC,              /* vfabctl add/del/apply */
-    VF_ORIGIN_STORE,            /* the etcd store's watch (issue 14) */
+    VF_ORIGIN_STORE,            /* the etcd store (vf_store_source.h) */
 };
 
 struct vf_change {

@@ -2,14 +2,17 @@
  *
  * What: one poll() loop over registered descriptors and timers. vfabd
  * registers the control socket, the signals, the capture drain, the
- * metrics refresh, the lost-port report and the demo's live view; later
- * sources (the etcd watch, vhost-user sockets) register the same way, so
- * nothing on the management thread waits on anything but this poll.
+ * metrics refresh, the lost-port report, the demo's live view and, with
+ * --store, the etcd client (a timed source: its fds and its own timers);
+ * later sources (vhost-user sockets) register the same way, so nothing on
+ * the management thread waits on anything but this poll.
  *
  * Sources: a source hands its descriptors to the loop before each poll
  * (fds) and serves what poll reported (ready), so one source may watch
  * many descriptors that come and go (the control socket's clients). A
- * source that watches one fixed descriptor uses vf_loop_add_fd.
+ * source that watches one fixed descriptor uses vf_loop_add_fd. A timed
+ * source (vf_loop_add_timed_source) also says how long poll may wait for
+ * it, and its ready() runs every turn, fds ready or not.
  *
  * Timers: each runs every period_ms, at most once per loop turn, never
  * early; a turn that ran late does not make a timer catch up (it runs
