@@ -57,6 +57,9 @@ pass "a file with the fabric and --store is refused: $(head -c 200 "$TMP/full.er
 # start_host N: vfabd --store for hv N (host A or B), state in $TMP/stateN.
 start_host() {
   local ns=$A; [ "$1" = 2 ] && ns=$B
+  # A vfabd killed with -9 leaves its socket file: wait for the new one's,
+  # or the VMs' taps would be moved while the new vfabd still sets them up.
+  rm -f "$TMP/h$1.sock"
   ip netns exec "$ns" "$VFABD" -c "$TMP/hv$1.yaml" --store "$EP" --state-dir "$TMP/state$1" \
     -s "$TMP/h$1.sock" -q >"$TMP/h$1.out" 2>>"$TMP/h$1.err" &
   PIDS+=($!)
