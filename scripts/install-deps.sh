@@ -13,6 +13,7 @@ PKGS=(
   openvswitch-switch procps curl nftables conntrack
   qemu-system-x86 busybox-static cpio
   etcd-server etcd-client openssl
+  valgrind linux-perf
 )
 
 missing=()
