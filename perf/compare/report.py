@@ -82,6 +82,20 @@ def parse_cpu(path0, path1, tcp_path):
     }
 
 
+def parse_syscalls(path, tcp_path):
+    """perf stat's count of the forwarders' system calls during the TCP run
+    (run.sh), per GB the sender moved."""
+    count = None
+    for line in open(path):
+        f = line.strip().split(",")
+        if len(f) > 2 and f[2] == "raw_syscalls:sys_enter" and f[0].isdigit():
+            count = int(f[0])
+    sent = json.load(open(tcp_path))["end"]["sum_sent"]["bytes"]
+    if count is None or not sent:
+        return {}
+    return {"tcp_syscalls": count, "tcp_syscalls_per_gb": count / (sent / 1e9)}
+
+
 def parse_ping(path):
     rtts = []
     for line in open(path):
@@ -153,7 +167,8 @@ def parse_system(resdir, name):
     steps = [("ping", parse_ping, [base + ".ping"]),
              ("tcp", parse_tcp, [base + ".tcp"]),
              ("udp", parse_udp, [base + ".udp_send", base + ".udp_recv"]),
-             ("cpu", parse_cpu, [base + ".cpu0", base + ".cpu1", base + ".tcp"])]
+             ("cpu", parse_cpu, [base + ".cpu0", base + ".cpu1", base + ".tcp"]),
+             ("syscalls", parse_syscalls, [base + ".syscalls", base + ".tcp"])]
     for kind, fn, paths in steps:
         if not all(os.path.exists(p) for p in paths):
             continue
@@ -270,6 +285,11 @@ def cmd_report(resdir, out):
             f"{n} {e['tcp_gbit_per_cpu_s']:.2f} Gb per CPU-s"
             + (f" ({e['tcp_gbit_per_cpu_s'] / b:.2f})" if b else "")
             + f", {100 * e['tcp_cpu_busy_share']:.0f}% busy" for n, e in cost))
+    sc = [(n, doc["systems"][n]["extra"].get("tcp_syscalls_per_gb")) for n in order]
+    sc = [(n, v) for n, v in sc if v]
+    if sc:
+        print("Forwarders' system calls per GB of TCP (both hosts, perf stat): "
+              + "; ".join(f"{n} {v:,.0f}" for n, v in sc))
     if doc["floor"]:
         fl = [(n, doc["systems"][n]["metrics"]) for n in order if n.startswith("vfab")]
         fl = [(n, m) for n, m in fl if m["tcp_gbps"]["ratio_to_floor"] is not None]

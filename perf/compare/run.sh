@@ -61,6 +61,7 @@ TMP=$(mktemp -d /tmp/vfcompare.XXXXXX)
 RES="$TMP/results"; mkdir -p "$RES"
 P=vfc$$             # namespace prefix: unique to this run
 PIDS=()             # processes of the system being measured
+FWD=()              # its forwarders (vfabd, taprelay): syscalls counted
 NETNS=()            # namespaces of the system being measured
 T0=$(date +%s%N)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)   # other work on the machine skews every figure
@@ -76,7 +77,7 @@ teardown() {
     [ -n "$p" ] && { timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null; kill -9 "$p" 2>/dev/null; }
   done
   for p in "${NETNS[@]:-}"; do [ -n "$p" ] && ip netns del "$p" 2>/dev/null; done
-  PIDS=(); NETNS=()
+  PIDS=(); NETNS=(); FWD=()
 }
 final_cleanup() {
   teardown
@@ -216,7 +217,7 @@ setup_vfab() {
     # shellcheck disable=SC2086  # word-split on purpose: extra vfabd options
     ip netns exec "$ns" "$VFABD" -c "$TMP/vfab-$encap-$h.yaml" -s "$TMP/vfab-$h.sock" -q ${VFABD_ARGS:-} \
       >"$TMP/vfab-$encap-$h.out" 2>"$TMP/vfab-$encap-$h.err" &
-    PIDS+=($!)
+    PIDS+=($!); FWD+=($!)
     wait_for test -S "$TMP/vfab-$h.sock" || { cat "$TMP/vfab-$encap-$h.err" >&2; return 1; }
   done
   tap_vms
@@ -250,7 +251,7 @@ setup_relay_floor() {
   for h in A B; do
     if [ $h = A ]; then ns=$HA me=192.0.2.1 peer=192.0.2.2; else ns=$HB me=192.0.2.2 peer=192.0.2.1; fi
     ip netns exec "$ns" "$RELAY" vfc$h $me 7000 $peer $life >"$TMP/relay-$h.out" 2>&1 &
-    PIDS+=($!)
+    PIDS+=($!); FWD+=($!)
     wait_for ip -n "$ns" link show vfc$h || { cat "$TMP/relay-$h.out" >&2; return 1; }
   done
   tap_vms
@@ -280,7 +281,14 @@ measure() {
   # CPU time of the whole machine around the TCP run (first line of
   # /proc/stat): what each bit costs, wherever it is spent.
   head -1 /proc/stat >"$r.cpu0"
-  timeout $((TCP_S + 15)) ip netns exec "$VA" iperf3 -c 10.0.0.2 -t "$TCP_S" -J >"$r.tcp" 2>&1 \
+  # System calls of the forwarders (both hosts, every thread) during the
+  # run, counted by the kernel's tracepoint (no strace slowdown): report.py
+  # divides them by the bytes moved (syscalls per GB).
+  local pstat=()
+  if [ ${#FWD[@]} -gt 0 ] && command -v perf >/dev/null; then
+    pstat=(perf stat -x, -e raw_syscalls:sys_enter -p "$(IFS=,; echo "${FWD[*]}")" -o "$r.syscalls" --)
+  fi
+  "${pstat[@]}" timeout $((TCP_S + 15)) ip netns exec "$VA" iperf3 -c 10.0.0.2 -t "$TCP_S" -J >"$r.tcp" 2>&1 \
     || log "$1: iperf3 TCP failed: $(tail -c 300 "$r.tcp" | tr '\n' ' ')"
   head -1 /proc/stat >"$r.cpu1"
 
