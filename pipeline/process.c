@@ -512,8 +512,10 @@ void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
         /* No tables published yet: nothing is known about any port. */
         for (unsigned i = 0; i < n; i++)
             vf_worker_drop(w, pkts[i], VF_DROP_UNKNOWN_PORT);
+        vf_worker_free_dropped(w);
         return;
     }
     for (unsigned i = 0; i < n; i++)
         process_one(w, t, pkts[i]);
+    vf_worker_free_dropped(w);
 }

@@ -147,6 +147,9 @@ struct vf_worker {
                                          * one entry per port at most, so it
                                          * cannot overflow */
     struct vf_tx_stage *stage;          /* VF_MAX_FPORTS entries, lazily used */
+    unsigned n_dropped;                 /* dropped[] holds packets dropped */
+    struct vf_pkt *dropped[VF_BURST_MAX];  /* since the last free: one pool
+                                         * free per burst, not per drop */
     struct vf_capture_tap *cap_now;     /* `capture` for this iteration */
     unsigned spin_budget;               /* empty polls before sleeping now */
     int schedstat_fd;                   /* /proc/thread-self/schedstat or -1 */
@@ -223,12 +226,27 @@ struct vf_ct_frag *vf_ct_frag_create(void);
  * VF_WORKER_ICMP_PER_S a second: true if it may send one now. */
 bool vf_worker_icmp_budget(struct vf_worker *w);
 
-/* Counts the drop by reason and frees the packet. */
+/* Frees the packets dropped since the last call, in one pool free: the
+ * end of vf_pipeline_burst and vf_worker_flush call it. */
+static inline void vf_worker_free_dropped(struct vf_worker *w)
+{
+    if (w->n_dropped) {
+        vf_pool_free_burst(&w->cache, w->dropped, w->n_dropped);
+        w->n_dropped = 0;
+    }
+}
+
+/* Counts the drop by reason and frees the packet: at the end of the burst
+ * with the burst's other drops (one vf_pool_free_burst, one update of the
+ * pool's shared in-use counter, instead of one per packet), or now when
+ * VF_BURST_MAX are waiting. The caller must not touch p again. */
 static inline void vf_worker_drop(struct vf_worker *w, struct vf_pkt *p,
                                   unsigned reason)
 {
     vf_worker_count_drop(w, reason, 1);
-    vf_pool_free(&w->cache, p);
+    if (w->n_dropped == VF_BURST_MAX)
+        vf_worker_free_dropped(w);
+    w->dropped[w->n_dropped++] = p;
 }
 
 void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s);

@@ -46,6 +46,7 @@ int vf_worker_init(struct vf_worker *w, unsigned id, struct vf_pool *pool,
         return -ENOMEM;
     }
     w->n_dirty = 0;
+    w->n_dropped = 0;
     return 0;
 }
 
@@ -152,6 +153,7 @@ void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
 
 void vf_worker_flush(struct vf_worker *w)
 {
+    vf_worker_free_dropped(w);
     for (unsigned i = 0; i < w->n_dirty; i++) {
         struct vf_tx_stage *s = &w->stage[w->dirty[i]];
         vf_worker_flush_port(w, s);
