@@ -236,3 +236,75 @@ static void BM_pipeline_drops(struct vf_bench_state *st, int64_t n_bad)
     tp_fini(c);
 }
 VF_BENCH_ARGS(BM_pipeline_drops, 0, 8, 32)
+
+/* BM_pipeline_flows/N: 64-byte frames of N flows (source and destination
+ * ports), vm1 to vm2, every one a flow cache hit after the first round, in
+ * bursts of 32 from a flow cache of 2N entries: with N large its buckets
+ * and entries miss the CPU caches, which is what the burst's prefetch pass
+ * (process.c) is for. Cycles, not instructions, show that: read it with
+ * vfab-bench, old and new binaries interleaved (docs/perf.md). */
+static void BM_pipeline_flows(struct vf_bench_state *st, int64_t n_flows)
+{
+    struct tp_ctx *c = &tp;
+    if (n_flows < 1 || n_flows > (1 << 22) || tp_init(c, 0)) {
+        vf_bench_skip(st, "setup failed (N is 1..2^22)");
+        return;
+    }
+    struct lt_host *h = &c->f.host[0];
+    vf_fc_destroy(h->w->fc);
+    h->w->fc = vf_fc_create((unsigned)n_flows * 2, -1);
+    uint8_t tmpl[128];
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    lt_mac(t.eth_src, 0x101);
+    lt_mac(t.eth_dst, 0x102);
+    t.ip4_src = TP_IP(10, 0, 0, 1);
+    t.ip4_dst = TP_IP(10, 0, 0, 2);
+    t.payload_len = 18;
+    size_t len = vf_tpkt_ip4_udp(tmpl, sizeof(tmpl), &t);
+    size_t l4 = 14 + 20;
+    struct vf_port *vm1 = c->f.ports[lt_port_idx(&c->f, "vm1")];
+    struct vf_port *vm2 = c->f.ports[lt_port_idx(&c->f, "vm2")];
+    struct vf_pkt *pkts[TP_BURST];
+    uint64_t frames = 0, flow = 0;
+    /* Spread the flows over the cache: a multiplicative step through them. */
+    const uint64_t step = 2654435761u % (uint64_t)n_flows | 1;
+    /* One untimed round first: every flow in the cache before the clock
+     * starts, so old and new code are timed on hits alone. */
+    uint64_t warm = ((uint64_t)n_flows + TP_BURST - 1) / TP_BURST + 1;
+    bool timed = false;
+    while (h->w->fc && (warm > 0 ? (warm--, true) : (timed = vf_bench_next(st)))) {
+        if (vf_pool_alloc_burst(&h->w->cache, pkts, TP_BURST) != TP_BURST) {
+            vf_bench_skip(st, "pool");
+            break;
+        }
+        for (unsigned i = 0; i < TP_BURST; i++) {
+            uint32_t f = (uint32_t)(flow % (uint64_t)n_flows);
+            flow += step;
+            vf_pkt_set(pkts[i], tmpl, (uint32_t)len);
+            uint8_t *d = vf_pkt_data(pkts[i]);
+            d[l4] = (uint8_t)(f >> 8);
+            d[l4 + 1] = (uint8_t)f;
+            d[l4 + 2] = (uint8_t)(0x80 | (f >> 24));
+            d[l4 + 3] = (uint8_t)(f >> 16);
+            pkts[i]->port = (uint16_t)vm1->index;
+        }
+        vf_pipeline_burst(h->w, h->t, pkts, TP_BURST);
+        vf_worker_flush(h->w);
+        unsigned k = vf_ring_port_drain(vm2, 0, pkts, TP_BURST);
+        vf_pool_free_burst(&h->w->cache, pkts, k);
+        if (timed)
+            frames += TP_BURST;
+    }
+    if (!h->w->fc)
+        vf_bench_skip(st, "no memory for the flow cache");
+    vf_bench_items(st, frames);
+    struct vf_flow_cache_stats cs;
+    if (h->w->fc) {
+        vf_fc_get_stats(h->w->fc, &cs);
+        vf_bench_counter(st, "hit_rate", cs.hits + cs.misses ?
+                         (double)cs.hits / (double)(cs.hits + cs.misses) : 0);
+    }
+    tp_fini(c);
+}
+VF_BENCH_ARGS(BM_pipeline_flows, 1024, 262144)
