@@ -166,6 +166,11 @@ static int fc_find_key(const struct vf_flow_cache *fc, uint32_t b, uint32_t tag,
     return -1;
 }
 
+void vf_fc_prefetch(const struct vf_flow_cache *fc, uint32_t hash)
+{
+    __builtin_prefetch(&fc->buckets[hash & fc->bucket_mask], 0, 3);
+}
+
 const void *vf_fc_lookup(struct vf_flow_cache *fc, uint32_t in_port,
                          const struct vf_flow_key *key, uint32_t hash,
                          uint64_t gen)

@@ -416,93 +416,129 @@ static void refuse(struct vf_worker *w, const struct vf_tables *t, struct vf_pkt
     vf_worker_drop(w, p, reason & ~VF_CTV_ANSWER);
 }
 
-static void process_one(struct vf_worker *w, const struct vf_tables *t,
-                        struct vf_pkt *p)
-{
-    struct vf_tunnel_md md;
+/* What the first pass learns of a packet for the second (a burst's
+ * packets are parsed and hashed before any is looked up: vf_pipeline_burst). */
+struct pkt_ctx {
     struct vf_flow_key key;
     struct vf_hdr_offsets off;
-    const struct vf_fport_map *fm = NULL;
-    bool tun = false;
-    uint32_t cache_in, from = 0;
+    struct vf_tunnel_md md;
+    const struct vf_fport_map *fm;   /* tenant port; NULL: from the uplink */
+    uint32_t cache_in, from, hash;
+};
+
+enum prep { PREP_DONE, PREP_READY, PREP_SPLIT };
+
+/* Pass 1: which port, decap, parse, hash. PREP_DONE: p was dropped;
+ * PREP_SPLIT: p is a GRO buffer that is not one TCP run, for gro_split
+ * in pass 2 (where it keeps its place among the burst's packets);
+ * PREP_READY: x holds what the lookup needs. */
+static inline __attribute__((always_inline)) enum prep prepare(struct vf_worker *w, const struct vf_tables *t,
+                         struct vf_pkt *p, struct pkt_ctx *x)
+{
     int r;
 
+    x->fm = NULL;
+    x->from = 0;
     if (t->uplink && p->port == t->uplink->index) {
-        if (p->gso_size && vf_seg_gro_merge(p, t->vxlan_port)) {
-            gro_split(w, t, p);
-            return;
-        }
-        r = vf_pipeline_decap(t, p, &md, &from);
+        if (p->gso_size && vf_seg_gro_merge(p, t->vxlan_port))
+            return PREP_SPLIT;
+        r = vf_pipeline_decap(t, p, &x->md, &x->from);
         if (r) {
             vf_worker_drop(w, p, (unsigned)r);
-            return;
+            return PREP_DONE;
         }
-        tun = true;
     } else if (p->port < t->n_fports && t->fports[p->port].dp) {
-        fm = &t->fports[p->port];
+        x->fm = &t->fports[p->port];
     } else {
         vf_worker_drop(w, p, VF_DROP_UNKNOWN_PORT);
-        return;
+        return PREP_DONE;
     }
-    r = vf_parse(vf_pkt_data(p), p->len, &key, &off);
+    r = vf_parse(vf_pkt_data(p), p->len, &x->key, &x->off);
     if (r) {
         vf_worker_drop(w, p, (unsigned)r);
-        return;
+        return PREP_DONE;
     }
-    if (tun) {
-        key.tun.out_lport = md.out_lport;
-        key.tun.vni[0] = (uint8_t)md.vni;
-        key.tun.vni[1] = (uint8_t)(md.vni >> 8);
-        key.tun.vni[2] = (uint8_t)(md.vni >> 16);
-        key.tun.from = (uint16_t)from;
-        key.tun.tag = (uint8_t)(TUN_KEY_TAG | md.has_ports);
-        cache_in = md.has_ports ? md.in_lport : 0;
-        p->meta.in_port = cache_in;
+    if (!x->fm) {
+        const struct vf_tunnel_md *md = &x->md;
+        x->key.tun.out_lport = md->out_lport;
+        x->key.tun.vni[0] = (uint8_t)md->vni;
+        x->key.tun.vni[1] = (uint8_t)(md->vni >> 8);
+        x->key.tun.vni[2] = (uint8_t)(md->vni >> 16);
+        x->key.tun.from = (uint16_t)x->from;
+        x->key.tun.tag = (uint8_t)(TUN_KEY_TAG | md->has_ports);
+        x->cache_in = md->has_ports ? md->in_lport : 0;
+        p->meta.in_port = x->cache_in;
     } else {
-        cache_in = p->port;
-        p->meta.in_port = fm->dp->ports[fm->lport].id;
+        x->cache_in = p->port;
+        p->meta.in_port = x->fm->dp->ports[x->fm->lport].id;
     }
-    uint32_t hash = vf_flow_key_hash(&key, 0);
+    x->hash = vf_flow_key_hash(&x->key, 0);
+    return PREP_READY;
+}
+
+/* Pass 2: the flow cache (the stages on a miss), conntrack, execute. */
+static inline __attribute__((always_inline)) void finish(struct vf_worker *w, const struct vf_tables *t,
+                   struct vf_pkt *p, struct pkt_ctx *x)
+{
+    const bool tun = x->fm == NULL;
+    const uint32_t cache_in = x->cache_in, from = x->from;
+    uint32_t hash = x->hash;
     union vf_act_buf buf;
     const struct vf_act *a;
-    const void *v = w->fc ? vf_fc_lookup(w->fc, cache_in, &key, hash,
+    const void *v = w->fc ? vf_fc_lookup(w->fc, cache_in, &x->key, hash,
                                          t->generation) : NULL;
     if (v) {
         a = v;      /* aligned for the struct (the assert above): in place */
     } else {
         struct vf_act_ct checks;
-        struct vf_lctx c = { .t = t, .key = key, .act = &buf.act, .ct = &checks };
+        struct vf_lctx c = { .t = t, .key = x->key, .act = &buf.act, .ct = &checks };
         checks.n = 0;
         memset(&buf.act, 0, sizeof(buf.act));
         if (tun) {
-            md.in_lport = cache_in;
-            vf_stage_decap_ingress(&c, &md, from);
+            x->md.in_lport = cache_in;
+            vf_stage_decap_ingress(&c, &x->md, from);
         } else {
-            vf_logical_ingress(&c, fm->dp, fm->lport);
+            vf_logical_ingress(&c, x->fm->dp, x->fm->lport);
         }
         unsigned size = vf_act_size(buf.act.n_out);
         if (checks.n && buf.act.n_out)   /* a drop needs no lookup */
             size = vf_ct_stage_attach(w, &buf.act, &checks, vf_pkt_data(p), p->len,
-                                      &key, &off);
+                                      &x->key, &x->off);
         if (w->fc && size <= VF_FC_VALUE_MAX)
-            vf_fc_insert(w->fc, cache_in, &key, hash, t->generation, &buf, size);
+            vf_fc_insert(w->fc, cache_in, &x->key, hash, t->generation, &buf, size);
         a = &buf.act;
     }
     if (a->n_out && (a->flags & VF_ACT_CT)) {
         /* The cached value is read before anything else is inserted. */
         unsigned v = vf_ct_stage_run(w, vf_act_ct_of(a), vf_pkt_data(p), p->len,
-                                     &key, &off);
+                                     &x->key, &x->off);
         if (v) {
-            refuse(w, t, p, v, &key, &off, tun ? &md : NULL, from);
+            refuse(w, t, p, v, &x->key, &x->off, tun ? &x->md : NULL, from);
             return;
         }
     } else if (a->n_out == 0 && a->drop == VF_DROP_ACL_REJECT) {
-        refuse(w, t, p, a->drop, &key, &off, tun ? &md : NULL, from);
+        refuse(w, t, p, a->drop, &x->key, &x->off, tun ? &x->md : NULL, from);
         return;
     }
-    if (key.flags & (VF_FLOW_FRAG_FIRST | VF_FLOW_FRAG_LATER))
-        hash = frag_entropy(&key);
-    execute(w, t, p, a, &key, &off, hash);
+    if (x->key.flags & (VF_FLOW_FRAG_FIRST | VF_FLOW_FRAG_LATER))
+        hash = frag_entropy(&x->key);
+    execute(w, t, p, a, &x->key, &x->off, hash);
+}
+
+static void process_one(struct vf_worker *w, const struct vf_tables *t,
+                        struct vf_pkt *p)
+{
+    struct pkt_ctx x;
+    switch (prepare(w, t, p, &x)) {
+    case PREP_READY:
+        finish(w, t, p, &x);
+        break;
+    case PREP_SPLIT:
+        gro_split(w, t, p);
+        break;
+    case PREP_DONE:
+        break;
+    }
 }
 
 void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
@@ -515,7 +551,28 @@ void vf_pipeline_burst(struct vf_worker *w, const struct vf_tables *t,
         vf_worker_free_dropped(w);
         return;
     }
-    for (unsigned i = 0; i < n; i++)
-        process_one(w, t, pkts[i]);
+    /* Two passes over the burst, as OVS's dfc_processing: every packet's
+     * parse and hash first, with a prefetch of its flow-cache bucket, so
+     * the bucket lines load while the following packets are parsed; then
+     * the lookups and actions, in arrival order (a miss's insert is seen
+     * by the packets after it, exactly as one packet at a time). */
+    struct pkt_ctx x[VF_BURST_MAX];
+    uint8_t st[VF_BURST_MAX];
+    while (n > 0) {
+        unsigned k = n < VF_BURST_MAX ? n : VF_BURST_MAX;
+        for (unsigned i = 0; i < k; i++) {
+            st[i] = (uint8_t)prepare(w, t, pkts[i], &x[i]);
+            if (st[i] == PREP_READY && w->fc)
+                vf_fc_prefetch(w->fc, x[i].hash);
+        }
+        for (unsigned i = 0; i < k; i++) {
+            if (st[i] == PREP_READY)
+                finish(w, t, pkts[i], &x[i]);
+            else if (st[i] == PREP_SPLIT)
+                gro_split(w, t, pkts[i]);
+        }
+        pkts += k;
+        n -= k;
+    }
     vf_worker_free_dropped(w);
 }
