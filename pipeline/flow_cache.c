@@ -11,6 +11,18 @@
  * takes an empty way or else the one with the oldest stamp. Rewriting the
  * same key's way keeps one copy per key, so a lookup can never find an
  * older value for a key under the current generation.
+ *
+ * Compact entries: an entry is three cache lines (key, stamp, and up to
+ * FC_INLINE value bytes: an action list of one or two outputs, the common
+ * case), not six sized for the largest value. A longer value lives in a
+ * slab slot the entry names: the middle class (FC_MID bytes: conntrack
+ * checks, floods of up to 14 outputs) has capacity / FC_MID_SHARE slots,
+ * the big class (VF_FC_VALUE_MAX: any action list, floods of up to
+ * VF_ACT_MAX_OUT outputs) capacity / FC_BIG_SHARE. Slots are reused round
+ * robin; a slot remembers the entry it was given to, and reusing it empties
+ * that entry's way if the entry still names the slot, so a lookup never
+ * returns another flow's value. The default 65,536-entry cache takes 18 MB
+ * (25 MB with six-line entries), a 2^20-entry one 290 MB (400 MB).
  */
 #include "pipeline/vf_flow_cache.h"
 
@@ -36,23 +48,44 @@ struct fc_bucket {           /* one cache line: everything a miss reads */
     uint64_t gen[VF_FC_WAYS];
 } __attribute__((aligned(64)));
 
+#define FC_INLINE 72u        /* value bytes kept in the entry */
+#define FC_MID 256u          /* value bytes of a middle slab slot */
+#define FC_MID_SHARE 4u      /* middle slots: capacity / this */
+#define FC_BIG_SHARE 256u    /* big slots: capacity / this */
+#define FC_SLAB_MIN 8u       /* at least this many slots per class */
+#define FC_SLOT_BIG 0x80000000u  /* in fc_entry.slot: the big class */
+
 struct fc_entry {
     struct vf_flow_key key;
     uint64_t stamp;          /* insertion order within the bucket */
     uint16_t len;
-    uint8_t value[VF_FC_VALUE_MAX] __attribute__((aligned(VF_FC_VALUE_ALIGN)));
+    uint32_t slot;           /* 0: value inline; else slab slot + 1
+                              * (| FC_SLOT_BIG for the big class) */
+    uint8_t value[FC_INLINE] __attribute__((aligned(VF_FC_VALUE_ALIGN)));
 } __attribute__((aligned(64)));
 
 _Static_assert(offsetof(struct fc_entry, value) % VF_FC_VALUE_ALIGN == 0 &&
-                   sizeof(struct fc_entry) % VF_FC_VALUE_ALIGN == 0,
-               "every entry's value is VF_FC_VALUE_ALIGN-aligned");
+                   sizeof(struct fc_entry) % VF_FC_VALUE_ALIGN == 0 &&
+                   FC_MID % VF_FC_VALUE_ALIGN == 0 &&
+                   VF_FC_VALUE_MAX % VF_FC_VALUE_ALIGN == 0,
+               "every value, inline or in a slot, is VF_FC_VALUE_ALIGN-aligned");
 
 _Static_assert(sizeof(struct fc_bucket) == 64, "tag line is one cache line");
-_Static_assert(sizeof(struct fc_entry) == 384, "key and value: six cache lines");
+_Static_assert(sizeof(struct fc_entry) == 192, "key and value: three cache lines");
+_Static_assert(FC_INLINE < FC_MID && FC_MID < VF_FC_VALUE_MAX, "classes grow");
+
+/* One class of slab slots: n slots of size bytes, and for each the entry
+ * (index + 1; 0: none) it was last given to. */
+struct fc_slab {
+    uint8_t *slots;
+    uint32_t *owner;
+    uint32_t n, next, size;
+};
 
 struct vf_flow_cache {
     struct fc_bucket *buckets;    /* n_buckets tag lines */
     struct fc_entry *entries;     /* n_buckets * VF_FC_WAYS */
+    struct fc_slab mid, big;      /* values longer than FC_INLINE */
     uint32_t bucket_mask;         /* n_buckets - 1 */
     unsigned capacity;
     size_t map_len;               /* the mapping that holds all of it */
@@ -106,8 +139,12 @@ struct vf_flow_cache *vf_fc_create(unsigned n_entries, int numa_node)
         cap *= 2;
     size_t n_buckets = cap / VF_FC_WAYS;
     size_t head = sizeof(struct vf_flow_cache);
+    uint32_t n_mid = cap / FC_MID_SHARE > FC_SLAB_MIN ? cap / FC_MID_SHARE : FC_SLAB_MIN;
+    uint32_t n_big = cap / FC_BIG_SHARE > FC_SLAB_MIN ? cap / FC_BIG_SHARE : FC_SLAB_MIN;
     size_t len = head + n_buckets * sizeof(struct fc_bucket) +
-                 (size_t)cap * sizeof(struct fc_entry);
+                 (size_t)cap * sizeof(struct fc_entry) +
+                 (size_t)n_mid * (FC_MID + sizeof(uint32_t)) +
+                 (size_t)n_big * (VF_FC_VALUE_MAX + sizeof(uint32_t));
 
     /* Fresh anonymous pages are zero: every tag starts empty. The pages are
      * bound before first touch so they land on the preferred node. */
@@ -140,6 +177,13 @@ struct vf_flow_cache *vf_fc_create(unsigned n_entries, int numa_node)
     struct vf_flow_cache *fc = map;
     fc->buckets = (struct fc_bucket *)((char *)map + head);
     fc->entries = (struct fc_entry *)(fc->buckets + n_buckets);
+    uint8_t *at = (uint8_t *)(fc->entries + cap);
+    fc->mid = (struct fc_slab){.slots = at, .n = n_mid, .size = FC_MID};
+    at += (size_t)n_mid * FC_MID;
+    fc->big = (struct fc_slab){.slots = at, .n = n_big, .size = VF_FC_VALUE_MAX};
+    at += (size_t)n_big * VF_FC_VALUE_MAX;
+    fc->mid.owner = (uint32_t *)at;
+    fc->big.owner = fc->mid.owner + n_mid;
     fc->bucket_mask = (uint32_t)(n_buckets - 1);
     fc->capacity = cap;
     fc->map_len = len;
@@ -151,6 +195,41 @@ void vf_fc_destroy(struct vf_flow_cache *fc)
     if (!fc)
         return;
     munmap(fc, fc->map_len);
+}
+
+static inline const struct fc_slab *fc_slab_of(const struct vf_flow_cache *fc,
+                                               uint32_t slot)
+{
+    return slot & FC_SLOT_BIG ? &fc->big : &fc->mid;
+}
+
+/* The value bytes of an entry's slot (slot != 0). */
+static inline uint8_t *fc_slot(const struct vf_flow_cache *fc, uint32_t slot)
+{
+    const struct fc_slab *sl = fc_slab_of(fc, slot);
+    return sl->slots + (size_t)((slot & ~FC_SLOT_BIG) - 1) * sl->size;
+}
+
+/* Takes the next slot of the class for entry index ei (round robin): the
+ * entry that held it loses its way if it still names the slot. Returns
+ * the slot's name for fc_entry.slot. */
+static uint32_t fc_slot_take(struct vf_flow_cache *fc, bool big, uint32_t ei)
+{
+    struct fc_slab *sl = big ? &fc->big : &fc->mid;
+    uint32_t i = sl->next;
+    uint32_t name = (i + 1) | (big ? FC_SLOT_BIG : 0);
+
+    sl->next = i + 1 == sl->n ? 0 : i + 1;
+    if (sl->owner[i] && sl->owner[i] - 1 != ei) {
+        uint32_t old = sl->owner[i] - 1;
+        if (fc->entries[old].slot == name) {
+            fc->buckets[old / VF_FC_WAYS].tag[old % VF_FC_WAYS] = 0;
+            fc->entries[old].slot = 0;
+            fc_count(&fc->stats.evictions, 1);
+        }
+    }
+    sl->owner[i] = ei + 1;
+    return name;
 }
 
 /* The way holding (in_port, key) in any generation, or -1. */
@@ -187,7 +266,7 @@ const void *vf_fc_lookup(struct vf_flow_cache *fc, uint32_t in_port,
             const struct fc_entry *e = fc_entry(fc, b, w);
             if (vf_flow_key_eq(&e->key, key)) {
                 fc_count(&fc->stats.hits, 1);
-                return e->value;
+                return e->slot ? fc_slot(fc, e->slot) : e->value;
             }
         }
     }
@@ -233,11 +312,15 @@ void vf_fc_insert(struct vf_flow_cache *fc, uint32_t in_port,
             newest = fc_entry(fc, b, w)->stamp;
 
     struct fc_entry *e = fc_entry(fc, b, (unsigned)way);
+    uint32_t ei = b * VF_FC_WAYS + (uint32_t)way;
     e->key = *key;
     e->stamp = newest + 1;
     e->len = (uint16_t)len;
+    /* A slot taken now may empty another way of this very bucket (its
+     * entry named the slot): that way then reads as empty, as it is. */
+    e->slot = len <= FC_INLINE ? 0 : fc_slot_take(fc, len > FC_MID, ei);
     if (len)
-        memcpy(e->value, value, len);
+        memcpy(e->slot ? fc_slot(fc, e->slot) : e->value, value, len);
     bk->tag[way] = tag;
     bk->in_port[way] = in_port;
     bk->gen[way] = gen;
@@ -253,6 +336,13 @@ void vf_fc_get_stats(const struct vf_flow_cache *fc,
     out->misses = __atomic_load_n(&fc->stats.misses, __ATOMIC_RELAXED);
     out->inserts = __atomic_load_n(&fc->stats.inserts, __ATOMIC_RELAXED);
     out->evictions = __atomic_load_n(&fc->stats.evictions, __ATOMIC_RELAXED);
+}
+
+unsigned vf_fc_value_slots(const struct vf_flow_cache *fc, size_t len)
+{
+    if (len <= FC_INLINE)
+        return 0;
+    return len <= FC_MID ? fc->mid.n : fc->big.n;
 }
 
 unsigned vf_fc_capacity(const struct vf_flow_cache *fc)

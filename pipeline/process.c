@@ -48,6 +48,8 @@ _Static_assert(_Alignof(struct vf_act) <= VF_FC_VALUE_ALIGN &&
                    _Alignof(struct vf_act_ct) <= VF_FC_VALUE_ALIGN,
                "a cached action list (and its checks, at an 8-byte offset) "
                "is used where the flow cache keeps it");
+_Static_assert(sizeof(union vf_act_buf) <= VF_FC_VALUE_MAX,
+               "every action list can be cached, the largest flood included");
 
 void vf_logical_ingress(struct vf_lctx *c, const struct vf_dp *dp, uint32_t in)
 {

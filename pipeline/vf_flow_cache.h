@@ -12,9 +12,12 @@
  * generation is a miss. So after a table change no stale decision is ever
  * used, and no flush is needed.
  *
- * Values are opaque bytes (at most VF_FC_VALUE_MAX) owned by the pipeline;
- * a lookup returns them VF_FC_VALUE_ALIGN-aligned, so a value that is a
- * struct of no stricter alignment is used in place.
+ * Values are opaque bytes (at most VF_FC_VALUE_MAX, room for any action
+ * list) owned by the pipeline; a lookup returns them VF_FC_VALUE_ALIGN-
+ * aligned, so a value that is a struct of no stricter alignment is used in
+ * place. Short values (one or two outputs) live in the entry, longer ones
+ * in slab slots shared round robin (flow_cache.c): a long value may also
+ * be forgotten after vf_fc_value_slots() later inserts of its class.
  *
  * Thread-safety: none; each worker owns its cache. Counters are read by
  * mgmt as relaxed 64-bit loads (possibly a burst stale).
@@ -28,9 +31,9 @@
 #include "pipeline/vf_parse.h"
 
 #define VF_FC_WAYS 4
-/* 264: an action list with one output and two conntrack checks
- * (vf_logical.h) fits, and an entry stays six cache lines (flow_cache.c). */
-#define VF_FC_VALUE_MAX 264
+/* Room for the largest action list: VF_ACT_MAX_OUT outputs and two
+ * conntrack checks (process.c asserts it). */
+#define VF_FC_VALUE_MAX 4352
 #define VF_FC_VALUE_ALIGN 8
 
 struct vf_flow_cache_stats {
@@ -56,5 +59,9 @@ void vf_fc_insert(struct vf_flow_cache *fc, uint32_t in_port,
 void vf_fc_get_stats(const struct vf_flow_cache *fc,
                      struct vf_flow_cache_stats *out);
 unsigned vf_fc_capacity(const struct vf_flow_cache *fc);
+/* How many slab slots values of len bytes share (0: kept in the entry):
+ * such a value survives at least that many - 1 later inserts of values
+ * of its class. */
+unsigned vf_fc_value_slots(const struct vf_flow_cache *fc, size_t len);
 
 #endif

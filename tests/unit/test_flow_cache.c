@@ -76,16 +76,32 @@ static void test_create(void **state)
     vf_fc_destroy(NULL);
 }
 
+/* 0..300 one by one, then every 37th, then VF_FC_VALUE_MAX; past it, an
+ * end. */
+static unsigned next_len(unsigned len)
+{
+    if (len < 300)
+        return len + 1;
+    if (len < VF_FC_VALUE_MAX && len + 37 > VF_FC_VALUE_MAX)
+        return VF_FC_VALUE_MAX;
+    return len + 37;
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
-    struct vf_flow_cache *fc = vf_fc_create(1024, -1);
+    /* Big enough that no bucket and no slab class is full: nothing here
+     * is evicted. */
+    struct vf_flow_cache *fc = vf_fc_create(1u << 16, -1);
     uint8_t val[VF_FC_VALUE_MAX + 1];
     struct vf_flow_key k;
+    unsigned n = 0;
 
     rng_state = 7;
-    /* Every length from 0 to the maximum, each in its own flow. */
-    for (unsigned len = 0; len <= VF_FC_VALUE_MAX; len++) {
+    /* Every length from 0 to 300 (the inline and middle classes and their
+     * edges), then every 37th and the maximum, each in its own flow. */
+    for (unsigned len = 0; len <= VF_FC_VALUE_MAX; len = next_len(len)) {
+        n++;
         for (unsigned j = 0; j < len; j++)
             val[j] = (uint8_t)(len * 31 + j);
         flow_key(len, &k);
@@ -112,8 +128,8 @@ static void test_round_trip(void **state)
 
     struct vf_flow_cache_stats s;
     vf_fc_get_stats(fc, &s);
-    assert_int_equal(s.inserts, VF_FC_VALUE_MAX + 2);
-    assert_int_equal(s.hits, VF_FC_VALUE_MAX + 2);
+    assert_int_equal(s.inserts, n + 1);
+    assert_int_equal(s.hits, n + 1);
     assert_int_equal(s.misses, 2);
     assert_int_equal(s.evictions, 0);
     vf_fc_destroy(fc);
@@ -206,7 +222,15 @@ struct oracle_entry {
     uint16_t len;
     uint8_t val[VF_FC_VALUE_MAX];
     uint64_t bucket_inserts_at;  /* its bucket's insert count when inserted */
+    uint64_t class_inserts_at;   /* its value class's insert count then */
 };
+
+/* A value's slab class: 0 inline, 1 the middle slots, 2 the big ones. */
+static unsigned value_class(const struct vf_flow_cache *fc, size_t len)
+{
+    unsigned n = vf_fc_value_slots(fc, len);
+    return n == 0 ? 0 : n == vf_fc_value_slots(fc, VF_FC_VALUE_MAX) ? 2 : 1;
+}
 
 #define N_FLOWS 6000
 #define N_OPS 400000
@@ -223,6 +247,7 @@ static void test_random_vs_oracle(void **state)
     assert_non_null(bucket_inserts);
 
     uint64_t gen = 1, n_lookups = 0, n_inserts = 0, n_hits = 0, n_must = 0;
+    uint64_t class_inserts[3] = {0, 0, 0};
     uint8_t val[VF_FC_VALUE_MAX + 8];
     struct vf_flow_key k;
     rng_state = 0xcafe;
@@ -247,9 +272,12 @@ static void test_random_vs_oracle(void **state)
             }
             n_inserts++;
             bucket_inserts[b]++;
+            class_inserts[value_class(fc, len)]++;
             o[i] = (struct oracle_entry){.valid = true, .gen = gen,
                                          .len = (uint16_t)len,
-                                         .bucket_inserts_at = bucket_inserts[b]};
+                                         .bucket_inserts_at = bucket_inserts[b],
+                                         .class_inserts_at =
+                                             class_inserts[value_class(fc, len)]};
             memcpy(o[i].val, val, len);
         } else {
             /* Mostly the current generation, sometimes an older one. */
@@ -261,14 +289,19 @@ static void test_random_vs_oracle(void **state)
                 n_hits++;
                 assert_true(fresh);
                 assert_memory_equal(got, o[i].val, o[i].len);
-            } else if (fresh) {
-                /* At most WAYS - 1 other inserts into the bucket since this
-                 * key's insert cannot have evicted it. */
-                uint64_t others = bucket_inserts[b] - o[i].bucket_inserts_at;
-                assert_true(others >= VF_FC_WAYS);
             }
-            if (fresh && bucket_inserts[b] - o[i].bucket_inserts_at < VF_FC_WAYS)
+            /* At most WAYS - 1 other inserts into the bucket since this
+             * key's insert cannot have evicted it, nor fewer other values
+             * of its slab class than the class has slots. */
+            unsigned c = value_class(fc, o[i].len);
+            bool must = fresh &&
+                        bucket_inserts[b] - o[i].bucket_inserts_at < VF_FC_WAYS &&
+                        (c == 0 || class_inserts[c] - o[i].class_inserts_at <
+                                       vf_fc_value_slots(fc, o[i].len));
+            if (must) {
+                assert_non_null(got);
                 n_must++;
+            }
         }
 
         if (op % 50000 == 0) {

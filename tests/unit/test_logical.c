@@ -1123,11 +1123,54 @@ static void test_gso_by_caps(void **state)
     vf_port_set_caps(f->ports[i2], VF_PORT_CAP_GSO_TX, false);
 }
 
+/* A flood to many ports is cached like any other list: the second
+ * broadcast of a flow to 20 ports is a flow-cache hit with the same 20
+ * deliveries. (Lists of more than 13 outputs did not fit a cache entry
+ * and ran every stage each time.) */
+static void test_big_flood_cached(void **state)
+{
+    (void)state;
+    struct vf_model m;
+    memset(&m, 0, sizeof(m));
+    lt_chassis(&m, "hv1", IP(192, 0, 2, 1), VF_MODEL_ENCAP_GENEVE);
+    int t = lt_tenant(&m, "blue");
+    int s = lt_switch(&m, t, "big", 300);
+    char name[16];
+    for (unsigned i = 0; i < 21; i++) {
+        snprintf(name, sizeof(name), "p%u", i);
+        lt_port(&m, t, s, name, 0x500 + i, IP(10, 3, 0, 1 + i), 0, false);
+    }
+    lt_assign_ids(&m);
+    struct lt_fabric *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(lt_fabric_init(f, &m, true), 0);
+    uint8_t fr[256];
+    size_t n = udp_frame(fr, 0x500, IP(10, 3, 0, 1), 0, IP(10, 3, 0, 255), 64, 9);
+    memset(fr, 0xff, 6);          /* to every port */
+    struct lt_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    for (unsigned round = 0; round < 2; round++) {
+        assert_int_equal(lt_send(f, "p0", fr, (unsigned)n, res), 0);
+        assert_int_equal(res->n, 20);
+        for (unsigned i = 0; i < res->n; i++)
+            assert_string_not_equal(res->d[i].port, "p0");
+        struct vf_flow_cache_stats cs;
+        vf_fc_get_stats(f->host[0].w->fc, &cs);
+        assert_int_equal(cs.inserts, 1);
+        assert_int_equal(cs.hits, round);
+    }
+    free(res);
+    lt_fabric_fini(f);
+    free(f);
+    lt_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_l2_local_and_remote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+        cmocka_unit_test(test_big_flood_cached),
         cmocka_unit_test_setup_teardown(test_port_security, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_security_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arp_responder, setup, teardown),
