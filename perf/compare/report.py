@@ -96,6 +96,25 @@ def parse_syscalls(path, tcp_path):
     return {"tcp_syscalls": count, "tcp_syscalls_per_gb": count / (sent / 1e9)}
 
 
+def parse_fwd_cpu(path0, path1, tcp_path):
+    """The forwarders' own user and system CPU seconds (all threads, both
+    hosts, /proc/PID/stat) during the TCP run, per GB the sender moved."""
+    def ticks(p):
+        u = s = 0
+        for line in open(p):
+            f = line.split()
+            if len(f) == 2:
+                u, s = u + int(f[0]), s + int(f[1])
+        return u, s
+    (u0, s0), (u1, s1) = ticks(path0), ticks(path1)
+    hz = os.sysconf("SC_CLK_TCK")
+    gb = json.load(open(tcp_path))["end"]["sum_sent"]["bytes"] / 1e9
+    if gb <= 0:
+        return {}
+    return {"tcp_fwd_user_s_per_gb": (u1 - u0) / hz / gb,
+            "tcp_fwd_sys_s_per_gb": (s1 - s0) / hz / gb}
+
+
 def parse_ping(path):
     rtts = []
     for line in open(path):
@@ -168,7 +187,8 @@ def parse_system(resdir, name):
              ("tcp", parse_tcp, [base + ".tcp"]),
              ("udp", parse_udp, [base + ".udp_send", base + ".udp_recv"]),
              ("cpu", parse_cpu, [base + ".cpu0", base + ".cpu1", base + ".tcp"]),
-             ("syscalls", parse_syscalls, [base + ".syscalls", base + ".tcp"])]
+             ("syscalls", parse_syscalls, [base + ".syscalls", base + ".tcp"]),
+             ("fwd_cpu", parse_fwd_cpu, [base + ".fwdcpu0", base + ".fwdcpu1", base + ".tcp"])]
     for kind, fn, paths in steps:
         if not all(os.path.exists(p) for p in paths):
             continue
@@ -290,6 +310,12 @@ def cmd_report(resdir, out):
     if sc:
         print("Forwarders' system calls per GB of TCP (both hosts, perf stat): "
               + "; ".join(f"{n} {v:,.0f}" for n, v in sc))
+    fc = [(n, doc["systems"][n]["extra"]) for n in order]
+    fc = [(n, e) for n, e in fc if "tcp_fwd_user_s_per_gb" in e]
+    if fc:
+        print("Forwarders' own CPU per GB of TCP (user + system s, both hosts): "
+              + "; ".join(f"{n} {e['tcp_fwd_user_s_per_gb']:.3f} + {e['tcp_fwd_sys_s_per_gb']:.3f}"
+                          for n, e in fc))
     if doc["floor"]:
         fl = [(n, doc["systems"][n]["metrics"]) for n in order if n.startswith("vfab")]
         fl = [(n, m) for n, m in fl if m["tcp_gbps"]["ratio_to_floor"] is not None]

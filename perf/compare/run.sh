@@ -288,8 +288,13 @@ measure() {
   if [ ${#FWD[@]} -gt 0 ] && command -v perf >/dev/null; then
     pstat=(perf stat -x, -e raw_syscalls:sys_enter -p "$(IFS=,; echo "${FWD[*]}")" -o "$r.syscalls" --)
   fi
+  # and their user and system CPU time (clock ticks, /proc/PID/stat fields
+  # 14 and 15, all threads), before and after.
+  fwd_cpu() { local p; for p in "${FWD[@]}"; do cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null; done; }
+  [ ${#FWD[@]} -gt 0 ] && fwd_cpu >"$r.fwdcpu0"
   "${pstat[@]}" timeout $((TCP_S + 15)) ip netns exec "$VA" iperf3 -c 10.0.0.2 -t "$TCP_S" -J >"$r.tcp" 2>&1 \
     || log "$1: iperf3 TCP failed: $(tail -c 300 "$r.tcp" | tr '\n' ' ')"
+  [ ${#FWD[@]} -gt 0 ] && fwd_cpu >"$r.fwdcpu1"
   head -1 /proc/stat >"$r.cpu1"
 
   log "$1: UDP"
