@@ -280,6 +280,14 @@ static inline uint64_t vf_csum_add_short(uint64_t sum, const void *buf, size_t l
 /* The long path (wire.c: the CPU's loop, wire_x86.h on x86-64). */
 uint64_t vf_csum_add_long(uint64_t sum, const void *buf, size_t len);
 
+/* Moves len bytes from src to dst and adds them to sum (the contract
+ * above), in one pass over them: what a copy followed by a checksum of the
+ * copy does, reading the bytes once. Like memmove when dst >= src (it
+ * copies from the end down) or when the two do not overlap; dst < src
+ * with an overlap is not allowed. test_wire checks it against memmove and
+ * the reference sum. */
+uint64_t vf_csum_move(uint64_t sum, void *dst, const void *src, size_t len);
+
 /* Adds buf to sum (the contract above): headers inline, payloads through
  * vf_csum_add_long(). */
 static inline uint64_t vf_csum_add(uint64_t sum, const void *buf, size_t len)

@@ -105,9 +105,10 @@ static inline uint32_t seg_payload(const struct vf_seg_info *si, unsigned i)
 }
 
 /* f: a copy of the big frame's headers followed by segment i's payload
- * (plen bytes). Fixes the IP and TCP headers and the TCP checksum. */
+ * (plen bytes, whose sum psum is: vf_csum_move took it while moving the
+ * payload there). Fixes the IP and TCP headers and the TCP checksum. */
 static void seg_fix(uint8_t *f, const struct vf_seg_info *si, unsigned i,
-                    uint32_t plen)
+                    uint32_t plen, uint64_t psum)
 {
     uint8_t *ip = f + si->l3, *tcp = f + si->l4;
     uint32_t tcp_len = si->hdr_len - si->l4 + plen;
@@ -130,7 +131,8 @@ static void seg_fix(uint8_t *f, const struct vf_seg_info *si, unsigned i,
     if (i > 0)
         tcp[13] &= (uint8_t)~VF_TCP_CWR;
     vf_wire_put16(tcp + VF_TCP_CSUM_OFF, 0);
-    sum = vf_csum_add(sum, tcp, tcp_len);
+    /* The TCP header's length is a multiple of 4: the payload's sum adds. */
+    sum = vf_csum_add(sum, tcp, si->hdr_len - si->l4) + psum;
     vf_wire_put16(tcp + VF_TCP_CSUM_OFF, (uint16_t)~vf_csum_fold(sum));
 }
 
@@ -144,8 +146,9 @@ int vf_seg_build(const struct vf_pkt *p, const struct vf_seg_info *si,
         return VF_DROP_SEG_NO_ROOM;
     uint8_t *o = vf_pkt_data(out);
     memcpy(o, f, si->hdr_len);
-    memcpy(o + si->hdr_len, f + si->hdr_len + (size_t)i * si->mss, plen);
-    seg_fix(o, si, i, plen);
+    uint64_t psum = vf_csum_move(0, o + si->hdr_len,
+                                 f + si->hdr_len + (size_t)i * si->mss, plen);
+    seg_fix(o, si, i, plen, psum);
     out->len = si->hdr_len + plen;
     out->gso_size = 0;
     out->port = p->port;
@@ -179,13 +182,15 @@ int vf_seg_tunnel_batch(struct vf_pkt *p, const struct vf_seg_info *in,
      * move only overwrites bytes already moved (i * chunk >= (i+1) * mss
      * for i >= 1 because chunk > mss). */
     uint8_t *base = vf_pkt_data(p);
+    uint64_t psum[VF_SEG_MAX_SEGS];   /* each payload's sum, taken as it moves */
     for (uint32_t i = n - 1; i >= 1; i--)
-        memmove(base + (size_t)i * chunk + h, base + h + (size_t)i * si.mss,
-                seg_payload(&si, i));
+        psum[i] = vf_csum_move(0, base + (size_t)i * chunk + h,
+                               base + h + (size_t)i * si.mss, seg_payload(&si, i));
+    psum[0] = vf_csum_add(0, base + h, seg_payload(&si, 0));
     for (uint32_t i = 1; i < n; i++)
         memcpy(base + (size_t)i * chunk, base, h);
     for (uint32_t i = 0; i < n; i++)
-        seg_fix(base + (size_t)i * chunk, &si, i, seg_payload(&si, i));
+        seg_fix(base + (size_t)i * chunk, &si, i, seg_payload(&si, i), psum[i]);
 
     /* Segment 0 gets the outer headers with the first datagram's lengths
      * from the ordinary encap (it cannot fail: room and MTU are checked),

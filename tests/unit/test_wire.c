@@ -133,6 +133,33 @@ static void test_csum_fast_matches_reference(void **state)
     }
 }
 
+/* vf_csum_move moves like memmove (dst above src, overlapping or not, or
+ * apart) and returns the reference sum of the bytes, for lengths across
+ * the block size and every shift up to past a block. */
+static void test_csum_move(void **state)
+{
+    static uint8_t buf[6000], want[6000];
+
+    (void)state;
+    for (unsigned i = 0; i < 20000; i++) {
+        uint32_t len = i < 300 ? i : (uint32_t)(rnd() % 4000);
+        uint32_t from = (uint32_t)(rnd() % 16);
+        uint32_t shift = i % 3 ? (uint32_t)(rnd() % 70) : (uint32_t)(rnd() % 1500);
+        uint64_t seed = rnd() % 4 == 0 ? 0 : rnd() >> (rnd() % 64);
+
+        if (i % 7 == 0)
+            memset(buf, 0xff, sizeof(buf));
+        else
+            rnd_fill(buf, sizeof(buf));
+        uint16_t ref = (uint16_t)ref_sum(vf_csum_fold(seed), buf + from, len);
+        memcpy(want, buf, sizeof(buf));
+        memmove(want + from + shift, want + from, len);
+        uint64_t sum = vf_csum_move(seed, buf + from + shift, buf + from, len);
+        assert_true(oc_equal(vf_csum_fold(sum), ref));
+        assert_memory_equal(buf, want, sizeof(buf));
+    }
+}
+
 /* A sum may be built from pieces of even length, in order. */
 static void test_csum_chained(void **state)
 {
@@ -227,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_csum_rfc1071_example),
         cmocka_unit_test(test_csum_fast_matches_reference),
         cmocka_unit_test(test_csum_chained),
+        cmocka_unit_test(test_csum_move),
         cmocka_unit_test(test_csum_ip4_header),
         cmocka_unit_test(test_csum_pseudo),
         cmocka_unit_test(test_csum_update),
