@@ -191,6 +191,20 @@ static void BM_tcp_gro_rx(struct vf_bench_state *st, int64_t encap)
 }
 VF_BENCH_ARGS(BM_tcp_gro_rx, 0, 1)
 
+/* A 64-byte UDP frame to vm2 from MAC src_low (vm1's: 0x101) and vm1's
+ * address, into buf (128 bytes); returns its length. */
+static size_t tp_udp64(uint8_t *buf, uint32_t src_low)
+{
+    struct vf_tpkt t;
+    vf_tpkt_init(&t);
+    lt_mac(t.eth_src, src_low);
+    lt_mac(t.eth_dst, 0x102);
+    t.ip4_src = TP_IP(10, 0, 0, 1);
+    t.ip4_dst = TP_IP(10, 0, 0, 2);
+    t.payload_len = 18;
+    return vf_tpkt_ip4_udp(buf, 128, &t);
+}
+
 static void BM_pipeline_drops(struct vf_bench_state *st, int64_t n_bad)
 {
     struct tp_ctx *c = &tp;
@@ -199,16 +213,8 @@ static void BM_pipeline_drops(struct vf_bench_state *st, int64_t n_bad)
         return;
     }
     uint8_t good[128], bad[128];
-    struct vf_tpkt t;
-    vf_tpkt_init(&t);
-    lt_mac(t.eth_src, 0x101);
-    lt_mac(t.eth_dst, 0x102);
-    t.ip4_src = TP_IP(10, 0, 0, 1);
-    t.ip4_dst = TP_IP(10, 0, 0, 2);
-    t.payload_len = 18;         /* 64-byte frames */
-    size_t len = vf_tpkt_ip4_udp(good, sizeof(good), &t);
-    lt_mac(t.eth_src, 0x999);   /* not vm1's: port security drops it */
-    vf_tpkt_ip4_udp(bad, sizeof(bad), &t);
+    size_t len = tp_udp64(good, 0x101);
+    tp_udp64(bad, 0x999);       /* not vm1's MAC: port security drops it */
     struct lt_host *h = &c->f.host[0];
     struct vf_port *vm1 = c->f.ports[lt_port_idx(&c->f, "vm1")];
     struct vf_port *vm2 = c->f.ports[lt_port_idx(&c->f, "vm2")];
@@ -254,14 +260,7 @@ static void BM_pipeline_flows(struct vf_bench_state *st, int64_t n_flows)
     vf_fc_destroy(h->w->fc);
     h->w->fc = vf_fc_create((unsigned)n_flows * 2, -1);
     uint8_t tmpl[128];
-    struct vf_tpkt t;
-    vf_tpkt_init(&t);
-    lt_mac(t.eth_src, 0x101);
-    lt_mac(t.eth_dst, 0x102);
-    t.ip4_src = TP_IP(10, 0, 0, 1);
-    t.ip4_dst = TP_IP(10, 0, 0, 2);
-    t.payload_len = 18;
-    size_t len = vf_tpkt_ip4_udp(tmpl, sizeof(tmpl), &t);
+    size_t len = tp_udp64(tmpl, 0x101);
     size_t l4 = 14 + 20;
     struct vf_port *vm1 = c->f.ports[lt_port_idx(&c->f, "vm1")];
     struct vf_port *vm2 = c->f.ports[lt_port_idx(&c->f, "vm2")];
