@@ -26,7 +26,13 @@
  * applied; a reject (stateless, or a state's verdict) answers the sender
  * (vf_reject.h).
  *
- * Bounds: one pass per packet; routing is bounded by VF_LOGICAL_MAX_HOPS,
+ * Burst shape: two passes (vf_pipeline_burst): first every packet's port,
+ * decap, parse and hash, with a prefetch of its flow-cache bucket; then
+ * lookups, stages, conntrack and actions in arrival order. Measured in
+ * docs/perf.md (0.41 of the time per burst when the cache misses the CPU
+ * caches, +15 instructions per packet when it does not).
+ *
+ * Bounds: one pass of each kind per packet; routing is bounded by VF_LOGICAL_MAX_HOPS,
  * floods by VF_ACT_MAX_OUT. No malloc, lock or syscall: the only
  * allocation is a pool buffer per flood copy from the worker's cache.
  */
