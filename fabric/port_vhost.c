@@ -117,12 +117,53 @@ static void vhost_close(struct vf_port *p)
 /* The device's on_features callback (mgmt thread): a guest that takes
  * TSO frames in both families gets GSO frames whole, as a tap does; one
  * with only one of them gets segments (always right, if slower), so the
- * pipeline needs no per-family bit. Reset to segments at a disconnect. */
+ * pipeline needs no per-family bit. Reset to segments at a disconnect.
+ * No features (not connected, or not negotiated yet): the port is down
+ * for the worker's drop count (port_down). */
 static void vhost_features(void *arg, uint64_t features)
 {
     const uint64_t tso = (1ull << VIRTIO_NET_F_GUEST_TSO4) |
                          (1ull << VIRTIO_NET_F_GUEST_TSO6);
     vf_port_set_caps(arg, VF_PORT_CAP_GSO_TX, (features & tso) == tso);
+    vf_port_set_caps(arg, VF_PORT_CAP_FAR_DOWN, features == 0);
+}
+
+/* Per ring, under "rings.<n>." (a dotted key is a nested object for the
+ * JSON sink, vf_port.h): ring 2q is queue pair q's guest RX (vfab
+ * enqueues), 2q+1 its guest TX (vfab dequeues). A broken ring names its
+ * reason; errors lists only the reasons counted. */
+static void ring_info(const struct vf_port *p, const struct vf_port_info_sink *s)
+{
+    const struct vhost_port *vp = p->priv;
+    char k[96];
+
+    for (unsigned r = 0; r < 2 * vp->n_queues; r++) {
+        struct vf_vhost_ring_info ri;
+        if (vf_vhost_dev_ring_info(vp->dev, r, &ri))
+            continue;
+#define KEY_(name) (snprintf(k, sizeof(k), "rings.%u.%s", r, name), k)
+        s->u64(s->arg, KEY_("queue_pair"), r / 2);
+        s->str(s->arg, KEY_("guest"), r % 2 ? "tx" : "rx");
+        s->u64(s->arg, KEY_("size"), ri.size);
+        s->flag(s->arg, KEY_("started"), ri.started);
+        s->flag(s->arg, KEY_("enabled"), ri.enabled);
+        s->flag(s->arg, KEY_("live"), ri.live);
+        s->u64(s->arg, KEY_("pkts"), ri.pkts);
+        s->u64(s->arg, KEY_("bytes"), ri.bytes);
+        s->u64(s->arg, KEY_("kicks"), ri.kicks);
+        s->u64(s->arg, KEY_("calls"), ri.calls);
+        s->u64(s->arg, KEY_("full"), ri.full);
+        s->str(s->arg, KEY_("broken"),
+               ri.broken ? vf_virtq_err_name(ri.broken) : "");
+        for (unsigned e = 1; e < VF_VIRTQ_ERR__COUNT; e++) {
+            char ek[64];
+            if (!ri.err[e])
+                continue;
+            snprintf(ek, sizeof(ek), "errors.%s", vf_virtq_err_name(e));
+            s->u64(s->arg, KEY_(ek), ri.err[e]);
+        }
+#undef KEY_
+    }
 }
 
 /* The info op: the device's state and negotiation (vf_vhost_dev_info). */
@@ -135,6 +176,7 @@ static void vhost_info(const struct vf_port *p, const struct vf_port_info_sink *
     s->flag(s->arg, "server", vi.server);
     s->str(s->arg, "state", vf_vhost_state_name(vi.state));
     s->u64(s->arg, "queue_pairs", vi.n_qp);
+    s->u64(s->arg, "features_offered", vi.features_offered);
     s->u64(s->arg, "features", vi.features);
     s->u64(s->arg, "protocol_features", vi.protocol);
     s->u64(s->arg, "mtu", vi.mtu);
@@ -143,6 +185,7 @@ static void vhost_info(const struct vf_port *p, const struct vf_port_info_sink *
     s->u64(s->arg, "disconnects", vi.disconnects);
     s->u64(s->arg, "refused", vi.refused);
     s->str(s->arg, "last_error", vi.last_error);
+    ring_info(p, s);
 }
 
 static const struct vf_port_ops vhost_port_ops = {
@@ -226,6 +269,7 @@ struct vf_port *vf_vhost_port_open(const char *name,
     p->tx_hold = 0;
     /* One queue pair per worker; GSO_TX comes with the guest's features. */
     vf_port_set_caps(p, VF_PORT_CAP_MQ_RX, true);
+    vf_port_set_caps(p, VF_PORT_CAP_FAR_DOWN, true);
     dopts.on_features_arg = p;
     vp->n_queues = n_queues;
     vp->dev = vf_vhost_dev_create(&dopts, err, errlen);

@@ -106,6 +106,12 @@
 /* The far side is in this process: a generator or test injects and drains
  * in memory (the ring port: vf_ring_port_inject/drain). */
 #define VF_PORT_CAP_IN_MEMORY (1u << 4)
+/* Not a capability but the far side's state: nobody is there to take
+ * frames now (a vhost-user port whose guest is not connected or has not
+ * negotiated yet), so tx_burst takes none, and the worker counts what it
+ * gets back as port_down rather than tx_queue_full. Changed by the backend
+ * on the management thread, like GSO_TX. */
+#define VF_PORT_CAP_FAR_DOWN (1u << 5)
 
 struct vf_port;
 
@@ -136,7 +142,9 @@ struct vf_port_stats {
 };
 
 /* Where a backend's info op writes its facts: one call per key, keys
- * unique within the port, strings copied by the callee before it returns. */
+ * unique within the port, strings copied by the callee before it returns.
+ * A dotted key ("rings.0.kicks") names a nested fact: JSON shows it as
+ * nested objects (vhost-user's per-ring counters). */
 struct vf_port_info_sink {
     void (*str)(void *arg, const char *key, const char *val);
     void (*u64)(void *arg, const char *key, uint64_t val);

@@ -28,6 +28,7 @@
 #include "mgmt/daemon/vf_state.h"
 #include "mgmt/daemon/vf_state_lock.h"
 #include "mgmt/daemon/vf_store_source.h"
+#include "mgmt/daemon/vf_vhost_mgmt.h"
 #include "mgmt/rpc/vf_ctl.h"
 #include "mgmt/rpc/vf_ctl_path.h"
 #include "mgmt/rpc/vf_rpc.h"
@@ -559,6 +560,7 @@ static int start(struct args *a, struct vf_change *first, struct vfabd *v)
         vf_loop_add_timer(&v->loop, "conntrack", VF_DAEMON_CT_RECLAIM_MS,
                           ct_tick, &v->d) ||
         vf_loop_add_timer(&v->loop, "refresh", REFRESH_MS, refresh_tick, v) ||
+        vf_vhost_mgmt_register(&v->loop, &v->d) ||
         (a->duration > 0 &&
          vf_loop_add_timer(&v->loop, "duration",
                            (unsigned)(a->duration * 1000.0), duration_up,

@@ -62,6 +62,7 @@
     X(SEG_NO_ROOM,       "segment_no_room") /* a segment over its buffer */  \
     X(TX_FULL,           "tx_queue_full")   /* port's tx queue/budget full */\
     X(MTU,               "mtu_exceeded")                                     \
+    X(PORT_DOWN,         "port_down")  /* VM not there (vhost-user guest) */ \
     /* connection tracking (pipeline/vf_conntrack.h): a packet conntrack */  \
     /* calls invalid (no connection can hold it: an unsolicited ACK or */    \
     /* SYN-ACK, a reply or ICMP error with nothing to answer), and a new */  \

@@ -271,7 +271,8 @@ static inline void vf_worker_enqueue_tx(struct vf_worker *w,
 }
 
 /* Sends every staged packet: one tx_burst per port; what a port does not
- * accept is freed and counted as VF_DROP_TX_FULL. */
+ * accept is freed and counted as VF_DROP_TX_FULL, or VF_DROP_PORT_DOWN
+ * when the port's far side is not there (VF_PORT_CAP_FAR_DOWN). */
 void vf_worker_flush(struct vf_worker *w);
 
 /* Implemented by the logical pipeline (pipeline/process.c): processes a

@@ -144,7 +144,8 @@ void vf_worker_flush_port(struct vf_worker *w, struct vf_tx_stage *s)
     if (sent < s->n) {
         unsigned lost = s->n - sent;
         vf_pool_free_burst(&w->cache, s->pkts + sent, lost);
-        vf_worker_count_drop(w, VF_DROP_TX_FULL, lost);
+        vf_worker_count_drop(w, vf_port_has(port, VF_PORT_CAP_FAR_DOWN)
+                                ? VF_DROP_PORT_DOWN : VF_DROP_TX_FULL, lost);
         atomic_fetch_add_explicit(&port->qstats[q].tx_drops, lost,
                                   memory_order_relaxed);
     }

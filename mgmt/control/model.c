@@ -22,6 +22,7 @@
 #define NAME_(id, s, ...) s,
 #define ENCAP_(id, s) VF_MODEL_ENCAP_##id,
 #define ATTACH_(id, s) VF_ATTACH_##id,
+#define AMODE_(id, s) VF_ATTACH_MODE_##id,
 #define UPLINK_(id, s) VF_UPLINK_##id,
 #define ACL_(id, s) VF_ACL_##id,
 #define PROTO_(id, s, num) VF_ACL_PROTO_##id,
@@ -30,6 +31,7 @@
 
 ENUM_TABLE(vf_model_encaps, VF_MODEL_ENCAPS, ENCAP_);
 ENUM_TABLE(vf_attach_types, VF_ATTACH_TYPES, ATTACH_);
+ENUM_TABLE(vf_attach_modes, VF_ATTACH_MODES, AMODE_);
 ENUM_TABLE(vf_uplink_types, VF_UPLINK_TYPES, UPLINK_);
 ENUM_TABLE(vf_acl_dirs, VF_ACL_DIRS, ACL_);
 ENUM_TABLE(vf_acl_actions, VF_ACL_ACTIONS, ACL_);
@@ -81,6 +83,11 @@ const char *vf_model_encap_name(enum vf_model_encap e)
 const char *vf_attach_type_name(enum vf_attach_type t)
 {
     return name_or_q(&vf_attach_types, (int)t);
+}
+
+const char *vf_attach_mode_name(enum vf_attach_mode m)
+{
+    return name_or_q(&vf_attach_modes, (int)m);
 }
 
 const char *vf_uplink_type_name(enum vf_uplink_type t)

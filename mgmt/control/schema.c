@@ -553,6 +553,9 @@ static const struct cfg_field attach_fields[] = {
     ENUM("type", struct vf_model_attach, type, true, &vf_attach_types),
     NAME("name", struct vf_model_attach, name, false, .omit_zero = true),
     NAME("device", struct vf_model_attach, device, false, .omit_zero = true),
+    NAME("socket", struct vf_model_attach, socket, false, .omit_zero = true),
+    ENUM("mode", struct vf_model_attach, mode, false, &vf_attach_modes,
+         .omit_zero = true),
 };
 static const struct cfg_schema attach_schema =
     SCHEMA(struct vf_model_attach, attach_fields, NULL, NULL, NULL);

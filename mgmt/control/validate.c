@@ -228,6 +228,7 @@ static int check_attach(struct mv *v, struct ent e,
     static const struct { const char *field; size_t off; } fields[] = {
         { "attach.name", offsetof(struct vf_model_attach, name) },
         { "attach.device", offsetof(struct vf_model_attach, device) },
+        { "attach.socket", offsetof(struct vf_model_attach, socket) },
     };
     const struct vf_attach_rule *ar = vf_attach_rule(at->type);
     char buf[512];
@@ -261,6 +262,11 @@ static int check_attach(struct mv *v, struct ent e,
                        "%s, not %s", owner ? owner : "?",
                        vf_attach_type_name(at->type));
     }
+    if (at->mode != VF_ATTACH_MODE_CLIENT && at->type != VF_ATTACH_VHOST_USER)
+        return mv_fail(v, e, "attach.mode", "only applies to attach type "
+                       "%s, not %s",
+                       vf_attach_type_name(VF_ATTACH_VHOST_USER),
+                       vf_attach_type_name(at->type));
     return 0;
 }
 

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #define VF_NAME_MAX 64
+#define VF_ATTACH_SOCKET_MAX 108 /* sizeof(sun_path) */
 #define VF_MODEL_MAX_IPS 8       /* IPv4 addresses of one port */
 #define VF_MODEL_MAX_IP6S 8      /* IPv6 addresses of one port */
 #define VF_MODEL_CT_TIMEOUTS 14  /* VF_CT_TO__COUNT (checked in daemon_ct.c) */
@@ -53,7 +54,11 @@
  * is one line here. ACL protocols carry their IP protocol number as a third
  * column; their order is the order messages list them in. */
 #define VF_MODEL_ENCAPS(X) X(GENEVE, "geneve") X(VXLAN, "vxlan")
-#define VF_ATTACH_TYPES(X) X(RING, "ring") X(TAP, "tap") X(VERBS, "verbs")
+#define VF_ATTACH_TYPES(X) X(RING, "ring") X(TAP, "tap") X(VERBS, "verbs") \
+    X(VHOST_USER, "vhost-user")
+/* vhost-user: vfab connects to the socket QEMU serves (client, the
+ * default: vfabd restarts without the VM), or listens on it (server). */
+#define VF_ATTACH_MODES(X) X(CLIENT, "client") X(SERVER, "server")
 #define VF_UPLINK_TYPES(X) X(RING, "ring") X(UDP, "udp") X(VERBS, "verbs")
 #define VF_ACL_DIRS(X) X(FROM_PORT, "from-port") X(TO_PORT, "to-port")
 /* allow-related | reject: security groups (docs/config.md) */
@@ -75,6 +80,11 @@ enum vf_model_encap {
 enum vf_attach_type {
 #define VF_ENUM_(id, s) VF_ATTACH_##id,
     VF_ATTACH_TYPES(VF_ENUM_)
+#undef VF_ENUM_
+};
+enum vf_attach_mode {
+#define VF_ENUM_(id, s) VF_ATTACH_MODE_##id,
+    VF_ATTACH_MODES(VF_ENUM_)
 #undef VF_ENUM_
 };
 enum vf_uplink_type {
@@ -117,8 +127,8 @@ struct vf_model_enum {
     const int *values;          /* the C value of each */
 };
 extern const struct vf_model_enum vf_model_encaps, vf_attach_types,
-    vf_uplink_types, vf_acl_dirs, vf_acl_actions, vf_acl_protos,
-    vf_nat_types, vf_lb_protos;
+    vf_attach_modes, vf_uplink_types, vf_acl_dirs, vf_acl_actions,
+    vf_acl_protos, vf_nat_types, vf_lb_protos;
 
 /* An address or prefix of either family (ACL matches, address sets). */
 struct vf_model_prefix {
@@ -138,6 +148,10 @@ struct vf_model_attach {
     enum vf_attach_type type;
     char name[VF_NAME_MAX];      /* tap: interface name (unique per chassis) */
     char device[VF_NAME_MAX];    /* verbs: device name */
+    /* vhost-user: the Unix socket's path (unique per chassis; a
+     * sun_path holds 107 characters) and who listens on it. */
+    char socket[VF_ATTACH_SOCKET_MAX];
+    enum vf_attach_mode mode;
 };
 
 struct vf_model_port {
@@ -410,6 +424,7 @@ void vf_model_enum_list(const struct vf_model_enum *e, char *buf, size_t len);
  * show/JSON output; "?" for a value out of range. */
 const char *vf_model_encap_name(enum vf_model_encap e);
 const char *vf_attach_type_name(enum vf_attach_type t);
+const char *vf_attach_mode_name(enum vf_attach_mode m);
 const char *vf_uplink_type_name(enum vf_uplink_type t);
 const char *vf_acl_dir_name(enum vf_acl_dir d);
 const char *vf_acl_action_name(enum vf_acl_action a);

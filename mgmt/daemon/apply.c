@@ -38,7 +38,8 @@ static bool same_attach(const struct vf_model_attach *a,
                         const struct vf_model_attach *b)
 {
     return a->type == b->type && !strcmp(a->name, b->name) &&
-           !strcmp(a->device, b->device);
+           !strcmp(a->device, b->device) && !strcmp(a->socket, b->socket) &&
+           a->mode == b->mode;
 }
 
 static void undo(struct vf_daemon *d, struct prepared *p)

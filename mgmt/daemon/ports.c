@@ -13,6 +13,7 @@
 #include "fabric/vf_port_tap.h"
 #include "fabric/vf_port_udp.h"
 #include "fabric/vf_port_verbs.h"
+#include "fabric/vf_port_vhost.h"
 #include "mgmt/daemon/daemon_int.h"
 #include "mgmt/daemon/vf_log.h"
 
@@ -69,6 +70,41 @@ static struct vf_port *open_verbs(struct vf_daemon *d,
     return NULL;
 }
 
+/* The device's connection news (connected, disconnected, refused). */
+static void vhost_log(void *arg, const char *msg)
+{
+    (void)arg;
+    vf_log_info("%s", msg);
+}
+
+/* A VM through vhost-user (docs/vhost-user.md): one queue pair per
+ * worker. A guest's frames are copied into the worker's own pool (the
+ * cache its rx_burst gets), so the pools named here are those, and TSO
+ * from the guest (HOST_TSO, 64 KB frames) stays off: those buffers hold
+ * one MTU-sized frame. TSO to the guest (GUEST_TSO) needs no pool and is
+ * on. The device connects (client) or listens (server) from the
+ * management loop (vhost_mgmt.c), so opening never waits for the VM. */
+static struct vf_port *open_vhost(struct vf_daemon *d,
+                                  const struct vf_model_port *mp, char *err,
+                                  size_t errlen)
+{
+    struct vf_vhost_port_opts o = {
+        .socket = mp->attach.socket,
+        .server = mp->attach.mode == VF_ATTACH_MODE_SERVER,
+        .tso = false,
+        .log = vhost_log,
+    };
+    char e2[512];
+    struct vf_port *p;
+
+    p = vf_vhost_port_open(mp->name, &o, d->n_workers, d->pools, e2,
+                           sizeof(e2));
+    if (!p)
+        snprintf(err, errlen, "port %s: attach.socket %s: %s", mp->name,
+                 mp->attach.socket, e2);
+    return p;
+}
+
 /* What a port can do once open (multiqueue rx, vanishing, drain) is not
  * here: the backend says it in the port's caps and optional ops
  * (fabric/vf_port.h), which the helpers below read. */
@@ -82,6 +118,7 @@ static const struct backend backends[] = {
     [VF_ATTACH_RING] = { open_ring },
     [VF_ATTACH_TAP] = { open_tap },
     [VF_ATTACH_VERBS] = { open_verbs },
+    [VF_ATTACH_VHOST_USER] = { open_vhost },
 };
 
 #define ONE_(id, s) + 1

@@ -4,6 +4,7 @@
  * management thread, with relaxed loads: never torn, at most a burst stale.
  */
 #include <stdatomic.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fabric/vf_port_udp.h"
@@ -107,20 +108,44 @@ json_t *vf_rpc_status(void *ctx, json_t *params, struct vf_rpc_error *err)
     return st;
 }
 
-/* A vf_port_info_sink that fills a JSON object (arg). */
+/* A vf_port_info_sink that fills a JSON object (arg). A dotted key
+ * ("rings.0.kicks") is a path of nested objects, made as needed. */
+static void info_set(json_t *o, const char *key, json_t *val)
+{
+    const char *dot;
+    char part[64];
+
+    while (o && (dot = strchr(key, '.')) && (size_t)(dot - key) < sizeof(part)) {
+        json_t *sub;
+        memcpy(part, key, (size_t)(dot - key));
+        part[dot - key] = '\0';
+        sub = json_object_get(o, part);
+        if (!json_is_object(sub)) {
+            sub = json_object();
+            json_object_set_new(o, part, sub);
+        }
+        o = sub;
+        key = dot + 1;
+    }
+    if (o)
+        json_object_set_new(o, key, val);
+    else
+        json_decref(val);
+}
+
 static void info_str(void *arg, const char *key, const char *val)
 {
-    json_object_set_new(arg, key, json_string(val));
+    info_set(arg, key, json_string(val));
 }
 
 static void info_u64(void *arg, const char *key, uint64_t val)
 {
-    json_object_set_new(arg, key, json_integer((json_int_t)val));
+    info_set(arg, key, json_integer((json_int_t)val));
 }
 
 static void info_flag(void *arg, const char *key, bool val)
 {
-    json_object_set_new(arg, key, json_boolean(val));
+    info_set(arg, key, json_boolean(val));
 }
 
 static json_t *port_json(const struct vf_daemon_port *dp)

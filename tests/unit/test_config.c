@@ -332,11 +332,28 @@ static const struct bad_case bad_cases[] = {
     { "chassis-port", 4, { "chassis[1] (hv2): field 'port'",
                            "1..65535" } },
     { "attach-type", 19, { PORT_VM2 ": field 'attach.type'",
-                           "\"vhost\" is not ring, tap or verbs" } },
+                           "\"vhost\" is not ring, tap, verbs or "
+                           "vhost-user" } },
     { "attach-tap", 19, { PORT_VM2 ": field 'attach.name' is required",
                           "tap" } },
     { "attach-verbs", 19, { PORT_VM2 ": field 'attach.device' is required",
                             "verbs" } },
+    { "vhost-socket", 19, { PORT_VM2 ": field 'attach.socket' is required",
+                            "vhost-user" } },
+    { "vhost-socket-relative", 19, { PORT_VM2 ": field 'attach.socket'",
+                                     "\"run/vm2.sock\" is not an absolute "
+                                     "path" } },
+    { "vhost-mode-word", 19, { PORT_VM2 ": field 'attach.mode'",
+                               "\"listen\" is not client or server" } },
+    { "vhost-mode-tap", 19, { PORT_VM2 ": field 'attach.mode' only applies "
+                              "to attach type vhost-user, not tap" } },
+    { "vhost-socket-on-tap", 19, { PORT_VM2 ": field 'attach.socket' only "
+                                   "applies to attach type vhost-user, not "
+                                   "tap" } },
+    { "dup-vhost-socket", 39, { "tenants[1] (red) switches[0] (red-web) "
+                                "ports[0] (red-vm1): field 'attach.socket'",
+                                "vhost-user socket /run/vfab/same.sock on "
+                                "chassis hv1 already backs " PORT_VM1 } },
     { "uplink-type", 41, { "local: field 'uplink.type'", "\"dpdk\"" } },
     { "uplink-udp", 41, { "local: missing field 'uplink.bind'" } },
     { "uplink-bind", 41, { "local: field 'uplink.bind'",

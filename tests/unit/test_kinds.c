@@ -177,7 +177,8 @@ static void test_enums(void **state)
 {
     (void)state;
     check_enum(&vf_model_encaps, "geneve or vxlan");
-    check_enum(&vf_attach_types, "ring, tap or verbs");
+    check_enum(&vf_attach_types, "ring, tap, verbs or vhost-user");
+    check_enum(&vf_attach_modes, "client or server");
     check_enum(&vf_uplink_types, "ring, udp or verbs");
     check_enum(&vf_acl_dirs, "from-port or to-port");
     check_enum(&vf_acl_actions, "allow, drop, allow-related or reject");
