@@ -12,6 +12,7 @@ PKGS=(
   iproute2 ethtool iputils-ping iperf3 tshark python3-scapy python3-matplotlib
   openvswitch-switch procps curl nftables conntrack
   qemu-system-x86 busybox-static cpio
+  openvswitch-switch-dpdk librte-mempool-ring23
   etcd-server etcd-client openssl
   valgrind linux-perf
 )
