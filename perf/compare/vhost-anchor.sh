@@ -82,13 +82,15 @@ guest() {
   GPID=$!
   PIDS+=($GPID)
 }
-# pair LABEL SOCKA SOCKB: the two guests, A serving, B pinging and sending.
+# pair LABEL SOCKA SOCKB [HOOK]: the two guests, A serving, B pinging and
+# sending; HOOK runs while they do (it must return before they finish).
 pair() {
   local a b
   guest "$1-A" "$2" 1 "iperf3 -s -1"
   a=$GPID
   guest "$1-B" "$3" 2 "until ping -c1 -W1 10.77.0.1 >/dev/null; do :; done; ping -c 5 -i 0.2 10.77.0.1; iperf3 -c 10.77.0.1 -t $SECS"
   b=$GPID
+  [ -n "${4:-}" ] && $4
   wait "$b"; wait "$a"
   grep -q "CMD-END rc=0" "$T/$1-B.out" || { tail -15 "$T/$1-B.out"; fail "$1: guest B's ping/iperf3 failed"; }
   RTT=$(sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$T/$1-B.out")
@@ -114,9 +116,19 @@ VP=$!
 PIDS+=($VP)
 for _ in $(seq 1 100); do [ -S "$T/vfab.ctl" ] && break; sleep 0.1; done
 [ -S "$T/vfab.ctl" ] || { cat "$T/vfabd.out"; fail "vfabd did not start"; }
-pair vfab "$T/vfA.sock" "$T/vfB.sock"
+# What vmA negotiated, read while its guest is connected (a guest that
+# powered off has none).
+vf_features() {
+  local i f=0x0
+  for i in $(seq 1 300); do
+    f=$("$VFABCTL" -s "$T/vfab.ctl" --json stats 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); print(hex([p for p in d['ports'] if p['name']=='vmA'][0]['vhost-user']['features']))" 2>/dev/null)
+    [ -n "$f" ] && [ "$f" != 0x0 ] && break
+    sleep 0.2
+  done
+  VF_FEAT=$f
+}
+pair vfab "$T/vfA.sock" "$T/vfB.sock" vf_features
 VF_RTT=$RTT VF_GBPS=$GBPS
-VF_FEAT=$("$VFABCTL" -s "$T/vfab.ctl" --json stats | python3 -c "import json,sys; d=json.load(sys.stdin); print(hex([p for p in d['ports'] if p['name']=='vmA'][0]['vhost-user']['features']))")
 kill "$VP"; wait "$VP" 2>/dev/null
 
 # ---- 2. OVS-DPDK ----
@@ -130,14 +142,14 @@ export OVS_RUNDIR=$T/ovs OVS_DBDIR=$T/ovs OVS_LOGDIR=$T/ovs
 DB="--db=unix:$T/ovs/db.sock"
 ovsdb-tool create "$T/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema || fail "ovsdb-tool create"
 ovsdb-server --remote=punix:$T/ovs/db.sock --pidfile=$T/ovs/ovsdb-server.pid --detach \
-  --log-file=$T/ovs/ovsdb-server.log "$T/ovs/conf.db" || fail "ovsdb-server"
+  -vconsole:off --log-file=$T/ovs/ovsdb-server.log "$T/ovs/conf.db" || fail "ovsdb-server"
 ovs-vsctl $DB --no-wait init
 ovs-vsctl $DB --no-wait set Open_vSwitch . other_config:dpdk-init=true \
   other_config:dpdk-extra="--huge-dir=$T/huge --no-pci --file-prefix=vhanchor$$" \
   other_config:dpdk-socket-mem=1024 other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x2 \
   other_config:pmd-maxsleep=100 other_config:userspace-tso-enable=true
 timeout 60 "$OVSD" unix:$T/ovs/db.sock --pidfile=$T/ovs/ovs-vswitchd.pid --detach \
-  --log-file=$T/ovs/ovs-vswitchd.log || { tail -20 "$T/ovs/ovs-vswitchd.log"; fail "ovs-vswitchd-dpdk did not start"; }
+  -vconsole:off --log-file=$T/ovs/ovs-vswitchd.log || { tail -20 "$T/ovs/ovs-vswitchd.log"; fail "ovs-vswitchd-dpdk did not start"; }
 OVS_UP=1
 [ "$(ovs-vsctl $DB --timeout=30 get Open_vSwitch . dpdk_initialized)" = true ] ||
   { tail -20 "$T/ovs/ovs-vswitchd.log"; fail "DPDK did not initialise in OVS"; }
