@@ -24,7 +24,7 @@
  *   - wait_fd is the socket: poll() says readable when its ring holds a
  *     frame; sleep_notify(1) reports a frame already there.
  *
- * Why AF_PACKET rings (docs/config.md "Gateways, NAT, load balancers"):
+ * Why AF_PACKET rings (docs/gateway.md):
  * one copy each way and no system call per frame on rx (the ring is
  * shared memory) and one per burst on tx. An io_uring read per frame on a
  * packet socket costs a submission per frame and the same copy; a tap

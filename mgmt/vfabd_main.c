@@ -19,6 +19,7 @@
 #include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_capture_mgmt.h"
 #include "mgmt/daemon/vf_daemon.h"
+#include "mgmt/daemon/vf_gateway.h"
 #include "mgmt/daemon/vf_demo.h"
 #include "mgmt/daemon/vf_live.h"
 #include "mgmt/daemon/vf_log.h"
@@ -561,6 +562,8 @@ static int start(struct args *a, struct vf_change *first, struct vfabd *v)
                           ct_tick, &v->d) ||
         vf_loop_add_timer(&v->loop, "refresh", REFRESH_MS, refresh_tick, v) ||
         vf_vhost_mgmt_register(&v->loop, &v->d) ||
+        vf_loop_add_timer(&v->loop, "gateway", VF_GW_TICK_MS, vf_gw_tick,
+                          &v->d) ||
         (a->duration > 0 &&
          vf_loop_add_timer(&v->loop, "duration",
                            (unsigned)(a->duration * 1000.0), duration_up,

@@ -4,7 +4,9 @@
  * host (every host runs every router of its tenants): TTL check, longest
  * prefix match over the router's connected networks and static routes
  * (sorted longest first at compile time, so the first match wins), next
- * hop's MAC from the model (no ARP on the wire), and the frame continues
+ * hop's MAC from the model (no ARP on the wire; outside the fabric, behind
+ * a gateway port, the next hops mgmt learned by ARP on the physical
+ * network and compiled into the port), and the frame continues
  * as the ingress of the next switch from the outgoing router port. The
  * header rewrite itself is recorded in the key copy and applied once to
  * the packet (process.c) whatever the number of hops.
@@ -69,28 +71,38 @@ int vf_stage_router(struct vf_lctx *c, uint32_t rport)
     if (nin == UINT32_MAX)
         return route_drop(c, VF_DROP_ROUTER_OUT_PORT, "port %s not on its switch",
                           orp->name);
-    if (nhi == UINT32_MAX || nhi == nin) {
+    /* A next hop the model has, else one learned outside (a gateway
+     * port's physical network, at most VF_RPORT_MAX_NEIGH). */
+    const uint8_t *nh_mac = NULL;
+    const char *nh_name = "learned";
+    if (nhi != UINT32_MAX && nhi != nin) {
+        nh_mac = ndp->ports[nhi].mac;
+        nh_name = ndp->ports[nhi].name;
+    }
+    for (uint32_t i = 0; !nh_mac && i < orp->n_neigh; i++)
+        if (orp->neigh[i].ip == nh)
+            nh_mac = orp->neigh[i].mac;
+    if (!nh_mac) {
         char nhs[16];
         vf_fmt_ip(nhs, nh);
         return route_drop(c, VF_DROP_ROUTER_NO_NH_MAC, "next hop %s has no known MAC",
                           nhs);
     }
-    const struct vf_lport *nhp = &ndp->ports[nhi];
     if (c->tr) {
         char nhs[16], smac[18], dmac[18], pfx[16];
         vf_fmt_ip(nhs, nh);
         vf_fmt_mac(smac, orp->mac);
-        vf_fmt_mac(dmac, nhp->mac);
+        vf_fmt_mac(dmac, nh_mac);
         vf_fmt_ip(pfx, htonl(rt->prefix));
         vf_trace_note(c->tr, "router",
                       "%s: %s via %s/%u (%s) out %s, next hop %s (%s), "
                       "ttl %u -> %u, eth %s -> %s",
                       r->name, dst, pfx, rt->plen,
                       rt->connected ? "connected" : "static", orp->name, nhs,
-                      nhp->name, k->ip_ttl, k->ip_ttl - 1, smac, dmac);
+                      nh_name, k->ip_ttl, k->ip_ttl - 1, smac, dmac);
     }
     memcpy(k->eth_src, orp->mac, 6);
-    memcpy(k->eth_dst, nhp->mac, 6);
+    memcpy(k->eth_dst, nh_mac, 6);
     k->ip_ttl--;
     c->hops++;
     c->dp = ndp;

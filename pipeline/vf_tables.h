@@ -140,12 +140,22 @@ struct vf_route {
     uint32_t out;                /* index in router->ports; UINT32_MAX: none */
 };
 
+/* A next hop outside the fabric, learned by ARP on a gateway port's
+ * physical network (mgmt/daemon/gateway.c): its MAC is not in the model. */
+#define VF_RPORT_MAX_NEIGH 16
+struct vf_neigh {
+    uint32_t ip;                 /* network order */
+    uint8_t mac[6];
+};
+
 struct vf_rport {
     uint32_t lport_id;
     uint32_t dp_id;              /* the switch it attaches to */
     uint8_t mac[6];
     uint8_t plen;
     uint32_t ip;                 /* network order */
+    uint32_t n_neigh;            /* gateway port: next hops learned */
+    struct vf_neigh neigh[VF_RPORT_MAX_NEIGH];
     char name[VF_TABLES_NAME_MAX];
 };
 

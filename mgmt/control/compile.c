@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mgmt/control/vf_compile.h"
+#include "mgmt/control/vf_compile_gw.h"
 #include "numa/vf_err.h"
 #include "mgmt/control/vf_compile_acl.h"
 #include "pipeline/vf_acl.h"
@@ -83,6 +84,15 @@ static bool chassis_down(const struct cctx *cc, int i)
            (size_t)i < cc->m->n_chassis && cc->env->chassis_down[i];
 }
 
+/* The physical network port of switch si when this chassis serves it. */
+static struct vf_port *physical_of(const struct cctx *cc,
+                                   const struct vf_model_tenant *tn, size_t si)
+{
+    if (vf_gw_switch_chassis(tn, si) != cc->local || !cc->env->physical_of)
+        return NULL;
+    return cc->env->physical_of(cc->env->arg, &tn->switches[si]);
+}
+
 static uint32_t plen_mask(unsigned plen)
 {
     return plen == 0 ? 0 : plen >= 32 ? 0xffffffffu : ~0u << (32 - plen);
@@ -137,6 +147,8 @@ static void switch_blob(const struct cctx *cc, const struct vf_model_tenant *tn,
             blob_put(bl, &rp->plen, 1);
         }
     }
+    vf_gw_switch_input(tn, si, cc->local, physical_of(cc, tn, si),
+                       blob_put_cb, bl);
     vf_compile_acl_input(tn, si, blob_put_cb, bl);
 }
 
@@ -159,6 +171,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
     for (size_t r = 0; r < tn->n_routers; r++)
         for (size_t i = 0; i < tn->routers[r].n_ports; i++)
             n += tn->routers[r].ports[i].switch_idx == (int)si;
+    n += vf_gw_switch_chassis(tn, si) >= 0;     /* its localnet */
     dp->ports = calloc(n ? n : 1, sizeof(*dp->ports));
     dp->flood_local = calloc(n ? n : 1, sizeof(*dp->flood_local));
     dp->flood_remote = calloc(cc->m->n_chassis + 1, sizeof(*dp->flood_remote));
@@ -228,6 +241,7 @@ static struct vf_dp *build_dp(const struct cctx *cc,
             snprintf(lp->name, sizeof(lp->name), "%s", rp->name);
         }
     }
+    vf_gw_add_localnet(tn, si, cc->local, physical_of(cc, tn, si), dp, seen);
     for (uint32_t i = 0; i < dp->n_ports; i++)
         keys[i] = vf_mac_key(dp->ports[i].mac);
     if (vf_hmap_build(&dp->by_mac, keys, dp->n_ports))
@@ -258,7 +272,8 @@ fail:
     return NULL;
 }
 
-static void router_blob(const struct vf_model_tenant *tn,
+static void router_blob(const struct cctx *cc,
+                        const struct vf_model_tenant *tn,
                         const struct vf_model_router *rt, struct blob *bl)
 {
     blob_put(bl, "T", 1);
@@ -272,6 +287,7 @@ static void router_blob(const struct vf_model_tenant *tn,
         blob_put(bl, rp->mac, 6);
         blob_u32(bl, rp->ip);
         blob_put(bl, &rp->plen, 1);
+        vf_gw_rport_input(cc->env, rp->id, blob_put_cb, bl);
     }
     blob_put(bl, "/", 1);
     for (size_t i = 0; i < rt->n_routes; i++) {
@@ -314,6 +330,7 @@ static struct vf_router *build_router(const struct cctx *cc,
         memcpy(o->mac, rp->mac, 6);
         o->ip = rp->ip;
         o->plen = rp->plen;
+        vf_gw_rport_neigh(cc->env, o);
         snprintf(o->name, sizeof(o->name), "%s", rp->name);
         struct vf_route *ro = &r->routes[r->n_routes++];
         ro->mask = plen_mask(rp->plen);
@@ -376,6 +393,8 @@ static void mark_needed(const struct cctx *cc, const struct vf_model_tenant *tn,
         for (size_t i = 0; i < tn->switches[s].n_ports && !sw_need[s]; i++)
             if (tn->switches[s].ports[i].chassis_idx == cc->local)
                 sw_need[s] = true;
+    for (size_t s = 0; s < tn->n_switches; s++)
+        sw_need[s] |= vf_gw_switch_chassis(tn, s) == cc->local;
     for (size_t pass = 0; pass <= tn->n_routers; pass++) {
         bool changed = false;
         for (size_t r = 0; r < tn->n_routers; r++) {
@@ -607,7 +626,7 @@ struct vf_tables *vf_compile(const struct vf_model *m,
                 continue;
             const struct vf_model_router *rt = &tn->routers[r];
             bl.len = 0;
-            router_blob(tn, rt, &bl);
+            router_blob(&cc, tn, rt, &bl);
             if (bl.oom)
                 goto fail;
             const struct vf_router *old = prev ? vf_tables_router_by_id(prev, rt->id)

@@ -31,6 +31,12 @@
 #include "mgmt/control/vf_model.h"
 #include "pipeline/vf_tables.h"
 
+/* A next hop learned on a gateway port (by its logical port id). */
+struct vf_gw_neigh {
+    uint32_t rport_id;
+    struct vf_neigh n;
+};
+
 struct vf_compile_env {
     /* The local chassis: index in m->chassis; -1 takes m->local.chassis_idx. */
     int chassis_idx;
@@ -46,6 +52,13 @@ struct vf_compile_env {
      * is down: its ports unreachable (tunnel_chassis_down), no flood copies
      * to it. NULL: every chassis is up. */
     const uint8_t *chassis_down;
+    /* Gateways (vf_compile_gw.h): the physical network port mgmt opened
+     * for a physical switch this chassis serves (NULL: none open), and the
+     * next hops mgmt learned on gateway ports. Both may be NULL. */
+    struct vf_port *(*physical_of)(void *arg,
+                                   const struct vf_model_switch *sw);
+    const struct vf_gw_neigh *neigh;
+    size_t n_neigh;
 };
 
 struct vf_tables *vf_compile(const struct vf_model *m,

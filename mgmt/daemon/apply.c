@@ -20,6 +20,7 @@
 #include "mgmt/daemon/daemon_int.h"
 #include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_budget.h"
+#include "mgmt/daemon/vf_gateway.h"
 #include "mgmt/daemon/vf_log.h"
 #include "mgmt/daemon/vf_state.h"
 #include "pipeline/vf_tables.h"
@@ -78,6 +79,10 @@ static int prepare(struct vf_daemon *d, const struct vf_model *next,
 
         if (!dp->port || dp->port == d->uplink)
             continue;
+        if (dp->physical) {
+            dp->closing = !vf_gw_keep_port(d, next, dp);
+            continue;
+        }
         keep = vf_model_find_port(next, dp->name, &t, &sw, &k) == 0;
         if (keep) {
             const struct vf_model_port *np =
@@ -104,6 +109,9 @@ static int prepare(struct vf_daemon *d, const struct vf_model *next,
         if (!rc)
             d->scratch.opened[p->n_opened++] = port->index;
     }
+    if (!rc)
+        rc = vf_gw_open_ports(d, next, d->scratch.opened, &p->n_opened, err,
+                              errlen);
     /* The pools must hold the new set of ports (vf_budget.h). */
     if (!rc)
         rc = vf_budget_plan(d, &p->budget, err, errlen);
@@ -116,7 +124,9 @@ static int prepare(struct vf_daemon *d, const struct vf_model *next,
         .arg = d,
         .uplink = d->uplink,
         .chassis_down = down,
+        .physical_of = vf_gw_physical_of,
     };
+    env.neigh = vf_gw_neigh_of(d, &env.n_neigh);
     p->tables = vf_compile(next, vf_publisher_current(&d->pub), &env,
                            d->generation + 1, err, errlen);
     if (!p->tables)
@@ -220,6 +230,22 @@ static bool down_same(const struct vf_daemon *d, const struct vf_model *next,
             return false;
     }
     return true;
+}
+
+int vf_apply_republish(struct vf_daemon *d, char *err, size_t errlen)
+{
+    struct prepared p = {0};
+    int rc;
+
+    if (!d->generation)
+        return 0;               /* nothing published yet: the first apply */
+    rc = prepare(d, &d->model, d->down, &p, err, errlen);
+    if (rc) {
+        undo(d, &p);
+        return rc;
+    }
+    publish(d, &p);
+    return 0;
 }
 
 void vf_change_free(struct vf_change *c)

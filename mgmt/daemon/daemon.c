@@ -19,6 +19,7 @@
 #include "mgmt/daemon/daemon_int.h"
 #include "mgmt/daemon/vf_apply.h"
 #include "mgmt/daemon/vf_budget.h"
+#include "mgmt/daemon/vf_gateway.h"
 #include "mgmt/daemon/vf_log.h"
 #include "pipeline/vf_tables.h"
 #include "tunnel/vf_segment.h"
@@ -399,6 +400,7 @@ void vf_daemon_stop(struct vf_daemon *d)
         vf_worker_fini(&d->workers[w]);   /* flushes the pool caches */
     }
     vf_daemon_ct_stop(d);
+    vf_gw_free(d);
     if (d->mgmt_cache.pool)
         vf_pool_cache_flush(&d->mgmt_cache);
     for (unsigned i = 0; i < d->n_ports; i++)

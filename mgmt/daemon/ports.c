@@ -148,7 +148,8 @@ struct vf_port *vf_ports_open_tenant(struct vf_daemon *d,
 
 bool vf_ports_mq_rx(const struct vf_daemon_port *dp)
 {
-    return dp->mport && dp->port && vf_port_has(dp->port, VF_PORT_CAP_MQ_RX);
+    return (dp->mport || dp->physical) && dp->port &&
+           vf_port_has(dp->port, VF_PORT_CAP_MQ_RX);
 }
 
 bool vf_ports_gone(const struct vf_daemon_port *dp)

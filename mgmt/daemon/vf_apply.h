@@ -109,6 +109,12 @@ struct vf_apply_result {
 int vf_apply(struct vf_daemon *d, struct vf_change *c,
              struct vf_apply_result *res, char *err, size_t errlen);
 
+/* Compiles and publishes the model in force again, for what changed
+ * beside it (a gateway's learned next hops, vf_gateway.h): steps 3 and 5
+ * only, nothing saved. 0, or -errno with err; the tables in force stay
+ * on failure. */
+int vf_apply_republish(struct vf_daemon *d, char *err, size_t errlen);
+
 /* Steps 1 and 2 alone (see Thread-safety): validates c->model with the
  * `local` rule and sets c->diff. 0, or -EINVAL / -ENOMEM with err set (the
  * change is left for the caller to free: vf_change_free). */

@@ -77,18 +77,24 @@ struct vf_daemon_opts {
     const char *config;
 };
 
+struct vf_gw;
+
 /* One opened fabric port. Slots are reused: ports[i].port == NULL is a
  * free slot, and a port's fabric index (port->index) is its slot, stable
  * for the port's life (workers stage packets by it). */
 struct vf_daemon_port {
     struct vf_port *port;
-    const struct vf_model_port *mport;   /* into d->model; NULL: the uplink */
+    const struct vf_model_port *mport;   /* into d->model; NULL: the uplink
+                                          * or a physical network's port */
     char name[VF_NAME_MAX];              /* logical port name */
     unsigned tenant;                     /* index in model.tenants */
     unsigned rx_worker;                  /* worker that polls its queue 0 */
     bool closing;                        /* apply: leaves with this change */
     bool mq_rx;                          /* worker w polls queue w (ports.c) */
     bool reported_gone;                  /* device loss logged once */
+    bool physical;                       /* a physical network's port
+                                          * (vf_gateway.h); mport NULL */
+    char ifname[16];                     /* physical: its interface */
 };
 
 /* Ownership: everything here is the management thread's (mgmt: rw)
@@ -142,6 +148,8 @@ struct vf_daemon {
     /* vfabd --store: the source (vf_store_source.h); NULL without. mgmt. */
     struct vf_store_src *store;
     struct vf_capture capture;           /* `vfabctl capture`; mgmt only */
+    struct vf_gw *gw;                    /* gateways served here
+                                          * (vf_gateway.h); NULL: none */
     /* Scratch of one apply (local_ports, the ports it opened); kept here
      * so no daemon shares it with another in the same process. mgmt. */
     struct {

@@ -6,7 +6,10 @@
  * use), and edits through the kind table; every bad input of docs/config.md
  * "Gateways, NAT, load balancers" is refused with the entry and the field
  * named; the store's layout (format 1) refuses each of them by name
- * instead of dropping it.
+ * instead of dropping it. Compiled (slice 2): a physical switch gets its
+ * localnet on the chassis that serves its gateway port, and a learned next
+ * hop takes a routed packet out through it; without one the packet is
+ * dropped as router_no_next_hop_mac.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,11 +21,14 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "mgmt/control/vf_compile.h"
+#include "mgmt/control/vf_compile_gw.h"
 #include "mgmt/control/vf_kinds.h"
 #include "mgmt/control/vf_model.h"
 #include "mgmt/control/vf_model_edit.h"
 #include "mgmt/control/vf_model_json.h"
 #include "mgmt/layout/vf_layout.h"
+#include "pipeline/vf_trace.h"
 
 static const char BASE[] =
 "chassis:\n"
@@ -400,6 +406,93 @@ static void test_store_refuses(void **state)
     }
 }
 
+
+/* The tables of a gateway (vf_compile_gw.h), traced. */
+static struct vf_port *g_phys;
+
+static struct vf_port *phys_of(void *arg, const struct vf_model_switch *sw)
+{
+    (void)arg;
+    return strcmp(sw->name, "blue-ext") == 0 ? g_phys : NULL;
+}
+
+static void test_compile(void **state)
+{
+    struct vf_model m;
+    struct vf_trace *tr = calloc(1, sizeof(*tr));
+    struct vf_trace_pkt pk = {0};
+    char err[512];
+    (void)state;
+    assert_non_null(tr);
+    load_ok(BASE, &m);
+    g_phys = vf_ring_port_open("blue-ext/physical", 1, 64, -1);
+    assert_non_null(g_phys);
+    g_phys->index = 7;
+    const struct vf_model_rport *gw = &m.tenants[0].routers[0].ports[1];
+    struct vf_gw_neigh nb = { .rport_id = gw->id,
+                              .n = { .ip = ip4("203.0.113.1"),
+                                     .mac = {0x02, 0xee, 0, 0, 0, 1} } };
+    struct vf_compile_env env = { .chassis_idx = 0, .physical_of = phys_of };
+    assert_int_equal(vf_gw_switch_chassis(&m.tenants[0], 1), 0);
+    assert_int_equal(vf_gw_switch_chassis(&m.tenants[0], 0), -1);
+    assert_int_equal(vf_gw_switch_chassis(&m.tenants[1], 1), 1);
+
+    /* hv1 serves blue-ext: its localnet is local, on the physical port. */
+    struct vf_tables *t = vf_compile(&m, NULL, &env, 1, err, sizeof(err));
+    if (!t)
+        fail_msg("compile: %s", err);
+    const struct vf_dp *ext = vf_tables_dp_by_id(t, m.tenants[0].switches[1].id);
+    assert_non_null(ext);
+    const struct vf_lport *ln = &ext->ports[ext->n_ports - 1];
+    assert_int_equal(ln->id, vf_gw_localnet_id(1009));
+    assert_true(ln->local);
+    assert_ptr_equal(ln->fport, g_phys);
+    assert_ptr_equal(t->fports[7].dp, ext);
+    /* No next hop learned yet: dropped by name. */
+    pk.fields = VF_TRACE_F_ETH_DST | VF_TRACE_F_IP_DST;
+    memcpy(pk.eth_dst, (uint8_t[]){0x02, 0, 0, 0, 0xff, 0x01}, 6);
+    pk.ip_dst = ip4("198.51.100.1");
+    assert_int_equal(vf_trace_run(t, "vm1", &pk, tr), 0);
+    assert_int_equal(tr->action, VF_TRACE_DROP);
+    assert_string_equal(tr->reason_name, "router_no_next_hop_mac");
+    /* Learned: out through the localnet, to the next hop's MAC. */
+    env.neigh = &nb;
+    env.n_neigh = 1;
+    struct vf_tables *t2 = vf_compile(&m, t, &env, 2, err, sizeof(err));
+    if (!t2)
+        fail_msg("compile: %s", err);
+    assert_int_equal(vf_trace_run(t2, "vm1", &pk, tr), 0);
+    assert_true(tr->routed);
+    assert_int_equal(tr->action, VF_TRACE_DELIVER);
+    assert_int_equal(tr->n_out, 1);
+    assert_string_equal(tr->out[0].port, "blue-ext/physical");
+    assert_int_equal(tr->out[0].fport, 7);
+    vf_tables_free(t);
+
+    /* hv2 (vm2's) does not serve it: the localnet is hv1's; without a
+     * learned MAC there, a packet to the outside is dropped (no redirect
+     * to the gateway chassis yet), and a flood reaches hv1. */
+    env = (struct vf_compile_env){ .chassis_idx = 1, .physical_of = phys_of };
+    struct vf_tables *t3 = vf_compile(&m, NULL, &env, 1, err, sizeof(err));
+    if (!t3)
+        fail_msg("compile: %s", err);
+    ext = vf_tables_dp_by_id(t3, m.tenants[0].switches[1].id);
+    assert_non_null(ext);
+    ln = &ext->ports[ext->n_ports - 1];
+    assert_false(ln->local);
+    assert_null(ln->fport);
+    assert_int_equal(ln->chassis, 0);
+    assert_int_equal(ext->n_flood_remote, 1);
+    assert_int_equal(ext->flood_remote[0], 0);
+    assert_int_equal(vf_trace_run(t3, "vm2", &pk, tr), 0);
+    assert_string_equal(tr->reason_name, "router_no_next_hop_mac");
+    vf_tables_free(t2);
+    vf_tables_free(t3);
+    vf_port_close(g_phys);
+    vf_model_free(&m);
+    free(tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_edit),
         cmocka_unit_test(test_store_refuses),
+        cmocka_unit_test(test_compile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
