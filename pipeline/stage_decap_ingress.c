@@ -15,6 +15,8 @@
  * speaking for another's port (tunnel_in_port_not_on_chassis). VXLAN and
  * option-less Geneve name no ingress port: only the chassis is checked.
  */
+#include <string.h>
+
 #include "numa/vf_drop.h"
 #include "pipeline/vf_logical.h"
 
@@ -94,6 +96,14 @@ void vf_stage_decap_ingress(struct vf_lctx *c, const struct vf_tunnel_md *md,
     if (c->tr)
         vf_trace_note(c->tr, "decap_ingress", "vni %u (%s): egress %s",
                       md->vni, dp->name, lp->name);
+    /* Redirected to this gateway chassis to learn its next hop's MAC
+     * (vf_tables.h, vf_rport.redirect). */
+    static const uint8_t to_gateway[6];
+    if ((lp->id & 1u << 31) && !memcmp(c->key.eth_dst, to_gateway, 6) &&
+        (r = vf_stage_gw_resolve(c)) != VF_DROP_NONE) {
+        fail(c, r, "next hop unknown at the gateway");
+        return;
+    }
     r = vf_stage_output(c, out);
     if (r)
         fail(c, r, "egress refused");

@@ -25,6 +25,53 @@ static int route_drop(struct vf_lctx *c, int reason, const char *fmt,
     return reason;
 }
 
+/* The first (longest) route of r that holds d (host order), or NULL. */
+static const struct vf_route *lpm(const struct vf_router *r, uint32_t d)
+{
+    for (uint32_t i = 0; i < r->n_routes; i++)
+        if ((d & r->routes[i].mask) == r->routes[i].prefix)
+            return &r->routes[i];
+    return NULL;
+}
+
+int vf_stage_gw_resolve(struct vf_lctx *c)
+{
+    struct vf_flow_key *k = &c->key;
+    uint32_t si = vf_hmap_get(&c->dp->by_mac, vf_mac_key(k->eth_src));
+    const struct vf_lport *sp = si == UINT32_MAX ? NULL : &c->dp->ports[si];
+    const struct vf_router *r = sp && sp->kind == VF_LPORT_ROUTER
+        ? vf_tables_router_by_id(c->t, sp->router_id) : NULL;
+    const struct vf_route *rt;
+    char nhs[16];
+
+    if (!r || sp->rport_idx >= r->n_ports || !(k->flags & VF_FLOW_IP4))
+        return route_drop(c, VF_DROP_ROUTER_NO_NH_MAC, "%s: not routed out "
+                          "a gateway port of this switch", c->dp->name);
+    rt = lpm(r, ntohl(k->ip_dst));
+    const struct vf_rport *orp = &r->ports[sp->rport_idx];
+    uint32_t nh = rt && rt->connected ? k->ip_dst : rt ? rt->nexthop : 0;
+    for (uint32_t i = 0; rt && rt->out == sp->rport_idx && i < orp->n_neigh;
+         i++)
+        if (orp->neigh[i].ip == nh) {
+            memcpy(k->eth_dst, orp->neigh[i].mac, 6);
+            c->act->flags |= VF_ACT_SET_MAC;
+            memcpy(c->act->eth_src, k->eth_src, 6);
+            memcpy(c->act->eth_dst, k->eth_dst, 6);
+            if (c->tr) {
+                char dmac[18];
+                vf_fmt_ip(nhs, nh);
+                vf_fmt_mac(dmac, k->eth_dst);
+                vf_trace_note(c->tr, "router", "%s: next hop %s of gateway "
+                              "port %s is %s here", r->name, nhs, orp->name,
+                              dmac);
+            }
+            return VF_DROP_NONE;
+        }
+    vf_fmt_ip(nhs, nh);
+    return route_drop(c, VF_DROP_ROUTER_NO_NH_MAC, "next hop %s has no known "
+                      "MAC at the gateway chassis either", nhs);
+}
+
 int vf_stage_router(struct vf_lctx *c, uint32_t rport)
 {
     const struct vf_lport *lp = &c->dp->ports[rport];
@@ -49,14 +96,7 @@ int vf_stage_router(struct vf_lctx *c, uint32_t rport)
             return route_drop(c, VF_DROP_ROUTER_OWN_ADDR,
                               "%s is the router's own address: not answered", dst);
 
-    uint32_t d = ntohl(k->ip_dst);
-    const struct vf_route *rt = NULL;
-    for (uint32_t i = 0; i < r->n_routes; i++) {
-        if ((d & r->routes[i].mask) == r->routes[i].prefix) {
-            rt = &r->routes[i];
-            break;
-        }
-    }
+    const struct vf_route *rt = lpm(r, ntohl(k->ip_dst));
     if (!rt || rt->out == UINT32_MAX)
         return route_drop(c, VF_DROP_NO_ROUTE, "no route to %s", dst);
 
@@ -82,6 +122,11 @@ int vf_stage_router(struct vf_lctx *c, uint32_t rport)
     for (uint32_t i = 0; !nh_mac && i < orp->n_neigh; i++)
         if (orp->neigh[i].ip == nh)
             nh_mac = orp->neigh[i].mac;
+    static const uint8_t to_gateway[6];
+    if (!nh_mac && orp->redirect) {
+        nh_mac = to_gateway;
+        nh_name = "resolved at the gateway chassis";
+    }
     if (!nh_mac) {
         char nhs[16];
         vf_fmt_ip(nhs, nh);

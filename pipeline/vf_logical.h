@@ -215,6 +215,13 @@ uint32_t vf_stage_l2(struct vf_lctx *c, int *reason);
 /* Routes a frame sent to router port `rport` (index in c->dp): on success
  * c->dp/c->in/c->key are the next switch's ingress. */
 int vf_stage_router(struct vf_lctx *c, uint32_t rport);
+/* Receiving host, a frame tunnelled to a localnet (port index `out` of
+ * c->dp) with destination MAC 00:00:00:00:00:00: routed at its source
+ * host out a gateway port served here, its next hop unknown there. Finds
+ * the next hop again (the router of the port that sent it, by source MAC)
+ * and sets the destination MAC from the port's learned neighbours
+ * (VF_ACT_SET_MAC); VF_DROP_NONE or why not. */
+int vf_stage_gw_resolve(struct vf_lctx *c);
 /* Adds the output toward port index `out` of c->dp (egress ACL, deliver
  * or tunnel); returns VF_DROP_NONE or why that output was dropped. */
 int vf_stage_output(struct vf_lctx *c, uint32_t out);

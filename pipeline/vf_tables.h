@@ -156,6 +156,11 @@ struct vf_rport {
     uint32_t ip;                 /* network order */
     uint32_t n_neigh;            /* gateway port: next hops learned */
     struct vf_neigh neigh[VF_RPORT_MAX_NEIGH];
+    /* A gateway port served on another chassis: a next hop without a
+     * MAC here leaves with destination MAC 00:00:00:00:00:00, which is the
+     * switch's localnet, so it is tunnelled to the serving chassis and
+     * resolved there (vf_stage_gw_resolve). */
+    bool redirect;
     char name[VF_TABLES_NAME_MAX];
 };
 

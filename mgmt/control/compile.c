@@ -287,7 +287,7 @@ static void router_blob(const struct cctx *cc,
         blob_put(bl, rp->mac, 6);
         blob_u32(bl, rp->ip);
         blob_put(bl, &rp->plen, 1);
-        vf_gw_rport_input(cc->env, rp->id, blob_put_cb, bl);
+        vf_gw_rport_input(cc->env, rp, cc->local, blob_put_cb, bl);
     }
     blob_put(bl, "/", 1);
     for (size_t i = 0; i < rt->n_routes; i++) {
@@ -330,7 +330,7 @@ static struct vf_router *build_router(const struct cctx *cc,
         memcpy(o->mac, rp->mac, 6);
         o->ip = rp->ip;
         o->plen = rp->plen;
-        vf_gw_rport_neigh(cc->env, o);
+        vf_gw_rport(cc->env, rp, cc->local, o);
         snprintf(o->name, sizeof(o->name), "%s", rp->name);
         struct vf_route *ro = &r->routes[r->n_routes++];
         ro->mask = plen_mask(rp->plen);

@@ -63,10 +63,15 @@ void vf_gw_switch_input(const struct vf_model_tenant *tn, size_t si,
     put(bl, &fi, sizeof(fi));
 }
 
-void vf_gw_rport_input(const struct vf_compile_env *env, uint32_t rport_id,
+void vf_gw_rport_input(const struct vf_compile_env *env,
+                       const struct vf_model_rport *rp, int local,
                        void (*put)(void *bl, const void *p, size_t n),
                        void *bl)
 {
+    uint32_t rport_id = rp->id;
+    uint8_t redirect = rp->n_gw_chassis && rp->gw_chassis_idx[0] != local;
+
+    put(bl, &redirect, 1);
     for (size_t i = 0; env && env->neigh && i < env->n_neigh; i++)
         if (env->neigh[i].rport_id == rport_id) {
             put(bl, "N", 1);
@@ -75,8 +80,11 @@ void vf_gw_rport_input(const struct vf_compile_env *env, uint32_t rport_id,
         }
 }
 
-void vf_gw_rport_neigh(const struct vf_compile_env *env, struct vf_rport *o)
+void vf_gw_rport(const struct vf_compile_env *env,
+                 const struct vf_model_rport *rp, int local,
+                 struct vf_rport *o)
 {
+    o->redirect = rp->n_gw_chassis && rp->gw_chassis_idx[0] != local;
     o->n_neigh = 0;
     for (size_t i = 0; env && env->neigh && i < env->n_neigh &&
                        o->n_neigh < VF_RPORT_MAX_NEIGH; i++)

@@ -48,10 +48,14 @@ void vf_gw_switch_input(const struct vf_model_tenant *tn, size_t si,
                         int local, const struct vf_port *fp,
                         void (*put)(void *bl, const void *p, size_t n),
                         void *bl);
-void vf_gw_rport_input(const struct vf_compile_env *env, uint32_t rport_id,
+void vf_gw_rport_input(const struct vf_compile_env *env,
+                       const struct vf_model_rport *rp, int local,
                        void (*put)(void *bl, const void *p, size_t n),
                        void *bl);
-/* Fills o's neighbours from env (those of its logical port id). */
-void vf_gw_rport_neigh(const struct vf_compile_env *env, struct vf_rport *o);
+/* Fills o's neighbours from env (those of its logical port id), and its
+ * redirect flag: a gateway port served on another chassis. */
+void vf_gw_rport(const struct vf_compile_env *env,
+                 const struct vf_model_rport *rp, int local,
+                 struct vf_rport *o);
 
 #endif

@@ -24,10 +24,8 @@
  * Limits (static gateway, this slice): a physical switch is served on one
  * chassis, and one physical switch per interface on a chassis; VLAN tags
  * are not applied yet (a vlan other than 0 is refused at apply). A VM on
- * another chassis reaches the outside only where its own chassis knows the
- * next hop's MAC, which today is the gateway chassis alone: such a VM's
- * packets toward the outside are dropped as router_no_nh_mac until the
- * redirect to the gateway chassis lands.
+ * another chassis reaches the outside through a redirect to this one
+ * (pipeline/vf_tables.h, vf_rport.redirect; docs/gateway.md).
  *
  * Thread-safety: management thread only (the timer calls vf_gw_tick).
  */

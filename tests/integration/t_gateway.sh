@@ -13,7 +13,11 @@
 #     answer (hv2 does not answer);
 #   - VM vga (on hv1) pings 198.51.100.1 through the router: the next hop
 #     203.0.113.1 was resolved by ARP on the physical network; a TCP
-#     exchange with the outside works both ways.
+#     exchange with the outside works both ways;
+#   - VM vgb on hv2, which does not serve the gateway, does the same: hv2
+#     routes, cannot know the next hop's MAC, and redirects to hv1, which
+#     resolves it; replies from the outside are routed at hv1 and
+#     tunnelled to hv2.
 . "$(dirname "$0")/lib.sh"
 need_root
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import scapy.all" 2>/dev/null \
@@ -52,6 +56,7 @@ start_vfabd ${P}hB "$TMP/hv2.yaml" "$TMP/b.sock"
 vm ${P}hA vfga ${P}a 02:00:00:00:01:01 10.0.0.1/24 10.0.0.254
 vm ${P}hB vfgb ${P}b 02:00:00:00:01:02 10.0.0.2/24 10.0.0.254
 ip netns exec ${P}a ethtool -K vfga tx off >/dev/null 2>&1 || true
+ip netns exec ${P}b ethtool -K vfgb tx off >/dev/null 2>&1 || true
 
 has_port() { "$VFABCTL" -s "$1" --json stats | json_get "any(p['name']=='$2' for p in d['ports'])"; }
 [ "$(has_port "$TMP/a.sock" blue-ext/physical)" = True ] \
@@ -86,7 +91,7 @@ ip netns exec $O timeout 30 python3 -c "
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('198.51.100.1', 8080)); s.listen(4)
-for _ in range(2):
+for _ in range(4):
     c, peer = s.accept(); c.settimeout(5)
     c.sendall(b'outside saw ' + peer[0].encode() + b' ' + c.recv(64)); c.close()" &
 PIDS+=($!)
@@ -97,3 +102,13 @@ s = socket.create_connection(('198.51.100.1', 8080), timeout=5)
 s.sendall(b'hello'); print(s.recv(128).decode())") || fail "TCP from vga to the outside"
 [ "$out" = "outside saw 10.0.0.1 hello" ] || fail "TCP answer: '$out'"
 pass "TCP from vga to the outside and back"
+
+ip netns exec ${P}b ping -c 3 -i 0.2 -W 2 198.51.100.1 >/dev/null \
+  || fail "vgb (hv2) cannot ping 198.51.100.1 through hv1's gateway; hv1 drops: $("$VFABCTL" -s "$TMP/a.sock" --json stats | json_get "{k: v for k, v in d['drops'].items() if v}"); hv2 drops: $("$VFABCTL" -s "$TMP/b.sock" --json stats | json_get "{k: v for k, v in d['drops'].items() if v}")"
+pass "vgb on hv2 pings 198.51.100.1 through hv1's gateway (redirected)"
+out=$(ip netns exec ${P}b timeout 10 python3 -c "
+import socket
+s = socket.create_connection(('198.51.100.1', 8080), timeout=5)
+s.sendall(b'hi'); print(s.recv(128).decode())") || fail "TCP from vgb to the outside"
+[ "$out" = "outside saw 10.0.0.2 hi" ] || fail "TCP answer to vgb: '$out'"
+pass "TCP from vgb (hv2) to the outside and back"

@@ -9,7 +9,8 @@
  * instead of dropping it. Compiled (slice 2): a physical switch gets its
  * localnet on the chassis that serves its gateway port, and a learned next
  * hop takes a routed packet out through it; without one the packet is
- * dropped as router_no_next_hop_mac.
+ * dropped as router_no_next_hop_mac on the gateway chassis and redirected
+ * to it from the others.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -469,10 +470,15 @@ static void test_compile(void **state)
     assert_int_equal(tr->out[0].fport, 7);
     vf_tables_free(t);
 
-    /* hv2 (vm2's) does not serve it: the localnet is hv1's; without a
-     * learned MAC there, a packet to the outside is dropped (no redirect
-     * to the gateway chassis yet), and a flood reaches hv1. */
-    env = (struct vf_compile_env){ .chassis_idx = 1, .physical_of = phys_of };
+    /* hv2 (vm2's) does not serve it: the localnet is hv1's, floods reach
+     * hv1, and a packet to the outside, whose next hop hv2 cannot know,
+     * is redirected to hv1 with destination MAC 00:00:00:00:00:00 (hv1
+     * resolves it on decap). */
+    struct vf_port *up = vf_ring_port_open("uplink", 1, 64, -1);
+    assert_non_null(up);
+    up->index = 8;
+    env = (struct vf_compile_env){ .chassis_idx = 1, .physical_of = phys_of,
+                                   .uplink = up };
     struct vf_tables *t3 = vf_compile(&m, NULL, &env, 1, err, sizeof(err));
     if (!t3)
         fail_msg("compile: %s", err);
@@ -485,10 +491,17 @@ static void test_compile(void **state)
     assert_int_equal(ext->n_flood_remote, 1);
     assert_int_equal(ext->flood_remote[0], 0);
     assert_int_equal(vf_trace_run(t3, "vm2", &pk, tr), 0);
-    assert_string_equal(tr->reason_name, "router_no_next_hop_mac");
+    assert_true(tr->routed);
+    assert_int_equal(tr->action, VF_TRACE_TUNNEL);
+    assert_int_equal(tr->n_out, 1);
+    assert_string_equal(tr->out[0].port, "blue-ext/physical");
+    assert_string_equal(tr->out[0].chassis, "hv1");
+    assert_int_equal(tr->out[0].lport, vf_gw_localnet_id(1009));
+    assert_int_equal(tr->out[0].vni, 1009);
     vf_tables_free(t2);
     vf_tables_free(t3);
     vf_port_close(g_phys);
+    vf_port_close(up);
     vf_model_free(&m);
     free(tr);
 }
