@@ -306,7 +306,7 @@ static int show_or_list(struct vf_store *s, const struct opts *o, const char *ki
     json_t *j = kind ? vf_model_list(&m, kind) : vf_model_to_json(&m);
     if (!j) {
         fprintf(stderr, "vfabctl: list: unknown kind '%s' (chassis, tenant, switch, port, "
-                "router, router-port, route, acl)\n", kind);
+                "router, router-port, route, acl, port-group, address-set)\n", kind);
         rc = VFABCTL_USAGE;
     } else if (kind && !o->json) {
         vfabctl_print_list(kind, j);

@@ -90,13 +90,13 @@ int vf_layout_subset(const struct vf_layout_kvs *s, const char *chassis,
                      struct vf_layout_kvs *out)
 {
     json_t *sws = vf_layout_host_switches(s, chassis), *routers = json_object(),
-           *tenants = json_object();
+           *tenants = json_object(), *groups = json_object();
     struct vf_layout_key k;
     int rc = -ENOMEM;
 
     memset(out, 0, sizeof(*out));
     out->borrowed = true;
-    if (!sws || !routers || !tenants)
+    if (!sws || !routers || !tenants || !groups)
         goto out;
     /* Routers on those switches, and the tenants of both. */
     for (size_t i = 0; i < s->n; i++) {
@@ -118,6 +118,16 @@ int vf_layout_subset(const struct vf_layout_kvs *s, const char *chassis,
             json_object_get(routers, k.name)) {
             json_t *v = value_of(kv);
             add(tenants, str(v, "tenant"));
+            json_decref(v);
+        }
+    }
+    /* Those tenants' port groups (their ACLs live under them). */
+    for (size_t i = 0; i < s->n; i++) {
+        const struct vf_layout_kv *kv = &s->kv[i];
+        if (starts(kv->key, "port-group/") && !vf_layout_key_parse(kv->key, &k, NULL, 0)) {
+            json_t *v = value_of(kv);
+            if (str(v, "tenant") && json_object_get(tenants, str(v, "tenant")))
+                add(groups, k.name);
             json_decref(v);
         }
     }
@@ -155,6 +165,18 @@ int vf_layout_subset(const struct vf_layout_kvs *s, const char *chassis,
         case VF_LK_ACL:
             keep = json_object_get(sws, k.parent) != NULL;
             break;
+        case VF_LK_PGROUP:
+            keep = json_object_get(groups, k.name) != NULL;
+            break;
+        case VF_LK_PGACL:
+            keep = json_object_get(groups, k.parent) != NULL;
+            break;
+        case VF_LK_ASET: {
+            json_t *v = value_of(kv);
+            keep = str(v, "tenant") && json_object_get(tenants, str(v, "tenant"));
+            json_decref(v);
+            break;
+        }
         default:
             break;
         }
@@ -166,6 +188,7 @@ out:
     json_decref(sws);
     json_decref(routers);
     json_decref(tenants);
+    json_decref(groups);
     if (rc)
         vf_layout_kvs_free(out);
     return rc;

@@ -16,13 +16,16 @@
 static const char *const kind_names[VF_LK_N] = {
     [VF_LK_CHASSIS] = "chassis",
     [VF_LK_TENANT] = "tenant",
+    [VF_LK_ASET] = "address-set",
     [VF_LK_SWITCH] = "switch",
     [VF_LK_INDEX] = "chassis-switch",
     [VF_LK_ROUTER] = "router",
     [VF_LK_RPORT] = "router-port",
     [VF_LK_PORT] = "port",
     [VF_LK_ROUTE] = "route",
+    [VF_LK_PGROUP] = "port-group",
     [VF_LK_ACL] = "acl",
+    [VF_LK_PGACL] = "port-group-acl",
 };
 
 const char *vf_layout_kind_name(enum vf_layout_kind k)
@@ -32,7 +35,8 @@ const char *vf_layout_kind_name(enum vf_layout_kind k)
 
 static bool has_parent(enum vf_layout_kind k)
 {
-    return k == VF_LK_PORT || k == VF_LK_ACL || k == VF_LK_ROUTE || k == VF_LK_INDEX;
+    return k == VF_LK_PORT || k == VF_LK_ACL || k == VF_LK_ROUTE || k == VF_LK_INDEX ||
+           k == VF_LK_PGACL;
 }
 
 /* '/' -> "%2F"; names never hold '%', so this is reversible. */
@@ -132,9 +136,10 @@ int vf_layout_key_parse(const char *key, struct vf_layout_key *k, char *err,
             kind = i;
     if (kind < 0 || !slash)
         return key_fail(err, errlen, key, "not a key of the layout (format "
-                        VF_LAYOUT_FORMAT ": chassis/, tenant/, switch/, router/, "
-                        "router-port/, port/SWITCH/, route/ROUTER/, acl/SWITCH/, "
-                        "chassis-switch/CHASSIS/)");
+                        VF_LAYOUT_FORMAT ": chassis/, tenant/, address-set/, "
+                        "switch/, router/, router-port/, port/SWITCH/, "
+                        "route/ROUTER/, port-group/, acl/SWITCH/, "
+                        "port-group-acl/GROUP/, chassis-switch/CHASSIS/)");
     k->kind = kind;
     const char *rest = slash + 1;
     if (has_parent(k->kind)) {
@@ -144,6 +149,7 @@ int vf_layout_key_parse(const char *key, struct vf_layout_key *k, char *err,
                             ? "want route/ROUTER/A.B.C.D/LEN"
                             : k->kind == VF_LK_INDEX ? "want chassis-switch/CHASSIS/SWITCH"
                             : k->kind == VF_LK_PORT ? "want port/SWITCH/NAME"
+                            : k->kind == VF_LK_PGACL ? "want port-group-acl/GROUP/ID"
                             : "want acl/SWITCH/ID");
         rest = s2 + 1;
     }

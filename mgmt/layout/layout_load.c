@@ -36,7 +36,9 @@ struct ld {
     size_t errlen;
     struct ent *ents;
     size_t n;
-    json_t *tenants, *switches, *routers;   /* name -> element of the doc */
+    json_t *tenants, *switches, *routers,   /* name -> element of the doc */
+           *groups;
+    json_t *ports;               /* names of the ports loaded (-> true) */
     struct origin *orig;
     size_t n_orig, cap_orig;
 };
@@ -83,7 +85,7 @@ static json_t *want_parent(struct ld *l, const struct ent *e, const char *f, jso
     else if (!p)
         *rc = ld_fail(l, e, "field '%s': \"%.64s\" is not a %s in the store", f, v,
                       !strcmp(f, "router") ? "router" : !strcmp(f, "tenant") ? "tenant"
-                                                                            : "switch");
+                      : !strcmp(f, "port_group") ? "port group" : "switch");
     return p;
 }
 
@@ -155,6 +157,8 @@ static int containers(struct ld *l, json_t *doc)
         case VF_LK_ROUTER:
         case VF_LK_RPORT:
         case VF_LK_PORT:
+        case VF_LK_ASET:
+        case VF_LK_PGROUP:
             rc = want_field(l, e, "name", e->k.name);
             break;
         default:
@@ -171,24 +175,37 @@ static int containers(struct ld *l, json_t *doc)
                 json_object_set_new(c, "switches", json_array());
                 json_object_set_new(c, "routers", json_array());
                 json_object_set_new(c, "acls", json_array());
+                json_object_set_new(c, "port_groups", json_array());
+                json_object_set_new(c, "address_sets", json_array());
                 json_object_set(l->tenants, e->k.name, c);
             }
         }
     }
-    /* Switches and routers need their tenant, which sorts after them. */
+    /* Switches, routers, sets and groups need their tenant, which sorts
+     * after some of them; port groups' ACLs need their group, which sorts
+     * after them ("port-group-acl/" < "port-group/"). */
     for (size_t i = 0; i < l->n && !rc; i++) {
         struct ent *e = &l->ents[i];
         static const char *const drop[] = {"tenant", NULL};
-        if (e->k.kind != VF_LK_SWITCH && e->k.kind != VF_LK_ROUTER)
+        enum vf_layout_kind kd = e->k.kind;
+        if (kd != VF_LK_SWITCH && kd != VF_LK_ROUTER && kd != VF_LK_ASET &&
+            kd != VF_LK_PGROUP)
             continue;
         json_t *tn = want_parent(l, e, "tenant", l->tenants, &rc), *c;
         if (!tn)
             break;
-        bool sw = e->k.kind == VF_LK_SWITCH;
-        c = append(l, json_object_get(tn, sw ? "switches" : "routers"), e, drop, &rc);
+        bool sw = kd == VF_LK_SWITCH;
+        c = append(l, json_object_get(tn, sw ? "switches" : kd == VF_LK_ROUTER ? "routers"
+                                      : kd == VF_LK_ASET ? "address_sets" : "port_groups"),
+                   e, drop, &rc);
         if (!c)
             break;
-        if (sw) {
+        if (kd == VF_LK_ASET)
+            continue;
+        if (kd == VF_LK_PGROUP) {
+            json_object_set(l->groups, e->k.name, c);
+            json_object_set_new(c, "tenant_", json_string(str(tn, "name")));
+        } else if (sw) {
             json_object_set_new(c, "ports", json_array());
             json_object_set(l->switches, e->k.name, c);
             json_object_set_new(c, "tenant_", json_string(str(tn, "name")));
@@ -201,7 +218,24 @@ static int containers(struct ld *l, json_t *doc)
     return rc;
 }
 
-/* Pass 2: everything that hangs on a switch or a router. */
+/* A part of the fabric: a group keeps the ports the part holds (the
+ * others are on switches this host does not compile; the validator would
+ * refuse their names). */
+static int keep_loaded_ports(struct ld *l, json_t *ports)
+{
+    for (size_t i = 0; i < json_array_size(ports);) {
+        const char *name = json_string_value(json_array_get(ports, i));
+        if (name && !json_object_get(l->ports, name)) {
+            if (json_array_remove(ports, i))
+                return -ENOMEM;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* Pass 2: everything that hangs on a switch, a router or a port group. */
 static int children(struct ld *l, const struct vf_layout_kvs *s, unsigned flags)
 {
     int rc = 0;
@@ -225,7 +259,8 @@ static int children(struct ld *l, const struct vf_layout_kvs *s, unsigned flags)
                              "the fabric again to repair it)", l->prefix, ch, e->k.parent);
                 break;
             }
-            append(l, json_object_get(p, "ports"), e, drop, &rc);
+            if (append(l, json_object_get(p, "ports"), e, drop, &rc))
+                json_object_set_new(l->ports, e->k.name, json_true());
             break;
         }
         case VF_LK_RPORT: {
@@ -243,11 +278,19 @@ static int children(struct ld *l, const struct vf_layout_kvs *s, unsigned flags)
                 append(l, json_object_get(p, "routes"), e, drop, &rc);
             break;
         }
-        case VF_LK_ACL: {
+        case VF_LK_ACL:
+        case VF_LK_PGACL: {
             char id[17], *canon;
-            if ((rc = want_field(l, e, "switch", e->k.parent)) ||
-                !(p = want_parent(l, e, "switch", l->switches, &rc)))
+            bool grp = e->k.kind == VF_LK_PGACL;
+            const char *f = grp ? "port_group" : "switch";
+            if ((rc = want_field(l, e, f, e->k.parent)) ||
+                !(p = want_parent(l, e, f, grp ? l->groups : l->switches, &rc)))
                 break;
+            if (grp && json_object_get(e->v, "switch")) {
+                rc = ld_fail(l, e, "an ACL with a switch is stored under "
+                             "%sacl/SWITCH/, not under its port group", l->prefix);
+                break;
+            }
             if (!(canon = layout_dump(e->v))) {
                 rc = -ENOMEM;
                 break;
@@ -277,6 +320,11 @@ static int children(struct ld *l, const struct vf_layout_kvs *s, unsigned flags)
     json_t *sw;
     json_object_foreach(l->switches, k, sw)
         json_object_del(sw, "tenant_");
+    json_object_foreach(l->groups, k, sw) {
+        json_object_del(sw, "tenant_");
+        if (!rc && (flags & VF_LAYOUT_SUBSET))
+            rc = keep_loaded_ports(l, json_object_get(sw, "ports"));
+    }
     return rc;
 }
 
@@ -384,7 +432,9 @@ int vf_layout_to_model(const struct vf_layout_kvs *s, unsigned flags,
     l.tenants = json_object();
     l.switches = json_object();
     l.routers = json_object();
-    if (!doc || !l.tenants || !l.switches || !l.routers)
+    l.groups = json_object();
+    l.ports = json_object();
+    if (!doc || !l.tenants || !l.switches || !l.routers || !l.groups || !l.ports)
         goto out;
     if ((rc = parse_all(&l, s)) || (rc = containers(&l, doc)) ||
         (rc = children(&l, s, flags)))
@@ -411,6 +461,8 @@ out:
     json_decref(l.tenants);
     json_decref(l.switches);
     json_decref(l.routers);
+    json_decref(l.groups);
+    json_decref(l.ports);
     json_decref(doc);
     return rc;
 }

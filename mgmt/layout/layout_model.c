@@ -14,6 +14,7 @@
 
 #include "mgmt/layout/layout_int.h"
 #include "mgmt/control/vf_model_json.h"
+#include "mgmt/control/vf_secgroup.h"
 
 uint64_t layout_fnv1a(const char *s, size_t n)
 {
@@ -68,6 +69,45 @@ static bool ranges_overlap(uint16_t alo, uint16_t ahi, uint16_t blo, uint16_t bh
     return alo <= bhi && blo <= ahi;
 }
 
+/* Does acl apply to port `name` of switch si? */
+static bool applies_to(const struct vf_model_tenant *tn, const struct vf_model_acl *acl,
+                       uint32_t si, const char *name)
+{
+    const struct vf_model_pgroup *g = vf_sg_acl_pgroup(tn, acl);
+    if (acl->sw[0] && (acl->switch_idx < 0 || (uint32_t)acl->switch_idx != si))
+        return false;
+    if (acl->port[0] && strcmp(acl->port, name))
+        return false;
+    if (!g)
+        return acl->sw[0] != '\0';
+    for (size_t i = 0; g->refs && i < g->n_ports; i++)
+        if (g->refs[i].sw == si && !strcmp(g->ports[i], name))
+            return true;
+    return false;
+}
+
+/* Could a and b apply to one port? Without port groups: the same switch
+ * (acls_overlap compares named ports), whether or not it has ports; with
+ * one: a port of the group that the other applies to as well. */
+static bool scopes_overlap(const struct vf_model_tenant *tn, const struct vf_model_acl *a,
+                           const struct vf_model_acl *b)
+{
+    const struct vf_model_pgroup *ga = vf_sg_acl_pgroup(tn, a), *gb = vf_sg_acl_pgroup(tn, b);
+    if (!ga && !gb)
+        return !strcmp(a->sw, b->sw);
+    if (!ga) {
+        const struct vf_model_acl *t = a;
+        a = b;
+        b = t;
+        ga = gb;
+    }
+    for (size_t i = 0; ga->refs && i < ga->n_ports; i++)
+        if (applies_to(tn, a, ga->refs[i].sw, ga->ports[i]) &&
+            applies_to(tn, b, ga->refs[i].sw, ga->ports[i]))
+            return true;
+    return false;
+}
+
 /* Could one packet match both? */
 static bool acls_overlap(const struct vf_model_acl *a, const struct vf_model_acl *b)
 {
@@ -90,19 +130,33 @@ static int acl_ref_cmp(const void *x, const void *y)
 {
     const struct vf_model_acl *a = ((const struct acl_ref *)x)->a;
     const struct vf_model_acl *b = ((const struct acl_ref *)y)->a;
-    int c = strcmp(a->sw, b->sw);
-    if (c)
-        return c;
     if (a->dir != b->dir)
         return a->dir < b->dir ? -1 : 1;
     if (a->priority != b->priority)
         return a->priority < b->priority ? -1 : 1;
+    int c = strcmp(a->sw, b->sw);
+    if (c)
+        return c;
     size_t i = ((const struct acl_ref *)x)->idx, j = ((const struct acl_ref *)y)->idx;
     return i < j ? -1 : i > j;
 }
 
-/* Only the ACLs of one switch, direction and priority can tie; they are
- * next to each other once sorted, and compared pairwise within the run. */
+static bool tie(const struct vf_model_tenant *tn, const struct acl_ref *x,
+                const struct acl_ref *y, size_t *first, size_t *second)
+{
+    if (x->a->action == y->a->action || !acls_overlap(x->a, y->a) ||
+        !scopes_overlap(tn, x->a, y->a))
+        return false;
+    *first = x->idx < y->idx ? x->idx : y->idx;
+    *second = x->idx < y->idx ? y->idx : x->idx;
+    return true;
+}
+
+/* Only ACLs of one direction and priority can tie; they are next to each
+ * other once sorted, by switch within that run ("" first: port groups'
+ * ACLs without one). Pairs of one switch are compared, and each ACL of a
+ * port group with every other of the run (work: the run's ACLs times its
+ * port groups' ones, not all pairs of a priority many switches use). */
 int layout_acl_tie(const struct vf_model_tenant *tn, size_t *first, size_t *second)
 {
     struct acl_ref *r = tn->n_acls ? calloc(tn->n_acls, sizeof(*r)) : NULL;
@@ -116,17 +170,23 @@ int layout_acl_tie(const struct vf_model_tenant *tn, size_t *first, size_t *seco
         qsort(r, tn->n_acls, sizeof(*r), acl_ref_cmp);
     for (size_t s = 0; s < tn->n_acls && !rc;) {
         size_t e = s + 1;
-        while (e < tn->n_acls && !strcmp(r[e].a->sw, r[s].a->sw) &&
-               r[e].a->dir == r[s].a->dir && r[e].a->priority == r[s].a->priority)
+        while (e < tn->n_acls && r[e].a->dir == r[s].a->dir &&
+               r[e].a->priority == r[s].a->priority)
             e++;
-        for (size_t i = s; i < e && !rc; i++)
-            for (size_t j = i + 1; j < e && !rc; j++) {
-                if (r[i].a->action == r[j].a->action || !acls_overlap(r[i].a, r[j].a))
-                    continue;
-                *first = r[i].idx;
-                *second = r[j].idx;
-                rc = -EINVAL;
+        for (size_t i = s; i < e && !rc; i++) {
+            if (vf_sg_acl_pgroup(tn, r[i].a)) {
+                /* With every other (two groups' pair once). */
+                for (size_t j = s; j < e && !rc; j++)
+                    if (j != i && (j > i || !vf_sg_acl_pgroup(tn, r[j].a)) &&
+                        tie(tn, &r[i], &r[j], first, second))
+                        rc = -EINVAL;
+                continue;
             }
+            /* With the rest of its switch (sorted: next to it). */
+            for (size_t j = i + 1; j < e && !rc && !strcmp(r[i].a->sw, r[j].a->sw); j++)
+                if (!vf_sg_acl_pgroup(tn, r[j].a) && tie(tn, &r[i], &r[j], first, second))
+                    rc = -EINVAL;
+        }
         s = e;
     }
     free(r);
@@ -136,10 +196,11 @@ int layout_acl_tie(const struct vf_model_tenant *tn, size_t *first, size_t *seco
 void layout_acl_tie_msg(const struct vf_model_tenant *tn, const char *a, const char *b,
                         const struct vf_model_acl *acl, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "tenant %s: %s and %s (switch %s, %s, priority %d) can match "
+    snprintf(err, errlen, "tenant %s: %s and %s (%s %s, %s, priority %d) can match "
              "the same packet and one allows what the other drops; the store keeps "
              "ACLs without an order, so which wins would be arbitrary: give them "
-             "different priorities", tn->name, a, b, acl->sw, vf_acl_dir_name(acl->dir),
+             "different priorities", tn->name, a, b, acl->sw[0] ? "switch" : "port group",
+             acl->sw[0] ? acl->sw : acl->port_group, vf_acl_dir_name(acl->dir),
              (int)acl->priority);
 }
 
@@ -185,36 +246,12 @@ static int check_routes(const struct vf_model_router *rt, char *err, size_t errl
     return rc;
 }
 
-/* Format 1 has no keys for security groups' port groups and address sets,
- * and files ACLs under their switch: refuse what it would lose. */
-static int check_secgroups(const struct vf_model_tenant *tn, char *err,
-                           size_t errlen)
-{
-    if (tn->n_pgroups || tn->n_asets) {
-        snprintf(err, errlen, "tenant %s: the store (layout format 1) cannot "
-                 "hold %s yet; keep security groups in a desired-state file "
-                 "(vfabd -c) for now", tn->name, tn->n_pgroups ?
-                 "port_groups" : "address_sets");
-        return -EINVAL;
-    }
-    for (size_t a = 0; a < tn->n_acls; a++)
-        if (!tn->acls[a].sw[0]) {
-            snprintf(err, errlen, "tenant %s: acls[%zu] has no switch (a "
-                     "port_group ACL); the store files ACLs under their "
-                     "switch", tn->name, a);
-            return -EINVAL;
-        }
-    return 0;
-}
-
 int vf_layout_check_model(const struct vf_model *m, char *err, size_t errlen)
 {
     int rc = 0;
     for (size_t t = 0; t < m->n_tenants && !rc; t++) {
         const struct vf_model_tenant *tn = &m->tenants[t];
         size_t i, j;
-        if ((rc = check_secgroups(tn, err, errlen)) != 0)
-            break;
         if ((rc = layout_acl_tie(tn, &i, &j)) == -EINVAL) {
             char a[32], b[32];
             snprintf(a, sizeof(a), "acls[%zu]", i);
@@ -249,7 +286,7 @@ static void put(struct emit *e, enum vf_layout_kind kind, const char *parent,
         e->rc = -ENOMEM;
         goto out;
     }
-    if (kind == VF_LK_ACL) {
+    if (kind == VF_LK_ACL || kind == VF_LK_PGACL) {
         layout_acl_id(v, strlen(v), id);
         name = id;
     }
@@ -287,18 +324,24 @@ static int check_acl_dups(const struct vf_layout_kvs *s, const struct vf_model *
         if (strcmp(s->kv[i].key, s->kv[i - 1].key))
             continue;
         struct vf_layout_key k;
-        if (vf_layout_key_parse(s->kv[i].key, &k, NULL, 0) || k.kind != VF_LK_ACL)
+        if (vf_layout_key_parse(s->kv[i].key, &k, NULL, 0) ||
+            (k.kind != VF_LK_ACL && k.kind != VF_LK_PGACL))
             continue;
         bool same = s->kv[i].value_len == s->kv[i - 1].value_len &&
                     !memcmp(s->kv[i].value, s->kv[i - 1].value, s->kv[i].value_len);
+        bool grp = k.kind == VF_LK_PGACL;
         const char *tname = "?";
-        for (size_t t = 0; t < m->n_tenants; t++)
-            for (size_t w = 0; w < m->tenants[t].n_switches; w++)
-                if (!strcmp(m->tenants[t].switches[w].name, k.parent))
-                    tname = m->tenants[t].name;
-        snprintf(err, errlen, "tenant %s: two ACLs of switch %s %s (key acl/%s/%s); "
-                 "the store keeps one key per ACL: %s", tname, k.parent,
-                 same ? "are identical" : "have one hash", k.parent, k.name,
+        for (size_t t = 0; t < m->n_tenants; t++) {
+            const struct vf_model_tenant *tn = &m->tenants[t];
+            for (size_t w = 0; !grp && w < tn->n_switches; w++)
+                if (!strcmp(tn->switches[w].name, k.parent))
+                    tname = tn->name;
+            if (grp && vf_sg_find_pgroup(tn, k.parent) >= 0)
+                tname = tn->name;
+        }
+        snprintf(err, errlen, "tenant %s: two ACLs of %s %s %s (key %s); the store "
+                 "keeps one key per ACL: %s", tname, grp ? "port group" : "switch",
+                 k.parent, same ? "are identical" : "have one hash", s->kv[i].key,
                  same ? "drop one" : "change one's priority");
         return -EINVAL;
     }
@@ -327,6 +370,12 @@ int vf_layout_from_model(const struct vf_model *m, struct vf_layout_kvs *out,
         json_t *sw, *rt, *p;
         size_t s, r, k;
         put(&e, VF_LK_TENANT, NULL, tname, json_pack("{s:s}", "name", tname));
+        json_array_foreach(json_object_get(tn, "address_sets"), k, p)
+            put(&e, VF_LK_ASET, NULL, json_string_value(json_object_get(p, "name")),
+                bare(p, NULL, "tenant", tname));
+        json_array_foreach(json_object_get(tn, "port_groups"), k, p)
+            put(&e, VF_LK_PGROUP, NULL, json_string_value(json_object_get(p, "name")),
+                bare(p, NULL, "tenant", tname));
         json_array_foreach(json_object_get(tn, "switches"), s, sw) {
             const char *sname = json_string_value(json_object_get(sw, "name"));
             put(&e, VF_LK_SWITCH, NULL, sname, bare(sw, sw_kids, "tenant", tname));
@@ -349,9 +398,15 @@ int vf_layout_from_model(const struct vf_model *m, struct vf_layout_kvs *out,
                     json_string_value(json_object_get(p, "prefix")),
                     bare(p, NULL, "router", rname));
         }
-        json_array_foreach(json_object_get(tn, "acls"), k, p)
-            put(&e, VF_LK_ACL, json_string_value(json_object_get(p, "switch")), NULL,
-                json_incref(p));
+        json_array_foreach(json_object_get(tn, "acls"), k, p) {
+            /* A port group's ACL without a switch lives under its group. */
+            const char *sname = json_string_value(json_object_get(p, "switch"));
+            if (sname)
+                put(&e, VF_LK_ACL, sname, NULL, json_incref(p));
+            else
+                put(&e, VF_LK_PGACL, json_string_value(json_object_get(p, "port_group")),
+                    NULL, json_incref(p));
+        }
     }
     json_decref(root);
     if (!e.rc) {

@@ -7,8 +7,9 @@
  * loader inside a stub document (its chassis and switch as placeholders),
  * spliced into the model, and the model validated whole with
  * vf_model_validate, which is cheap next to loading: the same checks as a
- * full load, at a fraction of the work. Other kinds say -EAGAIN and the
- * caller rebuilds.
+ * full load, at a fraction of the work. Other kinds, and ports of a
+ * tenant with port groups (see find_switch), say -EAGAIN and the caller
+ * rebuilds.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,13 +20,16 @@
 
 #include "mgmt/layout/layout_int.h"
 
+/* The switch called name, if its tenant has no port groups: a part of
+ * the fabric loaded its groups with only the ports it held, so a port that
+ * comes may belong in one and only a rebuild from keys can say. */
 static int find_switch(struct vf_model *m, const char *name, struct vf_model_switch **out)
 {
     for (size_t t = 0; t < m->n_tenants; t++)
         for (size_t s = 0; s < m->tenants[t].n_switches; s++)
             if (!strcmp(m->tenants[t].switches[s].name, name)) {
                 *out = &m->tenants[t].switches[s];
-                return 0;
+                return m->tenants[t].n_pgroups ? -EAGAIN : 0;
             }
     return -ENOENT;
 }

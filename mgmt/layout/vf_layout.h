@@ -13,12 +13,16 @@
  *
  *   chassis/<name>                    {"name","underlay_ip","encap"[,"port"]}
  *   tenant/<name>                     {"name"}
+ *   address-set/<name>                {"name","addresses","tenant"}
  *   switch/<name>                     {"name","vni","tenant"}
  *   router/<name>                     {"name","tenant"}
  *   router-port/<name>                {"name","router","switch","mac","cidr"}
  *   port/<switch>/<name>              the port's show JSON + "switch"
  *   route/<router>/<a.b.c.d>/<len>    {"router","prefix","nexthop"}
+ *   port-group/<name>                 {"name","ports","tenant"}
  *   acl/<switch>/<id>                 the ACL's show JSON (it names its switch)
+ *   port-group-acl/<group>/<id>       the show JSON of an ACL with a
+ *                                     port_group and no switch
  *   chassis-switch/<chassis>/<switch> {"chassis","switch"}: an index
  *
  * Values are the JSON `vfabctl --json show` prints for the object (child
@@ -27,6 +31,13 @@
  * (the validator's rule), so keys are flat per kind, except:
  *   - ports and ACLs live under their switch, so a host reads just the
  *     switches it needs (a prefix range each) and not the whole fabric;
+ *     an ACL without a switch (a security group's: `port_group` only)
+ *     lives under its port group, port-group-acl/<group>/<id>;
+ *   - port groups and address sets (security groups, issue 15) are flat:
+ *     their names are unique in the fabric, their values name the tenant;
+ *     a host reads all those of its tenants (vf_layout_subset) and, from
+ *     a part of the fabric (VF_LAYOUT_SUBSET), keeps in a group only the
+ *     ports that part holds;
  *   - chassis-switch/<c>/<s> exists while chassis c has a port on switch s:
  *     a host finds its switches with one range of chassis-switch/<itself>/.
  *     It is derived from the ports and written in the same txn; a reader
@@ -40,14 +51,15 @@
  *     and editing an ACL deletes one key and puts another. Two identical
  *     ACLs on a switch are refused (one key). Keys carry no order, and the
  *     classifier breaks a priority tie by list order, so two ACLs that could
- *     both match one packet (same switch, direction and priority,
+ *     both match one packet (same direction and priority, a port both
+ *     apply to: one switch, or a port group with a port there, and
  *     overlapping matches) and disagree on the action are refused.
  * A '/' in a name (the validator allows it) is written "%2F" in keys ('%'
  * is not allowed in names). Objects read back come in key order.
  *
  * Reading back: vf_layout_to_model() checks each key and value (kind,
  * names that agree between key and value, parents that exist, the ACL id,
- * the index) and then loads the assembled document with the same loader
+ * the index; a port group's ACL has a port_group and no switch) and then loads the assembled document with the same loader
  * and validator as vfabd -c FILE (vf_config_load_string), so a bad store is
  * reported, never half-loaded. Messages name the key and the field:
  * "key /vfab/desired/port/blue-web/vm9: field 'mac': \"02:00:zz\" is not a
@@ -55,8 +67,10 @@
  *
  * Changes: vf_layout_diff() gives the puts and deletes from one key set to
  * another, ordered so that prefixes of the list are safe to commit alone:
- * puts parent to child (chassis, tenant, switch, index, router, router
- * port, port, route, ACL), then deletes child to parent.
+ * puts parent to child (chassis, tenant, address set, switch, index,
+ * router, router port, port, route, port group, ACL, port group ACL), then
+ * deletes child to parent: a set or group is put before the ACLs that use
+ * it and deleted after them, a port before the groups that list it.
  * vf_layout_plan() cuts them into txns within etcd's limits, each leaving
  * a valid model (checked by loading it), or says why it cannot.
  *
@@ -84,13 +98,16 @@
 enum vf_layout_kind {
     VF_LK_CHASSIS,
     VF_LK_TENANT,
+    VF_LK_ASET,           /* address-set/<name> */
     VF_LK_SWITCH,
     VF_LK_INDEX,          /* chassis-switch/<chassis>/<switch> */
     VF_LK_ROUTER,
     VF_LK_RPORT,
     VF_LK_PORT,
     VF_LK_ROUTE,
+    VF_LK_PGROUP,         /* port-group/<name>: after the ports it lists */
     VF_LK_ACL,
+    VF_LK_PGACL,          /* port-group-acl/<group>/<id> */
     VF_LK_N,
 };
 
@@ -100,10 +117,11 @@ const char *vf_layout_kind_name(enum vf_layout_kind k);
 /* A relative key taken apart; names unescaped. */
 struct vf_layout_key {
     enum vf_layout_kind kind;
-    char name[VF_NAME_MAX];      /* the object; route: "a.b.c.d/len"; acl: id;
-                                    index: the switch */
+    char name[VF_NAME_MAX];      /* the object; route: "a.b.c.d/len"; acl,
+                                    port group acl: id; index: the switch */
     char parent[VF_NAME_MAX];    /* port, acl: switch; route: router;
-                                    index: chassis; "" otherwise */
+                                    index: chassis; port group acl: the
+                                    group; "" otherwise */
 };
 
 /* 0, or -EINVAL with err saying what is wrong with the key. */
@@ -164,7 +182,9 @@ int vf_layout_from_model(const struct vf_model *m, struct vf_layout_kvs *out,
 
 enum {
     /* s holds a part of the fabric (a host's switches, vf_layout_subset):
-     * the index is not required for ports. */
+     * the index is not required for ports, and a port group keeps only the
+     * ports s holds (the others are on switches this host does not
+     * compile). */
     VF_LAYOUT_SUBSET = 1u << 0,
 };
 
@@ -176,16 +196,20 @@ int vf_layout_to_model(const struct vf_layout_kvs *s, unsigned flags,
                        char *err, size_t errlen);
 
 /* Refuses what the store cannot hold in m: identical ACLs, an ACL tie
- * (same switch, direction and priority, overlapping matches, different
- * actions), two routes of one router with one prefix. 0 or -EINVAL. */
+ * (same direction and priority, a port both apply to, overlapping
+ * matches, different actions), two routes of one router with one prefix.
+ * 0 or -EINVAL. */
 int vf_layout_check_model(const struct vf_model *m, char *err, size_t errlen);
 
 /* A host's part of s (which holds at least every chassis, tenant, switch,
  * router, router-port, route and chassis' index key, plus the ports and ACLs
- * of the switches it needs): every chassis, the switches on which chassis
- * has a port and every switch reachable from them through routers, their
- * ports and ACLs, those routers with their ports and routes, and the
- * tenants of them all. The result borrows s's strings (free it, then s). */
+ * of the switches it needs, and its tenants' port groups, address sets and
+ * port group ACLs): every chassis, the switches on which chassis has a
+ * port and every switch reachable from them through routers, their ports
+ * and ACLs, those routers with their ports and routes, the tenants of them
+ * all, and those tenants' address sets, port groups and port group ACLs.
+ * Load it with VF_LAYOUT_SUBSET (a group may list ports the part does not
+ * hold). The result borrows s's strings (free it, then s). */
 int vf_layout_subset(const struct vf_layout_kvs *s, const char *chassis,
                      struct vf_layout_kvs *out);
 /* The switches a host needs (as vf_layout_subset picks them), from s as
@@ -195,7 +219,9 @@ json_t *vf_layout_host_switches(const struct vf_layout_kvs *s, const char *chass
 
 /* Applies one key of P"desired/" (a watch event) to m in place and
  * validates m whole: 0 applied; -EAGAIN not a kind done in place (only
- * ports are), or its parent is not in m: rebuild from keys; -EINVAL the
+ * ports are, and only of a tenant without port groups: m may be a part
+ * whose groups left out ports it did not hold), or its parent is not in
+ * m: rebuild from keys; -EINVAL the
  * value does not load, or m is no longer valid (err says why): m is left
  * changed, rebuild it from keys (whose load names the key); -ENOMEM. */
 int vf_layout_model_update(struct vf_model *m, const char *key, const char *value,

@@ -210,37 +210,6 @@ static void test_refusals(void **state)
     free(y);
 }
 
-/* Format 1 has no keys for port groups and address sets: a model with
- * them is refused by name, never stored without them. */
-static void test_secgroup_refusal(void **state)
-{
-    (void)state;
-    static const char *const tails[] = {
-        "    port_groups:\n      - {name: g, ports: [red1]}\n",
-        "    address_sets:\n      - {name: s, addresses: [10.0.0.0/8]}\n",
-    };
-    for (size_t i = 0; i < 2; i++) {
-        const char *at = "  - name: green\n";
-        char *y = malloc(strlen(BASE) + 128), err[1024];
-        const char *p = strstr(BASE, at);
-        struct vf_model m;
-        struct vf_layout_kvs s;
-        memcpy(y, BASE, (size_t)(p - BASE));
-        strcpy(y + (p - BASE), tails[i]);
-        strcat(y, p);
-        load(y, &m);
-        assert_int_equal(vf_layout_from_model(&m, &s, err, sizeof(err)), -EINVAL);
-        if (!strstr(err, i ? "tenant red: the store (layout format 1) cannot hold "
-                             "address_sets" :
-                             "tenant red: the store (layout format 1) cannot hold "
-                             "port_groups"))
-            fail_msg("unexpected: %s", err);
-        assert_int_equal(s.n, 0);
-        vf_model_free(&m);
-        free(y);
-    }
-}
-
 static void test_route_refusal(void **state)
 {
     (void)state;
@@ -726,7 +695,6 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_route_refusal),
-        cmocka_unit_test(test_secgroup_refusal),
         cmocka_unit_test(test_bad_store),
         cmocka_unit_test(test_diff_order),
         cmocka_unit_test(test_plan),
