@@ -285,6 +285,11 @@ void vf_ct_zone_set_max(struct vf_ct *ct, uint16_t zone, uint32_t max)
     atomic_store_explicit(&ct->zones[zone].max, max, memory_order_relaxed);
 }
 
+uint32_t vf_ct_zone_get_max(const struct vf_ct *ct, uint16_t zone)
+{
+    return atomic_load_explicit(&ct->zones[zone].max, memory_order_relaxed);
+}
+
 uint32_t vf_ct_zone_count(const struct vf_ct *ct, uint16_t zone)
 {
     return atomic_load_explicit(&ct->zones[zone].live, memory_order_relaxed);

@@ -387,6 +387,7 @@ int vf_ct_set_timeout(struct vf_ct *ct, enum vf_ct_timeout which, uint32_t ms);
 uint32_t vf_ct_get_timeout(const struct vf_ct *ct, enum vf_ct_timeout which);
 /* Per-zone limit (0: only the table's); applies to new connections. */
 void vf_ct_zone_set_max(struct vf_ct *ct, uint16_t zone, uint32_t max);
+uint32_t vf_ct_zone_get_max(const struct vf_ct *ct, uint16_t zone);
 uint32_t vf_ct_zone_count(const struct vf_ct *ct, uint16_t zone);
 void vf_ct_get_stats(const struct vf_ct *ct, struct vf_ct_totals *out);
 

@@ -162,7 +162,6 @@ static void publish(struct vf_daemon *d, struct prepared *p)
     p->view = NULL;
     d->generation++;
     vf_publish(&d->pub, p->tables);
-    vf_daemon_ct_published(d);
     p->tables = NULL;
     for (unsigned w = 0; w < d->n_workers; w++)
         free(old[w]);
@@ -330,12 +329,16 @@ int vf_apply(struct vf_daemon *d, struct vf_change *c,
             goto undo;
         }
     }
-    /* 5, 6. */
+    /* 5, 6. The connection table follows the model in force (its
+     * local.ct_timeouts) and the tables (max_connections, zones that
+     * left): after the swap, so a changed timeout takes effect with this
+     * apply, not the next one. */
     publish(d, &p);
     swap_model(d, next);
     free(d->down);
     d->down = c->down;
     c->down = NULL;
+    vf_daemon_ct_published(d);
     d->revision = c->revision;
     res->step = VF_APPLY_DONE;
     res->applied = true;

@@ -27,8 +27,9 @@
  * `local` (an apply of the fabric's file, an edit, the store) keeps the
  * running one; a change whose `local` differs from the running one is
  * refused with "local.X is this host's own setting: edit FILE and restart
- * vfabd". At start (vf_boot_state) a saved fabric runs with the -c file's
- * local, and a difference is logged. local.c holds the rule.
+ * vfabd" (except local.ct_timeouts, which an apply changes at once). At
+ * start (vf_boot_state) a saved fabric runs with the -c file's local, and
+ * a difference is logged. local.c holds the rule.
  *
  * Steps 1 and 2 only read the model in force, and for a whole fabric's
  * file they take seconds (the diff most of it). vf_apply_check does them
@@ -132,7 +133,9 @@ void vf_change_free(struct vf_change *c);
 int vf_local_check(const struct vf_daemon *d, struct vf_model *next,
                    bool *taken, char *err, size_t errlen);
 /* Whether two local sections are the same; *field names the first part
- * that differs ("workers", "uplink", ...). */
+ * that differs ("workers", "uplink", ...). ct_timeouts are not compared:
+ * they are the one part of local an apply changes (daemon_ct.c sets them
+ * from the model in force after each publication). */
 bool vf_local_same(const struct vf_model_local *a,
                    const struct vf_model_local *b, const char **field);
 

@@ -189,7 +189,8 @@ void vf_daemon_drops(const struct vf_daemon *d, uint64_t out[VF_DROP__COUNT]);
 /* daemon_ct.c. Creates the connection table and gives every worker and
  * mgmt a context (before the workers start). 0 or -errno with err. */
 int vf_daemon_ct_start(struct vf_daemon *d, char *err, size_t errlen);
-/* After every publication: zone limits, and zones that left flushed. */
+/* After every publication, once the new model is in force: its
+ * local.ct_timeouts, zone limits, and zones that left flushed. */
 void vf_daemon_ct_published(struct vf_daemon *d);
 /* Periodic (vfabd's loop): every VF_DAEMON_CT_RECLAIM_MS, if entries wait,
  * kicks the workers and reclaims them (one grace period). */
