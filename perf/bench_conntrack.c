@@ -4,6 +4,10 @@
  *
  * BM_ct_hit_cached/N: the same with the flow-cache shortcut
  *   (vf_ct_pkt_refresh instead of vf_ct_pkt_init): what the wiring adds.
+ * BM_ct_hit_steady/N: the same through vf_ct_lookup_steady, the call the
+ *   pipeline makes first for a cached packet (a steady segment of an
+ *   established connection: no refreshed copy, no state-machine step;
+ *   anything else falls back to refresh and lookup, as here).
  * BM_ct_hit/N: what a cached packet of an established TCP connection will
  *   add once a flow-cache entry says "look up conntrack": vf_ct_pkt_init
  *   from the parsed frame (the pipeline has parsed it already) and
@@ -174,7 +178,9 @@ static struct hit_frames *hit_frames(const struct vf_ct *ct, unsigned n)
 
 /* cached: the flow-cache shortcut (each flow's vf_ct_pkt kept from its
  * first packet, refreshed per packet); else a full vf_ct_pkt_init. */
-static void hit(struct vf_bench_state *st, int64_t arg, bool cached)
+enum hit_mode { HIT_INIT, HIT_CACHED, HIT_STEADY };
+
+static void hit(struct vf_bench_state *st, int64_t arg, enum hit_mode mode)
 {
     struct bench_ct b = {0};
     if (!bench_ct_begin(st, &b, (unsigned)arg, false))
@@ -187,7 +193,13 @@ static void hit(struct vf_bench_state *st, int64_t arg, bool cached)
         uint64_t now = vf_ct_now_ms();   /* a worker reads its clock per burst */
         for (unsigned i = 0; i < 64; i++) {
             const struct vf_ct_pkt *pp = &hf->tmpl[i];
-            if (cached) {
+            if (mode == HIT_STEADY &&
+                vf_ct_lookup_steady(&b.w, pp, hf->frames[i], hf->lens[i], &hf->offs[i], now,
+                                    &r)) {
+                est += r.state == VF_CT_ESTABLISHED;
+                continue;
+            }
+            if (mode != HIT_INIT) {
                 vf_ct_pkt_refresh(&hf->tmpl[i], hf->frames[i], hf->lens[i], &hf->offs[i]);
             } else {
                 vf_ct_pkt_init(b.ct, hf->frames[i], hf->lens[i], &hf->keys[i], &hf->offs[i],
@@ -204,15 +216,21 @@ static void hit(struct vf_bench_state *st, int64_t arg, bool cached)
 
 static void BM_ct_hit(struct vf_bench_state *st, int64_t arg)
 {
-    hit(st, arg, false);
+    hit(st, arg, HIT_INIT);
 }
 VF_BENCH_ARGS(BM_ct_hit, 1000, 1000000)
 
 static void BM_ct_hit_cached(struct vf_bench_state *st, int64_t arg)
 {
-    hit(st, arg, true);
+    hit(st, arg, HIT_CACHED);
 }
 VF_BENCH_ARGS(BM_ct_hit_cached, 1000, 1000000)
+
+static void BM_ct_hit_steady(struct vf_bench_state *st, int64_t arg)
+{
+    hit(st, arg, HIT_STEADY);
+}
+VF_BENCH_ARGS(BM_ct_hit_steady, 1000, 1000000)
 
 static void lookup_random(struct vf_bench_state *st, int64_t arg, bool burst)
 {

@@ -17,11 +17,6 @@
 #include "numa/vf_drop.h"
 #include "pipeline/ct_impl.h"
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_ACK 0x10
-
 /* The timeout of each connection state. The TCP ones share their names. */
 const uint8_t ct_cs_timeout[VF_CT_CS__COUNT] = {
     [VF_CT_CS_TCP_SYN_SENT] = VF_CT_TO_TCP_SYN_SENT,
@@ -47,35 +42,11 @@ _Static_assert(VF_CT_CS_UDP_REPLIED == VF_CT_CS_UDP_NEW + 1 &&
                    VF_CT_CS_OTHER_REPLIED == VF_CT_CS_OTHER_NEW + 1,
                "replied = new + 1");
 
-
-/* ---- counters (the context's thread is their only writer) ---- */
-static inline void ct_count(_Atomic uint64_t *c)
-{
-    vf_stat_add(c, 1);
-}
-
 static inline void ct_gauge(struct vf_ct_worker *w, unsigned cs, int64_t d)
 {
     _Atomic int64_t *g = &w->stats.conns[cs];
     atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d,
                           memory_order_relaxed);
-}
-
-/* ---- where a key lives ---- */
-struct ct_where {
-    uint32_t b[2];
-    uint32_t sig;
-};
-
-static inline void ct_where(const struct vf_ct *ct, uint64_t h, struct ct_where *o)
-{
-    o->b[0] = (uint32_t)h & ct->bucket_mask;
-    o->b[1] = (uint32_t)(h >> 32) & ct->bucket_mask;
-    if (o->b[1] == o->b[0])
-        o->b[1] ^= 1;   /* the table has at least two buckets */
-    /* Every bit of the hash moves the signature, whichever bits picked the
-     * bucket; bit 0 set, so no signature is an empty slot's 0. */
-    o->sig = (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32) | 1u;
 }
 
 /* Ends connection c, linked in *slot as sval: marks it DEAD (the one
@@ -107,45 +78,6 @@ bool ct_kill(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t *slot,
     return true;
 }
 
-/* The live, unexpired connection of p's key, or NULL; kills the expired
- * ones it meets on the way (with a context w; none for a peek). The first match in slot order wins, which is
- * the order the duplicate rule of vf_ct_commit keeps. */
-static inline __attribute__((always_inline)) struct ct_conn *
-ct_find(const struct vf_ct *ct, struct vf_ct_worker *w, const struct vf_ct_pkt *p,
-        uint32_t now, _Atomic uint64_t **slotp, uint64_t *sval, uint64_t *state)
-{
-    struct ct_where wh;
-    ct_where(ct, p->hash, &wh);
-    for (unsigned k = 0; k < 2; k++) {
-        /* The table's memory is writable; const only says a peek does not
-         * write it. */
-        struct ct_bucket *b = (struct ct_bucket *)&ct->buckets[wh.b[k]];
-        for (unsigned i = 0; i < CT_WAYS; i++) {
-            /* Acquire: pairs with the seq_cst claim that linked the
-             * entry, so its key and state are seen as written. */
-            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
-            if ((uint32_t)(v >> 32) != wh.sig)
-                continue;
-            struct ct_conn *c = (struct ct_conn *)&ct->conns[(uint32_t)v];
-            if (!ct_key_eq(&c->key, &p->key))
-                continue;
-            uint64_t s = atomic_load_explicit(&c->state, memory_order_acquire);
-            if (s & CT_S_DEAD)
-                continue;
-            if (ct_expired(ct, c, s, now)) {
-                if (w && ct_kill(w, c, &b->slot[i], v))
-                    ct_count(&w->stats.expired);
-                continue;
-            }
-            *slotp = &b->slot[i];
-            *sval = v;
-            *state = s;
-            return c;
-        }
-    }
-    return NULL;
-}
-
 /* The state a new connection of packet p starts in. */
 static unsigned ct_initial_cs(const struct vf_ct_pkt *p)
 {
@@ -161,44 +93,13 @@ static unsigned ct_initial_cs(const struct vf_ct_pkt *p)
     }
 }
 
-static bool seq_before(uint32_t a, uint32_t b)
-{
-    return (int32_t)(a - b) < 0;
-}
-
 /* What an accepted packet of direction d leaves in d's own line. */
 static void ct_dir_update(struct ct_dir *d, const struct vf_ct_pkt *p, bool moved)
 {
     vf_stat_add(&d->pkts, 1);
     vf_stat_add(&d->bytes, p->bytes);
-    if (!moved || p->kind != VF_CT_K_TCP)
-        return;
-    uint32_t f = atomic_load_explicit(&d->flags, memory_order_relaxed), nf = f;
-    if (p->tcp_flags & TH_ACK) {
-        uint32_t m = atomic_load_explicit(&d->max_ack, memory_order_relaxed);
-        if (!(f & CT_D_MAXACK) || seq_before(m, p->ack))
-            atomic_store_explicit(&d->max_ack, p->ack, memory_order_relaxed);
-        nf |= CT_D_MAXACK;
-        if (!(p->tcp_flags & (TH_SYN | TH_FIN | TH_RST))) {
-            atomic_store_explicit(&d->last_end, p->end, memory_order_relaxed);
-            nf |= CT_D_END;
-        }
-    }
-    if (nf != f)
-        atomic_store_explicit(&d->flags, nf, memory_order_relaxed);
-}
-
-/* The common segment: an ACK (maybe with data) of an assured, established
- * connection, after a segment that was neither a SYN nor a RST, with the
- * established timeout running. ct_tcp_next would return the same state
- * word and CT_V_OK (the unit test checks that both agree). */
-static inline bool ct_tcp_steady(uint64_t s, const struct vf_ct_pkt *p)
-{
-    const uint64_t want = VF_CT_CS_TCP_ESTABLISHED | CT_S_SEEN_REPLY | CT_S_ASSURED |
-                          (uint64_t)VF_CT_TO_TCP_ESTABLISHED << CT_S_TO_SHIFT;
-    const uint64_t mask = CT_S_CS_MASK | CT_S_SEEN_REPLY | CT_S_ASSURED | CT_S_LAST_ALL |
-                          CT_S_TO_MASK;
-    return (s & mask) == want && (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) == TH_ACK;
+    if (moved && p->kind == VF_CT_K_TCP)
+        ct_dir_tcp(d, p->tcp_flags, p->ack, p->end);
 }
 
 static void ct_seq_load(const struct ct_conn *c, unsigned dir, struct ct_tcp_seq *q)
@@ -221,7 +122,7 @@ static void ct_seq_load(const struct ct_conn *c, unsigned dir, struct ct_tcp_seq
 static void ct_decide(const struct ct_conn *c, uint64_t s, unsigned dir,
                       const struct vf_ct_pkt *p, struct ct_tcp_step *st)
 {
-    if (p->kind == VF_CT_K_TCP && ct_tcp_steady(s, p)) {
+    if (p->kind == VF_CT_K_TCP && ct_tcp_steady(s, p->tcp_flags)) {
         /* an ACK or data in an established connection */
         *st = (struct ct_tcp_step){.state = s, .verdict = CT_V_OK};
     } else if (p->kind == VF_CT_K_TCP) {
@@ -300,13 +201,8 @@ static bool ct_apply(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t
         ct_gauge(w, ct_s_cs(ns), +1);
     }
     ct_report(r, sval, dir, s, ns);
-    if (st.verdict == CT_V_OK && !st.no_refresh) {
-        /* The shared line is written once per CT_SEEN_STEP_MS at most,
-         * however many packets the connection carries. */
-        uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
-        if ((int32_t)(now - last) >= CT_SEEN_STEP_MS)
-            atomic_store_explicit(&c->last_seen, now, memory_order_relaxed);
-    }
+    if (st.verdict == CT_V_OK && !st.no_refresh)
+        ct_touch(c, now);
     if (st.resync) {
         /* The endpoints started over: the old numbers mean nothing. This
          * writes the other direction's line, once per resync. */
@@ -365,7 +261,7 @@ ct_classify(const struct vf_ct *ct, struct vf_ct_worker *w, const struct vf_ct_p
         r->state = VF_CT_INVALID;
         return false;
     case VF_CT_K_ICMP_ERR:
-        c = ct_find(ct, w, p, now, &slot, &sval, &s);
+        c = ct_find(ct, w, p, now, &slot, &sval, &s, false);
         if (!c) {
             r->state = VF_CT_INVALID;
             r->cause = VF_CT_WHY_ICMP_ERR;
@@ -378,7 +274,7 @@ ct_classify(const struct vf_ct *ct, struct vf_ct_worker *w, const struct vf_ct_p
         r->conn_state = (uint8_t)ct_s_cs(s);
         return true;
     default:
-        c = ct_find(ct, w, p, now, &slot, &sval, &s);
+        c = ct_find(ct, w, p, now, &slot, &sval, &s, false);
         if (c && w && ct_apply(w, c, slot, sval, s, p, now, r))
             return true;
         if (c && !w) {
@@ -408,6 +304,14 @@ void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p, uint64_t no
     ct_count(&w->stats.by_state[r->state]);
     if (r->cause)
         ct_count(&w->stats.by_cause[r->cause]);
+}
+
+bool vf_ct_lookup_steady(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
+                         const uint8_t *frame, uint32_t len,
+                         const struct vf_hdr_offsets *off, uint64_t now_ms,
+                         struct vf_ct_result *r)
+{
+    return ct_lookup_steady(w, p, frame, len, off, now_ms, r);
 }
 
 void vf_ct_peek(const struct vf_ct *ct, const struct vf_ct_pkt *p, uint64_t now_ms,

@@ -260,6 +260,9 @@ void vf_ct_get_stats(const struct vf_ct *ct, struct vf_ct_totals *out)
     }
     memset(out, 0, sizeof(*out));
     memcpy(out, acc, sizeof(acc));
+    out->lookups += out->steady;
+    out->found += out->steady;
+    out->by_state[VF_CT_ESTABLISHED] += out->steady;
     for (unsigned s = 0; s < VF_CT_CS__COUNT; s++)
         out->live += (uint64_t)out->conns[s];
     out->max_conns = ct->max_conns;

@@ -6,7 +6,10 @@
  * ct_tcp.c (the TCP state machine, a pure function of the state word and
  * one segment), ct_pkt.c (frame -> struct vf_ct_pkt), ct_mem.c (memory,
  * batches, credits, reclaim) and ct_admin.c (life cycle, statistics,
- * flush, listing). The design is in vf_conntrack.h.
+ * flush, listing), plus the inline pieces of the data path that
+ * stage_ct.c (conntrack's step in the pipeline) inlines as well: the find,
+ * and the steady segment of a cached flow (ct_lookup_steady). The design
+ * is in vf_conntrack.h.
  *
  * Thread-safety: as vf_conntrack.h; every field shared between threads
  * says who writes it.
@@ -18,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fabric/vf_port.h"
 #include "pipeline/vf_conntrack.h"
 
 #define CT_WAYS 8u                  /* slots per bucket: one cache line */
@@ -282,5 +286,212 @@ static inline bool ct_expired(const struct vf_ct *ct, const struct ct_conn *c,
  * thread killed it first (or no batch had room). */
 bool ct_kill(struct vf_ct_worker *w, struct ct_conn *c, _Atomic uint64_t *slot,
              uint64_t sval);
+
+
+/* ---- the data path's pieces, inlined where packets go (conntrack.c,
+ * and the steady segment in stage_ct.c) ---- */
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+/* A counter of a context (its thread is the only writer). */
+static inline void ct_count(_Atomic uint64_t *c)
+{
+    vf_stat_add(c, 1);
+}
+
+/* ---- where a key lives ---- */
+struct ct_where {
+    uint32_t b[2];
+    uint32_t sig;
+};
+
+static inline uint32_t ct_bucket0(const struct vf_ct *ct, uint64_t h)
+{
+    return (uint32_t)h & ct->bucket_mask;
+}
+
+static inline uint32_t ct_bucket1(const struct vf_ct *ct, uint64_t h, uint32_t b0)
+{
+    uint32_t b1 = (uint32_t)(h >> 32) & ct->bucket_mask;
+    return b1 == b0 ? b1 ^ 1 : b1;   /* the table has at least two buckets */
+}
+
+/* Every bit of the hash moves the signature, whichever bits picked the
+ * bucket; bit 0 set, so no signature is an empty slot's 0. */
+static inline uint32_t ct_sig(uint64_t h)
+{
+    return (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32) | 1u;
+}
+
+static inline void ct_where(const struct vf_ct *ct, uint64_t h, struct ct_where *o)
+{
+    o->b[0] = ct_bucket0(ct, h);
+    o->b[1] = ct_bucket1(ct, h, o->b[0]);
+    o->sig = ct_sig(h);
+}
+
+/* The live, unexpired connection of p's key, or NULL. An expired entry of
+ * the key met on the way is killed through w (a lookup), skipped when w
+ * is NULL (a peek), or, with `bail`, ends the search with NULL (the
+ * steady path leaves it to the whole lookup, so it makes no call in the
+ * loop). The first match in slot order wins, which is the order the
+ * duplicate rule of vf_ct_commit keeps. */
+static inline __attribute__((always_inline)) struct ct_conn *
+ct_find(const struct vf_ct *ct, struct vf_ct_worker *w, const struct vf_ct_pkt *p,
+        uint32_t now, _Atomic uint64_t **slotp, uint64_t *sval, uint64_t *state, bool bail)
+{
+    /* ct_where's buckets and signature; the second bucket only when the
+     * first does not hold the connection. */
+    uint64_t h = p->hash;
+    uint32_t bi = ct_bucket0(ct, h), sig = ct_sig(h);
+    for (unsigned k = 0; k < 2; k++) {
+        if (k)
+            bi = ct_bucket1(ct, h, bi);
+        /* The table's memory is writable; const only says a peek does not
+         * write it. */
+        struct ct_bucket *b = (struct ct_bucket *)&ct->buckets[bi];
+        for (unsigned i = 0; i < CT_WAYS; i++) {
+            /* Acquire: pairs with the seq_cst claim that linked the
+             * entry, so its key and state are seen as written. */
+            uint64_t v = atomic_load_explicit(&b->slot[i], memory_order_acquire);
+            if ((uint32_t)(v >> 32) != sig)
+                continue;
+            struct ct_conn *c = (struct ct_conn *)&ct->conns[(uint32_t)v];
+            if (!ct_key_eq(&c->key, &p->key))
+                continue;
+            uint64_t s = atomic_load_explicit(&c->state, memory_order_acquire);
+            if (s & CT_S_DEAD)
+                continue;
+            if (ct_expired(ct, c, s, now)) {
+                if (bail)
+                    return NULL;
+                if (w && ct_kill(w, c, &b->slot[i], v))
+                    ct_count(&w->stats.expired);
+                continue;
+            }
+            *slotp = &b->slot[i];
+            *sval = v;
+            *state = s;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Sequence-number order with wrap-around (RFC 1982). */
+static inline bool seq_before(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+/* The sequence data an accepted TCP segment (flags, ack, end) of
+ * direction d leaves in d's own line. */
+static inline void ct_dir_tcp(struct ct_dir *d, uint8_t flags, uint32_t ack, uint32_t end)
+{
+    uint32_t f = atomic_load_explicit(&d->flags, memory_order_relaxed), nf = f;
+    if (flags & TH_ACK) {
+        uint32_t m = atomic_load_explicit(&d->max_ack, memory_order_relaxed);
+        if (!(f & CT_D_MAXACK) || seq_before(m, ack))
+            atomic_store_explicit(&d->max_ack, ack, memory_order_relaxed);
+        nf |= CT_D_MAXACK;
+        if (!(flags & (TH_SYN | TH_FIN | TH_RST))) {
+            atomic_store_explicit(&d->last_end, end, memory_order_relaxed);
+            nf |= CT_D_END;
+        }
+    }
+    if (nf != f)
+        atomic_store_explicit(&d->flags, nf, memory_order_relaxed);
+}
+
+/* A packet that restarts c's timer: the shared line is written once per
+ * CT_SEEN_STEP_MS at most, however many packets the connection carries. */
+static inline void ct_touch(struct ct_conn *c, uint32_t now)
+{
+    uint32_t last = atomic_load_explicit(&c->last_seen, memory_order_relaxed);
+    if ((int32_t)(now - last) >= CT_SEEN_STEP_MS)
+        atomic_store_explicit(&c->last_seen, now, memory_order_relaxed);
+}
+
+/* The common segment: an ACK (maybe with data) of an assured, established
+ * connection, after a segment that was neither a SYN nor a RST, with the
+ * established timeout running. ct_tcp_next would return the same state
+ * word and CT_V_OK (the unit test checks that both agree). */
+static inline bool ct_tcp_steady(uint64_t s, uint8_t tcp_flags)
+{
+    const uint64_t want = VF_CT_CS_TCP_ESTABLISHED | CT_S_SEEN_REPLY | CT_S_ASSURED |
+                          (uint64_t)VF_CT_TO_TCP_ESTABLISHED << CT_S_TO_SHIFT;
+    const uint64_t mask = CT_S_CS_MASK | CT_S_SEEN_REPLY | CT_S_ASSURED | CT_S_LAST_ALL |
+                          CT_S_TO_MASK;
+    return (s & mask) == want && (tcp_flags & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) == TH_ACK;
+}
+
+/* vf_ct_lookup_steady (vf_conntrack.h), inlined into stage_ct.c: the
+ * work of vf_ct_pkt_refresh, ct_find, ct_apply and vf_ct_lookup for the
+ * one case where the state word does not move, without building the
+ * refreshed packet or a state-machine step. ct_tcp_steady decides, as for
+ * ct_decide, so both paths agree on which packets are steady. */
+static inline __attribute__((always_inline)) bool
+ct_lookup_steady(struct vf_ct_worker *w, const struct vf_ct_pkt *p, const uint8_t *frame,
+                 uint32_t len, const struct vf_hdr_offsets *off, uint64_t now_ms,
+                 struct vf_ct_result *r)
+{
+    _Atomic uint64_t *slot;
+    uint64_t sval, s;
+    uint32_t now = (uint32_t)now_ms;
+    uint8_t flags = 0;
+
+    /* TCP: vf_ct_pkt_refresh's conditions for reading the header, and
+     * only an ACK without SYN, FIN, RST. UDP: any datagram (its state
+     * moves only with the first reply, checked below). */
+    if (p->kind == VF_CT_K_TCP) {
+        if (!off->l4 || off->l4 >= len)
+            return false;
+        flags = frame[off->l4 + 13];
+        if ((flags & (TH_SYN | TH_FIN | TH_RST | TH_ACK)) != TH_ACK)
+            return false;
+    } else if (p->kind != VF_CT_K_UDP) {
+        return false;
+    }
+    struct ct_conn *c = ct_find(w->ct, NULL, p, now, &slot, &sval, &s, true);
+    if (!c)
+        return false;
+    unsigned cs;
+    if (p->kind == VF_CT_K_TCP) {
+        if (!ct_tcp_steady(s, flags))
+            return false;
+        cs = VF_CT_CS_TCP_ESTABLISHED;
+    } else {
+        /* A reply seen: ct_decide leaves the state word as it is. */
+        if (!(s & CT_S_SEEN_REPLY))
+            return false;
+        cs = ct_s_cs(s);
+    }
+    unsigned dir = p->sender == c->orig ? VF_CT_ORIG : VF_CT_REPLY;
+    uint32_t bytes = off->l3 ? (off->l4 ? (uint32_t)(off->l4 - off->l3) + off->l4_len
+                                        : (len > off->l3 ? len - off->l3 : 0))
+                             : p->bytes;
+    struct ct_dir *d = &c->dir[dir];
+    ct_touch(c, now);
+    vf_stat_add(&d->pkts, 1);
+    vf_stat_add(&d->bytes, bytes);
+    if (p->kind == VF_CT_K_TCP) {
+        const uint8_t *l4 = frame + off->l4;
+        uint32_t nums[2];
+        memcpy(nums, l4 + 4, 8);
+        uint32_t seq = __builtin_bswap32(nums[0]), ack = __builtin_bswap32(nums[1]);
+        uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
+        ct_dir_tcp(d, flags, ack, seq + (off->l4_len - doff));
+    }
+    r->conn = (uint32_t)sval;
+    r->dir = (uint8_t)dir;
+    r->conn_state = (uint8_t)cs;
+    r->state = VF_CT_ESTABLISHED;
+    r->cause = VF_CT_WHY_NONE;
+    ct_count(&w->stats.steady);   /* also lookups, found, ESTABLISHED */
+    return true;
+}
 
 #endif

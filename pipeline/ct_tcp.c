@@ -79,12 +79,6 @@ static unsigned seg_of(uint8_t flags)
     return (flags & VF_TCP_ACK) ? SEG_ACK : SEG_NONE;
 }
 
-/* Sequence-number order with wrap-around (RFC 1982). */
-static bool seq_before(uint32_t a, uint32_t b)
-{
-    return (int32_t)(a - b) < 0;
-}
-
 /* The connection is closing or closed: a RST then needs no checking (the
  * tuple may already be in use again, and the entry goes soon anyway). */
 static bool closing(unsigned st)

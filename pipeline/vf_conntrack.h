@@ -279,6 +279,11 @@ struct vf_ct_config {
  * where it left it, so only the sum over contexts means anything. */
 struct vf_ct_stats {
     _Atomic uint64_t lookups, found, created, expired, flushed;
+    /* Lookups that were a cached flow's steady segment
+     * (vf_ct_lookup_steady): counted here only, one add on the hot path;
+     * vf_ct_get_stats adds them to lookups, found and
+     * by_state[ESTABLISHED]. */
+    _Atomic uint64_t steady;
     _Atomic uint64_t by_state[VF_CT_STATE__COUNT];   /* lookup results */
     _Atomic uint64_t by_cause[VF_CT_WHY__COUNT];
     _Atomic uint64_t table_full, zone_full, bucket_full;
@@ -292,6 +297,7 @@ struct vf_ct_stats {
 /* Sums over every context of a table. */
 struct vf_ct_totals {
     uint64_t lookups, found, created, expired, flushed;
+    uint64_t steady;         /* of lookups: steady segments (included) */
     uint64_t by_state[VF_CT_STATE__COUNT];
     uint64_t by_cause[VF_CT_WHY__COUNT];
     uint64_t table_full, zone_full, bucket_full, dup_resolved, reopened;
@@ -350,6 +356,21 @@ bool vf_ct_pkt_refresh(struct vf_ct_pkt *p, const uint8_t *frame, uint32_t len,
                        const struct vf_hdr_offsets *off);
 void vf_ct_lookup(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
                   uint64_t now_ms, struct vf_ct_result *r);
+/* The cached path's common packet in one call: with p a flow's cached
+ * packet (as vf_ct_pkt_refresh takes it, left unchanged) and the frame
+ * either a TCP segment with ACK and none of SYN, FIN, RST, of a connection
+ * that is established, assured and whose last segment was neither SYN nor
+ * RST (ct_tcp_steady), or a UDP datagram of a connection that has seen
+ * its reply (so its state word does not move): applies it as
+ * vf_ct_pkt_refresh + vf_ct_lookup would
+ * (counters, timer, the direction's sequence data), fills r (ESTABLISHED)
+ * and returns true. False for any other packet, or when an expired entry
+ * of its key comes first, having changed nothing: refresh and look up as
+ * usual. */
+bool vf_ct_lookup_steady(struct vf_ct_worker *w, const struct vf_ct_pkt *p,
+                         const uint8_t *frame, uint32_t len,
+                         const struct vf_hdr_offsets *off, uint64_t now_ms,
+                         struct vf_ct_result *r);
 /* What vf_ct_lookup would say, changing nothing (for `vfabctl trace`):
  * no state moves, no timer restarts, nothing expires or is counted. Any
  * registered thread; no context. */
