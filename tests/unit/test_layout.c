@@ -17,10 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mgmt/control/vf_compile.h"
-#include "mgmt/control/vf_model_diff.h"
-#include "mgmt/control/vf_model_json.h"
-#include "mgmt/layout/vf_layout.h"
+#include "tests/unit/vf_test_layout.h"
 
 static const char BASE[] =
 "chassis:\n"
@@ -64,37 +61,12 @@ static const char BASE[] =
 "          - {name: red1, mac: \"02:00:00:00:01:01\", ips: [10.0.0.1], chassis: hv2}\n"
 "  - name: green\n";
 
-static void load(const char *yaml, struct vf_model *m)
-{
-    char err[1024];
-    if (vf_config_load_string(yaml, strlen(yaml), m, err, sizeof(err)))
-        fail_msg("load: %s", err);
-}
-
-static void to_keys(const struct vf_model *m, struct vf_layout_kvs *s)
-{
-    char err[1024];
-    if (vf_layout_from_model(m, s, err, sizeof(err)))
-        fail_msg("from_model: %s", err);
-}
-
 static void base_keys(struct vf_layout_kvs *s)
 {
     struct vf_model m;
-    load(BASE, &m);
-    to_keys(&m, s);
+    tl_load(BASE, &m);
+    tl_to_keys(&m, s);
     vf_model_free(&m);
-}
-
-static void assert_same_model(const struct vf_model *a, const struct vf_model *b)
-{
-    json_t *d = vf_model_diff(a, b);
-    assert_non_null(d);
-    if (vf_model_diff_count(d)) {
-        char *t = json_dumps(d, JSON_INDENT(1));
-        fail_msg("models differ: %s", t);
-    }
-    json_decref(d);
 }
 
 static const char *value_of(const struct vf_layout_kvs *s, const char *key)
@@ -141,8 +113,8 @@ static void test_roundtrip(void **state)
     struct vf_layout_kvs s, again;
     char err[1024];
 
-    load(BASE, &m);
-    to_keys(&m, &s);
+    tl_load(BASE, &m);
+    tl_to_keys(&m, &s);
     /* The values are show's JSON plus the parent. */
     assert_string_equal(value_of(&s, "switch/blue%2Fdb"),
                         "{\"name\":\"blue/db\",\"tenant\":\"blue\",\"vni\":1002}");
@@ -157,8 +129,8 @@ static void test_roundtrip(void **state)
      * hv2/red-web). */
     assert_int_equal(s.n, 3 + 3 + 4 + 5 + 1 + 2 + 2 + 4 + 5);
     assert_int_equal(vf_layout_to_model(&s, 0, "/vfab/desired/", &back, err, sizeof(err)), 0);
-    assert_same_model(&m, &back);
-    to_keys(&back, &again);
+    tl_assert_same_model(&m, &back);
+    tl_to_keys(&back, &again);
     assert_true(vf_layout_kvs_equal(&s, &again));
     vf_model_free(&m);
     vf_model_free(&back);
@@ -178,7 +150,7 @@ static void expect_refused(const char *yaml_tail, const char *want)
     char *at = strstr(y, "    acls:\n") + strlen("    acls:\n");
     memmove(at + strlen(yaml_tail), at, strlen(at) + 1);
     memcpy(at, yaml_tail, strlen(yaml_tail));
-    load(y, &m);
+    tl_load(y, &m);
     assert_int_equal(vf_layout_from_model(&m, &s, err, sizeof(err)), -EINVAL);
     if (!strstr(err, want))
         fail_msg("'%s' not in: %s", want, err);
@@ -203,7 +175,7 @@ static void test_refusals(void **state)
     struct vf_model m;
     struct vf_layout_kvs s;
     char *y = strdup(BASE), err[1024];
-    load(y, &m);
+    tl_load(y, &m);
     assert_int_equal(vf_layout_from_model(&m, &s, err, sizeof(err)), 0);
     vf_layout_kvs_free(&s);
     vf_model_free(&m);
@@ -222,7 +194,7 @@ static void test_route_refusal(void **state)
     memcpy(y, BASE, head);
     strcpy(y + head, "          - {prefix: 10.9.0.0/16, nexthop: 10.0.0.2}\n");
     strcat(y, p);
-    load(y, &m);
+    tl_load(y, &m);
     assert_int_equal(vf_layout_from_model(&m, &s, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "router blue-r: routes[0] and routes[2] have the same prefix "
                             "10.9.0.0/16"));
@@ -235,21 +207,8 @@ static void test_route_refusal(void **state)
 static void expect_bad_store(const char *key, const char *value, const char *want)
 {
     struct vf_layout_kvs s;
-    struct vf_model m;
-    char err[1024];
     base_keys(&s);
-    if (value)
-        assert_int_equal(vf_layout_kvs_set(&s, key, value, strlen(value), 0), 0);
-    else
-        vf_layout_kvs_del(&s, key);
-    assert_int_equal(vf_layout_to_model(&s, 0, "/vfab/desired/", &m, err, sizeof(err)),
-                     -EINVAL);
-    if (!strstr(err, want))
-        fail_msg("'%s' not in: %s", want, err);
-    /* Nothing half-loaded. */
-    assert_int_equal(m.n_chassis, 0);
-    assert_int_equal(m.n_tenants, 0);
-    vf_layout_kvs_free(&s);
+    tl_expect_bad(&s, key, value, want);
 }
 
 static void test_bad_store(void **state)
@@ -291,10 +250,10 @@ static void test_bad_store(void **state)
              * ties with it. Its key must carry the hash of its value. */
             struct vf_model one;
             struct vf_layout_kvs k1;
-            load("chassis: [{name: c, underlay_ip: 192.0.2.9}]\ntenants: [{name: t, "
+            tl_load("chassis: [{name: c, underlay_ip: 192.0.2.9}]\ntenants: [{name: t, "
                  "switches: [{name: blue/db, vni: 5}], acls: [{switch: blue/db, direction: "
                  "to-port, priority: 10, action: allow}]}]\n", &one);
-            to_keys(&one, &k1);
+            tl_to_keys(&one, &k1);
             for (size_t j = 0; j < k1.n; j++)
                 if (!strncmp(k1.kv[j].key, "acl/", 4))
                     vf_layout_kvs_set(&s, k1.kv[j].key, k1.kv[j].value,
@@ -340,7 +299,7 @@ static void test_diff_order(void **state)
     vf_layout_change_free(&c);
     /* A diff applied to its source gives its target. */
     struct vf_model m;
-    load(BASE, &m);
+    tl_load(BASE, &m);
     struct vf_model_port *p = &m.tenants[0].switches[0].ports[1];
     strcpy(p->chassis, "hv3");                 /* vm2 moves */
     m.tenants[0].switches[1].vni = 1005;
@@ -348,7 +307,7 @@ static void test_diff_order(void **state)
     char err[1024];
     assert_int_equal(vf_model_validate(&m, err, sizeof(err)), 0);
     struct vf_layout_kvs next;
-    to_keys(&m, &next);
+    tl_to_keys(&m, &next);
     assert_int_equal(vf_layout_diff(&b, &next, &c), 0);
     /* vm2, switch blue/db and the new index hv3/blue-web put; the ACL and
      * the stale index hv2/blue-web (vm2 was its only port) deleted. */
@@ -418,10 +377,10 @@ static void test_plan(void **state)
     char err[2048];
     char *ya = many_ports(10, 1, 2, false), *yb = many_ports(40, 2, 1, true);
 
-    load(ya, &ma);
-    load(yb, &mb);
-    to_keys(&ma, &a);
-    to_keys(&mb, &b);
+    tl_load(ya, &ma);
+    tl_load(yb, &mb);
+    tl_to_keys(&ma, &a);
+    tl_to_keys(&mb, &b);
     assert_int_equal(vf_layout_diff(&a, &b, &c), 0);
     /* hv2 comes, a and b swap VNIs (cutting between their puts is
      * invalid), 30 ports come. */
@@ -476,8 +435,8 @@ static void test_plan_adds(void **state)
     char err[2048];
     char *yb = many_ports(60, 1, 2, true);
 
-    load(yb, &mb);
-    to_keys(&mb, &b);
+    tl_load(yb, &mb);
+    tl_to_keys(&mb, &b);
     /* From nothing: chassis, tenant, switches, index, ports in 7-op parts. */
     assert_int_equal(vf_layout_diff(&a, &b, &c), 0);
     assert_int_equal(c.n_dels, 0);
@@ -490,8 +449,8 @@ static void test_plan_adds(void **state)
     /* From a fabric with half the ports. */
     char *yh = many_ports(30, 1, 2, true);
     struct vf_model mh;
-    load(yh, &mh);
-    to_keys(&mh, &half);
+    tl_load(yh, &mh);
+    tl_to_keys(&mh, &half);
     assert_int_equal(vf_layout_diff(&half, &b, &c), 0);
     assert_int_equal(c.n, 30);
     assert_int_equal(vf_layout_plan(&half, &c, &lim, &ends, &n, err, sizeof(err)), 0);
@@ -526,7 +485,7 @@ static void check_update(struct vf_model *m, struct vf_layout_kvs *s, const char
         vf_layout_kvs_del(s, key);
     if (vf_layout_to_model(s, 0, "", &want, err, sizeof(err)))
         fail_msg("load after %s: %s", key, err);
-    assert_same_model(m, &want);
+    tl_assert_same_model(m, &want);
     vf_model_free(&want);
 }
 
@@ -575,7 +534,7 @@ static void test_model_update(void **state)
     assert_non_null(strstr(err, "not a port value that matches its key"));
     struct vf_model same;
     assert_int_equal(vf_layout_to_model(&s, 0, "", &same, err, sizeof(err)), 0);
-    assert_same_model(&m, &same);
+    tl_assert_same_model(&m, &same);
     vf_model_free(&same);
     /* Not done in place: other kinds, a switch m lacks. */
     assert_int_equal(vf_layout_model_update(&m, "switch/blue-web", "{}", 2, false, err,
@@ -587,28 +546,6 @@ static void test_model_update(void **state)
 }
 
 /* ---- a host's part ---- */
-
-static struct vf_port dummies[64];
-
-static struct vf_port *dummy_port(void *arg, const struct vf_model_port *mp)
-{
-    (void)arg;
-    struct vf_port *p = &dummies[mp->id % 64];
-    p->index = mp->id % 64 + 1;
-    return p;
-}
-
-static struct vf_tables *compile_for(const struct vf_model *m, const char *chassis)
-{
-    char err[512];
-    struct vf_compile_env env = {.chassis_idx = vf_model_find_chassis(m, chassis),
-                                 .port_of = dummy_port};
-    assert_true(env.chassis_idx >= 0);
-    struct vf_tables *t = vf_compile(m, NULL, &env, 1, err, sizeof(err));
-    if (!t)
-        fail_msg("compile for %s: %s", chassis, err);
-    return t;
-}
 
 static void test_subset(void **state)
 {
@@ -629,16 +566,11 @@ static void test_subset(void **state)
         json_t *sw = vf_layout_host_switches(&s, hosts[h]);
         assert_int_equal(json_object_size(sw), want_switches[h]);
         json_decref(sw);
-        struct vf_tables *a = compile_for(&full, hosts[h]), *b = compile_for(&part, hosts[h]);
+        struct vf_tables *a = tl_compile_for(&full, hosts[h]), *b = tl_compile_for(&part, hosts[h]);
         assert_int_equal(a->n_dps, b->n_dps);
         assert_int_equal(a->n_routers, b->n_routers);
         for (uint32_t i = 0; i < a->n_dps; i++) {
-            const struct vf_dp *x = a->dps[i], *y = NULL;
-            for (uint32_t j = 0; j < b->n_dps; j++)
-                if (!strcmp(b->dps[j]->name, x->name))
-                    y = b->dps[j];
-            if (!y)
-                fail_msg("%s: switch %s missing from the subset's tables", hosts[h], x->name);
+            const struct vf_dp *x = a->dps[i], *y = tl_dp(b, x->name, hosts[h]);
             assert_int_equal(x->vni, y->vni);
             assert_int_equal(x->n_ports, y->n_ports);
             assert_int_equal(x->n_acl_in, y->n_acl_in);

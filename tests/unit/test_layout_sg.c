@@ -20,10 +20,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mgmt/control/vf_compile.h"
-#include "mgmt/control/vf_model_diff.h"
-#include "mgmt/control/vf_model_json.h"
-#include "mgmt/layout/vf_layout.h"
+#include "tests/unit/vf_test_layout.h"
 
 /* Group sg spans two switches (vm1 on web at hv1, db1 on db at hv2);
  * lone's ACL has sg's direction and priority but no port of sg. */
@@ -72,37 +69,12 @@ static const char SG[] =
 "      - {switch: red-web, direction: to-port, priority: 5, action: drop,\n"
 "         match: {src_ip: $reds}}\n";
 
-static void load(const char *yaml, struct vf_model *m)
-{
-    char err[1024];
-    if (vf_config_load_string(yaml, strlen(yaml), m, err, sizeof(err)))
-        fail_msg("load: %s", err);
-}
-
-static void to_keys(const struct vf_model *m, struct vf_layout_kvs *s)
-{
-    char err[1024];
-    if (vf_layout_from_model(m, s, err, sizeof(err)))
-        fail_msg("from_model: %s", err);
-}
-
 static void sg_keys(struct vf_layout_kvs *s)
 {
     struct vf_model m;
-    load(SG, &m);
-    to_keys(&m, s);
+    tl_load(SG, &m);
+    tl_to_keys(&m, s);
     vf_model_free(&m);
-}
-
-static void assert_same_model(const struct vf_model *a, const struct vf_model *b)
-{
-    json_t *d = vf_model_diff(a, b);
-    assert_non_null(d);
-    if (vf_model_diff_count(d)) {
-        char *t = json_dumps(d, JSON_INDENT(1));
-        fail_msg("models differ: %s", t);
-    }
-    json_decref(d);
 }
 
 /* A new copy of y with text put in front of the first `at` (freed). */
@@ -153,8 +125,8 @@ static void test_sg_roundtrip(void **state)
     struct vf_layout_kvs s, again;
     char err[1024];
 
-    load(SG, &m);
-    to_keys(&m, &s);
+    tl_load(SG, &m);
+    tl_to_keys(&m, &s);
     const struct vf_layout_kv *kv = vf_layout_kvs_find(&s, "port-group/sg");
     assert_non_null(kv);
     assert_string_equal(kv->value, "{\"name\":\"sg\",\"ports\":[\"vm1\",\"db1\"],"
@@ -171,11 +143,11 @@ static void test_sg_roundtrip(void **state)
     assert_int_equal(count_prefix(&s, "acl/web/"), 1);
     assert_int_equal(count_prefix(&s, "acl/"), 3);
     assert_int_equal(vf_layout_to_model(&s, 0, "/vfab/desired/", &back, err, sizeof(err)), 0);
-    assert_same_model(&m, &back);
+    tl_assert_same_model(&m, &back);
     assert_int_equal(back.tenants[0].n_pgroups, 2);
     assert_int_equal(back.tenants[0].n_asets, 1);
     assert_int_equal(back.tenants[0].n_acls, 4);
-    to_keys(&back, &again);
+    tl_to_keys(&back, &again);
     assert_true(vf_layout_kvs_equal(&s, &again));
     vf_model_free(&m);
     vf_model_free(&back);
@@ -254,8 +226,8 @@ static void test_sg_order(void **state)
     y = realloc(y, n + 256);
     strcpy(y + n, "      - {switch: red-web, direction: from-port, priority: 5, action: drop,\n"
                   "         match: {dst_ip: $reds}}\n");
-    load(y, &m);
-    to_keys(&m, &more);
+    tl_load(y, &m);
+    tl_to_keys(&m, &more);
     check_plan(&s, &more, 1);
     check_plan(&more, &s, 1);
     vf_model_free(&m);
@@ -269,19 +241,8 @@ static void test_sg_order(void **state)
 static void expect_bad(const char *key, const char *value, const char *want)
 {
     struct vf_layout_kvs s;
-    struct vf_model m;
-    char err[1024];
     sg_keys(&s);
-    if (value)
-        assert_int_equal(vf_layout_kvs_set(&s, key, value, strlen(value), 0), 0);
-    else
-        vf_layout_kvs_del(&s, key);
-    assert_int_equal(vf_layout_to_model(&s, 0, "/vfab/desired/", &m, err, sizeof(err)),
-                     -EINVAL);
-    if (!strstr(err, want))
-        fail_msg("'%s' not in: %s", want, err);
-    assert_int_equal(m.n_tenants, 0);
-    vf_layout_kvs_free(&s);
+    tl_expect_bad(&s, key, value, want);
 }
 
 /* The key of one of sg's ACLs, with a value of ours and its right id. */
@@ -294,8 +255,8 @@ static void pgacl_key(const char *value, char *key, size_t len)
              "blue, switches: [{name: web, vni: 5, ports: [{name: vm1, mac: "
              "\"02:00:00:00:00:01\", chassis: c}]}], port_groups: [{name: sg, ports: "
              "[vm1]}], acls: [%s]}]\n", value);
-    load(y, &one);
-    to_keys(&one, &k1);
+    tl_load(y, &one);
+    tl_to_keys(&one, &k1);
     for (size_t j = 0; j < k1.n; j++)
         if (!strncmp(k1.kv[j].key, "port-group-acl/", 15))
             snprintf(key, len, "%s", k1.kv[j].key);
@@ -345,8 +306,8 @@ static void test_sg_bad_store(void **state)
              "blue, switches: [{name: web, vni: 5, ports: [{name: vm1, mac: "
              "\"02:00:00:00:00:01\", chassis: c}]}], port_groups: [{name: sg, ports: "
              "[vm1]}], acls: [%s]}]\n", tie);
-    load(y, &one);
-    to_keys(&one, &k1);
+    tl_load(y, &one);
+    tl_to_keys(&one, &k1);
     sg_keys(&s);
     const struct vf_layout_kv *kv = vf_layout_kvs_find(&k1, key);
     assert_non_null(kv);
@@ -367,7 +328,7 @@ static int with_acl(const char *line, char *err, size_t errlen)
     char *y = splice(strdup(SG), "  - name: red\n", line);
     struct vf_model m;
     struct vf_layout_kvs s;
-    load(y, &m);
+    tl_load(y, &m);
     int rc = vf_layout_from_model(&m, &s, err, errlen);
     if (rc)
         assert_int_equal(s.n, 0);
@@ -397,14 +358,14 @@ static void test_sg_ties(void **state)
                "priority: 100, action: drop, match: {proto: udp}}\n");
     struct vf_model m;
     struct vf_layout_kvs s;
-    load(y, &m);
+    tl_load(y, &m);
     assert_int_equal(vf_layout_from_model(&m, &s, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "(port group sg, from-port, priority 100)"));
     vf_model_free(&m);
     /* The same with sg2 holding vm2 only: no port in common. */
     char *d = strstr(y, "ports: [db1]");
     memcpy(d, "ports: [vm2]", 12);
-    load(y, &m);
+    tl_load(y, &m);
     assert_int_equal(vf_layout_from_model(&m, &s, err, sizeof(err)), 0);
     vf_layout_kvs_free(&s);
     vf_model_free(&m);
@@ -412,28 +373,6 @@ static void test_sg_ties(void **state)
 }
 
 /* ---- a host's part ---- */
-
-static struct vf_port dummies[64];
-
-static struct vf_port *dummy_port(void *arg, const struct vf_model_port *mp)
-{
-    (void)arg;
-    struct vf_port *p = &dummies[mp->id % 64];
-    p->index = mp->id % 64 + 1;
-    return p;
-}
-
-static struct vf_tables *compile_for(const struct vf_model *m, const char *chassis)
-{
-    char err[512];
-    struct vf_compile_env env = {.chassis_idx = vf_model_find_chassis(m, chassis),
-                                 .port_of = dummy_port};
-    assert_true(env.chassis_idx >= 0);
-    struct vf_tables *t = vf_compile(m, NULL, &env, 1, err, sizeof(err));
-    if (!t)
-        fail_msg("compile for %s: %s", chassis, err);
-    return t;
-}
 
 static void test_sg_subset(void **state)
 {
@@ -455,15 +394,10 @@ static void test_sg_subset(void **state)
             fail_msg("%s: %s", hosts[h], err);
         assert_int_equal(part.tenants[0].n_pgroups, 2);
         assert_int_equal(part.tenants[0].pgroups[0].n_ports, want_sg[h]);
-        struct vf_tables *a = compile_for(&full, hosts[h]), *b = compile_for(&part, hosts[h]);
+        struct vf_tables *a = tl_compile_for(&full, hosts[h]), *b = tl_compile_for(&part, hosts[h]);
         assert_int_equal(a->n_dps, b->n_dps);
         for (uint32_t i = 0; i < a->n_dps; i++) {
-            const struct vf_dp *x = a->dps[i], *y = NULL;
-            for (uint32_t j = 0; j < b->n_dps; j++)
-                if (!strcmp(b->dps[j]->name, x->name))
-                    y = b->dps[j];
-            if (!y)
-                fail_msg("%s: switch %s missing from the subset's tables", hosts[h], x->name);
+            const struct vf_dp *x = a->dps[i], *y = tl_dp(b, x->name, hosts[h]);
             assert_int_equal(x->n_ports, y->n_ports);
             assert_int_equal(x->n_acl_in, y->n_acl_in);
             assert_int_equal(x->n_acl_out, y->n_acl_out);
