@@ -4,11 +4,12 @@
  * through one or two tracked ports: the in port's zone (its from-port
  * ACLs) and the out port's (its to-port ACLs). For every packet, cached
  * or not (docs/conntrack.md, "The flow-cache rule"):
- *   0. the common packet first: a steady segment (an ACK, with or without
- *      data) of an established connection, looked up straight from the
- *      cached packet by ct_lookup_steady (ct_impl.h, inlined here: about
- *      half the instructions of steps 1-2, no copy of the packet). The
- *      first check it does not cover goes on with step 1;
+ *   0. the common packet first: a steady segment (a TCP ACK, with or
+ *      without data, of an established connection; a UDP datagram of one
+ *      that saw its reply), looked up straight from the cached packet by
+ *      ct_lookup_steady (ct_impl.h, inlined here: about half the
+ *      instructions of steps 1-2, no copy of the packet). The first check
+ *      it does not cover goes on with step 1;
  *   1. each check's packet: the flow's cached one refreshed with this
  *      packet's TCP flags, numbers and length (vf_ct_pkt_refresh), or
  *      built anew where it cannot be reused (an ICMP error quotes its own
@@ -255,10 +256,9 @@ unsigned vf_ct_stage_run(struct vf_worker *w, const struct vf_act_ct *ac,
         return VF_DROP_CT_TABLE_FULL;   /* no table: a table of no room */
     if (__builtin_expect(k->flags & (VF_FLOW_FRAG_FIRST | VF_FLOW_FRAG_LATER), 0))
         return run_fragment(w, ac, n, frame, len, k, off);
-    /* Most packets: a steady segment of an established connection in
-     * every zone, straight from the cached packet (ct_lookup_steady,
-     * inlined: no refreshed copy, no state-machine step). The first check
-     * that is anything else goes the whole way from there. */
+    /* Most packets: a steady segment in every zone, straight from the
+     * cached packet (step 0). The first check that is anything else goes
+     * the whole way from there. */
     uint64_t now = w->ct_now;
     for (unsigned i = 0; i < n; i++) {
         const struct vf_ct_check *ck = &ac->chk[i];
