@@ -102,6 +102,20 @@ n=$(json_get 'len([c for c in d["connections"] if c["port"]=="vma" and c["orig_s
 grep -q "10.0.0.1:[0-9]* -> 10.0.0.2:8080" "$TMP/ct.txt" || { cat "$TMP/ct.txt"; fail "text listing lacks the TCP connection"; }
 pass "vfabctl conntrack lists A's TCP and UDP connections in its zone"
 
+# ---- --zone names a port of this host's zones only ----
+# vma's zone lives on hv1: hv2 has no zone of it, and vmb (hv2's own) is
+# not tracked (no allow-related ACL applies to it). Both are refused by
+# name, never an empty listing that reads as "no connections".
+"$VFABCTL" -s "$TMP/b.sock" conntrack --zone vma >"$TMP/z.out" 2>"$TMP/z.err" &&
+  { cat "$TMP/z.out"; fail "hv2 listed a zone of hv1's port vma"; }
+grep -q 'vma" is not a logical port on this chassis' "$TMP/z.err" || { cat "$TMP/z.err"; fail "--zone vma on hv2: unclear refusal"; }
+"$VFABCTL" -s "$TMP/b.sock" conntrack flush --zone vma >"$TMP/z.out" 2>"$TMP/z.err" &&
+  fail "hv2 flushed a zone of hv1's port vma"
+"$VFABCTL" -s "$TMP/b.sock" conntrack --zone vmb >"$TMP/z.out" 2>"$TMP/z.err" &&
+  fail "hv2 listed a zone for the untracked port vmb"
+grep -q "port vmb is not tracked" "$TMP/z.err" || { cat "$TMP/z.err"; fail "--zone vmb: unclear refusal"; }
+pass "conntrack --zone for a port on another host, or untracked, is refused by name"
+
 # ---- B cannot open to A ----
 before=$(drops acl_stateful_default_deny)
 if out=$(client ${P}b 10.0.0.1 9090 tcp nope 2>/dev/null); then fail "B opened TCP to A ($out)"; fi
